@@ -1,0 +1,201 @@
+// `tuna score --model M (--text T | --ids FILE) [--out FILE.json] [--top-k K]`: per-token
+// log-probabilities (natural log) of each token given the ones before it, the top-K
+// alternatives, total and mean NLL and perplexity, as JSON (DESIGN.md §8 "Command-line data
+// formats"). Several sequences in the ids file are scored as one right-padded batch.
+// Logits are produced in row chunks, so [tokens × vocab] is never held at once.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "model/model.h"
+
+namespace tuna::cli {
+
+namespace {
+
+std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw_user_error("score", "cannot read ids file " + path, "check the path");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  std::vector<std::vector<int32_t>> seqs;
+  auto to_id = [&](long long v, const std::string& where) {
+    if (v < 0 || v > INT32_MAX)
+      throw_user_error("score", path + ": " + where + ": id " + std::to_string(v) + " is out of range",
+                       "token ids are non-negative integers");
+    return static_cast<int32_t>(v);
+  };
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw_user_error("score", path + " is not a valid JSON array: " + e.what(),
+                       "write a JSON array of integers, or one sequence of ids per line");
+    }
+    std::vector<int32_t> seq;
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (!j[i].is_number_integer())
+        throw_user_error("score", path + ": element " + std::to_string(i) + " is not an integer: " + j[i].dump(),
+                         "write a JSON array of integer token ids");
+      seq.push_back(to_id(j[i].get<long long>(), "element " + std::to_string(i)));
+    }
+    seqs.push_back(seq);
+  } else {
+    std::istringstream lines(text);
+    std::string line;
+    int line_no = 0;
+    while (std::getline(lines, line)) {
+      ++line_no;
+      std::istringstream words(line);
+      std::string word;
+      std::vector<int32_t> seq;
+      while (words >> word) {
+        char* end = nullptr;
+        errno = 0;
+        long long v = std::strtoll(word.c_str(), &end, 10);
+        if (end == word.c_str() || *end != '\0' || errno == ERANGE)
+          throw_user_error("score", path + ":" + std::to_string(line_no) + ": '" + word + "' is not a token id",
+                           "write whitespace-separated decimal ids, one sequence per line");
+        seq.push_back(to_id(v, "line " + std::to_string(line_no)));
+      }
+      if (!seq.empty()) seqs.push_back(seq);
+    }
+  }
+  if (seqs.empty()) throw_user_error("score", path + " holds no token ids", "write at least one sequence");
+  return seqs;
+}
+
+// Per-row log-softmax statistics: log-prob of `target` and the top-k (id, log-prob) pairs.
+struct RowScore {
+  double logprob = 0.0;
+  std::vector<std::pair<int32_t, double>> top;
+};
+
+RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k) {
+  float mx = logits[0];
+  for (int64_t i = 1; i < V; ++i) mx = std::max(mx, logits[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < V; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+  const double lse = mx + std::log(sum);
+  RowScore r;
+  if (target >= 0) r.logprob = logits[target] - lse;
+  std::vector<int32_t> idx(static_cast<size_t>(V));
+  for (int64_t i = 0; i < V; ++i) idx[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  const int k = static_cast<int>(std::min<int64_t>(top_k, V));
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  for (int i = 0; i < k; ++i) r.top.emplace_back(idx[static_cast<size_t>(i)], logits[idx[static_cast<size_t>(i)]] - lse);
+  return r;
+}
+
+nlohmann::json score_sequences(const Model& model, const std::vector<std::vector<int32_t>>& seqs, int top_k) {
+  Batch batch;
+  batch.B = static_cast<int64_t>(seqs.size());
+  for (const auto& s : seqs) batch.T = std::max<int64_t>(batch.T, static_cast<int64_t>(s.size()));
+  batch.ids.assign(static_cast<size_t>(batch.B * batch.T), 0);
+  batch.mask.assign(batch.ids.size(), 0);
+  for (size_t b = 0; b < seqs.size(); ++b)
+    for (size_t t = 0; t < seqs[b].size(); ++t) {
+      batch.ids[b * static_cast<size_t>(batch.T) + t] = seqs[b][t];
+      batch.mask[b * static_cast<size_t>(batch.T) + t] = 1;
+    }
+  bool all_full = std::all_of(batch.mask.begin(), batch.mask.end(), [](int32_t m) { return m == 1; });
+  if (all_full) batch.mask.clear();
+
+  Tensor hidden = model.forward_hidden(batch);
+  const int64_t V = model.spec().vocab;
+  std::vector<nlohmann::json> results;
+  for (size_t b = 0; b < seqs.size(); ++b) {
+    const auto& seq = seqs[b];
+    const int64_t n = static_cast<int64_t>(seq.size());
+    const int64_t row0 = static_cast<int64_t>(b) * batch.T;
+    nlohmann::json tokens = nlohmann::json::array();
+    tokens.push_back({{"id", seq[0]}, {"piece", nullptr}, {"logprob", nullptr}, {"top", nlohmann::json::array()}});
+    double nll = 0.0;
+    constexpr int64_t kChunk = 64;  // logits rows held at once
+    for (int64_t r0 = 0; r0 + 1 < n; r0 += kChunk) {
+      const int64_t r1 = std::min(n - 1, r0 + kChunk);
+      Tensor logits = model.logits_rows(hidden, row0 + r0, row0 + r1);
+      for (int64_t r = r0; r < r1; ++r) {
+        const int32_t target = seq[static_cast<size_t>(r + 1)];
+        RowScore rs = score_row(logits.data<float>() + (r - r0) * V, V, target, top_k);
+        nll -= rs.logprob;
+        nlohmann::json top = nlohmann::json::array();
+        for (const auto& [id, lp] : rs.top) top.push_back({id, lp});
+        tokens.push_back({{"id", target}, {"piece", nullptr}, {"logprob", rs.logprob}, {"top", top}});
+      }
+    }
+    const int64_t scored = n - 1;
+    nlohmann::json j = {{"model", model.dir()}, {"n_tokens", n}, {"tokens", tokens}, {"n_scored", scored},
+                        {"nll_sum", nll}};
+    j["nll_mean"] = scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
+    j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored))) : nlohmann::json(nullptr);
+    results.push_back(j);
+  }
+  if (results.size() == 1) return results[0];
+  // Several sequences: each scored on its own, plus totals over all of them.
+  double nll = 0.0;
+  int64_t scored = 0;
+  for (const auto& r : results) {
+    nll += r["nll_sum"].get<double>();
+    scored += r["n_scored"].get<int64_t>();
+  }
+  nlohmann::json j = {{"model", model.dir()}, {"sequences", results}, {"n_scored", scored}, {"nll_sum", nll}};
+  j["nll_mean"] = scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
+  j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored))) : nlohmann::json(nullptr);
+  return j;
+}
+
+}  // namespace
+
+Runner register_score(CLI::App& app) {
+  struct Options {
+    std::string model, text, ids, out;
+    int top_k = 5;
+  };
+  auto o = std::make_shared<Options>();
+  app.add_option("-m,--model", o->model, "model directory or Hugging Face repo id in the local cache")->required();
+  auto* text = app.add_option("--text", o->text, "text to score (needs the model's tokenizer)");
+  auto* ids = app.add_option("--ids", o->ids, "file of token ids: one sequence per line, or a JSON array");
+  text->excludes(ids);
+  app.add_option("-o,--out", o->out, "write the JSON here instead of stdout");
+  app.add_option("--top-k", o->top_k, "alternatives listed per token (default 5)")->check(CLI::Range(0, 1000));
+  return [o]() {
+    if (o->text.empty() && o->ids.empty())
+      throw_user_error("score", "nothing to score", "pass --ids FILE (or --text once the tokenizer is available)");
+    if (!o->text.empty())
+      throw_user_error("score", "not supported yet: --text (tuna cannot tokenize yet; the tokenizer issue adds it)",
+                       "tokenize elsewhere and pass the ids with --ids FILE");
+    std::vector<std::vector<int32_t>> seqs = read_ids_file(o->ids);
+    Model model = Model::load(o->model);
+    nlohmann::json result = score_sequences(model, seqs, o->top_k);
+    const std::string text = result.dump(1) + "\n";
+    if (o->out.empty()) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    } else {
+      const std::string tmp = o->out + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::binary);
+        out << text;
+        if (!out) throw_user_error("score", "cannot write " + o->out, "check the directory exists and is writable");
+      }
+      if (std::rename(tmp.c_str(), o->out.c_str()) != 0)
+        throw_user_error("score", "cannot write " + o->out, "check the directory is writable");
+      std::fprintf(stderr, "scored %lld tokens: perplexity %.4f → %s\n",
+                   static_cast<long long>(result["n_scored"].get<int64_t>()),
+                   result["perplexity"].is_null() ? 0.0 : result["perplexity"].get<double>(), o->out.c_str());
+    }
+    return 0;
+  };
+}
+
+}  // namespace tuna::cli

@@ -1,0 +1,15 @@
+// The `tuna` subcommands. Each registers its options on a CLI11 app and returns a runner;
+// runners throw tuna::Error for user errors (exit status 2), never call exit().
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace tuna::cli {
+
+using Runner = std::function<int()>;
+
+Runner register_info(CLI::App& app);
+Runner register_score(CLI::App& app);
+
+}  // namespace tuna::cli

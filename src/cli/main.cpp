@@ -1,0 +1,51 @@
+// tuna command-line entry point: parses the subcommand, maps errors to exit statuses
+// (0 success, 2 user error, 70 internal error) and prints one-line errors with a hint.
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/threads.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tuna — fine-tune open LLMs on your own machine", "tuna"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tuna 0.1.0");
+  int threads = 0;
+  std::string log_level;
+  app.add_option("-t,--threads", threads, "CPU threads (default: all cores, or $TUNA_NUM_THREADS)");
+  app.add_option("--log", log_level, "log level: error, warn, info, debug");
+
+  std::map<CLI::App*, tuna::cli::Runner> runners;
+  CLI::App* info = app.add_subcommand("info", "show a model's architecture, shapes and parameter count");
+  runners[info] = tuna::cli::register_info(*info);
+  CLI::App* score = app.add_subcommand("score", "per-token log-probabilities and perplexity of a text");
+  runners[score] = tuna::cli::register_score(*score);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    if (!log_level.empty()) tuna::set_log_level(tuna::parse_log_level(log_level));
+    tuna::set_num_threads(threads);
+    tuna::check_blas_backend();
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+  } catch (const tuna::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.exit_status();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: [memory] out of memory (hint: use a smaller input or a machine with more memory)\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: [internal] %s (hint: this is a bug in tuna; please report it)\n", e.what());
+    return 70;
+  }
+  return 70;
+}

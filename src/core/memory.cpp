@@ -1,0 +1,68 @@
+// Aligned allocation, arena, RSS readings. See memory.h.
+#include "core/memory.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace tuna {
+
+void* aligned_alloc_bytes(size_t bytes) {
+  if (bytes == 0) bytes = kAlignment;
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (p == nullptr) {
+    throw_user_error("memory", "out of memory allocating " + std::to_string(bytes) + " bytes",
+                     "use a smaller batch or sequence length, or a machine with more memory");
+  }
+  return p;
+}
+
+void aligned_free(void* p) { std::free(p); }
+
+AlignedBuffer make_aligned_buffer(size_t bytes) { return AlignedBuffer(aligned_alloc_bytes(bytes)); }
+
+Arena::Arena(size_t capacity_bytes) { reserve(capacity_bytes); }
+
+void Arena::reserve(size_t capacity_bytes) {
+  block_.reset();
+  capacity_ = capacity_bytes;
+  used_ = 0;
+  if (capacity_bytes > 0) block_ = make_aligned_buffer(capacity_bytes);
+}
+
+void* Arena::alloc(size_t bytes) {
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (used_ + rounded > capacity_) {
+    throw_internal_error("arena", "arena exhausted: need " + std::to_string(used_ + rounded) +
+                                      " bytes, capacity " + std::to_string(capacity_));
+  }
+  void* p = static_cast<char*>(block_.get()) + used_;
+  used_ += rounded;
+  if (used_ > high_water_) high_water_ = used_;
+  return p;
+}
+
+static size_t read_status_kb(const char* key) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  size_t kb = 0;
+  size_t key_len = std::strlen(key);
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, key, key_len) == 0) {
+      kb = std::strtoull(line + key_len, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+size_t peak_rss_bytes() { return read_status_kb("VmHWM:"); }
+size_t current_rss_bytes() { return read_status_kb("VmRSS:"); }
+
+}  // namespace tuna

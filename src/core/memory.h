@@ -1,0 +1,46 @@
+// Aligned allocation and a per-step bump arena. The arena is sized up front for a step's
+// activations and reset between steps; it never frees individual allocations.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+namespace tuna {
+
+constexpr size_t kAlignment = 64;  // cache line; also enough for AVX-512 loads
+
+void* aligned_alloc_bytes(size_t bytes);  // throws a user error ("out of memory") on failure
+void aligned_free(void* p);
+
+struct AlignedDeleter {
+  void operator()(void* p) const { aligned_free(p); }
+};
+using AlignedBuffer = std::unique_ptr<void, AlignedDeleter>;
+AlignedBuffer make_aligned_buffer(size_t bytes);
+
+// Bump allocator over one aligned block. alloc() returns kAlignment-aligned memory or throws
+// when the arena is exhausted (an internal error: arenas are sized from the step's shapes).
+class Arena {
+ public:
+  explicit Arena(size_t capacity_bytes = 0);
+  void reserve(size_t capacity_bytes);  // drops all allocations
+  void* alloc(size_t bytes);
+  template <typename T>
+  T* alloc_n(size_t n) {
+    return static_cast<T*>(alloc(n * sizeof(T)));
+  }
+  void reset() { used_ = 0; }
+  size_t used() const { return used_; }
+  size_t capacity() const { return capacity_; }
+  size_t high_water() const { return high_water_; }
+
+ private:
+  AlignedBuffer block_;
+  size_t capacity_ = 0, used_ = 0, high_water_ = 0;
+};
+
+// Peak resident set size of this process, bytes (from /proc/self/status VmHWM).
+size_t peak_rss_bytes();
+size_t current_rss_bytes();
+
+}  // namespace tuna

@@ -1,0 +1,137 @@
+// Tensor storage and views. See tensor.h.
+#include "core/tensor.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/memory.h"
+
+namespace tuna {
+
+const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+
+Shape::Shape(std::initializer_list<int64_t> d) {
+  TUNA_ASSERT(d.size() <= static_cast<size_t>(kMaxDims), "tensors have at most 4 dims");
+  for (int64_t v : d) dims[ndim++] = v;
+}
+
+Shape Shape::from_vector(const std::vector<int64_t>& d) {
+  if (d.size() > static_cast<size_t>(kMaxDims)) {
+    throw_user_error("tensor", "a tensor with " + std::to_string(d.size()) + " dims",
+                     "tuna supports tensors of at most 4 dims");
+  }
+  Shape s;
+  for (int64_t v : d) s.dims[s.ndim++] = v;
+  return s;
+}
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; ++i) n *= dims[i];
+  return n;
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (ndim != o.ndim) return false;
+  for (int i = 0; i < ndim; ++i)
+    if (dims[i] != o.dims[i]) return false;
+  return true;
+}
+
+std::string Shape::to_string() const {
+  std::string s = "[";
+  for (int i = 0; i < ndim; ++i) {
+    if (i) s += ", ";
+    s += std::to_string(dims[i]);
+  }
+  return s + "]";
+}
+
+static void require_cpu(Device device) {
+  if (device != Device::CPU) {
+    throw_user_error("tensor", "the CUDA backend is not built into this binary",
+                     "rebuild with -DTUNA_CUDA=ON on a machine with the CUDA toolkit");
+  }
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  require_cpu(device);
+  for (int i = 0; i < shape.ndim; ++i) TUNA_ASSERT(shape.dims[i] >= 0, "negative dim");
+  Tensor t;
+  size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  void* p = aligned_alloc_bytes(bytes);
+  t.holder_ = std::shared_ptr<const void>(p, [](const void* q) { aligned_free(const_cast<void*>(q)); });
+  t.data_ = static_cast<uint8_t*>(p);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.device_ = device;
+  t.writable_ = true;
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  std::memset(t.data_, 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::from_f32(const Shape& shape, const std::vector<float>& values) {
+  TUNA_ASSERT(static_cast<int64_t>(values.size()) == shape.numel(), "from_f32: size mismatch");
+  Tensor t = empty(shape, DType::F32);
+  if (!values.empty()) std::memcpy(t.data_, values.data(), values.size() * 4);
+  return t;
+}
+
+Tensor Tensor::view(std::shared_ptr<const void> owner, const void* data, const Shape& shape,
+                    DType dtype, Device device) {
+  Tensor t;
+  t.holder_ = std::move(owner);
+  t.data_ = static_cast<uint8_t*>(const_cast<void*>(data));
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.device_ = device;
+  t.writable_ = false;
+  return t;
+}
+
+void* Tensor::raw_mut() {
+  TUNA_ASSERT(writable_, "write access to a read-only tensor view");
+  return data_;
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  TUNA_ASSERT(shape.numel() == numel(),
+              "reshape " + shape_.to_string() + " -> " + shape.to_string());
+  Tensor t = *this;
+  t.shape_ = shape;
+  return t;
+}
+
+Tensor Tensor::slice0(int64_t begin, int64_t end) const {
+  TUNA_ASSERT(ndim() >= 1 && begin >= 0 && begin <= end && end <= shape_.dims[0], "slice0 range");
+  Tensor t = *this;
+  int64_t row = numel() / (shape_.dims[0] == 0 ? 1 : shape_.dims[0]);
+  t.data_ = data_ + static_cast<size_t>(begin * row) * dtype_size(dtype_);
+  t.shape_.dims[0] = end - begin;
+  return t;
+}
+
+Tensor Tensor::copy() const {
+  Tensor t = empty(shape_, dtype_, device_);
+  if (nbytes()) std::memcpy(t.data_, data_, nbytes());
+  return t;
+}
+
+Tensor Tensor::to_f32() const {
+  Tensor t = empty(shape_, DType::F32, device_);
+  convert_to_f32(dtype_, data_, t.data_mut<float>(), static_cast<size_t>(numel()));
+  return t;
+}
+
+std::vector<float> Tensor::to_f32_vector() const {
+  std::vector<float> v(static_cast<size_t>(numel()));
+  convert_to_f32(dtype_, data_, v.data(), v.size());
+  return v;
+}
+
+}  // namespace tuna

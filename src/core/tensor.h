@@ -1,0 +1,85 @@
+// Tensor: row-major, up to 4 dims, a dtype and a device; it either owns aligned memory or is a
+// read-only view into memory kept alive by another owner (typically a MappedFile). Tensors
+// are cheap handles (shared ownership); copy() makes a deep copy. No strides: every tensor is
+// contiguous, and views are whole tensors or leading-dimension slices.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace tuna {
+
+enum class Device : uint8_t { CPU, CUDA };
+const char* device_name(Device d);
+
+constexpr int kMaxDims = 4;
+
+struct Shape {
+  int ndim = 0;
+  int64_t dims[kMaxDims] = {0, 0, 0, 0};
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> d);
+  static Shape from_vector(const std::vector<int64_t>& d);  // throws when more than 4 dims
+  int64_t operator[](int i) const { return dims[i < 0 ? ndim + i : i]; }
+  int64_t numel() const;
+  bool operator==(const Shape& o) const;
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+  std::string to_string() const;  // "[2, 3]"
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+
+  // Owned, uninitialised / zero-filled memory on `device` (only CPU until the CUDA backend).
+  static Tensor empty(const Shape& shape, DType dtype, Device device = Device::CPU);
+  static Tensor zeros(const Shape& shape, DType dtype, Device device = Device::CPU);
+  static Tensor from_f32(const Shape& shape, const std::vector<float>& values);
+  // Read-only view of `data`, kept alive by `owner` (e.g. a MappedFile).
+  static Tensor view(std::shared_ptr<const void> owner, const void* data, const Shape& shape,
+                     DType dtype, Device device = Device::CPU);
+
+  bool defined() const { return holder_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int ndim() const { return shape_.ndim; }
+  int64_t dim(int i) const { return shape_[i]; }
+  DType dtype() const { return dtype_; }
+  Device device() const { return device_; }
+  int64_t numel() const { return shape_.numel(); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool is_view() const { return !writable_; }
+
+  const void* raw() const { return data_; }
+  void* raw_mut();  // throws on a read-only view
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(static_cast<const void*>(data_));
+  }
+  template <typename T>
+  T* data_mut() {
+    return static_cast<T*>(raw_mut());
+  }
+
+  Tensor reshape(const Shape& shape) const;  // same storage; numel must match
+  Tensor slice0(int64_t begin, int64_t end) const;  // rows [begin, end) of dim 0, same storage
+  Tensor copy() const;                          // deep, owned, same dtype
+  Tensor to_f32() const;                        // owned F32 copy (converts F16/BF16/ints)
+  std::vector<float> to_f32_vector() const;
+
+ private:
+  std::shared_ptr<const void> holder_;
+  uint8_t* data_ = nullptr;
+  Shape shape_;
+  DType dtype_ = DType::F32;
+  Device device_ = Device::CPU;
+  bool writable_ = false;
+};
+
+}  // namespace tuna

@@ -1,0 +1,79 @@
+// Model directory / HF cache resolution. See hf_model_dir.h.
+#include "io/hf_model_dir.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace tuna {
+
+std::vector<std::string> hf_cache_roots() {
+  std::vector<std::string> roots;
+  if (const char* c = std::getenv("HF_HUB_CACHE"); c != nullptr && *c) roots.emplace_back(c);
+  if (const char* h = std::getenv("HF_HOME"); h != nullptr && *h)
+    roots.push_back(std::string(h) + "/hub");
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home)
+    roots.push_back(std::string(home) + "/.cache/huggingface/hub");
+  return roots;
+}
+
+static std::string read_first_line(const fs::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  return line;
+}
+
+std::string resolve_model_dir(const std::string& arg) {
+  std::error_code ec;
+  if (fs::is_directory(arg, ec)) {
+    if (!fs::exists(fs::path(arg) / "config.json")) {
+      throw_user_error("model", "no config.json in " + arg,
+                       "pass a Hugging Face model directory (config.json + *.safetensors)");
+    }
+    return arg;
+  }
+  if (fs::exists(arg, ec)) {
+    throw_user_error("model", arg + " is a file, not a model directory",
+                     "pass a Hugging Face model directory (GGUF files arrive with the GGUF issue)");
+  }
+  // A repo id: ORG/NAME (or NAME) → models--ORG--NAME in the hub cache.
+  std::string repo_dir = "models--";
+  for (char c : arg) repo_dir += c == '/' ? std::string("--") : std::string(1, c);
+  std::string searched;
+  for (const std::string& root : hf_cache_roots()) {
+    fs::path base = fs::path(root) / repo_dir;
+    searched += "\n  " + base.string();
+    if (!fs::is_directory(base / "snapshots", ec)) continue;
+    std::string rev =
+        fs::exists(base / "refs" / "main") ? read_first_line(base / "refs" / "main") : "";
+    if (!rev.empty() && fs::exists(base / "snapshots" / rev / "config.json")) {
+      return (base / "snapshots" / rev).string();
+    }
+    // No refs/main: take the most recently modified snapshot holding a config.json.
+    fs::path best;
+    fs::file_time_type best_time{};
+    for (const auto& e : fs::directory_iterator(base / "snapshots", ec)) {
+      if (!fs::exists(e.path() / "config.json")) continue;
+      auto t = fs::last_write_time(e.path(), ec);
+      if (best.empty() || t > best_time) {
+        best = e.path();
+        best_time = t;
+      }
+    }
+    if (!best.empty()) return best.string();
+  }
+  throw_user_error(
+      "model",
+      "model '" + arg +
+          "' is neither a directory nor in the local Hugging Face cache; searched:" + searched,
+      "pass a model directory, or download it first (e.g. `huggingface-cli download " + arg + "`)");
+}
+
+}  // namespace tuna

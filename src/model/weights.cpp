@@ -1,0 +1,120 @@
+// Binding checkpoint tensors to engine slots with shape and dtype checks. See weights.h.
+#include "model/weights.h"
+
+#include "core/error.h"
+#include "ops/dequantize.h"
+
+namespace tuna {
+
+namespace {
+
+std::string layer_name(const std::string& tmpl, int64_t layer) {
+  std::string s = tmpl;
+  size_t at = s.find("{}");
+  if (at != std::string::npos) s.replace(at, 2, std::to_string(layer));
+  return s;
+}
+
+std::string bias_name(const std::string& weight_name) {
+  const std::string suffix = ".weight";
+  if (weight_name.size() > suffix.size() &&
+      weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return weight_name.substr(0, weight_name.size() - suffix.size()) + ".bias";
+  return weight_name + ".bias";
+}
+
+struct Binder {
+  const TensorSource& get;
+  const std::string& where;
+  ModelWeights& out;
+
+  Tensor require(const std::string& name, const Shape& shape) {
+    Tensor t = get(name);
+    if (!t.defined()) {
+      throw_user_error("model", where + ": tensor '" + name + "' is missing",
+                       "the checkpoint does not match config.json (wrong or incomplete download?)");
+    }
+    if (t.shape() != shape) {
+      throw_user_error("model", where + ": tensor '" + name + "' has shape " + t.shape().to_string() +
+                                    ", config.json implies " + shape.to_string(),
+                       "the checkpoint does not match config.json");
+    }
+    if (!weight_format_supported(t.dtype())) {
+      throw_user_error("model", where + ": tensor '" + name + "' is stored as " + dtype_name(t.dtype()),
+                       "tuna reads F32, F16 and BF16 safetensors weights");
+    }
+    out.names.push_back(name);
+    return t;
+  }
+};
+
+}  // namespace
+
+ModelWeights bind_weights(const ModelSpec& s, const WeightNames& n, const TensorSource& get,
+                          const std::string& where) {
+  ModelWeights w;
+  Binder b{get, where, w};
+  const int64_t C = s.hidden, V = s.vocab, H = s.n_heads, K = s.n_kv_heads, D = s.head_dim, F = s.ffn;
+  const bool layer_norm = s.norm == NormType::LAYER;
+  w.linear_transposed = n.linear_transposed;
+
+  w.embed = b.require(n.embed, {V, C});
+  if (s.learned_positions) w.pos_embed = b.require(n.pos_embed, {s.max_positions, C});
+  w.final_norm = b.require(n.final_norm, {C});
+  if (layer_norm) w.final_norm_bias = b.require(bias_name(n.final_norm), {C});
+  if (s.tied_embeddings) {
+    w.lm_head = w.embed;
+  } else {
+    w.lm_head = b.require(n.lm_head, {V, C});
+  }
+
+  for (int64_t i = 0; i < s.n_layers; ++i) {
+    auto name = [&](const std::string& tmpl) { return layer_name(tmpl, i); };
+    LayerWeights l;
+    l.attn_norm = b.require(name(n.attn_norm), {C});
+    if (layer_norm) l.attn_norm_bias = b.require(bias_name(name(n.attn_norm)), {C});
+    if (!n.qkv.empty()) {
+      l.qkv = b.require(name(n.qkv), {C, 3 * C});
+      if (s.qkv_bias) l.qkv_bias = b.require(bias_name(name(n.qkv)), {3 * C});
+      l.o = b.require(name(n.o), {C, C});
+    } else {
+      l.q = b.require(name(n.q), {H * D, C});
+      l.k = b.require(name(n.k), {K * D, C});
+      l.v = b.require(name(n.v), {K * D, C});
+      l.o = b.require(name(n.o), {C, H * D});
+      if (s.qkv_bias) {
+        l.q_bias = b.require(bias_name(name(n.q)), {H * D});
+        l.k_bias = b.require(bias_name(name(n.k)), {K * D});
+        l.v_bias = b.require(bias_name(name(n.v)), {K * D});
+      }
+    }
+    if (s.o_bias) l.o_bias = b.require(bias_name(name(n.o)), {C});
+    if (s.qk_norm) {
+      l.q_norm = b.require(name(n.q_norm), {D});
+      l.k_norm = b.require(name(n.k_norm), {D});
+    }
+    if (s.sandwich_norm) l.post_attn_norm = b.require(name(n.post_attn_norm), {C});
+    l.ffn_norm = b.require(name(n.ffn_norm), {C});
+    if (layer_norm) l.ffn_norm_bias = b.require(bias_name(name(n.ffn_norm)), {C});
+    if (s.sandwich_norm) l.post_ffn_norm = b.require(name(n.post_ffn_norm), {C});
+    if (s.gated_mlp) {
+      l.gate = b.require(name(n.gate), {F, C});
+      l.up = b.require(name(n.up), {F, C});
+      l.down = b.require(name(n.down), {C, F});
+      if (s.mlp_bias) {
+        l.gate_bias = b.require(bias_name(name(n.gate)), {F});
+        l.up_bias = b.require(bias_name(name(n.up)), {F});
+        l.down_bias = b.require(bias_name(name(n.down)), {C});
+      }
+    } else {
+      l.up = b.require(name(n.up), {C, F});
+      l.down = b.require(name(n.down), {F, C});
+      l.up_bias = b.require(bias_name(name(n.up)), {F});
+      l.down_bias = b.require(bias_name(name(n.down)), {C});
+    }
+    w.layers.push_back(std::move(l));
+  }
+  return w;
+}
+
+}  // namespace tuna

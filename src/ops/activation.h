@@ -1,0 +1,25 @@
+// Element-wise activations and the gated-MLP product: SiLU, GELU with the tanh approximation
+// (gelu_pytorch_tanh / gelu_new), exact GELU (erf), act(gate) · up, and logit soft-capping
+// tanh(x/c)·c. Formulas follow torch's, evaluated in F32. Backward sits beside them later.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace tuna {
+
+enum class Activation { SILU, GELU_TANH, GELU_ERF };
+
+// x: [...] F32 → y: same shape (may alias x)
+void activation_forward(const Tensor& x, Activation act, Tensor& y);
+// gate, up: [N, F] F32 → y[N, F] = act(gate) · up (y may alias gate or up)
+void gated_activation_forward(const Tensor& gate, const Tensor& up, Activation act, Tensor& y);
+// x: [...] F32, in place: x = tanh(x / cap) · cap
+void softcap_forward(Tensor& x, float cap);
+
+namespace cpu {
+void activation_forward(const Tensor& x, Activation act, Tensor& y);
+void gated_activation_forward(const Tensor& gate, const Tensor& up, Activation act, Tensor& y);
+void softcap_forward(Tensor& x, float cap);
+}  // namespace cpu
+
+}  // namespace tuna

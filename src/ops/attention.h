@@ -1,0 +1,30 @@
+// Scaled dot-product attention for decoder-only models, as transformers' eager path computes
+// it: scores = (Q·Kᵀ)·scale, optional soft-capping tanh(s/c)·c, causal mask (optionally a
+// sliding window: key j is visible from query i iff i − window < j ≤ i) and key padding mask,
+// softmax in F32, then P·V. GQA/MQA: query head h reads kv head h / (H / K).
+// Backward sits beside it in the training issue.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace tuna {
+
+struct AttentionParams {
+  float scale = 1.0f;
+  float softcap = 0.0f;       // 0: no soft-capping
+  int64_t window = 0;         // 0: full causal; else sliding window size
+};
+
+// q: [B, T, H, D]  k, v: [B, T, K, D]  key_valid: [B, T] I32 (1 = real token) or undefined
+// out: [B, T, H, D]; every tensor F32 except key_valid.
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                       const AttentionParams& params, Tensor& out);
+
+namespace cpu {
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                       const AttentionParams& params, Tensor& out);
+}
+
+}  // namespace tuna

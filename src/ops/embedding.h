@@ -1,0 +1,19 @@
+// Embedding lookup: rows of a table in any weight format, optionally multiplied by a scale
+// (Gemma's sqrt(hidden), already cast to the weight dtype by the caller). Ids out of range are
+// a user error naming the id. Backward (scatter-add into the table) sits beside it later.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tuna {
+
+// table: [V, C]   ids: N token ids   out: [N, C] F32;  out = table[ids] · scale
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale, Tensor& out);
+
+// Adds rows of a position table: out[n] += table[positions[n]] (GPT-2's learned positions).
+void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out);
+
+}  // namespace tuna

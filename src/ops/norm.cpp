@@ -1,0 +1,27 @@
+// Norm ops: argument checks and device dispatch.
+#include "ops/norm.h"
+
+#include "core/error.h"
+
+namespace tuna {
+
+static void check_norm_args(const Tensor& x, const Tensor& w, const Tensor& y) {
+  TUNA_ASSERT(x.ndim() == 2 && y.shape() == x.shape(), "norm: x and y are [N, C]");
+  TUNA_ASSERT(x.dtype() == DType::F32 && y.dtype() == DType::F32, "norm: F32 activations");
+  TUNA_ASSERT(w.numel() == x.dim(1), "norm: weight size " + w.shape().to_string());
+}
+
+void rms_norm_forward(const Tensor& x, const Tensor& w, float eps, RmsNormKind kind, Tensor& y) {
+  check_norm_args(x, w, y);
+  if (x.device() == Device::CPU) return cpu::rms_norm_forward(x, w, eps, kind, y);
+  throw_internal_error("rms_norm", "no CUDA backend in this build");
+}
+
+void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, float eps, Tensor& y) {
+  check_norm_args(x, w, y);
+  TUNA_ASSERT(!b.defined() || b.numel() == x.dim(1), "layer_norm: bias size");
+  if (x.device() == Device::CPU) return cpu::layer_norm_forward(x, w, b, eps, y);
+  throw_internal_error("layer_norm", "no CUDA backend in this build");
+}
+
+}  // namespace tuna

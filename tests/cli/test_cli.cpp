@@ -1,0 +1,184 @@
+// The `tuna` binary as a user runs it: info and score on a golden model (score's log-probs
+// against transformers' logits), and bad input → one-line error with a hint and exit status 2.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "io/safetensors.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kTuna = std::string(TUNA_BIN_DIR) + "/tuna";
+const std::string kModels = std::string(TUNA_GOLDEN_DIR) + "/models";
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs tuna with `args` (shell-quoted by the caller), capturing stdout and stderr.
+Run run(const std::string& args) {
+  const fs::path err_file = fs::path(::testing::TempDir()) / "tuna_cli_stderr.txt";
+  const std::string cmd = kTuna + " " + args + " 2>" + err_file.string();
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int raw = pclose(p);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::path(::testing::TempDir()) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A user error: exit 2, one line on stderr, "error: [component] ... (hint: ...)".
+void expect_user_error(const Run& r, const std::string& fragment) {
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("error: [", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("(hint: "), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+}
+
+TEST(CliInfo, PrintsArchitectureAndParameterCount) {
+  Run r = run("info " + kModels + "/gemma3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Gemma3ForCausalLM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("165,056"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SSGS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("window 8"), std::string::npos) << r.out;
+}
+
+TEST(CliInfo, JsonMatchesManifestForEveryModel) {
+  std::ifstream in(kModels + "/manifest.json");
+  nlohmann::json manifest = nlohmann::json::parse(in);
+  for (const auto& [name, entry] : manifest["models"].items()) {
+    Run r = run("info --json " + kModels + "/" + name);
+    ASSERT_EQ(r.status, 0) << name << ": " << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    const int64_t expected = entry["num_parameters"].get<int64_t>();
+    const int64_t got = j.contains("checkpoint_parameters") ? j["checkpoint_parameters"].get<int64_t>()
+                                                            : j["parameters"].get<int64_t>();
+    EXPECT_EQ(got, expected) << name;
+    EXPECT_EQ(j["architecture"], entry["architecture"]) << name;
+  }
+}
+
+TEST(CliScore, LogProbsMatchTransformers) {
+  tuna::SafetensorsFile io = tuna::SafetensorsFile::open(kModels + "/llama/io.safetensors");
+  tuna::Tensor ids = io.tensor("input_ids_single");
+  tuna::Tensor golden = io.tensor("logits_single");
+  const int64_t T = ids.dim(1), V = golden.dim(2);
+  fs::path dir = temp_dir("tuna_cli_score");
+  {
+    std::ofstream f(dir / "ids.txt");
+    for (int64_t t = 0; t < T; ++t) f << ids.data<int64_t>()[t] << (t + 1 < T ? " " : "\n");
+  }
+  Run r = run("score --model " + kModels + "/llama --ids " + (dir / "ids.txt").string() + " --out " +
+              (dir / "score.json").string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream in(dir / "score.json");
+  nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["n_tokens"].get<int64_t>(), T);
+  ASSERT_EQ(j["n_scored"].get<int64_t>(), T - 1);
+  EXPECT_TRUE(j["tokens"][0]["logprob"].is_null());
+  double nll = 0.0;
+  for (int64_t t = 0; t + 1 < T; ++t) {
+    const float* row = golden.data<float>() + t * V;
+    double mx = row[0];
+    int64_t argmax = 0;
+    for (int64_t v = 1; v < V; ++v)
+      if (row[v] > mx) mx = row[v], argmax = v;
+    double sum = 0.0;
+    for (int64_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
+    const int64_t target = ids.data<int64_t>()[t + 1];
+    const double ref = row[target] - mx - std::log(sum);
+    const auto& tok = j["tokens"][static_cast<size_t>(t + 1)];
+    EXPECT_EQ(tok["id"].get<int64_t>(), target);
+    EXPECT_NEAR(tok["logprob"].get<double>(), ref, 1e-4) << "position " << t + 1;
+    ASSERT_EQ(tok["top"].size(), 5u);
+    EXPECT_EQ(tok["top"][0][0].get<int64_t>(), argmax);
+    nll -= ref;
+  }
+  EXPECT_NEAR(j["nll_sum"].get<double>(), nll, 1e-3);
+  EXPECT_NEAR(j["perplexity"].get<double>(), std::exp(nll / static_cast<double>(T - 1)), 1e-3);
+}
+
+TEST(CliScore, SeveralSequencesAndJsonArray) {
+  fs::path dir = temp_dir("tuna_cli_multi");
+  std::ofstream(dir / "ids.txt") << "5 6 7 8 9\n10 11 12\n";
+  std::ofstream(dir / "one.json") << "[5, 6, 7, 8, 9]";
+  Run multi = run("score --model " + kModels + "/gemma3 --ids " + (dir / "ids.txt").string());
+  ASSERT_EQ(multi.status, 0) << multi.err;
+  Run one = run("score --model " + kModels + "/gemma3 --ids " + (dir / "one.json").string());
+  ASSERT_EQ(one.status, 0) << one.err;
+  nlohmann::json m = nlohmann::json::parse(multi.out), o = nlohmann::json::parse(one.out);
+  ASSERT_EQ(m["sequences"].size(), 2u);
+  EXPECT_EQ(m["n_scored"].get<int64_t>(), 4 + 2);
+  // Scoring a sequence inside a right-padded batch gives what scoring it alone gives.
+  EXPECT_NEAR(m["sequences"][0]["nll_sum"].get<double>(), o["nll_sum"].get<double>(), 1e-5);
+}
+
+TEST(CliErrors, MissingModel) { expect_user_error(run("info /nonexistent/model"), "/nonexistent/model"); }
+
+TEST(CliErrors, UnsupportedArchitecture) {
+  fs::path dir = temp_dir("tuna_cli_falcon");
+  std::ofstream(dir / "config.json") << R"({"architectures": ["FalconForCausalLM"], "hidden_size": 8})";
+  expect_user_error(run("info " + dir.string()), "FalconForCausalLM");
+}
+
+TEST(CliErrors, TruncatedWeights) {
+  fs::path dir = temp_dir("tuna_cli_truncated");
+  fs::copy_file(kModels + "/gemma3/config.json", dir / "config.json");
+  fs::copy_file(kModels + "/gemma3/model.safetensors", dir / "model.safetensors");
+  fs::resize_file(dir / "model.safetensors", fs::file_size(dir / "model.safetensors") / 2);
+  Run r = run("info " + dir.string());
+  expect_user_error(r, "model.safetensors");
+}
+
+TEST(CliErrors, ConfigDoesNotMatchWeights) {
+  fs::path dir = temp_dir("tuna_cli_mismatch");
+  std::ifstream in(kModels + "/gemma3/config.json");
+  nlohmann::json c = nlohmann::json::parse(in);
+  c["intermediate_size"] = 96;
+  std::ofstream(dir / "config.json") << c.dump();
+  fs::copy_file(kModels + "/gemma3/model.safetensors", dir / "model.safetensors");
+  expect_user_error(run("info " + dir.string()), "mlp.gate_proj.weight");
+}
+
+TEST(CliErrors, BadIdsFile) {
+  fs::path dir = temp_dir("tuna_cli_badids");
+  std::ofstream(dir / "ids.txt") << "1 2 3\n4 x 6\n";
+  expect_user_error(run("score --model " + kModels + "/gemma3 --ids " + (dir / "ids.txt").string()), "ids.txt:2");
+  std::ofstream(dir / "big.txt") << "1 2 300\n";
+  expect_user_error(run("score --model " + kModels + "/gemma3 --ids " + (dir / "big.txt").string()), "300");
+}
+
+TEST(CliErrors, TextNeedsTokenizer) {
+  expect_user_error(run("score --model " + kModels + "/gemma3 --text hello"), "not supported yet: --text");
+}
+
+TEST(CliErrors, UnknownOption) {
+  Run r = run("info --bogus " + kModels + "/gemma3");
+  EXPECT_EQ(r.status, 2);
+}
+
+}  // namespace
