@@ -1,6 +1,7 @@
 // Model directory / HF cache resolution. See hf_model_dir.h.
 #include "io/hf_model_dir.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,13 +44,19 @@ std::string resolve_model_dir(const std::string& arg) {
     throw_user_error("model", arg + " is a file, not a model directory",
                      "pass a Hugging Face model directory (GGUF files arrive with the GGUF issue)");
   }
+  const bool looks_like_path = arg.empty() || arg[0] == '/' || arg[0] == '.' || arg[0] == '~' ||
+                               std::count(arg.begin(), arg.end(), '/') > 1;
+  if (looks_like_path) {
+    throw_user_error("model", "no such model directory: " + arg,
+                     "check the path; a model is a directory with config.json and *.safetensors");
+  }
   // A repo id: ORG/NAME (or NAME) → models--ORG--NAME in the hub cache.
   std::string repo_dir = "models--";
   for (char c : arg) repo_dir += c == '/' ? std::string("--") : std::string(1, c);
   std::string searched;
   for (const std::string& root : hf_cache_roots()) {
     fs::path base = fs::path(root) / repo_dir;
-    searched += "\n  " + base.string();
+    searched += (searched.empty() ? " " : ", ") + base.string();
     if (!fs::is_directory(base / "snapshots", ec)) continue;
     std::string rev =
         fs::exists(base / "refs" / "main") ? read_first_line(base / "refs" / "main") : "";

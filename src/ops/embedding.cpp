@@ -1,4 +1,4 @@
-// Embedding lookup (checks + CPU path; the CUDA path will dispatch here by device).
+// Embedding lookup: id checks and device dispatch.
 #include "ops/embedding.h"
 
 #include "core/error.h"
@@ -23,16 +23,9 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
   TUNA_ASSERT(out.dim(0) == static_cast<int64_t>(ids.size()) && out.dim(1) == table.dim(1),
               "embedding: out is [N, C]");
   check_ids(table, ids, "token id");
-  TUNA_ASSERT(table.device() == Device::CPU, "embedding: CPU only in this build");
-  const int64_t C = table.dim(1);
-  float* po = out.data_mut<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < static_cast<int64_t>(ids.size()); ++n) {
-    float* row = po + n * C;
-    dequantize_rows(table, ids[static_cast<size_t>(n)], ids[static_cast<size_t>(n)] + 1, row);
-    if (scale != 1.0f)
-      for (int64_t c = 0; c < C; ++c) row[c] *= scale;
-  }
+  if (!weight_format_supported(table.dtype())) dequantize_rows(table, 0, 0, nullptr);  // throws
+  if (out.device() == Device::CPU) return cpu::embedding_forward(table, ids, scale, out);
+  throw_internal_error("embedding", "no CUDA backend in this build");
 }
 
 void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out) {
@@ -40,17 +33,9 @@ void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& posi
                   out.dim(0) == static_cast<int64_t>(positions.size()),
               "embedding_add: shapes");
   check_ids(table, positions, "position");
-  const int64_t C = table.dim(1);
-  float* po = out.data_mut<float>();
-#pragma omp parallel
-  {
-    std::vector<float> row(static_cast<size_t>(C));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < static_cast<int64_t>(positions.size()); ++n) {
-      dequantize_rows(table, positions[static_cast<size_t>(n)], positions[static_cast<size_t>(n)] + 1, row.data());
-      for (int64_t c = 0; c < C; ++c) po[n * C + c] += row[static_cast<size_t>(c)];
-    }
-  }
+  if (!weight_format_supported(table.dtype())) dequantize_rows(table, 0, 0, nullptr);  // throws
+  if (out.device() == Device::CPU) return cpu::embedding_add_forward(table, positions, out);
+  throw_internal_error("embedding", "no CUDA backend in this build");
 }
 
 }  // namespace tuna

@@ -16,4 +16,9 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
 // Adds rows of a position table: out[n] += table[positions[n]] (GPT-2's learned positions).
 void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out);
 
+namespace cpu {
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale, Tensor& out);
+void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out);
+}  // namespace cpu
+
 }  // namespace tuna

@@ -19,16 +19,16 @@ namespace fs = std::filesystem;
 const std::string kTuna = std::string(TUNA_BIN_DIR) + "/tuna";
 const std::string kModels = std::string(TUNA_GOLDEN_DIR) + "/models";
 
-struct Run {
+struct CliRun {
   int status = -1;
   std::string out, err;
 };
 
 // Runs tuna with `args` (shell-quoted by the caller), capturing stdout and stderr.
-Run run(const std::string& args) {
+CliRun run(const std::string& args) {
   const fs::path err_file = fs::path(::testing::TempDir()) / "tuna_cli_stderr.txt";
   const std::string cmd = kTuna + " " + args + " 2>" + err_file.string();
-  Run r;
+  CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
   std::array<char, 4096> buf{};
   size_t n;
@@ -50,7 +50,7 @@ fs::path temp_dir(const std::string& name) {
 }
 
 // A user error: exit 2, one line on stderr, "error: [component] ... (hint: ...)".
-void expect_user_error(const Run& r, const std::string& fragment) {
+void expect_user_error(const CliRun& r, const std::string& fragment) {
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_EQ(r.err.rfind("error: [", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("(hint: "), std::string::npos) << r.err;
@@ -59,7 +59,7 @@ void expect_user_error(const Run& r, const std::string& fragment) {
 }
 
 TEST(CliInfo, PrintsArchitectureAndParameterCount) {
-  Run r = run("info " + kModels + "/gemma3");
+  CliRun r = run("info " + kModels + "/gemma3");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("Gemma3ForCausalLM"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("165,056"), std::string::npos) << r.out;
@@ -71,7 +71,7 @@ TEST(CliInfo, JsonMatchesManifestForEveryModel) {
   std::ifstream in(kModels + "/manifest.json");
   nlohmann::json manifest = nlohmann::json::parse(in);
   for (const auto& [name, entry] : manifest["models"].items()) {
-    Run r = run("info --json " + kModels + "/" + name);
+    CliRun r = run("info --json " + kModels + "/" + name);
     ASSERT_EQ(r.status, 0) << name << ": " << r.err;
     nlohmann::json j = nlohmann::json::parse(r.out);
     const int64_t expected = entry["num_parameters"].get<int64_t>();
@@ -92,7 +92,7 @@ TEST(CliScore, LogProbsMatchTransformers) {
     std::ofstream f(dir / "ids.txt");
     for (int64_t t = 0; t < T; ++t) f << ids.data<int64_t>()[t] << (t + 1 < T ? " " : "\n");
   }
-  Run r = run("score --model " + kModels + "/llama --ids " + (dir / "ids.txt").string() + " --out " +
+  CliRun r = run("score --model " + kModels + "/llama --ids " + (dir / "ids.txt").string() + " --out " +
               (dir / "score.json").string());
   ASSERT_EQ(r.status, 0) << r.err;
   std::ifstream in(dir / "score.json");
@@ -126,9 +126,9 @@ TEST(CliScore, SeveralSequencesAndJsonArray) {
   fs::path dir = temp_dir("tuna_cli_multi");
   std::ofstream(dir / "ids.txt") << "5 6 7 8 9\n10 11 12\n";
   std::ofstream(dir / "one.json") << "[5, 6, 7, 8, 9]";
-  Run multi = run("score --model " + kModels + "/gemma3 --ids " + (dir / "ids.txt").string());
+  CliRun multi = run("score --model " + kModels + "/gemma3 --ids " + (dir / "ids.txt").string());
   ASSERT_EQ(multi.status, 0) << multi.err;
-  Run one = run("score --model " + kModels + "/gemma3 --ids " + (dir / "one.json").string());
+  CliRun one = run("score --model " + kModels + "/gemma3 --ids " + (dir / "one.json").string());
   ASSERT_EQ(one.status, 0) << one.err;
   nlohmann::json m = nlohmann::json::parse(multi.out), o = nlohmann::json::parse(one.out);
   ASSERT_EQ(m["sequences"].size(), 2u);
@@ -150,7 +150,7 @@ TEST(CliErrors, TruncatedWeights) {
   fs::copy_file(kModels + "/gemma3/config.json", dir / "config.json");
   fs::copy_file(kModels + "/gemma3/model.safetensors", dir / "model.safetensors");
   fs::resize_file(dir / "model.safetensors", fs::file_size(dir / "model.safetensors") / 2);
-  Run r = run("info " + dir.string());
+  CliRun r = run("info " + dir.string());
   expect_user_error(r, "model.safetensors");
 }
 
@@ -177,7 +177,7 @@ TEST(CliErrors, TextNeedsTokenizer) {
 }
 
 TEST(CliErrors, UnknownOption) {
-  Run r = run("info --bogus " + kModels + "/gemma3");
+  CliRun r = run("info --bogus " + kModels + "/gemma3");
   EXPECT_EQ(r.status, 2);
 }
 
