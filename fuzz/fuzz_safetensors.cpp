@@ -27,6 +27,7 @@ using tuna::Tensor;
 std::string g_context = "libFuzzer input";
 const uint8_t* g_input = nullptr;
 size_t g_input_size = 0;
+size_t g_accepted = 0;  // inputs that parsed (the replay driver reports it)
 
 [[noreturn]] void bug(const std::string& what) {
   std::fprintf(stderr, "fuzz_safetensors: BUG on %s: %s\n", g_context.c_str(), what.c_str());
@@ -94,6 +95,7 @@ void check_input(const uint8_t* data, size_t size) {
       sink = sink ^ touch(t);
     }
     check_round_trip(f);
+    ++g_accepted;
   } catch (const std::exception& e) {
     bug(std::string("exception after a successful parse: ") + e.what());
   }
@@ -302,8 +304,9 @@ int main(int argc, char** argv) {
     g_context = "mutation " + std::to_string(i);
     check_input(b.data(), b.size());
   }
-  std::printf("fuzz_safetensors_replay: %zu inputs (%zu corpus files, %zu mutations) OK\n", runs,
-              files.size(), mutations);
+  std::printf(
+      "fuzz_safetensors_replay: %zu inputs (%zu corpus files, %zu mutations), %zu parsed, OK\n",
+      runs, files.size(), mutations, g_accepted);
   return 0;
 }
 

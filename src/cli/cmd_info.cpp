@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "io/gguf.h"
 #include "model/model.h"
 
 namespace tuna::cli {
@@ -17,6 +18,18 @@ static std::string with_commas(int64_t n) {
     ++count;
   }
   return out;
+}
+
+// llama.cpp's LlamaFileType names (general.file_type), for the common ones.
+static std::string file_type_name(int64_t t) {
+  static const std::pair<int64_t, const char*> names[] = {
+      {0, "ALL_F32"}, {1, "MOSTLY_F16"}, {2, "MOSTLY_Q4_0"}, {3, "MOSTLY_Q4_1"}, {7, "MOSTLY_Q8_0"},
+      {8, "MOSTLY_Q5_0"}, {9, "MOSTLY_Q5_1"}, {10, "MOSTLY_Q2_K"}, {11, "MOSTLY_Q3_K_S"},
+      {12, "MOSTLY_Q3_K_M"}, {13, "MOSTLY_Q3_K_L"}, {14, "MOSTLY_Q4_K_S"}, {15, "MOSTLY_Q4_K_M"},
+      {16, "MOSTLY_Q5_K_S"}, {17, "MOSTLY_Q5_K_M"}, {18, "MOSTLY_Q6_K"}, {32, "MOSTLY_BF16"}};
+  for (const auto& [id, name] : names)
+    if (id == t) return std::string(name) + " (" + std::to_string(t) + ")";
+  return std::to_string(t);
 }
 
 static const char* norm_name(NormType n) {
@@ -67,6 +80,21 @@ static nlohmann::json info_json(const Model& m) {
   if (s.final_softcap > 0) j["final_logit_softcapping"] = s.final_softcap;
   if (m.checkpoint_parameter_count() != m.parameter_count())
     j["checkpoint_parameters"] = m.checkpoint_parameter_count();
+  nlohmann::json types = nlohmann::json::object();
+  for (const auto& [type, count] : m.weight_type_counts()) types[type] = count;
+  j["tensor_types"] = types;
+  j["weight_bytes"] = m.weight_bytes();
+  j["weight_bytes_f32"] = m.parameter_count() * 4;
+  if (const GgufFile* g = m.gguf()) {
+    j["format"] = "gguf";
+    j["gguf_version"] = g->version();
+    j["name"] = g->get_string_or("general.name", "");
+    if (g->has("general.file_type")) j["file_type"] = g->get_int("general.file_type");
+    j["chat_template"] = g->has("tokenizer.chat_template");
+    j["tokenizer_model"] = g->get_string_or("tokenizer.ggml.model", "");
+  } else {
+    j["format"] = "safetensors";
+  }
   return j;
 }
 
@@ -130,6 +158,20 @@ Runner register_info(CLI::App& app) {
     for (const auto& d : m.weight_dtypes()) dtypes += (dtypes.empty() ? "" : ", ") + d;
     std::printf("weight dtypes    %s\n", dtypes.c_str());
     std::printf("parameters       %s\n", with_commas(m.parameter_count()).c_str());
+    std::string types;
+    for (const auto& [type, count] : m.weight_type_counts())
+      types += (types.empty() ? "" : ", ") + type + " ×" + std::to_string(count);
+    std::printf("tensors          %s\n", types.c_str());
+    std::printf("weights memory   %.1f MiB as stored (%.1f MiB if dequantized to F32)\n",
+                static_cast<double>(m.weight_bytes()) / (1 << 20),
+                static_cast<double>(m.parameter_count()) * 4.0 / (1 << 20));
+    if (const GgufFile* g = m.gguf()) {
+      std::printf("gguf             version %u, name '%s', file type %s, chat template %s, tokenizer '%s'\n",
+                  g->version(), g->get_string_or("general.name", "").c_str(),
+                  g->has("general.file_type") ? file_type_name(g->get_int("general.file_type")).c_str() : "-",
+                  g->has("tokenizer.chat_template") ? "present" : "absent",
+                  g->get_string_or("tokenizer.ggml.model", "-").c_str());
+    }
     if (m.checkpoint_parameter_count() != m.parameter_count())
       std::printf("checkpoint       %s parameters in all (includes parts tuna does not load)\n",
                   with_commas(m.checkpoint_parameter_count()).c_str());

@@ -1,6 +1,7 @@
 // Element types of tensors and weights, their sizes, names, and exact F16/BF16 <-> F32
-// conversion (round-to-nearest-even; NaN and Inf preserved). Block-quantized formats (NF4,
-// GGUF blocks) are added by later issues as further DType values with block sizes.
+// conversion (round-to-nearest-even; NaN and Inf preserved). Block-quantized formats (GGUF
+// blocks; NF4 later) are DType values too: a block of dtype_block_size() elements takes
+// dtype_block_bytes() bytes, and dtype_size() (bytes per element) is defined for plain types only.
 #pragma once
 
 #include <cstddef>
@@ -10,9 +11,20 @@
 
 namespace tuna {
 
-enum class DType : uint8_t { F32, F16, BF16, F64, I8, I16, I32, I64, U8, U16, U32, U64, BOOL };
+// clang-format off
+enum class DType : uint8_t {
+  F32, F16, BF16, F64, I8, I16, I32, I64, U8, U16, U32, U64, BOOL,
+  // GGUF (ggml) block-quantized formats; layouts in ops/quant_gguf.h.
+  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+};
+// clang-format on
 
-size_t dtype_size(DType t);        // bytes per element
+size_t dtype_size(DType t);        // bytes per element; an internal error for block types
+size_t dtype_block_size(DType t);  // elements per block (1 for plain types)
+size_t dtype_block_bytes(DType t); // bytes per block (dtype_size for plain types)
+bool dtype_is_block(DType t);      // block-quantized (dtype_block_size > 1)
+// Bytes of `numel` elements; for block types numel must be a whole number of blocks.
+size_t dtype_nbytes(DType t, int64_t numel);
 const char* dtype_name(DType t);   // "F32", "BF16", ... (safetensors spelling)
 bool dtype_from_name(const std::string& name, DType* out);  // safetensors spelling
 bool dtype_is_float(DType t);

@@ -1,6 +1,7 @@
 // Aligned allocation, arena, RSS readings. See memory.h.
 #include "core/memory.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,14 +11,17 @@
 
 namespace tuna {
 
+static void throw_out_of_memory(size_t bytes) {
+  throw_user_error("memory", "out of memory allocating " + std::to_string(bytes) + " bytes",
+                   "use a smaller batch or sequence length, or a machine with more memory");
+}
+
 void* aligned_alloc_bytes(size_t bytes) {
   if (bytes == 0) bytes = kAlignment;
+  if (bytes > SIZE_MAX - (kAlignment - 1)) throw_out_of_memory(bytes);  // rounding would wrap
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* p = std::aligned_alloc(kAlignment, rounded);
-  if (p == nullptr) {
-    throw_user_error("memory", "out of memory allocating " + std::to_string(bytes) + " bytes",
-                     "use a smaller batch or sequence length, or a machine with more memory");
-  }
+  if (p == nullptr) throw_out_of_memory(bytes);
   return p;
 }
 
@@ -35,8 +39,10 @@ void Arena::reserve(size_t capacity_bytes) {
 }
 
 void* Arena::alloc(size_t bytes) {
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (used_ + rounded > capacity_) {
+  // Compare against the room left, never `used_ + bytes` (which can wrap).
+  const size_t room = capacity_ - used_;
+  const size_t rounded = bytes > room ? room + 1 : (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded > room) {
     throw_internal_error("arena", "arena exhausted: need " + std::to_string(used_ + rounded) +
                                       " bytes, capacity " + std::to_string(capacity_));
   }

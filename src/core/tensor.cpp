@@ -58,7 +58,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   require_cpu(device);
   for (int i = 0; i < shape.ndim; ++i) TUNA_ASSERT(shape.dims[i] >= 0, "negative dim");
   Tensor t;
-  size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  size_t bytes = dtype_nbytes(dtype, shape.numel());
   void* p = aligned_alloc_bytes(bytes);
   t.holder_ = std::shared_ptr<const void>(p, [](const void* q) { aligned_free(const_cast<void*>(q)); });
   t.data_ = static_cast<uint8_t*>(p);
@@ -111,7 +111,7 @@ Tensor Tensor::slice0(int64_t begin, int64_t end) const {
   TUNA_ASSERT(ndim() >= 1 && begin >= 0 && begin <= end && end <= shape_.dims[0], "slice0 range");
   Tensor t = *this;
   int64_t row = numel() / (shape_.dims[0] == 0 ? 1 : shape_.dims[0]);
-  t.data_ = data_ + static_cast<size_t>(begin * row) * dtype_size(dtype_);
+  t.data_ = data_ + dtype_nbytes(dtype_, begin * row);
   t.shape_.dims[0] = end - begin;
   return t;
 }

@@ -46,6 +46,8 @@ std::string resolve_model_dir(const std::string& arg) {
   }
   const bool looks_like_path = arg.empty() || arg[0] == '/' || arg[0] == '.' || arg[0] == '~' ||
                                std::count(arg.begin(), arg.end(), '/') > 1;
+  const bool gguf_name = arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".gguf") == 0;
+  if (gguf_name) throw_user_error("model", "no such file: " + arg, "check the path of the GGUF file");
   if (looks_like_path) {
     throw_user_error("model", "no such model directory: " + arg,
                      "check the path; a model is a directory with config.json and *.safetensors");

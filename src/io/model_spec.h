@@ -39,6 +39,7 @@ struct ModelSpec {
   bool qk_norm = false;            // Qwen3 / Gemma 3: RMSNorm over head_dim on q and k before RoPE
   bool sandwich_norm = false;      // Gemma 2/3: post-attention and pre/post-feedforward norms
   bool learned_positions = false;  // GPT-2
+  bool rope_interleaved = false;   // rotate adjacent pairs (llama.cpp's permuted llama q/k rows)
   bool tied_embeddings = false;
   float attn_scale = 1.0f;        // multiplies Q·Kᵀ
   float attn_softcap = 0.0f;      // 0: none (Gemma 2: 50)

@@ -14,9 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <string_view>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/mmap_file.h"
@@ -141,21 +141,44 @@ std::string missing_hint(const std::string& name, const Names& names) {
   return "the weights do not match the expected architecture; check the model directory";
 }
 
-// Parses JSON, rejecting duplicate keys in the objects `is_watched(depth, top_key)` selects
-// (the reference libraries silently keep one of the duplicates).
+// SAX pass that finds duplicate keys in the objects `is_watched(depth, top_key)` selects (the
+// reference libraries silently keep one of them). A separate pass because nlohmann's
+// callback parser rescans the parent object after every child: quadratic in tensor count.
+template <typename Watched, typename OnDuplicate>
+struct DuplicateKeyFinder {
+  DuplicateKeyFinder(Watched w, OnDuplicate d) : is_watched(w), on_duplicate(d) {}
+  Watched is_watched;
+  OnDuplicate on_duplicate;
+  int depth = 0;
+  std::string top_key;
+  std::unordered_set<std::string> seen;
+
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(json::number_integer_t) { return true; }
+  bool number_unsigned(json::number_unsigned_t) { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) { return true; }
+  bool string(json::string_t&) { return true; }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(size_t) { return ++depth, true; }
+  bool end_object() { return --depth, true; }
+  bool start_array(size_t) { return ++depth, true; }
+  bool end_array() { return --depth, true; }
+  bool key(json::string_t& k) {
+    if (depth == 1) top_key = k;
+    if (is_watched(depth, top_key) && !seen.insert(k).second) on_duplicate(k);
+    return true;
+  }
+  bool parse_error(size_t, const std::string&, const json::exception& e) { throw e; }
+};
+
+// Parses JSON (throwing json::exception on syntax errors), calling `on_duplicate` (which
+// throws) on a duplicate key in a watched object.
 template <typename Watched, typename OnDuplicate>
 json parse_json_unique_keys(std::string_view text, Watched is_watched, OnDuplicate on_duplicate) {
-  std::string top_key;
-  std::set<std::string> seen;
-  auto cb = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (depth == 1) top_key = key;
-      if (is_watched(depth, top_key) && !seen.insert(key).second) on_duplicate(key);
-    }
-    return true;
-  };
-  return json::parse(text.begin(), text.end(), cb);
+  DuplicateKeyFinder<Watched, OnDuplicate> finder(is_watched, on_duplicate);
+  json::sax_parse(text.begin(), text.end(), &finder);
+  return json::parse(text.begin(), text.end());
 }
 
 SafetensorsEntry parse_entry(const std::string& file, const std::string& name, const json& v,
@@ -467,7 +490,7 @@ SafetensorsModel SafetensorsModel::open_dir(const std::string& dir) {
   if (!fs::exists(st)) {
     throw_user_error(kComponent, "model directory " + dir + " does not exist", "check the path");
   }
-  if (fs::is_regular_file(st)) return open_file(dir);
+  if (fs::is_regular_file(st)) return dir.ends_with(".json") ? open_index(dir) : open_file(dir);
   if (!fs::is_directory(st))
     throw_user_error(kComponent, dir + " is not a directory", "pass the model directory");
 
@@ -545,20 +568,34 @@ const std::string& SafetensorsModel::file_of(const std::string& name) const {
 
 std::string safetensors_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                const std::map<std::string, std::string>& metadata) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  // Built by hand rather than with ordered_json, whose inserts are linear (quadratic headers).
+  std::string text = "{";
+  auto encode = [](const std::string& s) {
+    try {
+      return json(s).dump();
+    } catch (const json::exception& e) {
+      throw_user_error(kComponent, "cannot encode " + quote_name(s) + ": " + json_message(e),
+                       "tensor names and metadata must be valid UTF-8");
+    }
+  };
   if (!metadata.empty()) {
-    nlohmann::ordered_json m = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata) m[k] = v;
-    j["__metadata__"] = std::move(m);
+    text += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [k, v] : metadata) {
+      text += (first ? "" : ",") + encode(k) + ":" + encode(v);
+      first = false;
+    }
+    text += "}";
   }
-  std::set<std::string_view> seen;
+  std::unordered_map<std::string_view, int> seen;
+  seen.reserve(tensors.size());
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__") {
       throw_user_error(kComponent, "cannot save a tensor named \"__metadata__\"",
                        "that key is reserved for the file's metadata; rename the tensor");
     }
-    if (!seen.insert(name).second) {
+    if (!seen.emplace(name, 0).second) {
       throw_user_error(kComponent, "tensor " + quote_name(name) + " is given twice",
                        "save each tensor once");
     }
@@ -575,22 +612,17 @@ std::string safetensors_header(const std::vector<std::pair<std::string, Tensor>>
                            ", which safetensors cannot store",
                        "safetensors stores " + supported_dtype_list());
     }
-    std::vector<int64_t> shape(t.shape().dims, t.shape().dims + t.ndim());
     uint64_t end = offset + t.nbytes();
-    nlohmann::ordered_json e = nlohmann::ordered_json::object();
-    e["dtype"] = dtype_name(t.dtype());
-    e["shape"] = shape;
-    e["data_offsets"] = {offset, end};
-    j[name] = std::move(e);
+    if (text.size() > 1) text += ",";
+    text += encode(name) + ":{\"dtype\":\"" + dtype_name(t.dtype()) + "\",\"shape\":[";
+    for (int i = 0; i < t.ndim(); ++i) {
+      if (i > 0) text += ",";
+      text += std::to_string(t.dim(i));
+    }
+    text += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(end) + "]}";
     offset = end;
   }
-  std::string text;
-  try {
-    text = j.dump();
-  } catch (const nlohmann::ordered_json::exception& e) {
-    throw_user_error(kComponent, "cannot encode the header: " + json_message(e),
-                     "tensor names and metadata must be valid UTF-8");
-  }
+  text += "}";
   text.append((8 - text.size() % 8) % 8, ' ');
   std::string out(8, '\0');
   uint64_t n = text.size();

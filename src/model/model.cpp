@@ -1,10 +1,20 @@
-// Model loading: resolve the directory, parse config.json, open the safetensors (single or
-// sharded, mmap-ed) and bind the family's names. The forward pass lives in transformer.cpp.
+// Model loading: a Hugging Face directory (config.json + safetensors, single or sharded) or a
+// GGUF file; either way the result is the same spec + weights bound by the family's names.
+// Weights stay zero-copy views in their stored format (GGUF blocks included); the only copies
+// are GGUF Gemma norm weights, from which the converter's +1 is removed. The forward pass lives
+// in transformer.cpp.
 #include "model/model.h"
 
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "core/error.h"
+#include "io/gguf.h"
+#include "io/gguf_config.h"
 #include "io/hf_config.h"
 #include "io/hf_model_dir.h"
 #include "io/safetensors.h"
@@ -12,7 +22,27 @@
 namespace tuna {
 
 struct Model::Checkpoint {
-  SafetensorsModel files;
+  std::optional<SafetensorsModel> safetensors;
+  std::optional<GgufFile> gguf;
+
+  bool has(const std::string& name) const {
+    return safetensors ? safetensors->contains(name) : gguf->find_tensor(name) != nullptr;
+  }
+  Tensor tensor(const std::string& name) const {
+    return safetensors ? safetensors->tensor(name) : gguf->tensor(name);
+  }
+  std::vector<std::string> names() const {
+    if (safetensors) return safetensors->names();
+    std::vector<std::string> out;
+    for (const auto& t : gguf->tensors()) out.push_back(t.name);
+    return out;
+  }
+  int64_t numel(const std::string& name) const {
+    return safetensors ? safetensors->entry(name).shape.numel() : gguf->tensor_info(name).shape.numel();
+  }
+  DType dtype(const std::string& name) const {
+    return safetensors ? safetensors->entry(name).dtype : gguf->tensor_info(name).dtype;
+  }
 };
 
 static WeightNames weight_names_for(const ModelSpec& spec, const std::function<bool(const std::string&)>& has) {
@@ -24,7 +54,27 @@ static WeightNames weight_names_for(const ModelSpec& spec, const std::function<b
   }
 }
 
+bool is_gguf_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char magic[4] = {0, 0, 0, 0};
+  const size_t n = std::fread(magic, 1, 4, f);
+  std::fclose(f);
+  return n == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
 Model Model::load(const std::string& model_arg) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(model_arg, ec)) {
+    const bool gguf_name = model_arg.size() > 5 && model_arg.compare(model_arg.size() - 5, 5, ".gguf") == 0;
+    if (!gguf_name && !is_gguf_file(model_arg)) {
+      throw_user_error("model", model_arg + " is neither a GGUF file nor a model directory",
+                       "pass a Hugging Face model directory (config.json + *.safetensors) or a .gguf file");
+    }
+    return load_gguf(model_arg);
+  }
   const std::string dir = resolve_model_dir(model_arg);
   return load_with_spec(dir, read_hf_config(dir + "/config.json"));
 }
@@ -33,33 +83,74 @@ Model Model::load_with_spec(const std::string& dir, const ModelSpec& spec) {
   Model m;
   m.dir_ = dir;
   m.spec_ = spec;
-  m.checkpoint_ = std::make_shared<Checkpoint>(Checkpoint{SafetensorsModel::open_dir(dir)});
-  const SafetensorsModel& files = m.checkpoint_->files;
-  auto has = [&](const std::string& n) { return files.contains(n); };
-  TensorSource get = [&](const std::string& n) { return files.contains(n) ? files.tensor(n) : Tensor(); };
+  m.checkpoint_ = std::make_shared<Checkpoint>();
+  m.checkpoint_->safetensors = SafetensorsModel::open_dir(dir);
+  const Checkpoint& ck = *m.checkpoint_;
+  auto has = [&](const std::string& n) { return ck.has(n); };
+  TensorSource get = [&](const std::string& n) { return ck.has(n) ? ck.tensor(n) : Tensor(); };
   m.weights_ = bind_weights(m.spec_, weight_names_for(m.spec_, has), get, dir);
   return m;
 }
 
+Model Model::load_gguf(const std::string& path) {
+  Model m;
+  m.dir_ = path;
+  m.checkpoint_ = std::make_shared<Checkpoint>();
+  m.checkpoint_->gguf = GgufFile::open(path);
+  const Checkpoint& ck = *m.checkpoint_;
+  m.spec_ = spec_from_gguf(*ck.gguf);
+  const bool gemma = m.spec_.norm == NormType::RMS_GEMMA;
+  TensorSource get = [&](const std::string& n) -> Tensor {
+    if (!ck.has(n)) return Tensor();
+    Tensor t = ck.tensor(n);
+    const std::string suffix = "norm.weight";
+    if (gemma && n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      // llama.cpp's Gemma converter stores every *norm.weight as 1 + w; tuna's Gemma norm
+      // multiplies by (1 + w), so take the 1 back out (F32; norms are tiny).
+      Tensor w = t.to_f32();
+      float* p = w.data_mut<float>();
+      for (int64_t i = 0; i < w.numel(); ++i) p[i] -= 1.0f;
+      return w;
+    }
+    return t;
+  };
+  m.weights_ = bind_weights(m.spec_, gguf_weight_names(m.spec_), get, path);
+  return m;
+}
+
 int64_t Model::parameter_count() const {
-  const SafetensorsModel& files = checkpoint_->files;
   std::set<std::string> unique(weights_.names.begin(), weights_.names.end());
   int64_t n = 0;
-  for (const auto& name : unique) n += files.entry(name).shape.numel();
+  for (const auto& name : unique) n += checkpoint_->numel(name);
   return n;
 }
 
 int64_t Model::checkpoint_parameter_count() const {
-  const SafetensorsModel& files = checkpoint_->files;
   int64_t n = 0;
-  for (const auto& name : files.names()) n += files.entry(name).shape.numel();
+  for (const auto& name : checkpoint_->names()) n += checkpoint_->numel(name);
   return n;
 }
 
 std::vector<std::string> Model::weight_dtypes() const {
   std::set<std::string> seen;
-  for (const auto& name : weights_.names) seen.insert(dtype_name(checkpoint_->files.entry(name).dtype));
+  for (const auto& name : weights_.names) seen.insert(dtype_name(checkpoint_->dtype(name)));
   return {seen.begin(), seen.end()};
 }
+
+std::vector<std::pair<std::string, int64_t>> Model::weight_type_counts() const {
+  std::map<std::string, int64_t> counts;
+  for (const auto& name : checkpoint_->names()) counts[dtype_name(checkpoint_->dtype(name))]++;
+  return {counts.begin(), counts.end()};
+}
+
+int64_t Model::weight_bytes() const {
+  std::set<std::string> unique(weights_.names.begin(), weights_.names.end());
+  int64_t n = 0;
+  for (const auto& name : unique)
+    n += static_cast<int64_t>(dtype_nbytes(checkpoint_->dtype(name), checkpoint_->numel(name)));
+  return n;
+}
+
+const GgufFile* Model::gguf() const { return checkpoint_->gguf ? &*checkpoint_->gguf : nullptr; }
 
 }  // namespace tuna

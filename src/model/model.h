@@ -13,6 +13,11 @@
 
 namespace tuna {
 
+class GgufFile;
+
+// True when `path` is a regular file starting with the GGUF magic.
+bool is_gguf_file(const std::string& path);
+
 // A right-padded batch of token ids.
 struct Batch {
   int64_t B = 1, T = 0;
@@ -23,8 +28,10 @@ struct Batch {
 
 class Model {
  public:
-  // MODEL is a directory with config.json + safetensors, or a repo id in the local HF cache.
+  // MODEL is a directory with config.json + safetensors, a repo id in the local HF cache, or a
+  // GGUF file (gemma3, llama, qwen2, qwen3).
   static Model load(const std::string& model_arg);
+  static Model load_gguf(const std::string& path);
   // For tests: a spec (possibly edited) over weights from an existing directory.
   static Model load_with_spec(const std::string& dir, const ModelSpec& spec);
 
@@ -37,6 +44,11 @@ class Model {
   // Every tensor in the checkpoint (e.g. includes a multimodal model's vision tower).
   int64_t checkpoint_parameter_count() const;
   std::vector<std::string> weight_dtypes() const;  // distinct stored dtypes, e.g. {"BF16"}
+  // Tensors per stored dtype over the whole checkpoint, e.g. {{"F32", 109}, {"Q4_K", 27}}.
+  std::vector<std::pair<std::string, int64_t>> weight_type_counts() const;
+  const GgufFile* gguf() const;
+  // Bytes the bound weights occupy as stored (quantized blocks stay quantized).
+  int64_t weight_bytes() const;  // the GGUF file when loaded from one, else nullptr
 
   // Hidden states after the final norm: [B·T, C] F32.
   Tensor forward_hidden(const Batch& batch) const;

@@ -153,8 +153,8 @@ Tensor Model::forward_hidden(const Batch& batch) const {
     if (!s.learned_positions) {
       const RopeTables& rt = tables.at(rope_key(ls.rope));
       Tensor qr = q.reshape({N, H, D}), kr = k.reshape({N, K, D});
-      rope_forward(qr, rt, table_rows);
-      rope_forward(kr, rt, table_rows);
+      rope_forward(qr, rt, table_rows, s.rope_interleaved);
+      rope_forward(kr, rt, table_rows, s.rope_interleaved);
     }
     AttentionParams ap;
     ap.scale = s.attn_scale;

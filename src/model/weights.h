@@ -50,6 +50,7 @@ struct WeightNames {
 // Family name tables. `has` tells whether a name exists in the checkpoint (for prefix probing).
 WeightNames llama_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has);
 WeightNames gemma_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has);
+WeightNames gguf_weight_names(const ModelSpec& spec);
 WeightNames gpt2_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has);
 
 // Binds and shape-checks every slot the spec needs. `where` names the checkpoint in errors.

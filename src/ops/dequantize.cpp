@@ -3,12 +3,11 @@
 #include "ops/dequantize.h"
 
 #include "core/error.h"
+#include "ops/quant_gguf.h"
 
 namespace tuna {
 
-bool weight_format_supported(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
-}
+bool weight_format_supported(DType dtype) { return gguf_dequantizable(dtype); }
 
 void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
   TUNA_ASSERT(w.ndim() >= 1, "dequantize_rows on a scalar");
@@ -22,9 +21,19 @@ void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
     case DType::F16: f16_to_f32_n(w.data<uint16_t>() + start, out, n); return;
     case DType::BF16: bf16_to_f32_n(w.data<uint16_t>() + start, out, n); return;
     default:
+      if (dtype_is_block(w.dtype()) && gguf_dequantizable(w.dtype())) {
+        // Rows are whole blocks (the GGUF reader rejects other row lengths).
+        TUNA_ASSERT(cols % static_cast<int64_t>(dtype_block_size(w.dtype())) == 0,
+                    "dequantize_rows: a row of " + std::to_string(cols) + " is not whole " +
+                        dtype_name(w.dtype()) + " blocks");
+        const auto* base = static_cast<const uint8_t*>(w.raw());
+        dequantize_gguf(w.dtype(), base + dtype_nbytes(w.dtype(), r0 * cols),
+                        static_cast<int64_t>(n), out);
+        return;
+      }
       throw_user_error("weights", std::string("weights stored as ") + dtype_name(w.dtype()) +
                                       " are not supported",
-                       "use F32, F16 or BF16 weights");
+                       "use F32, F16, BF16 or GGUF Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q2_K..Q6_K weights");
   }
 }
 

@@ -1,7 +1,7 @@
 // Row access to weights in any stored format: dequantize_rows() turns rows [r0, r1) of a weight
 // [out, in] into F32. Forward and backward matmuls go through it, so no full F32 copy of a
-// non-F32 weight is ever built unless asked (DESIGN.md §8). Block-quantized formats (NF4, GGUF
-// blocks) extend this file in later issues.
+// non-F32 weight is ever built unless asked (DESIGN.md §8). GGUF block formats go through
+// ops/quant_gguf.h (rows must be whole blocks); NF4 extends this file later.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 namespace tuna {
 
-// True when `dtype` can be read by dequantize_rows (F32, F16, BF16 for now).
+// True when `dtype` can be read by dequantize_rows (F32, F16, BF16, GGUF block types).
 bool weight_format_supported(DType dtype);
 
 // w: [rows, cols] (2-D; higher dims are flattened into rows). out: [(r1 - r0), cols] F32.

@@ -33,10 +33,13 @@ struct RopeTables {
 RopeTables rope_tables(const RopeConfig& config, const std::vector<int32_t>& positions);
 
 // x: [N, H, D] F32, rotated in place; row n uses table row `rows[n]` (index into the tables).
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows);
+// interleaved: rotate pairs (x[2i], x[2i+1]) by frequency i instead of (x[i], x[i+D/2]) —
+// llama.cpp's layout, in which GGUF llama q/k rows are stored permuted.
+void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
+                  bool interleaved = false);
 
 namespace cpu {
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows);
+void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows, bool interleaved);
 }
 
 }  // namespace tuna

@@ -3,7 +3,7 @@
 
 namespace tuna::cpu {
 
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows) {
+void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows, bool interleaved) {
   const int64_t N = x.dim(0), H = x.dim(1), D = x.dim(2), half = D / 2;
   float* px = x.data_mut<float>();
 #pragma omp parallel for schedule(static)
@@ -12,10 +12,12 @@ void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t
     const float* s = tables.sin.data() + static_cast<size_t>(rows[static_cast<size_t>(n)]) * static_cast<size_t>(half);
     for (int64_t h = 0; h < H; ++h) {
       float* v = px + (n * H + h) * D;
+      const int64_t stride = interleaved ? 2 : 1, partner = interleaved ? 1 : half;
       for (int64_t i = 0; i < half; ++i) {
-        const float a = v[i], b = v[i + half];
-        v[i] = a * c[i] - b * s[i];
-        v[i + half] = b * c[i] + a * s[i];
+        float* p = v + i * stride;
+        const float a = p[0], b = p[partner];
+        p[0] = a * c[i] - b * s[i];
+        p[partner] = b * c[i] + a * s[i];
       }
     }
   }

@@ -137,6 +137,53 @@ TEST(CliScore, SeveralSequencesAndJsonArray) {
   EXPECT_NEAR(m["sequences"][0]["nll_sum"].get<double>(), o["nll_sum"].get<double>(), 1e-5);
 }
 
+// --- the real Gemma 3 270M GGUF (scripts/setup.sh fetches it into models/) --------------------
+
+const std::string kGguf = std::string(TUNA_GOLDEN_DIR) + "/../../models/gemma-3-270m-q4_k_m.gguf";
+
+void require_real_model() {
+  ASSERT_TRUE(fs::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
+}
+
+TEST(CliGguf, InfoOnTheRealModel) {
+  require_real_model();
+  CliRun r = run("info " + kGguf);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("268,098,176"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Gemma3ForCausalLM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SSSSSGSSSSSGSSSSSG"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Q4_K ×27"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MOSTLY_Q4_K_M"), std::string::npos) << r.out;
+  CliRun j = run("info --json " + kGguf);
+  ASSERT_EQ(j.status, 0) << j.err;
+  nlohmann::json info = nlohmann::json::parse(j.out);
+  EXPECT_EQ(info["parameters"].get<int64_t>(), 268098176);
+  EXPECT_EQ(info["format"], "gguf");
+  EXPECT_EQ(info["tensor_types"]["Q5_0"].get<int64_t>(), 81);
+}
+
+// Writes a copy of the first `keep` bytes of the real GGUF with `patch` applied at `at`.
+fs::path corrupt_copy(const std::string& name, size_t keep, size_t at, const std::string& patch) {
+  std::ifstream in(kGguf, std::ios::binary);
+  std::string bytes(keep, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(keep));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  if (!patch.empty()) bytes.replace(at, patch.size(), patch);
+  fs::path p = temp_dir("tuna_cli_gguf") / name;
+  std::ofstream(p, std::ios::binary) << bytes;
+  return p;
+}
+
+TEST(CliGguf, CorruptFilesGiveClearErrors) {
+  require_real_model();
+  const size_t full = fs::file_size(kGguf);
+  expect_user_error(run("info " + corrupt_copy("truncated.gguf", full / 3, 0, "").string()), "truncated.gguf");
+  expect_user_error(run("info " + corrupt_copy("header.gguf", 4096, 0, "").string()), "header.gguf");
+  expect_user_error(run("info " + corrupt_copy("magic.gguf", 1 << 20, 0, "GGUX").string()), "magic.gguf");
+  expect_user_error(run("info " + corrupt_copy("version.gguf", 1 << 20, 4, std::string("\x63\0\0\0", 4)).string()),
+                    "version");
+}
+
 TEST(CliErrors, MissingModel) { expect_user_error(run("info /nonexistent/model"), "/nonexistent/model"); }
 
 TEST(CliErrors, UnsupportedArchitecture) {

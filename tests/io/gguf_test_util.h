@@ -1,0 +1,143 @@
+// Helpers for the GGUF tests (tests/io/test_gguf.cpp, tests/ops/test_quant_gguf.cpp): streaming
+// SHA-256 (FIPS 180-4; goldens record sha256 of F32 bytes), file reading, and where the real
+// model and the GGUF goldens live. Test-only; not part of libtuna.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace tuna::gguf_test {
+
+class Sha256 {
+ public:
+  Sha256() { reset(); }
+  void reset() {
+    static const uint32_t kInit[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    std::memcpy(h_, kInit, sizeof h_);
+    len_ = 0;
+    fill_ = 0;
+  }
+  void update(const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    len_ += n;
+    if (fill_) {
+      size_t k = std::min(n, size_t{64} - fill_);
+      std::memcpy(buf_ + fill_, p, k);
+      fill_ += k, p += k, n -= k;
+      if (fill_ < 64) return;
+      block(buf_);
+      fill_ = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) block(p);
+    std::memcpy(buf_, p, n);
+    fill_ = n;
+  }
+  std::string hex() {
+    uint64_t bits = len_ * 8;
+    uint8_t pad[72] = {0x80};
+    size_t padn = (fill_ < 56 ? 56 : 120) - fill_;
+    update(pad, padn);
+    uint8_t lenb[8];
+    for (int i = 0; i < 8; ++i) lenb[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+    update(lenb, 8);
+    std::string out;
+    char b[9];
+    for (uint32_t v : h_) {
+      std::snprintf(b, sizeof b, "%08x", v);
+      out += b;
+    }
+    reset();
+    return out;
+  }
+  static std::string of(const void* data, size_t n) {
+    Sha256 s;
+    s.update(data, n);
+    return s.hex();
+  }
+
+ private:
+  static uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+  void block(const uint8_t* p) {
+    static const uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2};
+    uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 |
+             p[4 * i + 3];
+    for (int i = 16; i < 64; ++i) {
+      uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+    for (int i = 0; i < 64; ++i) {
+      uint32_t t1 =
+          h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
+  }
+  uint32_t h_[8];
+  uint8_t buf_[64];
+  uint64_t len_;
+  size_t fill_;
+};
+
+inline std::string golden_dir() {
+  return std::string(TUNA_GOLDEN_DIR) + "/gguf";
+}
+
+// The real model that scripts/fetch_model.sh places in the repository's models/ folder.
+inline std::string real_model_path() {
+  namespace fs = std::filesystem;
+  return (fs::path(TUNA_GOLDEN_DIR).parent_path().parent_path() / "models" /
+          "gemma-3-270m-q4_k_m.gguf")
+      .string();
+}
+
+// Tests that need the real model fail (never skip) when it is missing (DESIGN.md §8).
+#define TUNA_REQUIRE_REAL_MODEL()                                                  \
+  do {                                                                             \
+    if (!std::filesystem::is_regular_file(::tuna::gguf_test::real_model_path())) { \
+      FAIL() << ::tuna::gguf_test::real_model_path()                               \
+             << " is missing: run scripts/setup.sh (it fetches the model with "    \
+                "scripts/fetch_model.sh)";                                         \
+    }                                                                              \
+  } while (0)
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+inline nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_file(path));
+}
+
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+}  // namespace tuna::gguf_test
