@@ -1,0 +1,106 @@
+// Helpers for reading tokenizer.json components with errors that name the file, the JSON path
+// and (for unknown "type" values) the supported types. Header-only; used by every component
+// factory. Does not parse files (tokenizer.cpp does).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "tokenizer/regex.h"
+
+namespace tuna::tok {
+
+using nlohmann::json;
+
+// Where a JSON value came from: the file and the path inside it ("pre_tokenizer.pretokenizers[1]").
+struct JsonWhere {
+  std::string file;
+  std::string path;
+  JsonWhere at(const std::string& key) const {
+    return {file, path.empty() ? key : path + "." + key};
+  }
+  JsonWhere at(size_t index) const { return {file, path + "[" + std::to_string(index) + "]"}; }
+  std::string describe() const { return "at " + (path.empty() ? "<root>" : path) + " in " + file; }
+};
+
+[[noreturn]] inline void json_fail(const JsonWhere& w, const std::string& what,
+                                   const std::string& hint = {}) {
+  throw_user_error(
+      "tokenizer", what + ", " + w.describe(),
+      hint.empty() ? "check the file against the Hugging Face tokenizers format" : hint);
+}
+
+inline std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return s;
+}
+
+[[noreturn]] inline void unknown_type(const JsonWhere& w, const std::string& kind,
+                                      const std::string& type,
+                                      const std::vector<std::string>& supported) {
+  json_fail(w, "unsupported " + kind + " type \"" + type + "\"",
+            "tuna supports these " + kind + " types: " + join_names(supported));
+}
+
+inline const json& require(const json& j, const char* key, const JsonWhere& w) {
+  if (!j.is_object()) json_fail(w, "expected a JSON object");
+  auto it = j.find(key);
+  if (it == j.end()) json_fail(w, std::string("missing key \"") + key + "\"");
+  return *it;
+}
+
+inline std::string get_string(const json& j, const char* key, const JsonWhere& w) {
+  const json& v = require(j, key, w);
+  if (!v.is_string()) json_fail(w.at(key), "expected a string");
+  return v.get<std::string>();
+}
+
+inline std::string get_string_or(const json& j, const char* key, const std::string& dflt,
+                                 const JsonWhere& w) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  if (!it->is_string()) json_fail(w.at(key), "expected a string");
+  return it->get<std::string>();
+}
+
+inline std::optional<std::string> get_opt_string(const json& j, const char* key,
+                                                 const JsonWhere& w) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) json_fail(w.at(key), "expected a string or null");
+  return it->get<std::string>();
+}
+
+inline bool get_bool_or(const json& j, const char* key, bool dflt, const JsonWhere& w) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  if (!it->is_boolean()) json_fail(w.at(key), "expected true or false");
+  return it->get<bool>();
+}
+
+inline int64_t get_int_or(const json& j, const char* key, int64_t dflt, const JsonWhere& w) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  if (!it->is_number_integer()) json_fail(w.at(key), "expected an integer");
+  return it->get<int64_t>();
+}
+
+inline std::string get_type(const json& j, const JsonWhere& w) {
+  if (!j.is_object()) json_fail(w, "expected a JSON object with a \"type\"");
+  return get_string(j, "type", w);
+}
+
+// {"String": "..."} or {"Regex": "..."}.
+inline Pattern parse_pattern(const json& j, const JsonWhere& w) {
+  if (j.is_object() && j.contains("String") && j["String"].is_string())
+    return Pattern::from_literal(j["String"].get<std::string>());
+  if (j.is_object() && j.contains("Regex") && j["Regex"].is_string())
+    return Pattern::from_regex(j["Regex"].get<std::string>(), w.describe());
+  json_fail(w, "expected a pattern {\"String\": ...} or {\"Regex\": ...}");
+}
+
+}  // namespace tuna::tok
