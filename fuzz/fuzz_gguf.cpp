@@ -8,41 +8,33 @@
 // tests/golden/gguf/*.gguf).
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <exception>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/error.h"
 #include "io/gguf.h"
 #include "ops/quant_gguf.h"
+#include "replay_driver.h"
 
 namespace {
 
+namespace fs = std::filesystem;
 using tuna::DType;
-using tuna::Error;
-using tuna::ErrorKind;
 using tuna::GgufFile;
 using tuna::GgufTensorInfo;
 using tuna::GgufValue;
 using tuna::GgufWriter;
 using tuna::Tensor;
+using tuna::fuzz::Bytes;
+using tuna::fuzz::Rng;
+using tuna::fuzz::write_raw;
 
-std::string g_context = "libFuzzer input";
-const uint8_t* g_input = nullptr;
-size_t g_input_size = 0;
+constexpr const char* kTarget = "fuzz_gguf";
 
 [[noreturn]] void bug(const std::string& what) {
-  std::fprintf(stderr, "fuzz_gguf: BUG on %s: %s\n", g_context.c_str(), what.c_str());
-  if (FILE* out = std::fopen("fuzz_gguf_bug.bin", "wb")) {  // the input, to reproduce
-    if (g_input_size > 0) std::fwrite(g_input, 1, g_input_size, out);
-    std::fclose(out);
-    std::fprintf(stderr, "input written to fuzz_gguf_bug.bin\n");
-  }
-  std::fflush(stderr);
-  std::abort();
+  tuna::fuzz::report_bug(kTarget, what);
 }
 
 void check_tensors(const GgufFile& f, size_t size) {
@@ -98,106 +90,43 @@ void check_round_trip(const GgufFile& f) {
   if (GgufWriter(w).to_bytes() != *image) bug("writer is not deterministic");
 }
 
-void check_input(const uint8_t* data, size_t size) {
-  // An exact-size heap copy: ASan then flags any read past the end of the image.
-  g_input = data;
-  g_input_size = size;
-  std::shared_ptr<uint8_t[]> buf(new uint8_t[size == 0 ? 1 : size]);
-  if (size > 0) std::memcpy(buf.get(), data, size);
-  GgufFile f;
-  try {
-    f = GgufFile::parse(buf, buf.get(), size, "fuzz-input");
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::USER) bug(std::string("internal error on bad input: ") + e.what());
-    if (e.hint().empty()) bug(std::string("user error without a hint: ") + e.what());
-    return;
-  } catch (const std::exception& e) {
-    bug(std::string("unexpected exception: ") + e.what());
-  }
-  try {
-    volatile size_t chars = 0;  // renders every value (exercises every accessor)
-    for (const auto& [k, v] : f.metadata()) chars = chars + v.to_string().size() + k.size();
-    check_tensors(f, size);
-    check_round_trip(f);
-  } catch (const std::exception& e) {
-    bug(std::string("exception after a successful parse: ") + e.what());
-  }
+// What parsed: every value renders, every tensor checks out; then the round trip.
+void check_parsed(const GgufFile& f, size_t size) {
+  volatile size_t chars = 0;  // renders every value (exercises every accessor)
+  for (const auto& [k, v] : f.metadata()) chars = chars + v.to_string().size() + k.size();
+  check_tensors(f, size);
+  check_round_trip(f);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  check_input(data, size);
+  tuna::fuzz::parse_and_check<GgufFile>(kTarget, data, size, check_parsed);
   return 0;
 }
 
 #ifdef TUNA_FUZZ_REPLAY_MAIN
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-
 namespace {
-
-namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
-
-// xorshift64*: deterministic across platforms, so a failing mutation index reproduces.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ull;
-  }
-  size_t below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(next() % n); }
-};
-
-Bytes read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
 
 void put_le(Bytes& b, size_t at, uint64_t v, size_t width) {
   for (size_t i = 0; i < width && at + i < b.size(); ++i)
     b[at + i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-void mutate(Bytes& b, Rng& rng, const std::vector<Bytes>& seeds) {
-  // Values that matter to GGUF fields: counts, lengths, type ids, dims, offsets, alignments.
+// Mutations 2, 6 and 7 (see tuna::fuzz::mutate): values that matter to GGUF fields.
+void mutate_format(size_t op, Bytes& b, Rng& rng) {
+  // Counts, lengths, type ids, dims, offsets, alignments.
   static const uint64_t kInteresting[] = {
       0,          1,          2,    3,  4,  7,   8,   9,   12,   13,     14,      16,
       30,         31,         32,   63, 64, 255, 256, 640, 1024, 0xffff, 0x10000, 0xffffffffull,
       1ull << 32, 1ull << 62, ~0ull};
-  switch (rng.below(10)) {
-    case 0:  // flip a bit
-      if (!b.empty()) b[rng.below(b.size())] ^= static_cast<uint8_t>(1u << rng.below(8));
-      break;
-    case 1:  // random byte
-      if (!b.empty()) b[rng.below(b.size())] = static_cast<uint8_t>(rng.next());
-      break;
+  switch (op) {
     case 2:  // an interesting u32 or u64 anywhere (fields are not aligned in GGUF)
       if (!b.empty())
         put_le(b, rng.below(b.size()), kInteresting[rng.below(std::size(kInteresting))],
                rng.below(2) ? 4 : 8);
       break;
-    case 3:  // truncate
-      b.resize(rng.below(b.size() + 1));
-      break;
-    case 4: {  // erase a chunk
-      if (b.empty()) break;
-      size_t at = rng.below(b.size()), n = 1 + rng.below(std::min<size_t>(16, b.size() - at));
-      b.erase(b.begin() + at, b.begin() + at + n);
-      break;
-    }
-    case 5: {  // duplicate a chunk
-      if (b.empty()) break;
-      size_t at = rng.below(b.size()), n = 1 + rng.below(std::min<size_t>(32, b.size() - at));
-      Bytes chunk(b.begin() + at, b.begin() + at + n);
-      b.insert(b.begin() + rng.below(b.size() + 1), chunk.begin(), chunk.end());
-      break;
-    }
     case 6: {  // nudge the header counts or version
       static const size_t kFields[] = {4, 8, 16};
       size_t at = kFields[rng.below(3)];
@@ -213,20 +142,6 @@ void mutate(Bytes& b, Rng& rng, const std::vector<Bytes>& seeds) {
       if (!b.empty()) put_le(b, rng.below(b.size()), rng.below(45), 4);
       break;
     }
-    case 8: {  // splice with another seed
-      const Bytes& o = seeds[rng.below(seeds.size())];
-      size_t cut = rng.below(b.size() + 1), from = rng.below(o.size() + 1);
-      b.resize(cut);
-      b.insert(b.end(), o.begin() + from, o.end());
-      break;
-    }
-    default: {  // insert random bytes
-      size_t n = 1 + rng.below(8), at = rng.below(b.size() + 1);
-      Bytes r(n);
-      for (auto& x : r) x = static_cast<uint8_t>(rng.next());
-      b.insert(b.begin() + at, r.begin(), r.end());
-      break;
-    }
   }
 }
 
@@ -239,11 +154,6 @@ Tensor filled(const tuna::Shape& shape, DType dtype, uint8_t seed) {
     for (size_t i = 0; i < t.nbytes(); i += tuna::dtype_block_bytes(dtype)) p[i + 1] = 0x20;
   }
   return t;
-}
-
-void write_raw(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 int make_seeds(const fs::path& dir) {
@@ -316,64 +226,7 @@ int make_seeds(const fs::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t mutations = 5000;
-  std::vector<fs::path> dirs;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--make-seeds" && i + 1 < argc) return make_seeds(argv[++i]);
-    if (a == "--mutations" && i + 1 < argc) {
-      mutations = std::strtoull(argv[++i], nullptr, 10);
-    } else {
-      dirs.emplace_back(a);
-    }
-  }
-  if (dirs.empty()) {
-    std::fprintf(stderr,
-                 "usage: %s [--mutations N] CORPUS_DIR... | --make-seeds DIR\n"
-                 "Replays every file in the corpus dirs plus N deterministic mutations.\n",
-                 argv[0]);
-    return 2;
-  }
-  std::vector<fs::path> files;
-  for (const fs::path& d : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(d, ec)) {
-      std::fprintf(stderr, "not a directory: %s\n", d.c_str());
-      return 2;
-    }
-    for (const auto& e : fs::directory_iterator(d))
-      if (e.is_regular_file()) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    std::fprintf(stderr, "no corpus files found\n");
-    return 2;
-  }
-  std::vector<Bytes> seeds;
-  size_t runs = 0;
-  for (const fs::path& p : files) {
-    seeds.push_back(read_file(p));
-    const Bytes& s = seeds.back();
-    g_context = p.string();
-    check_input(s.data(), s.size());
-    ++runs;
-    // Every prefix: truncation is the most common real-world corruption.
-    for (size_t n = 0; n < s.size() && n < 8192; ++n, ++runs) {
-      g_context = p.string() + " cut to " + std::to_string(n) + " bytes";
-      check_input(s.data(), n);
-    }
-  }
-  Rng rng{0x9e3779b97f4a7c15ull};
-  for (size_t i = 0; i < mutations; ++i, ++runs) {
-    Bytes b = seeds[rng.below(seeds.size())];
-    size_t ops = 1 + rng.below(4);
-    for (size_t k = 0; k < ops; ++k) mutate(b, rng, seeds);
-    g_context = "mutation " + std::to_string(i);
-    check_input(b.data(), b.size());
-  }
-  std::printf("fuzz_gguf_replay: %zu inputs (%zu corpus files, %zu mutations) OK\n", runs,
-              files.size(), mutations);
-  return 0;
+  return tuna::fuzz::replay_main(argc, argv, {kTarget, mutate_format, make_seeds, 8192});
 }
 
 #endif  // TUNA_FUZZ_REPLAY_MAIN

@@ -6,38 +6,29 @@
 // `--make-seeds DIR` regenerates the seed corpus in fuzz/corpus/safetensors/.
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <exception>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/error.h"
 #include "io/safetensors.h"
+#include "replay_driver.h"
 
 namespace {
 
-using tuna::Error;
-using tuna::ErrorKind;
+namespace fs = std::filesystem;
 using tuna::SafetensorsFile;
 using tuna::Tensor;
+using tuna::fuzz::Bytes;
+using tuna::fuzz::Rng;
+using tuna::fuzz::write_raw;
 
-// What is being checked, for the report (the replay driver names the corpus file/mutation).
-std::string g_context = "libFuzzer input";
-const uint8_t* g_input = nullptr;
-size_t g_input_size = 0;
+constexpr const char* kTarget = "fuzz_safetensors";
 size_t g_accepted = 0;  // inputs that parsed (the replay driver reports it)
 
 [[noreturn]] void bug(const std::string& what) {
-  std::fprintf(stderr, "fuzz_safetensors: BUG on %s: %s\n", g_context.c_str(), what.c_str());
-  if (FILE* out = std::fopen("fuzz_safetensors_bug.bin", "wb")) {  // the input, to reproduce
-    if (g_input_size > 0) std::fwrite(g_input, 1, g_input_size, out);
-    std::fclose(out);
-    std::fprintf(stderr, "input written to fuzz_safetensors_bug.bin\n");
-  }
-  std::fflush(stderr);
-  std::abort();
+  tuna::fuzz::report_bug(kTarget, what);
 }
 
 uint8_t touch(const Tensor& t) {
@@ -69,102 +60,39 @@ void check_round_trip(const SafetensorsFile& f) {
   }
 }
 
-void check_input(const uint8_t* data, size_t size) {
-  // An exact-size heap copy: ASan then flags any read past the end of the image.
-  g_input = data;
-  g_input_size = size;
-  std::shared_ptr<uint8_t[]> buf(new uint8_t[size == 0 ? 1 : size]);
-  if (size > 0) std::memcpy(buf.get(), data, size);
-  SafetensorsFile f;
-  try {
-    f = SafetensorsFile::parse(buf, buf.get(), size, "fuzz-input");
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::USER) bug(std::string("internal error on bad input: ") + e.what());
-    if (e.hint().empty()) bug(std::string("user error without a hint: ") + e.what());
-    return;
-  } catch (const std::exception& e) {
-    bug(std::string("unexpected exception: ") + e.what());
+// What parsed: every view matches its entry and lies inside the image; then the round trip.
+void check_parsed(const SafetensorsFile& f, size_t size) {
+  volatile uint8_t sink = 0;
+  for (const std::string& name : f.names()) {
+    const tuna::SafetensorsEntry& e = f.entry(name);
+    Tensor t = f.tensor(name);
+    if (t.nbytes() != e.end - e.begin) bug("view size differs from data_offsets");
+    if (f.data_offset() + e.end > size) bug("entry reaches past the image");
+    sink = sink ^ touch(t);
   }
-  try {
-    volatile uint8_t sink = 0;
-    for (const std::string& name : f.names()) {
-      const tuna::SafetensorsEntry& e = f.entry(name);
-      Tensor t = f.tensor(name);
-      if (t.nbytes() != e.end - e.begin) bug("view size differs from data_offsets");
-      if (f.data_offset() + e.end > size) bug("entry reaches past the image");
-      sink = sink ^ touch(t);
-    }
-    check_round_trip(f);
-    ++g_accepted;
-  } catch (const std::exception& e) {
-    bug(std::string("exception after a successful parse: ") + e.what());
-  }
+  check_round_trip(f);
+  ++g_accepted;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  check_input(data, size);
+  tuna::fuzz::parse_and_check<SafetensorsFile>(kTarget, data, size, check_parsed);
   return 0;
 }
 
 #ifdef TUNA_FUZZ_REPLAY_MAIN
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-
 namespace {
 
-namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
-
-// xorshift64*: deterministic across platforms, so a failing mutation index reproduces.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ull;
-  }
-  size_t below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(next() % n); }
-};
-
-Bytes read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-void mutate(Bytes& b, Rng& rng, const std::vector<Bytes>& seeds) {
+// Mutations 2, 6 and 7 (see tuna::fuzz::mutate): bytes and lengths that matter to safetensors.
+void mutate_format(size_t op, Bytes& b, Rng& rng) {
   static const uint8_t kInteresting[] = {0,   1,   0x7f, 0x80, 0xff, '{', '}', '[', ']', '"',
                                          ',', ':', '-',  '0',  '9',  ' ', 'e', '.', '\\'};
-  switch (rng.below(10)) {
-    case 0:  // flip a bit
-      if (!b.empty()) b[rng.below(b.size())] ^= static_cast<uint8_t>(1u << rng.below(8));
-      break;
-    case 1:  // random byte
-      if (!b.empty()) b[rng.below(b.size())] = static_cast<uint8_t>(rng.next());
-      break;
+  switch (op) {
     case 2:  // a byte that matters to JSON or lengths
       if (!b.empty()) b[rng.below(b.size())] = kInteresting[rng.below(sizeof kInteresting)];
       break;
-    case 3:  // truncate
-      b.resize(rng.below(b.size() + 1));
-      break;
-    case 4: {  // erase a chunk
-      if (b.empty()) break;
-      size_t at = rng.below(b.size()), n = 1 + rng.below(std::min<size_t>(16, b.size() - at));
-      b.erase(b.begin() + at, b.begin() + at + n);
-      break;
-    }
-    case 5: {  // duplicate a chunk
-      if (b.empty()) break;
-      size_t at = rng.below(b.size()), n = 1 + rng.below(std::min<size_t>(32, b.size() - at));
-      Bytes chunk(b.begin() + at, b.begin() + at + n);
-      b.insert(b.begin() + rng.below(b.size() + 1), chunk.begin(), chunk.end());
-      break;
-    }
     case 6: {  // nudge the header length
       if (b.size() < 8) break;
       uint64_t n = 0;
@@ -182,20 +110,6 @@ void mutate(Bytes& b, Rng& rng, const std::vector<Bytes>& seeds) {
       if (!digits.empty()) b[digits[rng.below(digits.size())]] = '0' + rng.below(10);
       break;
     }
-    case 8: {  // splice with another seed
-      const Bytes& o = seeds[rng.below(seeds.size())];
-      size_t cut = rng.below(b.size() + 1), from = rng.below(o.size() + 1);
-      b.resize(cut);
-      b.insert(b.end(), o.begin() + from, o.end());
-      break;
-    }
-    default: {  // insert random bytes
-      size_t n = 1 + rng.below(8), at = rng.below(b.size() + 1);
-      Bytes r(n);
-      for (auto& x : r) x = static_cast<uint8_t>(rng.next());
-      b.insert(b.begin() + at, r.begin(), r.end());
-      break;
-    }
   }
 }
 
@@ -204,11 +118,6 @@ Tensor filled(const tuna::Shape& shape, tuna::DType dtype, uint8_t seed) {
   auto* p = static_cast<uint8_t*>(t.raw_mut());
   for (size_t i = 0; i < t.nbytes(); ++i) p[i] = static_cast<uint8_t>(seed + 17 * i);
   return t;
-}
-
-void write_raw(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 std::string le64(uint64_t n) {
@@ -249,65 +158,8 @@ int make_seeds(const fs::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t mutations = 5000;
-  std::vector<fs::path> dirs;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--make-seeds" && i + 1 < argc) return make_seeds(argv[++i]);
-    if (a == "--mutations" && i + 1 < argc) {
-      mutations = std::strtoull(argv[++i], nullptr, 10);
-    } else {
-      dirs.emplace_back(a);
-    }
-  }
-  if (dirs.empty()) {
-    std::fprintf(stderr,
-                 "usage: %s [--mutations N] CORPUS_DIR... | --make-seeds DIR\n"
-                 "Replays every file in the corpus dirs plus N deterministic mutations.\n",
-                 argv[0]);
-    return 2;
-  }
-  std::vector<fs::path> files;
-  for (const fs::path& d : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(d, ec)) {
-      std::fprintf(stderr, "not a directory: %s\n", d.c_str());
-      return 2;
-    }
-    for (const auto& e : fs::directory_iterator(d))
-      if (e.is_regular_file()) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    std::fprintf(stderr, "no corpus files found\n");
-    return 2;
-  }
-  std::vector<Bytes> seeds;
-  size_t runs = 0;
-  for (const fs::path& p : files) {
-    seeds.push_back(read_file(p));
-    const Bytes& s = seeds.back();
-    g_context = p.string();
-    check_input(s.data(), s.size());
-    ++runs;
-    // Every prefix: truncation is the most common real-world corruption.
-    for (size_t n = 0; n < s.size() && n < 4096; ++n, ++runs) {
-      g_context = p.string() + " cut to " + std::to_string(n) + " bytes";
-      check_input(s.data(), n);
-    }
-  }
-  Rng rng{0x9e3779b97f4a7c15ull};
-  for (size_t i = 0; i < mutations; ++i, ++runs) {
-    Bytes b = seeds[rng.below(seeds.size())];
-    size_t ops = 1 + rng.below(4);
-    for (size_t k = 0; k < ops; ++k) mutate(b, rng, seeds);
-    g_context = "mutation " + std::to_string(i);
-    check_input(b.data(), b.size());
-  }
-  std::printf(
-      "fuzz_safetensors_replay: %zu inputs (%zu corpus files, %zu mutations), %zu parsed, OK\n",
-      runs, files.size(), mutations, g_accepted);
-  return 0;
+  return tuna::fuzz::replay_main(argc, argv,
+                                 {kTarget, mutate_format, make_seeds, 4096, &g_accepted});
 }
 
 #endif  // TUNA_FUZZ_REPLAY_MAIN

@@ -14,7 +14,10 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_forward MODEL [batch=1] [tokens=512] [repeat=3] [threads=0]\n");
+    std::fprintf(stderr,
+                 "usage: bench_forward MODEL [batch=1] [tokens=512] [repeat=3] [threads=0] [logits=all|last]\n"
+                 "  logits=all: the LM head runs on every position (scoring); last: only on the last one\n"
+                 "  (prompt processing, as llama.cpp computes it by default)\n");
     return 2;
   }
   const std::string model_dir = argv[1];
@@ -22,6 +25,7 @@ int main(int argc, char** argv) {
   const int64_t T = argc > 3 ? std::atoll(argv[3]) : 512;
   const int repeat = argc > 4 ? std::atoi(argv[4]) : 3;
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
+  const std::string logits_mode = argc > 6 ? argv[6] : "all";
   try {
     tuna::set_num_threads(threads);
     tuna::check_blas_backend();
@@ -36,7 +40,8 @@ int main(int argc, char** argv) {
       tuna::Tensor hidden = model.forward_hidden(batch);
       // LM head in chunks, like scoring does (never [tokens × vocab] at once).
       double checksum = 0.0;
-      for (int64_t r = 0; r < hidden.dim(0); r += 64) {
+      const int64_t first = logits_mode == "last" ? hidden.dim(0) - 1 : 0;
+      for (int64_t r = first; r < hidden.dim(0); r += 64) {
         tuna::Tensor logits = model.logits_rows(hidden, r, std::min(hidden.dim(0), r + 64));
         checksum += logits.data<float>()[0];
       }
@@ -48,9 +53,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < repeat; ++i) checksum += run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeat;
     std::printf(
-        "{\"impl\": \"tuna\", \"model\": \"%s\", \"batch\": %lld, \"tokens\": %lld, \"threads\": %d, "
+        "{\"impl\": \"tuna\", \"model\": \"%s\", \"logits\": \"%s\", \"batch\": %lld, \"tokens\": %lld, \"threads\": %d, "
         "\"seconds_per_forward\": %.6f, \"tokens_per_second\": %.2f, \"peak_rss_mb\": %.1f, \"checksum\": %.6g}\n",
-        model_dir.c_str(), static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(), secs,
+        model_dir.c_str(), logits_mode.c_str(), static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(), secs,
         static_cast<double>(B * T) / secs, static_cast<double>(tuna::peak_rss_bytes()) / (1 << 20), checksum);
     return 0;
   } catch (const tuna::Error& e) {

@@ -12,7 +12,7 @@ venv="$("$root/tools/reference/setup_venv.sh")"
 py="$venv/bin/python"
 model="${TUNA_BENCH_MODEL:-$HOME/.cache/tuna/bench/gemma3-270m-random}"
 CUDA_VISIBLE_DEVICES="" "$py" "$root/tools/reference/bench_forward_peer.py" "$model" --make-model
-tuna_json="$(OMP_NUM_THREADS="$threads" "$root/build/bin/bench_forward" "$model" "$batch" "$tokens" "$repeat" "$threads")"
+tuna_json="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_forward}" "$model" "$batch" "$tokens" "$repeat" "$threads")"
 peer_json="$(CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS="$threads" "$py" "$root/tools/reference/bench_forward_peer.py" \
   "$model" --batch "$batch" --tokens "$tokens" --repeat "$repeat" --threads "$threads")"
 echo "$tuna_json"

@@ -43,29 +43,6 @@ bool gguf_type_valid(uint32_t id) {
   return id <= static_cast<uint32_t>(GgufType::FLOAT64);
 }
 
-std::string printable(std::string_view s, size_t max_len) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max_len; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > max_len) out += "...";
-  return out;
-}
-
-std::string quote(std::string_view s) {
-  std::string out(1, '\'');  // appended, not "'" + ...: GCC 12 warns falsely (-Wrestrict)
-  out += printable(s);
-  out += '\'';
-  return out;
-}
-
 }  // namespace gguf_detail
 
 const char* gguf_type_name(GgufType t) {

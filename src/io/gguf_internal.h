@@ -1,12 +1,12 @@
 // Helpers shared by the GGUF reader and writer (gguf.cpp, gguf_reader.cpp, gguf_writer.cpp):
-// element sizes, padding, message-safe quoting. Not part of the public API (io/gguf.h).
+// element sizes, padding; message-safe quoting comes from core/message.h. Not part of the public
+// API (io/gguf.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
-#include <string_view>
 
+#include "core/message.h"
 #include "io/gguf.h"
 
 namespace tuna::gguf_detail {
@@ -20,10 +20,6 @@ constexpr int kMaxArrayDepth = 16;       // nesting of arrays of arrays
 // Bytes of one element of a fixed-size type; 0 for STRING, ARRAY and unknown ids.
 size_t gguf_scalar_size(GgufType t);
 bool gguf_type_valid(uint32_t id);  // 0..12
-
-// Names and keys come from untrusted files: control bytes are escaped, long ones cut.
-std::string printable(std::string_view s, size_t max_len = 200);
-std::string quote(std::string_view s);
 
 inline uint64_t pad_to(uint64_t x, uint64_t align) {
   return (x + align - 1) / align * align;

@@ -25,21 +25,6 @@ constexpr uint64_t kMinKvBytes = 8 + 4 + 1;  // key length, type, a 1-byte value
 constexpr uint64_t kMinTensorInfoBytes =
     8 + 4 + 8 + 4 + 8;  // name length, n_dims, 1 dim, type, offset
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string supported_ggml_types() {
   static const uint32_t kIds[] = {0, 1, 30, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 24, 25, 26, 27, 28};
   std::string s;
@@ -430,12 +415,10 @@ const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
 const GgufTensorInfo& GgufFile::tensor_info(const std::string& name) const {
   const GgufTensorInfo* t = find_tensor(name);
   if (t != nullptr) return *t;
-  const std::string* best = nullptr;
-  size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;  // suggest only close names
-  for (const GgufTensorInfo& i : tensors_) {
-    size_t d = edit_distance(name, i.name);
-    if (d < best_d) best_d = d, best = &i.name;
-  }
+  std::vector<std::string> names;
+  names.reserve(tensors_.size());
+  for (const GgufTensorInfo& i : tensors_) names.push_back(i.name);
+  const std::string* best = closest_name(name, names);
   throw_user_error(kComponent,
                    printable(path_, 4096) + ": no tensor " + quote(name) + " among its " +
                        std::to_string(tensors_.size()) + " tensors",

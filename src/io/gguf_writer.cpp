@@ -1,16 +1,11 @@
 // GGUF v3 writing: the byte layout gguf-py's GGUFWriter produces (header, metadata in insertion
 // order, tensor infos, padding, each tensor's bytes padded to the alignment), written atomically.
 // Does not quantize: tensors are written in the dtype they hold. See gguf.h.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "io/gguf.h"
 #include "io/gguf_internal.h"
 
@@ -58,36 +53,6 @@ void put_payload(std::string& out, const GgufValue& v) {
     }
   }
 }
-
-[[noreturn]] void fail_write(const std::string& path, const std::string& step, int err) {
-  throw_user_error(kComponent, "cannot " + step + " " + path + ": " + std::strerror(err),
-                   err == ENOSPC || err == EDQUOT
-                       ? "free disk space and try again"
-                       : "check that the directory exists and is writable");
-}
-
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail_write(path, "write", errno);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-// Removes the temporary file unless released, so a failed write leaves nothing behind.
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!path.empty()) ::unlink(path.c_str());
-  }
-};
 
 }  // namespace
 
@@ -194,44 +159,21 @@ std::string GgufWriter::to_bytes() const {
 }
 
 void GgufWriter::write(const std::string& path) const {
-  namespace fs = std::filesystem;
   const size_t al = alignment();
   std::string header = header_bytes();
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-
-  TempFile tmp;
-  std::string templ = path + ".tmp.XXXXXX";
-  std::vector<char> name(templ.begin(), templ.end());
-  name.push_back('\0');
-  tmp.fd = ::mkstemp(name.data());
-  if (tmp.fd < 0) fail_write(path, "create a temporary file next to", errno);
-  tmp.path = name.data();
-  if (::fchmod(tmp.fd, 0644) != 0) fail_write(tmp.path, "set permissions of", errno);
-
-  write_all(tmp.fd, header.data(), header.size(), tmp.path);
-  static const char kZeros[256] = {};
-  for (const auto& [n, t] : tensors_) {
-    write_all(tmp.fd, t.raw(), t.nbytes(), tmp.path);
-    size_t pad = pad_to(t.nbytes(), al) - t.nbytes();
-    while (pad > 0) {
-      size_t k = std::min(pad, sizeof kZeros);
-      write_all(tmp.fd, kZeros, k, tmp.path);
-      pad -= k;
+  write_file_atomic(kComponent, path, [&](const WriteBytes& sink) {
+    sink(header.data(), header.size());
+    static const char kZeros[256] = {};
+    for (const auto& [n, t] : tensors_) {
+      sink(t.raw(), t.nbytes());
+      size_t pad = pad_to(t.nbytes(), al) - t.nbytes();
+      while (pad > 0) {
+        size_t k = std::min(pad, sizeof kZeros);
+        sink(kZeros, k);
+        pad -= k;
+      }
     }
-  }
-  if (::fsync(tmp.fd) != 0) fail_write(tmp.path, "flush", errno);
-  int fd = tmp.fd;
-  tmp.fd = -1;
-  if (::close(fd) != 0) fail_write(tmp.path, "close", errno);
-  if (::rename(tmp.path.c_str(), path.c_str()) != 0)
-    fail_write(path, "rename the temporary file to", errno);
-  tmp.path.clear();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {  // make the rename itself durable
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  });
 }
 
 }  // namespace tuna

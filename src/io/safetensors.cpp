@@ -3,13 +3,8 @@
 // Reading never copies tensor bytes except to realign a misaligned tensor; writing streams.
 #include "io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +14,8 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/file_io.h"
+#include "core/message.h"
 #include "core/mmap_file.h"
 
 namespace tuna {
@@ -37,35 +34,13 @@ constexpr DType kSupported[] = {DType::F64, DType::F32, DType::F16, DType::BF16,
                                 DType::I32, DType::I16, DType::I8,  DType::U64,  DType::U32,
                                 DType::U16, DType::U8,  DType::BOOL};
 
-// Names and parser messages come from untrusted files: keep control bytes (and, for parser
-// messages that may quote arbitrary bytes, non-ASCII bytes) out of terminal output.
-std::string printable(std::string_view s, bool ascii_only = false, size_t max_len = 200) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max_len; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f || (ascii_only && c >= 0x80)) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > max_len) out += "...";
-  return out;
-}
-
-std::string quote_name(std::string_view name) {
-  return "'" + printable(name) + "'";
-}
-
 [[noreturn]] void fail(const std::string& file, const std::string& what, const std::string& hint) {
-  throw_user_error(kComponent, printable(file, false, 4096) + ": " + what, hint);
+  throw_user_error(kComponent, printable(file, 4096) + ": " + what, hint);
 }
 
 [[noreturn]] void fail_tensor(const std::string& file, const std::string& name,
                               const std::string& what, const std::string& hint) {
-  fail(file, "tensor " + quote_name(name) + ": " + what, hint);
+  fail(file, "tensor " + quote(name) + ": " + what, hint);
 }
 
 std::string supported_dtype_list() {
@@ -100,7 +75,7 @@ std::string json_message(const std::exception& e) {
     size_t close = m.find("] ");
     if (close != std::string::npos) m = m.substr(close + 2);
   }
-  return printable(m, true, 300);
+  return printable_ascii(m, 300);
 }
 
 uint64_t read_le64(const uint8_t* p) {
@@ -113,31 +88,10 @@ std::string format_range(const SafetensorsEntry& e) {
   return "[" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ")";
 }
 
-// Levenshtein distance, for "did you mean" hints on missing tensor names.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-template <typename Names>
-std::string missing_hint(const std::string& name, const Names& names) {
-  const std::string* best = nullptr;
-  size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;  // suggest only close names
-  for (const std::string& n : names) {
-    size_t d = edit_distance(name, n);
-    if (d < best_d) best_d = d, best = &n;
-  }
-  if (best != nullptr) return "did you mean " + quote_name(*best) + "?";
+// The hint for a missing tensor: the closest name, if one is close.
+std::string missing_hint(const std::string& name, const std::vector<std::string>& names) {
+  if (const std::string* best = closest_name(name, names))
+    return "did you mean " + quote(*best) + "?";
   return "the weights do not match the expected architecture; check the model directory";
 }
 
@@ -198,7 +152,7 @@ SafetensorsEntry parse_entry(const std::string& file, const std::string& name, c
     fail_tensor(file, name, "\"dtype\" is " + json_kind(*dt) + ", not a string", layout);
   const std::string& dtype_str = dt->get_ref<const std::string&>();
   if (!safetensors_dtype_from_name(dtype_str, &e.dtype)) {
-    fail_tensor(file, name, "unknown dtype " + quote_name(dtype_str),
+    fail_tensor(file, name, "unknown dtype " + quote(dtype_str),
                 "tuna supports " + supported_dtype_list() +
                     "; convert the tensor to one of these before loading");
   }
@@ -218,7 +172,7 @@ SafetensorsEntry parse_entry(const std::string& file, const std::string& name, c
   for (const json& d : *sh) {
     if (!d.is_number_unsigned()) {
       fail_tensor(file, name,
-                  "shape " + printable(sh->dump(), true) + " holds " + json_kind(d) +
+                  "shape " + printable_ascii(sh->dump()) + " holds " + json_kind(d) +
                       "; dims must be non-negative integers",
                   layout);
     }
@@ -231,7 +185,7 @@ SafetensorsEntry parse_entry(const std::string& file, const std::string& name, c
   uint64_t nbytes = 0;
   if (overflow || __builtin_mul_overflow(static_cast<uint64_t>(numel),
                                          static_cast<uint64_t>(dtype_size(e.dtype)), &nbytes)) {
-    fail_tensor(file, name, "shape " + printable(sh->dump(), true) + " has too many elements",
+    fail_tensor(file, name, "shape " + printable_ascii(sh->dump()) + " has too many elements",
                 "the header is corrupt; re-save the file");
   }
 
@@ -240,7 +194,7 @@ SafetensorsEntry parse_entry(const std::string& file, const std::string& name, c
   if (!off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
       !(*off)[1].is_number_unsigned()) {
     fail_tensor(file, name,
-                "\"data_offsets\" is " + printable(off->dump(), true, 100) +
+                "\"data_offsets\" is " + printable_ascii(off->dump(), 100) +
                     "; it must be two non-negative integers [begin, end]",
                 layout);
   }
@@ -335,7 +289,7 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const void> owner, const 
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string()) {
           fail(label,
-               "\"__metadata__\" key " + quote_name(m.key()) + " holds " + json_kind(*m) +
+               "\"__metadata__\" key " + quote(m.key()) + " holds " + json_kind(*m) +
                    ", not a string",
                hint);
         }
@@ -356,8 +310,8 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const void> owner, const 
     if (e.begin == e.end) continue;  // empty ranges cannot overlap anything
     if (furthest != nullptr && e.begin < furthest->end) {
       fail(label,
-           "tensors " + quote_name(furthest->name) + " " + format_range(*furthest) + " and " +
-               quote_name(e.name) + " " + format_range(e) + " overlap in the data section",
+           "tensors " + quote(furthest->name) + " " + format_range(*furthest) + " and " +
+               quote(e.name) + " " + format_range(e) + " overlap in the data section",
            "the header is corrupt; re-save the file");
     }
     if (furthest == nullptr || e.end > furthest->end) furthest = &e;
@@ -375,8 +329,7 @@ const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
     fail(path_,
-         "no tensor " + quote_name(name) + " among its " + std::to_string(names_.size()) +
-             " tensors",
+         "no tensor " + quote(name) + " among its " + std::to_string(names_.size()) + " tensors",
          missing_hint(name, names_));
   }
   return it->second;
@@ -453,7 +406,7 @@ SafetensorsModel SafetensorsModel::open_index(const std::string& index_path) {
                    std::any_of(rel.begin(), rel.end(), [](const fs::path& c) { return c == ".."; });
     if (escapes) {
       fail_tensor(index_path, it.key(),
-                  "shard " + quote_name(shard) + " is not a file name inside the model directory",
+                  "shard " + quote(shard) + " is not a file name inside the model directory",
                   index_hint);
     }
     by_shard[shard].push_back(it.key());
@@ -464,7 +417,7 @@ SafetensorsModel SafetensorsModel::open_index(const std::string& index_path) {
     if (!fs::is_regular_file(path, ec)) {
       fail(index_path,
            "\"weight_map\" maps " + std::to_string(tensors.size()) + " tensors (first " +
-               quote_name(tensors[0]) + ") to " + quote_name(shard) + ", which does not exist in " +
+               quote(tensors[0]) + ") to " + quote(shard) + ", which does not exist in " +
                (dir.empty() ? std::string(".") : dir.string()),
            "the download is incomplete; fetch the missing shard");
     }
@@ -475,7 +428,7 @@ SafetensorsModel SafetensorsModel::open_index(const std::string& index_path) {
       if (!m.shards_[idx].contains(t)) {
         fail_tensor(
             index_path, t,
-            "listed in the index for " + quote_name(shard) + ", but that shard does not contain it",
+            "listed in the index for " + quote(shard) + ", but that shard does not contain it",
             "the index and the shards come from different versions; re-download the model");
       }
       m.where_.emplace(t, idx);
@@ -548,7 +501,7 @@ size_t SafetensorsModel::shard_of(const std::string& name) const {
   std::string searched;
   for (const std::string& p : file_paths_) searched += (searched.empty() ? "" : ", ") + p;
   std::vector<std::string> all = names();
-  fail(source_, "no tensor " + quote_name(name) + " (searched " + searched + ")",
+  fail(source_, "no tensor " + quote(name) + " (searched " + searched + ")",
        missing_hint(name, all));
 }
 
@@ -574,7 +527,7 @@ std::string safetensors_header(const std::vector<std::pair<std::string, Tensor>>
     try {
       return json(s).dump();
     } catch (const json::exception& e) {
-      throw_user_error(kComponent, "cannot encode " + quote_name(s) + ": " + json_message(e),
+      throw_user_error(kComponent, "cannot encode " + quote(s) + ": " + json_message(e),
                        "tensor names and metadata must be valid UTF-8");
     }
   };
@@ -596,19 +549,17 @@ std::string safetensors_header(const std::vector<std::pair<std::string, Tensor>>
                        "that key is reserved for the file's metadata; rename the tensor");
     }
     if (!seen.emplace(name, 0).second) {
-      throw_user_error(kComponent, "tensor " + quote_name(name) + " is given twice",
+      throw_user_error(kComponent, "tensor " + quote(name) + " is given twice",
                        "save each tensor once");
     }
-    if (!t.defined())
-      throw_internal_error(kComponent, "saving undefined tensor " + quote_name(name));
+    if (!t.defined()) throw_internal_error(kComponent, "saving undefined tensor " + quote(name));
     if (t.device() != Device::CPU) {
-      throw_user_error(kComponent,
-                       "tensor " + quote_name(name) + " is on " + device_name(t.device()),
+      throw_user_error(kComponent, "tensor " + quote(name) + " is on " + device_name(t.device()),
                        "copy it to the CPU before saving");
     }
     if (!supported_dtype(t.dtype())) {
       throw_user_error(kComponent,
-                       "tensor " + quote_name(name) + " has dtype " + dtype_name(t.dtype()) +
+                       "tensor " + quote(name) + " has dtype " + dtype_name(t.dtype()) +
                            ", which safetensors cannot store",
                        "safetensors stores " + supported_dtype_list());
     }
@@ -630,73 +581,16 @@ std::string safetensors_header(const std::vector<std::pair<std::string, Tensor>>
   return out + text;
 }
 
-namespace {
-
-// Removes the temp file unless released, so a failed write leaves nothing behind.
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!path.empty()) ::unlink(path.c_str());
-  }
-};
-
-[[noreturn]] void fail_write(const std::string& path, const std::string& step, int err) {
-  throw_user_error(kComponent, "cannot " + step + " " + path + ": " + std::strerror(err),
-                   err == ENOSPC || err == EDQUOT
-                       ? "free disk space and try again"
-                       : "check that the directory exists and is writable");
-}
-
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail_write(path, "write", errno);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-}  // namespace
-
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   std::string header = safetensors_header(tensors, metadata);
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-
-  TempFile tmp;
-  std::string templ = path + ".tmp.XXXXXX";
-  std::vector<char> name(templ.begin(), templ.end());
-  name.push_back('\0');
-  tmp.fd = ::mkstemp(name.data());
-  if (tmp.fd < 0) fail_write(path, "create a temporary file next to", errno);
-  tmp.path = name.data();
-  if (::fchmod(tmp.fd, 0644) != 0) fail_write(tmp.path, "set permissions of", errno);
-
-  write_all(tmp.fd, header.data(), header.size(), tmp.path);
-  for (const auto& [n, t] : tensors) {
-    if (t.nbytes() > 0) write_all(tmp.fd, t.raw(), t.nbytes(), tmp.path);
-  }
-  if (::fsync(tmp.fd) != 0) fail_write(tmp.path, "flush", errno);
-  int fd = tmp.fd;
-  tmp.fd = -1;
-  if (::close(fd) != 0) fail_write(tmp.path, "close", errno);
-  if (::rename(tmp.path.c_str(), path.c_str()) != 0)
-    fail_write(path, "rename the temporary file to", errno);
-  tmp.path.clear();
-  // Make the rename itself durable.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_file_atomic(kComponent, path, [&](const WriteBytes& sink) {
+    sink(header.data(), header.size());
+    for (const auto& [n, t] : tensors) {
+      if (t.nbytes() > 0) sink(t.raw(), t.nbytes());
+    }
+  });
 }
 
 }  // namespace tuna

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/mmap_file.h"
+#include "test_util.h"
 
 namespace {
 
@@ -18,12 +19,7 @@ std::string temp_path(const std::string& stem) {
          std::to_string(::getpid());
 }
 
-void write_file(const std::string& path, const std::string& bytes) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
-  std::fclose(f);
-}
+using tuna_test::write_file;
 
 TEST(MappedFile, ReadsTheBytes) {
   const std::string path = temp_path("bytes");
@@ -60,15 +56,7 @@ TEST(MappedFile, LargerThanAPage) {
 
 TEST(MappedFile, MissingPathIsAUserErrorNamingThePath) {
   const std::string path = temp_path("does_not_exist") + "/model.safetensors";
-  try {
-    tuna::MappedFile::open(path);
-    FAIL() << "expected a tuna::Error";
-  } catch (const tuna::Error& e) {
-    EXPECT_EQ(e.kind(), tuna::ErrorKind::USER);
-    EXPECT_EQ(e.exit_status(), 2);
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-    EXPECT_FALSE(e.hint().empty());
-  }
+  tuna_test::expect_user_error([&] { tuna::MappedFile::open(path); }, {path});
 }
 
 TEST(MappedFile, DirectoryIsAUserError) {

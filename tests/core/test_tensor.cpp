@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/tensor.h"
+#include "test_util.h"
 
 namespace {
 
@@ -40,15 +41,7 @@ TEST(Shape, FromVector) {
 }
 
 TEST(Shape, FromVectorRejectsFiveDimsAsUserError) {
-  try {
-    Shape::from_vector({1, 2, 3, 4, 5});
-    FAIL() << "expected a tuna::Error";
-  } catch (const tuna::Error& e) {
-    EXPECT_EQ(e.kind(), tuna::ErrorKind::USER);
-    EXPECT_EQ(e.exit_status(), 2);
-    EXPECT_NE(std::string(e.what()).find("5 dims"), std::string::npos) << e.what();
-    EXPECT_FALSE(e.hint().empty());
-  }
+  tuna_test::expect_user_error([] { Shape::from_vector({1, 2, 3, 4, 5}); }, {"5 dims"});
 }
 
 TEST(Shape, InitializerListRejectsFiveDims) {

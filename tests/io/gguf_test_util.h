@@ -1,6 +1,6 @@
 // Helpers for the GGUF tests (tests/io/test_gguf.cpp, tests/ops/test_quant_gguf.cpp): streaming
-// SHA-256 (FIPS 180-4; goldens record sha256 of F32 bytes), file reading, and where the real
-// model and the GGUF goldens live. Test-only; not part of libtuna.
+// SHA-256 (FIPS 180-4; goldens record sha256 of F32 bytes), golden JSON reading, and where the
+// real model and the GGUF goldens live. Test-only; not part of libtuna.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,9 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "test_util.h"
 
 namespace tuna::gguf_test {
 
@@ -124,11 +125,7 @@ inline std::string real_model_path() {
     }                                                                              \
   } while (0)
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using tuna_test::read_file;
 
 inline nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(read_file(path));

@@ -3,13 +3,10 @@
 // bytes; write -> read round trips; the real Gemma 3 270M file's metadata; one test per rejected
 // malformation (user error naming the file and the key or tensor, with a hint, exit status 2).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -18,6 +15,7 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/gguf_test_util.h"
+#include "test_util.h"
 
 namespace tuna {
 namespace {
@@ -26,6 +24,7 @@ namespace fs = std::filesystem;
 using gguf_test::golden_dir;
 using gguf_test::read_file;
 using gguf_test::Sha256;
+using tuna_test::expect_user_error;
 using json = nlohmann::json;
 
 GgufFile parse_bytes(const std::string& bytes, const std::string& label) {
@@ -163,21 +162,9 @@ GgufWriter writer_from(const GgufFile& f) {
   return w;
 }
 
-class GgufTest : public ::testing::Test {
+class GgufTest : public tuna_test::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string templ = ::testing::TempDir() + "tuna_gguf_XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    ASSERT_NE(::mkdtemp(buf.data()), nullptr);
-    dir_ = buf.data();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-  std::string dir_;
+  GgufTest() : TempDirTest("tuna_gguf") {}
 };
 
 // --- files written by the gguf Python package ---------------------------------------------
@@ -331,31 +318,27 @@ TEST_F(GgufTest, WriteReadRoundTripIsIdentical) {
 }
 
 TEST(GgufWriter, RejectsWhatGgufCannotHold) {
-  auto expect_user = [](const std::function<void()>& fn, const std::string& needle) {
-    try {
-      fn();
-      ADD_FAILURE() << "no error; expected one mentioning " << needle;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.exit_status(), 2) << e.what();
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-      EXPECT_FALSE(e.hint().empty());
-    }
-  };
   GgufWriter w;
   w.add_tensor("x", Tensor::zeros(Shape{4}, DType::F32));
-  expect_user([&] { w.add_tensor("x", Tensor::zeros(Shape{4}, DType::F32)); }, "'x'");
-  expect_user([&] { w.add_tensor(std::string(64, 'n'), Tensor::zeros(Shape{4}, DType::F32)); },
-              "64 bytes");
-  expect_user([&] { w.add_tensor("u8", Tensor::zeros(Shape{4}, DType::U8)); }, "U8");
-  expect_user([&] { w.add_tensor("empty", Tensor::zeros(Shape{0, 4}, DType::F32)); }, "[0, 4]");
-  expect_user([&] { w.add_tensor("scalar", Tensor::zeros(Shape{}, DType::F32)); }, "scalar");
-  expect_user([] { GgufValue::int_array(GgufType::UINT8, {256}); }, "256");
-  expect_user([] { GgufValue::int_array(GgufType::STRING, {1}); }, "STRING");
+  expect_user_error([&] { w.add_tensor("x", Tensor::zeros(Shape{4}, DType::F32)); }, {"'x'"});
+  expect_user_error(
+      [&] { w.add_tensor(std::string(64, 'n'), Tensor::zeros(Shape{4}, DType::F32)); },
+      {"64 bytes"});
+  expect_user_error([&] { w.add_tensor("u8", Tensor::zeros(Shape{4}, DType::U8)); }, {"U8"});
+  expect_user_error(
+      [&] {
+        w.add_tensor("empty", Tensor::zeros(Shape{0, 4}, DType::F32));
+      },
+      {"[0, 4]"});
+  expect_user_error([&] { w.add_tensor("scalar", Tensor::zeros(Shape{}, DType::F32)); },
+                    {"scalar"});
+  expect_user_error([] { GgufValue::int_array(GgufType::UINT8, {256}); }, {"256"});
+  expect_user_error([] { GgufValue::int_array(GgufType::STRING, {1}); }, {"STRING"});
   GgufWriter a;
   a.set("general.alignment", GgufValue::u32(48));
-  expect_user([&] { a.to_bytes(); }, "general.alignment");
+  expect_user_error([&] { a.to_bytes(); }, {"general.alignment"});
   a.set("general.alignment", GgufValue::u64(64));
-  expect_user([&] { a.to_bytes(); }, "UINT64");
+  expect_user_error([&] { a.to_bytes(); }, {"UINT64"});
 }
 
 // --- the real model -----------------------------------------------------------------------

@@ -2,38 +2,26 @@
 // writes, sharded directories, and one test per rejected malformation (message names the file
 // and tensor; exit status 2). Files are built in a temp dir; no Python or fixtures needed.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <string>
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "test_util.h"
 
 namespace tuna {
 namespace {
 
 namespace fs = std::filesystem;
+using tuna_test::expect_user_error;
+using tuna_test::read_file;
+using tuna_test::write_file;
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public tuna_test::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string templ = ::testing::TempDir() + "tuna_safetensors_XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    ASSERT_NE(::mkdtemp(buf.data()), nullptr);
-    dir_ = buf.data();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-
-  std::string dir_;
+  SafetensorsTest() : TempDirTest("tuna_safetensors") {}
 };
 
 std::string le64(uint64_t n) {
@@ -49,16 +37,6 @@ std::string image(const std::string& header_json, const std::string& data) {
   return le64(h.size()) + h + data;
 }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 Tensor make(const Shape& shape, DType dtype, uint8_t seed) {
   Tensor t = Tensor::empty(shape, dtype);
   auto* p = static_cast<uint8_t*>(t.raw_mut());
@@ -69,21 +47,6 @@ Tensor make(const Shape& shape, DType dtype, uint8_t seed) {
 bool same_bytes(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() && a.nbytes() == b.nbytes() &&
          (a.nbytes() == 0 || std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0);
-}
-
-// Runs `fn`, expects a user error whose message holds every string in `needles`.
-void expect_user_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_status(), 2) << e.what();
-    EXPECT_EQ(e.kind(), ErrorKind::USER) << e.what();
-    EXPECT_FALSE(e.hint().empty()) << e.what();
-    for (const std::string& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
-          << "missing '" << n << "' in: " << e.what();
-  }
 }
 
 TEST_F(SafetensorsTest, RoundTripSeveralDtypes) {
@@ -152,7 +115,7 @@ TEST_F(SafetensorsTest, HeaderBytesMatchPythonLibrary) {
                          std::string("\x00\x00\x80\x3f\x00\x00\x00\x40", 8);
   std::string p = path("a.safetensors");
   write_safetensors(p, {{"a", Tensor::from_f32({2}, {1.0f, 2.0f})}}, {{"format", "pt"}});
-  EXPECT_EQ(read_bytes(p), expected);
+  EXPECT_EQ(read_file(p), expected);
 
   // Without metadata there is no "__metadata__" key; scalars have shape [].
   std::string p2 = path("b.safetensors");
@@ -161,8 +124,8 @@ TEST_F(SafetensorsTest, HeaderBytesMatchPythonLibrary) {
   std::memcpy(scalar.raw_mut(), &one, 2);
   write_safetensors(p2, {{"x", scalar}});
   std::string json2 = R"({"x":{"dtype":"BF16","shape":[],"data_offsets":[0,2]}})";
-  EXPECT_EQ(read_bytes(p2), image(json2, std::string("\x80\x3f", 2)));
-  EXPECT_EQ(read_bytes(p2).size() % 8, 2u);  // 8 + header is a multiple of 8
+  EXPECT_EQ(read_file(p2), image(json2, std::string("\x80\x3f", 2)));
+  EXPECT_EQ(read_file(p2).size() % 8, 2u);  // 8 + header is a multiple of 8
 }
 
 TEST_F(SafetensorsTest, ReadsHandWrittenFileAndRealignsMisalignedTensor) {
@@ -187,7 +150,7 @@ TEST_F(SafetensorsTest, ShardedDirectoryWithIndex) {
   write_safetensors((d / "model-00001-of-00002.safetensors").string(), {{"a", a}, {"b", b}});
   write_safetensors((d / "model-00002-of-00002.safetensors").string(),
                     {{"c", c}, {"unlisted", make({1}, DType::U8, 4)}});
-  write_bytes(
+  write_file(
       (d / "model.safetensors.index.json").string(),
       R"({"metadata": {"total_size": 76}, "weight_map": {"a": "model-00001-of-00002.safetensors",
                  "b": "model-00001-of-00002.safetensors", "c": "model-00002-of-00002.safetensors"}})");
@@ -208,7 +171,7 @@ TEST_F(SafetensorsTest, ShardedDirectoryWithIndex) {
 TEST_F(SafetensorsTest, OpenDirSingleFileAndErrors) {
   fs::path d = fs::path(dir_) / "single";
   fs::create_directory(d);
-  write_bytes((d / "config.json").string(), "{}");
+  write_file((d / "config.json").string(), "{}");
   expect_user_error([&] { SafetensorsModel::open_dir(d.string()); },
                     {"no safetensors", "config.json"});
   write_safetensors((d / "weights.safetensors").string(), {{"w", make({2}, DType::F32, 1)}});
@@ -227,8 +190,8 @@ TEST_F(SafetensorsTest, IndexWithMissingShard) {
   fs::path d = fs::path(dir_) / "missing_shard";
   fs::create_directory(d);
   write_safetensors((d / "s1.safetensors").string(), {{"a", make({2}, DType::F32, 1)}});
-  write_bytes((d / "model.safetensors.index.json").string(),
-              R"({"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}})");
+  write_file((d / "model.safetensors.index.json").string(),
+             R"({"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}})");
   expect_user_error([&] { SafetensorsModel::open_dir(d.string()); },
                     {"model.safetensors.index.json", "'b'", "s2.safetensors", "does not exist"});
 }
@@ -237,8 +200,8 @@ TEST_F(SafetensorsTest, IndexListsTensorAbsentFromShard) {
   fs::path d = fs::path(dir_) / "absent";
   fs::create_directory(d);
   write_safetensors((d / "s1.safetensors").string(), {{"a", make({2}, DType::F32, 1)}});
-  write_bytes((d / "model.safetensors.index.json").string(),
-              R"({"weight_map": {"a": "s1.safetensors", "ghost": "s1.safetensors"}})");
+  write_file((d / "model.safetensors.index.json").string(),
+             R"({"weight_map": {"a": "s1.safetensors", "ghost": "s1.safetensors"}})");
   expect_user_error([&] { SafetensorsModel::open_dir(d.string()); },
                     {"model.safetensors.index.json", "'ghost'", "s1.safetensors"});
 }
@@ -247,8 +210,8 @@ TEST_F(SafetensorsTest, IndexWithDuplicateTensorName) {
   fs::path d = fs::path(dir_) / "dup";
   fs::create_directory(d);
   write_safetensors((d / "s1.safetensors").string(), {{"a", make({2}, DType::F32, 1)}});
-  write_bytes((d / "model.safetensors.index.json").string(),
-              R"({"weight_map": {"a": "s1.safetensors", "a": "s1.safetensors"}})");
+  write_file((d / "model.safetensors.index.json").string(),
+             R"({"weight_map": {"a": "s1.safetensors", "a": "s1.safetensors"}})");
   expect_user_error([&] { SafetensorsModel::open_dir(d.string()); },
                     {"model.safetensors.index.json", "'a'", "twice"});
 }
@@ -256,8 +219,8 @@ TEST_F(SafetensorsTest, IndexWithDuplicateTensorName) {
 TEST_F(SafetensorsTest, IndexShardOutsideDirectory) {
   fs::path d = fs::path(dir_) / "escape";
   fs::create_directory(d);
-  write_bytes((d / "model.safetensors.index.json").string(),
-              R"({"weight_map": {"a": "../s1.safetensors"}})");
+  write_file((d / "model.safetensors.index.json").string(),
+             R"({"weight_map": {"a": "../s1.safetensors"}})");
   expect_user_error([&] { SafetensorsModel::open_dir(d.string()); }, {"'a'", "../s1.safetensors"});
 }
 
@@ -288,90 +251,90 @@ const std::string kGood = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8
 TEST_F(SafetensorsTest, RejectsTruncatedFile) {
   std::string p = path("trunc.safetensors");
   write_safetensors(p, {{"w", make({16}, DType::F32, 1)}});
-  std::string bytes = read_bytes(p);
-  write_bytes(p, bytes.substr(0, bytes.size() - 5));
+  std::string bytes = read_file(p);
+  write_file(p, bytes.substr(0, bytes.size() - 5));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"trunc.safetensors", "'w'", "truncated"});
-  write_bytes(p, bytes.substr(0, 5));
+  write_file(p, bytes.substr(0, 5));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"trunc.safetensors", "5 bytes"});
-  write_bytes(p, bytes.substr(0, 20));  // cut inside the header
+  write_file(p, bytes.substr(0, 20));  // cut inside the header
   expect_user_error([&] { SafetensorsFile::open(p); }, {"trunc.safetensors", "truncated"});
 }
 
 TEST_F(SafetensorsTest, RejectsBadHeaderJson) {
   std::string p = path("badjson.safetensors");
-  write_bytes(p, image(R"({"w":{"dtype":"F32",)", std::string(8, '\0')));
+  write_file(p, image(R"({"w":{"dtype":"F32",)", std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"badjson.safetensors", "not valid JSON"});
-  write_bytes(p, image(R"([1, 2])", ""));
+  write_file(p, image(R"([1, 2])", ""));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"badjson.safetensors", "not a JSON object"});
-  write_bytes(p, image(R"({"w": [1]})", ""));
+  write_file(p, image(R"({"w": [1]})", ""));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"badjson.safetensors", "'w'", "not an object"});
-  write_bytes(p, image(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0')));
+  write_file(p, image(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"badjson.safetensors", "'w'", "dtype"});
-  write_bytes(p, image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,"8"]}})",
-                       std::string(8, '\0')));
+  write_file(p, image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,"8"]}})",
+                      std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"badjson.safetensors", "'w'", "data_offsets"});
-  write_bytes(
+  write_file(
       p, image(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"badjson.safetensors", "'w'", "negative"});
-  write_bytes(
+  write_file(
       p, image(R"({"__metadata__":{"a":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
                std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"badjson.safetensors", "__metadata__", "'a'"});
-  write_bytes(
+  write_file(
       p,
       image(
           R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
           std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"badjson.safetensors", "'w'", "twice"});
-  write_bytes(p, le64(0) + "xxxx");
+  write_file(p, le64(0) + "xxxx");
   expect_user_error([&] { SafetensorsFile::open(p); }, {"badjson.safetensors", "length is 0"});
 }
 
 TEST_F(SafetensorsTest, RejectsOffsetPastEnd) {
   std::string p = path("past.safetensors");
-  write_bytes(
+  write_file(
       p, image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"past.safetensors", "'w'", "[4, 12)"});
-  write_bytes(
+  write_file(
       p, image(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); }, {"past.safetensors", "'w'", "end before"});
 }
 
 TEST_F(SafetensorsTest, RejectsOverlappingRanges) {
   std::string p = path("overlap.safetensors");
-  write_bytes(p, image(R"({"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                       R"("second":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                       std::string(8, '\0')));
+  write_file(p, image(R"({"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                      R"("second":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                      std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"overlap.safetensors", "'first'", "'second'", "overlap"});
   // Zero-length tensors inside another's range are fine.
-  write_bytes(p, image(R"({"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                       R"("second":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})",
-                       std::string(8, '\0')));
+  write_file(p, image(R"({"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                      R"("second":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})",
+                      std::string(8, '\0')));
   EXPECT_EQ(SafetensorsFile::open(p).names().size(), 2u);
 }
 
 TEST_F(SafetensorsTest, RejectsDtypeShapeSizeMismatch) {
   std::string p = path("mismatch.safetensors");
-  write_bytes(
+  write_file(
       p, image(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"mismatch.safetensors", "'w'", "dtype/shape/size mismatch", "12", "8"});
-  write_bytes(p,
-              image(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})",
-                    std::string(8, '\0')));
+  write_file(p,
+             image(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})",
+                   std::string(8, '\0')));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"mismatch.safetensors", "'w'", "too many elements"});
 }
 
 TEST_F(SafetensorsTest, RejectsUnknownDtype) {
   std::string p = path("dtype.safetensors");
-  write_bytes(p, image(R"({"w":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})",
-                       std::string(8, '\0')));
+  write_file(p, image(R"({"w":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})",
+                      std::string(8, '\0')));
   try {
     SafetensorsFile::open(p);
     FAIL() << "no error";
@@ -385,22 +348,22 @@ TEST_F(SafetensorsTest, RejectsUnknownDtype) {
 
 TEST_F(SafetensorsTest, RejectsTooManyDims) {
   std::string p = path("dims.safetensors");
-  write_bytes(p, image(R"({"w":{"dtype":"U8","shape":[1,1,1,2,1],"data_offsets":[0,2]}})", "ab"));
+  write_file(p, image(R"({"w":{"dtype":"U8","shape":[1,1,1,2,1],"data_offsets":[0,2]}})", "ab"));
   expect_user_error([&] { SafetensorsFile::open(p); },
                     {"dims.safetensors", "'w'", "5 dims", "at most 4"});
 }
 
 TEST_F(SafetensorsTest, RejectsHeaderLengthTooBig) {
   std::string p = path("big.safetensors");
-  write_bytes(p, le64(uint64_t{1} << 40) + kGood);
+  write_file(p, le64(uint64_t{1} << 40) + kGood);
   expect_user_error([&] { SafetensorsFile::open(p); }, {"big.safetensors", "100 MB"});
-  write_bytes(p, le64(kGood.size() + 100) + kGood);
+  write_file(p, le64(kGood.size() + 100) + kGood);
   expect_user_error([&] { SafetensorsFile::open(p); }, {"big.safetensors", "truncated"});
 }
 
 TEST_F(SafetensorsTest, MissingTensorNamesFileAndTensor) {
   std::string p = path("has_w.safetensors");
-  write_bytes(p, image(kGood, std::string(8, '\0')));
+  write_file(p, image(kGood, std::string(8, '\0')));
   SafetensorsFile f = SafetensorsFile::open(p);
   expect_user_error([&] { f.entry("nope"); }, {"has_w.safetensors", "'nope'"});
   expect_user_error([&] { SafetensorsFile::open(path("absent.safetensors")); },

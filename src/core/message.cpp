@@ -1,0 +1,69 @@
+// Terminal-safe rendering of untrusted text and name suggestions. See message.h.
+#include "core/message.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace tuna {
+
+namespace {
+
+std::string escape(std::string_view s, size_t max_len, bool ascii_only) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max_len; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || (ascii_only && c >= 0x80)) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max_len) out += "...";
+  return out;
+}
+
+}  // namespace
+
+std::string printable(std::string_view s, size_t max_len) {
+  return escape(s, max_len, false);
+}
+
+std::string printable_ascii(std::string_view s, size_t max_len) {
+  return escape(s, max_len, true);
+}
+
+std::string quote(std::string_view s) {
+  std::string out(1, '\'');  // appended, not "'" + ...: GCC 12 warns falsely (-Wrestrict)
+  out += printable(s);
+  out += '\'';
+  return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+const std::string* closest_name(std::string_view name, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    size_t d = edit_distance(name, c);
+    if (d < best_d) best_d = d, best = &c;
+  }
+  return best;
+}
+
+}  // namespace tuna

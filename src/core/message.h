@@ -1,0 +1,26 @@
+// Pieces of error messages about untrusted input (file names, tensor names, keys, parser
+// messages): terminal-safe rendering and "did you mean" suggestions. The messages themselves
+// (what, where, hint) stay with each component; see error.h.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tuna {
+
+// `s` with control bytes escaped as \xNN, cut to `max_len` bytes (then marked "...").
+std::string printable(std::string_view s, size_t max_len = 200);
+// The same, escaping non-ASCII bytes too (for text that may quote arbitrary bytes).
+std::string printable_ascii(std::string_view s, size_t max_len = 200);
+// printable(s) in single quotes: 'name'.
+std::string quote(std::string_view s);
+
+// Levenshtein distance.
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to `name` (the first of equals), or nullptr when none is close enough
+// to suggest: within max(1, |name| / 3) edits.
+const std::string* closest_name(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace tuna
