@@ -7,11 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/model_tokenizer.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "model/model.h"
 
 namespace tuna::cli {
@@ -97,7 +100,12 @@ RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k) {
   return r;
 }
 
-nlohmann::json score_sequences(const Model& model, const std::vector<std::vector<int32_t>>& seqs, int top_k) {
+nlohmann::json piece_json(const Tokenizer* tok, int32_t id) {
+  return tok != nullptr ? nlohmann::json(tok->id_to_piece(id)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const std::vector<std::vector<int32_t>>& seqs,
+                               int top_k) {
   Batch batch;
   batch.B = static_cast<int64_t>(seqs.size());
   for (const auto& s : seqs) batch.T = std::max<int64_t>(batch.T, static_cast<int64_t>(s.size()));
@@ -119,7 +127,7 @@ nlohmann::json score_sequences(const Model& model, const std::vector<std::vector
     const int64_t n = static_cast<int64_t>(seq.size());
     const int64_t row0 = static_cast<int64_t>(b) * batch.T;
     nlohmann::json tokens = nlohmann::json::array();
-    tokens.push_back({{"id", seq[0]}, {"piece", nullptr}, {"logprob", nullptr}, {"top", nlohmann::json::array()}});
+    tokens.push_back({{"id", seq[0]}, {"piece", piece_json(tok, seq[0])}, {"logprob", nullptr}, {"top", nlohmann::json::array()}});
     double nll = 0.0;
     constexpr int64_t kChunk = 64;  // logits rows held at once
     for (int64_t r0 = 0; r0 + 1 < n; r0 += kChunk) {
@@ -131,7 +139,7 @@ nlohmann::json score_sequences(const Model& model, const std::vector<std::vector
         nll -= rs.logprob;
         nlohmann::json top = nlohmann::json::array();
         for (const auto& [id, lp] : rs.top) top.push_back({id, lp});
-        tokens.push_back({{"id", target}, {"piece", nullptr}, {"logprob", rs.logprob}, {"top", top}});
+        tokens.push_back({{"id", target}, {"piece", piece_json(tok, target)}, {"logprob", rs.logprob}, {"top", top}});
       }
     }
     const int64_t scored = n - 1;
@@ -164,20 +172,31 @@ Runner register_score(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   app.add_option("-m,--model", o->model, "model directory or Hugging Face repo id in the local cache")->required();
-  auto* text = app.add_option("--text", o->text, "text to score (needs the model's tokenizer)");
+  auto* text = app.add_option("--text", o->text, "text to score, tokenized with the model's tokenizer (BOS added as the model's tokenizer adds it)");
   auto* ids = app.add_option("--ids", o->ids, "file of token ids: one sequence per line, or a JSON array");
   text->excludes(ids);
   app.add_option("-o,--out", o->out, "write the JSON here instead of stdout");
   app.add_option("--top-k", o->top_k, "alternatives listed per token (default 5)")->check(CLI::Range(0, 1000));
   return [o]() {
     if (o->text.empty() && o->ids.empty())
-      throw_user_error("score", "nothing to score", "pass --ids FILE (or --text once the tokenizer is available)");
-    if (!o->text.empty())
-      throw_user_error("score", "not supported yet: --text (tuna cannot tokenize yet; the tokenizer issue adds it)",
-                       "tokenize elsewhere and pass the ids with --ids FILE");
-    std::vector<std::vector<int32_t>> seqs = read_ids_file(o->ids);
+      throw_user_error("score", "nothing to score", "pass --text TEXT or --ids FILE");
+    std::vector<std::vector<int32_t>> seqs;
+    std::optional<Tokenizer> tok;
+    if (!o->text.empty()) {
+      tok = load_model_tokenizer(o->model);
+      seqs.push_back(tok->encode(o->text, true));
+      if (seqs[0].empty()) throw_user_error("score", "the text gives no tokens", "pass a non-empty text");
+    } else {
+      seqs = read_ids_file(o->ids);
+      try {  // pieces in the output when the model has a tokenizer; ids are scored either way
+        tok = load_model_tokenizer(o->model);
+      } catch (const Error& e) {
+        log_info("no pieces in the output: {}", e.what());
+        tok.reset();
+      }
+    }
     Model model = Model::load(o->model);
-    nlohmann::json result = score_sequences(model, seqs, o->top_k);
+    nlohmann::json result = score_sequences(model, tok ? &*tok : nullptr, seqs, o->top_k);
     const std::string text = result.dump(1) + "\n";
     if (o->out.empty()) {
       std::fwrite(text.data(), 1, text.size(), stdout);

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   runners[info] = tuna::cli::register_info(*info);
   CLI::App* score = app.add_subcommand("score", "per-token log-probabilities and perplexity of a text");
   runners[score] = tuna::cli::register_score(*score);
+  CLI::App* tokenize = app.add_subcommand("tokenize", "show the token ids and pieces the model sees for a text");
+  runners[tokenize] = tuna::cli::register_tokenize(*tokenize);
 
   try {
     app.parse(argc, argv);

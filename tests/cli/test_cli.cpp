@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -184,6 +185,37 @@ TEST(CliGguf, CorruptFilesGiveClearErrors) {
                     "version");
 }
 
+// --- tokenizer: a tiny model directory carrying the real Gemma 3 tokenizer ---------------------
+
+fs::path model_with_gemma_tokenizer(const std::string& name) {
+  fs::path dir = temp_dir(name);  // one directory per test: ctest runs tests in parallel
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(kModels + "/gemma3/" + f, dir / f);
+  const std::string tok = std::string(TUNA_GOLDEN_DIR) + "/tokenizer/gemma3/";
+  EXPECT_EQ(std::system(("gzip -dc " + tok + "tokenizer.json.gz > " + (dir / "tokenizer.json").string()).c_str()), 0);
+  EXPECT_EQ(std::system(("gzip -dc " + tok + "tokenizer_config.json.gz > " + (dir / "tokenizer_config.json").string()).c_str()), 0);
+  return dir;
+}
+
+TEST(CliTokenize, IdsMatchHuggingFace) {
+  fs::path dir = model_with_gemma_tokenizer("tuna_cli_tok_ids");
+  // Golden ids from transformers (tests/golden/tokenizer/gemma3/encode.jsonl.gz record 6).
+  CliRun r = run("tokenize --model " + dir.string() + " --ids '안녕하세요'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "2 61659\n");
+  r = run("tokenize --model " + dir.string() + " --ids --no-special '안녕하세요'");
+  EXPECT_EQ(r.out, "61659\n");
+  r = run("tokenize --model " + dir.string() + " 'Hello <start_of_turn>'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("<bos>  [special]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("<start_of_turn>  [special]"), std::string::npos) << r.out;
+}
+
+TEST(CliScore, TextIdsOutsideTheModelVocabularyAreAClearError) {
+  // The tiny model has 256 embedding rows; the Gemma tokenizer produces larger ids.
+  fs::path dir = model_with_gemma_tokenizer("tuna_cli_tok_score");
+  expect_user_error(run("score --model " + dir.string() + " --text '안녕하세요'"), "61659");
+}
+
 TEST(CliErrors, MissingModel) { expect_user_error(run("info /nonexistent/model"), "/nonexistent/model"); }
 
 TEST(CliErrors, UnsupportedArchitecture) {
@@ -220,7 +252,8 @@ TEST(CliErrors, BadIdsFile) {
 }
 
 TEST(CliErrors, TextNeedsTokenizer) {
-  expect_user_error(run("score --model " + kModels + "/gemma3 --text hello"), "not supported yet: --text");
+  // The tiny golden models ship no tokenizer.json.
+  expect_user_error(run("score --model " + kModels + "/gemma3 --text hello"), "no tokenizer.json");
 }
 
 TEST(CliErrors, UnknownOption) {
