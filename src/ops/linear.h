@@ -9,6 +9,9 @@
 
 namespace tuna {
 
+// Non-F32 weights are dequantized in tiles of about this many F32 elements (whole rows).
+constexpr int64_t kLinearTileElements = int64_t{1} << 20;
+
 // x: [N, in] F32   w: [out, in] (or [in, out] if transposed)   bias: [out] or undefined
 // y: [N, out] F32, overwritten.
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,

@@ -1,5 +1,5 @@
 // CPU linear: OpenBLAS SGEMM on F32 weights; for other formats, rows of W are dequantized in
-// tiles (≈ 1 MiB of F32) into scratch and multiplied tile by tile. Bias added last.
+// tiles (≈ 4 MiB of F32) into scratch and multiplied tile by tile. Bias added last.
 #include <cblas.h>
 
 #include <algorithm>
@@ -37,7 +37,9 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
     return;
   }
   const int64_t stored_cols = w.dim(1);  // I, or O when transposed
-  const int64_t tile_rows = std::max<int64_t>(1, (1 << 18) / std::max<int64_t>(1, stored_cols));
+  // ≈ 4 MiB of F32 per tile: few enough tiles that the per-tile OpenMP region and SGEMM call
+  // stay cheap (the tied 262,144-row LM head is 160 tiles), small enough to stay in L2/L3.
+  const int64_t tile_rows = std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, stored_cols));
   const int64_t stored_rows = w.dim(0);
   AlignedBuffer scratch = make_aligned_buffer(static_cast<size_t>(tile_rows * stored_cols) * 4);
   float* tile = static_cast<float*>(scratch.get());

@@ -99,27 +99,30 @@ TEST_P(LinearTest, SingleRowInput) {
   check(1, 64, 48, true, false, 35);
 }
 
-// [600, 1000] weight: 2^18 / 1000 = 262 rows per tile -> tiles of 262, 262, 76 rows.
+// Shapes below are derived from the tile size (kLinearTileElements = 2^20 elements).
+constexpr int64_t kTile = tuna::kLinearTileElements;
+
+// [2.3 tiles of rows, 1000] weight: tiles of r, r, 0.3r rows (r = 2^20 / 1000).
 TEST_P(LinearTest, WeightSplitIntoSeveralTiles) {
-  check(5, 1000, 600, true, false, 40);
+  check(5, 1000, (kTile / 1000) * 23 / 10, true, false, 40);
 }
-// Transposed [in 600, out 1000]: the K-split path accumulates three partial products.
+// Transposed [in = 2.3 tiles of rows, out 1000]: the K-split path accumulates three products.
 TEST_P(LinearTest, TransposedWeightSplitIntoSeveralTiles) {
-  check(5, 600, 1000, true, true, 50);
+  check(5, (kTile / 1000) * 23 / 10, 1000, true, true, 50);
 }
-// Rows wider than a tile: one row per tile (601 tiles), both layouts.
+// Rows wider than a tile: one row per tile, both layouts.
 TEST_P(LinearTest, RowsWiderThanATile) {
-  check(2, 270000, 3, true, false, 60);
+  check(2, kTile + 3000, 3, true, false, 60);
 }
 TEST_P(LinearTest, TransposedRowsWiderThanATile) {
-  check(2, 3, 270000, false, true, 70);
+  check(2, 3, kTile + 3000, false, true, 70);
 }
-// Tile size divides the rows exactly: 2^18 / 512 = 512 rows, two full tiles.
+// Tile size divides the rows exactly: 2^20 / 512 rows per tile, two full tiles.
 TEST_P(LinearTest, ExactTileMultiple) {
-  check(3, 512, 1024, false, false, 80);
+  check(3, 512, 2 * (kTile / 512), false, false, 80);
 }
 TEST_P(LinearTest, TransposedExactTileMultiple) {
-  check(3, 1024, 512, true, true, 90);
+  check(3, 2 * (kTile / 512), 512, true, true, 90);
 }
 
 TEST_P(LinearTest, ReadOnlyViewsAsInputs) {
