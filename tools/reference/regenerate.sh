@@ -1,9 +1,30 @@
 #!/usr/bin/env bash
-# Regenerates every reference golden (DESIGN.md §4): builds/reuses the pinned venv
+# Regenerates the reference goldens (DESIGN.md §4): builds/reuses the pinned venv
 # (~/.cache/tuna/reference/venv, see setup_venv.sh), then runs the generators with its python.
-# Usage: tools/reference/regenerate.sh [make_goldens.py arguments, e.g. --only gemma3]
+# Usage:
+#   tools/reference/regenerate.sh                  every golden set
+#   tools/reference/regenerate.sh models [--only gemma3 ...]   tiny models + transformers logits
+#   tools/reference/regenerate.sh gguf             GGUF dequantization + reader goldens
+#   tools/reference/regenerate.sh gguf_parity      real Gemma 3 270M vs transformers (+ llama.cpp)
+#   tools/reference/regenerate.sh tokenizer        tokenizer ids/decodes vs HF
+# The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$("$here/setup_venv.sh")"
-export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 CUDA_VISIBLE_DEVICES=""
-exec "$venv/bin/python" "$here/make_goldens.py" "$@"
+export PYTHONHASHSEED=0 MKL_NUM_THREADS=1 CUDA_VISIBLE_DEVICES=""
+py="$venv/bin/python"
+what="${1:-all}"
+[[ $# -gt 0 ]] && shift
+case "$what" in
+  models) OMP_NUM_THREADS=1 exec "$py" "$here/make_goldens.py" "$@" ;;
+  gguf) exec "$py" "$here/make_gguf_goldens.py" "$@" ;;
+  gguf_parity) exec "$py" "$here/make_gguf_parity.py" "$@" ;;
+  tokenizer) exec "$py" "$here/make_tokenizer_goldens.py" "$@" ;;
+  all)
+    OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
+    "$py" "$here/make_gguf_goldens.py"
+    "$py" "$here/make_gguf_parity.py"
+    "$py" "$here/make_tokenizer_goldens.py"
+    ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer] [generator arguments]" >&2; exit 2 ;;
+esac
