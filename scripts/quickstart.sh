@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up (packages, build, the real Gemma 3 270M GGUF), then show the default model
-# and score a token sequence with it (per-token log-probs and perplexity). TUNA_MODEL overrides
+# and the tokens it sees for a text, and score the text (per-token log-probs and perplexity). TUNA_MODEL overrides
 # the model (a HF directory or a GGUF file).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,6 +9,9 @@ model="${TUNA_MODEL:-$root/models/gemma-3-270m-q4_k_m.gguf}"
 tuna="$root/build/bin/tuna"
 echo "== tuna info $model"
 "$tuna" info "$model"
-echo "== tuna score --model $model --ids examples/quickstart_ids.txt"
+text="The quick brown fox jumps over the lazy dog. 대한민국의 수도는 서울입니다. Machine learning models are trained on large datasets."
+echo "== tuna tokenize --model $model \"$text\""
+"$tuna" tokenize --model "$model" "$text"
+echo "== tuna score --model $model --text \"$text\""
 mkdir -p "$root/out"
-"$tuna" score --model "$model" --ids "$root/examples/quickstart_ids.txt" --out "$root/out/quickstart_score.json"
+"$tuna" score --model "$model" --text "$text" --out "$root/out/quickstart_score.json"

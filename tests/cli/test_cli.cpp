@@ -163,6 +163,25 @@ TEST(CliGguf, InfoOnTheRealModel) {
   EXPECT_EQ(info["tensor_types"]["Q5_0"].get<int64_t>(), 81);
 }
 
+TEST(CliGguf, TokenizeAndScoreTextWithTheGgufVocabulary) {
+  require_real_model();
+  // HF ids of the same text (Gemma 3 tokenizer.json; examples/quickstart_ids.txt).
+  std::ifstream in(std::string(TUNA_GOLDEN_DIR) + "/../../examples/quickstart_ids.txt");
+  std::string expected;
+  std::getline(in, expected);
+  const std::string text =
+      "The quick brown fox jumps over the lazy dog. 대한민국의 수도는 서울입니다. Machine learning models are "
+      "trained on large datasets.";
+  CliRun r = run("tokenize --ids --model " + kGguf + " '" + text + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, expected + "\n");
+  CliRun by_text = run("score --model " + kGguf + " --text '" + text + "'");
+  ASSERT_EQ(by_text.status, 0) << by_text.err;
+  nlohmann::json t = nlohmann::json::parse(by_text.out);
+  EXPECT_EQ(t["tokens"][1]["piece"], "The");
+  EXPECT_GT(t["perplexity"].get<double>(), 1.0);
+}
+
 // Writes a copy of the first `keep` bytes of the real GGUF with `patch` applied at `at`.
 fs::path corrupt_copy(const std::string& name, size_t keep, size_t at, const std::string& patch) {
   std::ifstream in(kGguf, std::ios::binary);
