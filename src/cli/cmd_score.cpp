@@ -50,6 +50,7 @@ std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
                          "write a JSON array of integer token ids");
       seq.push_back(to_id(j[i].get<long long>(), "element " + std::to_string(i)));
     }
+    if (seq.empty()) throw_user_error("score", path + " holds an empty JSON array", "write at least one token id");
     seqs.push_back(seq);
   } else {
     std::istringstream lines(text);
@@ -82,7 +83,11 @@ struct RowScore {
   std::vector<std::pair<int32_t, double>> top;
 };
 
-RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k) {
+RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k, int64_t position) {
+  for (int64_t i = 0; i < V; ++i)
+    if (!std::isfinite(logits[i]))
+      throw_user_error("score", "the model produced a non-finite logit at position " + std::to_string(position),
+                       "the weights may be corrupt or overflow in F32; check the model file");
   float mx = logits[0];
   for (int64_t i = 1; i < V; ++i) mx = std::max(mx, logits[i]);
   double sum = 0.0;
@@ -135,7 +140,7 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const s
       Tensor logits = model.logits_rows(hidden, row0 + r0, row0 + r1);
       for (int64_t r = r0; r < r1; ++r) {
         const int32_t target = seq[static_cast<size_t>(r + 1)];
-        RowScore rs = score_row(logits.data<float>() + (r - r0) * V, V, target, top_k);
+        RowScore rs = score_row(logits.data<float>() + (r - r0) * V, V, target, top_k, r);
         nll -= rs.logprob;
         nlohmann::json top = nlohmann::json::array();
         for (const auto& [id, lp] : rs.top) top.push_back({id, lp});

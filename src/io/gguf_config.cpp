@@ -58,6 +58,13 @@ ModelSpec spec_from_gguf(const GgufFile& f) {
   s.n_kv_heads = k.int_or("attention.head_count_kv", s.n_heads);
   s.head_dim = k.int_or("attention.key_length", s.hidden / s.n_heads);
   s.max_positions = k.required_int("context_length");
+  if (s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0)
+    throw_user_error("gguf", f.path() + ": " + arch + ".attention.head_count_kv (" + std::to_string(s.n_kv_heads) +
+                                 ") must be positive and divide head_count (" + std::to_string(s.n_heads) + ")",
+                     "the file's metadata is inconsistent; re-convert the model");
+  if (s.head_dim <= 0 || s.head_dim % 2 != 0)
+    throw_user_error("gguf", f.path() + ": " + arch + ".attention.key_length must be a positive even number",
+                     "the file's metadata is inconsistent; re-convert the model");
   s.norm_eps = static_cast<float>(k.float_or("attention.layer_norm_rms_epsilon", 1e-6));
   const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
   if (embd == nullptr)

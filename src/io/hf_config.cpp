@@ -39,6 +39,9 @@ struct ConfigReader {
   std::string source;
 
   bool has(const char* key) const { return j.contains(key) && !j.at(key).is_null(); }
+  bool is_null(const char* key) const { return j.contains(key) && j.at(key).is_null(); }
+  // A number that HF reads as "off" when it is null, and as `dflt` when the key is absent.
+  double number_null_off(const char* key, double dflt) const { return is_null(key) ? 0.0 : number_or(key, dflt); }
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
     throw_user_error("config", source + ": key '" + key + "' " + what,
@@ -162,6 +165,8 @@ void parse_llama_like(const ConfigReader& c, ModelSpec& s) {
   s.n_layers = c.integer(exaone && c.has("num_layers") ? "num_layers" : "num_hidden_layers");
   s.n_heads = c.integer("num_attention_heads");
   s.n_kv_heads = c.integer_or("num_key_value_heads", s.n_heads);
+  if (!c.has("head_dim") && s.hidden % s.n_heads != 0)
+    c.fail("num_attention_heads", "must divide hidden_size when head_dim is not given");
   s.head_dim = c.integer_or("head_dim", s.hidden / s.n_heads);
   s.ffn = c.integer("intermediate_size");
   s.vocab = c.integer("vocab_size");
@@ -199,13 +204,13 @@ void parse_llama_like(const ConfigReader& c, ModelSpec& s) {
   // use_sliding_window, from max_window_layers on; an explicit layer_types wins.
   std::vector<bool> sliding(static_cast<size_t>(s.n_layers), false);
   int64_t window = 0;
-  if (s.family == Family::MISTRAL && c.has("sliding_window")) {
-    window = c.integer("sliding_window");
+  if (s.family == Family::MISTRAL && !c.is_null("sliding_window")) {
+    window = c.integer_or("sliding_window", 4096);  // MistralConfig's default; null: no window
     sliding.assign(sliding.size(), true);
   } else if (s.family == Family::QWEN2 || s.family == Family::QWEN3) {
     if (c.boolean_or("use_sliding_window", false) && c.has("sliding_window")) {
       window = c.integer("sliding_window");
-      int64_t first = c.integer_or("max_window_layers", s.n_layers);
+      int64_t first = c.integer_or("max_window_layers", 28);  // Qwen2Config's default
       for (int64_t i = first; i < s.n_layers; ++i) sliding[static_cast<size_t>(i)] = true;
     }
   }
@@ -223,14 +228,17 @@ void parse_llama_like(const ConfigReader& c, ModelSpec& s) {
 // embeddings, query_pre_attn_scalar, sliding/global layer pattern.
 void parse_gemma(const ConfigReader& c, ModelSpec& s) {
   const bool gemma3 = s.family == Family::GEMMA3;
-  s.hidden = c.integer("hidden_size");
-  s.n_layers = c.integer("num_hidden_layers");
-  s.n_heads = c.integer("num_attention_heads");
-  s.n_kv_heads = c.integer_or("num_key_value_heads", s.n_heads);
+  // Defaults of Gemma3TextConfig / Gemma2Config (multimodal text_configs list only a few keys).
+  s.hidden = c.integer_or("hidden_size", 2304);
+  s.n_layers = c.integer_or("num_hidden_layers", 26);
+  s.n_heads = c.integer_or("num_attention_heads", 8);
+  s.n_kv_heads = c.integer_or("num_key_value_heads", 4);
   s.head_dim = c.integer_or("head_dim", 256);
-  s.ffn = c.integer("intermediate_size");
-  s.vocab = c.integer("vocab_size");
-  s.max_positions = c.integer_or("max_position_embeddings", 8192);
+  s.ffn = c.integer_or("intermediate_size", 9216);
+  s.vocab = c.integer_or("vocab_size", gemma3 ? 262208 : 256000);
+  s.max_positions = c.integer_or("max_position_embeddings", gemma3 ? 131072 : 8192);
+  if (c.boolean_or("use_bidirectional_attention", false))
+    c.fail("use_bidirectional_attention", "is true (non-causal attention), which tuna does not support yet");
   s.norm = NormType::RMS_GEMMA;
   s.norm_eps = static_cast<float>(c.number_or("rms_norm_eps", 1e-6));
   const char* act_key = c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
@@ -244,9 +252,11 @@ void parse_gemma(const ConfigReader& c, ModelSpec& s) {
   double qpas = c.number_or("query_pre_attn_scalar", 256.0);
   if (qpas <= 0) c.fail("query_pre_attn_scalar", "must be positive");
   s.attn_scale = static_cast<float>(std::pow(qpas, -0.5));
-  s.attn_softcap = static_cast<float>(c.number_or("attn_logit_softcapping", gemma3 ? 0.0 : 50.0));
-  s.final_softcap = static_cast<float>(c.number_or("final_logit_softcapping", gemma3 ? 0.0 : 30.0));
-  const int64_t window = c.integer_or("sliding_window", 4096);
+  // An explicit null switches a feature off (HF tests `is not None`); an absent key takes the
+  // config class's default.
+  s.attn_softcap = static_cast<float>(c.number_null_off("attn_logit_softcapping", gemma3 ? 0.0 : 50.0));
+  s.final_softcap = static_cast<float>(c.number_null_off("final_logit_softcapping", gemma3 ? 0.0 : 30.0));
+  const int64_t window = c.is_null("sliding_window") ? 0 : c.integer_or("sliding_window", 4096);
 
   std::vector<bool> sliding;
   if (!read_layer_types(c, s.n_layers, &sliding)) {
@@ -287,9 +297,9 @@ void parse_gemma(const ConfigReader& c, ModelSpec& s) {
   }
   for (int64_t i = 0; i < s.n_layers; ++i) {
     LayerSpec l;
-    l.sliding = sliding[static_cast<size_t>(i)];
+    l.sliding = window > 0 && sliding[static_cast<size_t>(i)];
     l.window = l.sliding ? window : 0;
-    l.rope = l.sliding ? local : global;
+    l.rope = sliding[static_cast<size_t>(i)] ? local : global;
     s.layers.push_back(l);
   }
 }
@@ -298,6 +308,7 @@ void parse_gpt2(const ConfigReader& c, ModelSpec& s) {
   s.hidden = c.integer("n_embd");
   s.n_layers = c.integer("n_layer");
   s.n_heads = c.integer("n_head");
+  if (s.hidden % s.n_heads != 0) c.fail("n_head", "must divide n_embd (" + std::to_string(s.hidden) + ")");
   s.n_kv_heads = s.n_heads;
   s.head_dim = s.hidden / s.n_heads;
   s.ffn = c.integer_or("n_inner", 4 * s.hidden);

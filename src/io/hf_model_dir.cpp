@@ -34,7 +34,7 @@ static std::string read_first_line(const fs::path& p) {
 std::string resolve_model_dir(const std::string& arg) {
   std::error_code ec;
   if (fs::is_directory(arg, ec)) {
-    if (!fs::exists(fs::path(arg) / "config.json")) {
+    if (!fs::exists(fs::path(arg) / "config.json", ec)) {
       throw_user_error("model", "no config.json in " + arg,
                        "pass a Hugging Face model directory (config.json + *.safetensors)");
     }
@@ -42,7 +42,7 @@ std::string resolve_model_dir(const std::string& arg) {
   }
   if (fs::exists(arg, ec)) {
     throw_user_error("model", arg + " is a file, not a model directory",
-                     "pass a Hugging Face model directory (GGUF files arrive with the GGUF issue)");
+                     "pass a Hugging Face model directory or a .gguf file");
   }
   const bool looks_like_path = arg.empty() || arg[0] == '/' || arg[0] == '.' || arg[0] == '~' ||
                                std::count(arg.begin(), arg.end(), '/') > 1;
@@ -68,8 +68,10 @@ std::string resolve_model_dir(const std::string& arg) {
     // No refs/main: take the most recently modified snapshot holding a config.json.
     fs::path best;
     fs::file_time_type best_time{};
-    for (const auto& e : fs::directory_iterator(base / "snapshots", ec)) {
-      if (!fs::exists(e.path() / "config.json")) continue;
+    for (auto it = fs::directory_iterator(base / "snapshots", ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      const auto& e = *it;
+      if (!fs::exists(e.path() / "config.json", ec)) continue;
       auto t = fs::last_write_time(e.path(), ec);
       if (best.empty() || t > best_time) {
         best = e.path();

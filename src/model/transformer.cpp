@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "model/model.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
@@ -109,6 +110,9 @@ Tensor Model::forward_hidden(const Batch& batch) const {
       if (p < 0) throw_user_error("forward", "negative position id " + std::to_string(p));
       max_pos = std::max(max_pos, p);
     }
+    if (max_pos >= s.max_positions)
+      log_warn("position {} is beyond the model's context length ({}); results are out of distribution", max_pos,
+               s.max_positions);
     std::vector<int32_t> all(static_cast<size_t>(max_pos) + 1);
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
     for (const LayerSpec& l : s.layers) {

@@ -32,12 +32,12 @@ struct Binder {
     Tensor t = get(name);
     if (!t.defined()) {
       throw_user_error("model", where + ": tensor '" + name + "' is missing",
-                       "the checkpoint does not match config.json (wrong or incomplete download?)");
+                       "the weights do not match the config (wrong or incomplete download?)");
     }
     if (t.shape() != shape) {
       throw_user_error("model", where + ": tensor '" + name + "' has shape " + t.shape().to_string() +
-                                    ", config.json implies " + shape.to_string(),
-                       "the checkpoint does not match config.json");
+                                    ", the model's config implies " + shape.to_string(),
+                       "the weights do not match the config (config.json or the GGUF metadata)");
     }
     if (!weight_format_supported(t.dtype())) {
       throw_user_error("model", where + ": tensor '" + name + "' is stored as " + dtype_name(t.dtype()),

@@ -1,4 +1,6 @@
 // CPU embedding lookup: each row dequantized straight into the output, then scaled.
+#include <omp.h>
+
 #include <vector>
 
 #include "ops/dequantize.h"
@@ -22,14 +24,17 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
 void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out) {
   const int64_t C = table.dim(1);
   float* po = out.data_mut<float>();
-#pragma omp parallel
+  // Scratch allocated before the parallel region: nothing may throw inside it.
+  const int threads = omp_get_max_threads();
+  std::vector<float> scratch(static_cast<size_t>(threads) * static_cast<size_t>(C));
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<float> row(static_cast<size_t>(C));
+    float* row = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(C);
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < static_cast<int64_t>(positions.size()); ++n) {
       const int32_t p = positions[static_cast<size_t>(n)];
-      dequantize_rows(table, p, p + 1, row.data());
-      for (int64_t c = 0; c < C; ++c) po[n * C + c] += row[static_cast<size_t>(c)];
+      dequantize_rows(table, p, p + 1, row);
+      for (int64_t c = 0; c < C; ++c) po[n * C + c] += row[c];
     }
   }
 }

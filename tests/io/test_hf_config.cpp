@@ -94,6 +94,39 @@ TEST(HfConfig, Gemma2DefaultsSoftcapAndAlternatingLayers) {
   EXPECT_FALSE(s.qk_norm);
 }
 
+TEST(HfConfig, GemmaNullMeansOffAbsentMeansDefault) {
+  json c = json::parse(R"({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128,
+    "vocab_size": 256, "attn_logit_softcapping": null, "final_logit_softcapping": null, "sliding_window": null})");
+  ModelSpec s = parse_hf_config(c, "cfg.json");
+  EXPECT_EQ(s.attn_softcap, 0.0f);
+  EXPECT_EQ(s.final_softcap, 0.0f);
+  EXPECT_FALSE(s.layers[0].sliding);
+}
+
+TEST(HfConfig, MultimodalGemma3TextConfigDefaults) {
+  // Hub multimodal configs list only a few text keys; the rest are Gemma3TextConfig defaults.
+  json c = json::parse(R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+    "text_config": {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+                    "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+                    "sliding_window": 1024}})");
+  ModelSpec s = parse_hf_config(c, "cfg.json");
+  EXPECT_EQ(s.n_heads, 8);
+  EXPECT_EQ(s.n_kv_heads, 4);
+  EXPECT_EQ(s.vocab, 262208);
+  EXPECT_EQ(s.head_dim, 256);
+  EXPECT_EQ(s.layers[5].rope.scaling, RopeScalingType::LINEAR);
+  EXPECT_EQ(s.layers[0].window, 1024);
+}
+
+TEST(HfConfig, UnsupportedOrInconsistentShapes) {
+  json c = json::parse(R"({"architectures": ["Gemma3ForCausalLM"], "use_bidirectional_attention": true})");
+  expect_user_error([&] { parse_hf_config(c, "m/config.json"); }, {"use_bidirectional_attention"});
+  json g = json::parse(R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_layer": 2, "n_head": 3,
+    "vocab_size": 256})");
+  expect_user_error([&] { parse_hf_config(g, "m/config.json"); }, {"n_head", "n_embd"});
+}
+
 TEST(HfConfig, Qwen2BiasAndQwen3QkNorm) {
   json c = llama_config();
   c["architectures"] = {"Qwen2ForCausalLM"};
@@ -118,6 +151,8 @@ TEST(HfConfig, MistralSlidingWindowOnEveryLayer) {
   }
   c["sliding_window"] = nullptr;
   EXPECT_FALSE(parse_hf_config(c, "cfg.json").layers[0].sliding);
+  c.erase("sliding_window");  // absent: MistralConfig's default 4096
+  EXPECT_EQ(parse_hf_config(c, "cfg.json").layers[0].window, 4096);
 }
 
 TEST(HfConfig, Gpt2AndExaone) {
