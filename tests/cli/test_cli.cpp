@@ -2,6 +2,7 @@
 // against transformers' logits), and bad input → one-line error with a hint and exit status 2.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdlib>
@@ -27,7 +28,10 @@ struct CliRun {
 
 // Runs tuna with `args` (shell-quoted by the caller), capturing stdout and stderr.
 CliRun run(const std::string& args) {
-  const fs::path err_file = fs::path(::testing::TempDir()) / "tuna_cli_stderr.txt";
+  // One stderr file per call and process: ctest runs tests of this binary in parallel.
+  static int calls = 0;
+  const fs::path err_file = fs::path(::testing::TempDir()) /
+                            ("tuna_cli_stderr_" + std::to_string(getpid()) + "_" + std::to_string(calls++) + ".txt");
   const std::string cmd = kTuna + " " + args + " 2>" + err_file.string();
   CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
@@ -40,6 +44,8 @@ CliRun run(const std::string& args) {
   std::stringstream ss;
   ss << in.rdbuf();
   r.err = ss.str();
+  in.close();
+  fs::remove(err_file);
   return r;
 }
 
