@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tuna::test {
@@ -124,6 +125,33 @@ inline std::string show_ids(const std::vector<int32_t>& ids, size_t max = 40) {
   }
   s += ']';
   return s;
+}
+
+// Counts mismatches of a parity suite and keeps the first few for the failure message.
+struct Mismatches {
+  size_t count = 0, total = 0;
+  std::string first;
+  void add(const std::string& what) {
+    if (++count <= 4) first += cat("\n  ", what);
+  }
+  std::string report(const std::string& name) const {
+    return cat(name, ": ", std::to_string(count), " of ", std::to_string(total),
+               " mismatched; first:", first);
+  }
+};
+
+// Runs `f`, expecting a user error (exit status 2) whose message holds every fragment.
+template <typename F>
+void expect_user_error(F f, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    FAIL() << "expected a user error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_status(), 2) << e.what();
+    for (const auto& frag : fragments)
+      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)
+          << "missing \"" << frag << "\" in: " << e.what();
+  }
 }
 
 }  // namespace tuna::test

@@ -28,23 +28,14 @@ namespace {
 
 using nlohmann::json;
 using test::cat;
+using test::Mismatches;
+using test::expect_user_error;
 using test::show;
 using test::show_ids;
 using Ids = std::vector<int32_t>;
 
 constexpr int32_t kGemmaVocab = 262144;  // pieces in the GGUF (and embedding rows)
 
-struct Mismatches {
-  size_t count = 0, total = 0;
-  std::string first;
-  void add(const std::string& what) {
-    if (++count <= 4) first += cat("\n  ", what);
-  }
-  std::string report(const std::string& name) const {
-    return cat(name, ": ", std::to_string(count), " of ", std::to_string(total),
-               " mismatched; first:", first);
-  }
-};
 
 Ids ids_of(const json& j) {
   return j.get<Ids>();
@@ -432,18 +423,6 @@ TEST(GgufVocabLlama, SpacePrefixMergesByScoreAndSpecials) {
 
 // --- errors --------------------------------------------------------------------------------
 
-template <typename F>
-void expect_user_error(F f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    FAIL() << "expected a user error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_status(), 2) << e.what();
-    for (const auto& frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)
-          << "missing \"" << frag << "\" in: " << e.what();
-  }
-}
 
 TEST(GgufVocabErrors, UnsupportedAndMalformed) {
   auto load = [](const GgufWriter& w) { parse_gguf_tokenizer(w.to_bytes(), "bad.gguf"); };

@@ -11,20 +11,10 @@ namespace tuna {
 namespace {
 
 using test::cat;
+using test::Mismatches;
 using test::show;
 using test::show_ids;
 
-struct Mismatches {
-  size_t count = 0, total = 0;
-  std::string first;
-  void add(const std::string& what) {
-    if (++count <= 4) first += cat("\n  ", what);
-  }
-  std::string report(const std::string& name) const {
-    return cat(name, ": ", std::to_string(count), " of ", std::to_string(total),
-               " mismatched; first:", first);
-  }
-};
 
 std::vector<int32_t> ids_of(const nlohmann::json& j) {
   return j.get<std::vector<int32_t>>();

@@ -22,20 +22,9 @@ namespace tuna {
 namespace {
 
 using nlohmann::json;
+using test::expect_user_error;
 using Ids = std::vector<int32_t>;
 
-template <typename F>
-void expect_user_error(F f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    FAIL() << "expected a user error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_status(), 2) << e.what();
-    for (const auto& frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)
-          << "missing \"" << frag << "\" in: " << e.what();
-  }
-}
 
 // A SentencePiece-style BPE with byte fallback (like Gemma / Llama 2).
 json spm_bpe() {
