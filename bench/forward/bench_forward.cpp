@@ -14,10 +14,12 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: bench_forward MODEL [batch=1] [tokens=512] [repeat=3] [threads=0] [logits=all|last]\n"
-                 "  logits=all: the LM head runs on every position (scoring); last: only on the last one\n"
-                 "  (prompt processing, as llama.cpp computes it by default)\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_forward MODEL [batch=1] [tokens=512] [repeat=3] [threads=0] "
+        "[logits=all|last]\n"
+        "  logits=all: the LM head runs on every position (scoring); last: only on the last one\n"
+        "  (prompt processing, as llama.cpp computes it by default)\n");
     return 2;
   }
   const std::string model_dir = argv[1];
@@ -51,12 +53,16 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     double checksum = 0.0;
     for (int i = 0; i < repeat; ++i) checksum += run();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeat;
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeat;
     std::printf(
-        "{\"impl\": \"tuna\", \"model\": \"%s\", \"logits\": \"%s\", \"batch\": %lld, \"tokens\": %lld, \"threads\": %d, "
-        "\"seconds_per_forward\": %.6f, \"tokens_per_second\": %.2f, \"peak_rss_mb\": %.1f, \"checksum\": %.6g}\n",
-        model_dir.c_str(), logits_mode.c_str(), static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(), secs,
-        static_cast<double>(B * T) / secs, static_cast<double>(tuna::peak_rss_bytes()) / (1 << 20), checksum);
+        "{\"impl\": \"tuna\", \"model\": \"%s\", \"logits\": \"%s\", \"batch\": %lld, \"tokens\": "
+        "%lld, \"threads\": %d, "
+        "\"seconds_per_forward\": %.6f, \"tokens_per_second\": %.2f, \"peak_rss_mb\": %.1f, "
+        "\"checksum\": %.6g}\n",
+        model_dir.c_str(), logits_mode.c_str(), static_cast<long long>(B),
+        static_cast<long long>(T), tuna::num_threads(), secs, static_cast<double>(B * T) / secs,
+        static_cast<double>(tuna::peak_rss_bytes()) / (1 << 20), checksum);
     return 0;
   } catch (const tuna::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -15,7 +15,8 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_tokenize TOKENIZER_JSON CORPUS_TXT [TOKENIZER_CONFIG_JSON]\n");
+    std::fprintf(stderr,
+                 "usage: bench_tokenize TOKENIZER_JSON CORPUS_TXT [TOKENIZER_CONFIG_JSON]\n");
     return 2;
   }
   try {
@@ -40,10 +41,11 @@ int main(int argc, char** argv) {
     const int all = tuna::num_threads();
     auto [sn, idsn] = run(all);
     std::printf(
-        "{\"impl\": \"tuna\", \"corpus_mb\": %.2f, \"lines\": %zu, \"tokens\": %zu, \"threads_all\": %d, "
+        "{\"impl\": \"tuna\", \"corpus_mb\": %.2f, \"lines\": %zu, \"tokens\": %zu, "
+        "\"threads_all\": %d, "
         "\"mb_per_s_1_thread\": %.2f, \"mb_per_s_all_threads\": %.2f}\n",
-        static_cast<double>(bytes) / 1e6, lines.size(), ids1, all, static_cast<double>(bytes) / 1e6 / s1,
-        static_cast<double>(bytes) / 1e6 / sn);
+        static_cast<double>(bytes) / 1e6, lines.size(), ids1, all,
+        static_cast<double>(bytes) / 1e6 / s1, static_cast<double>(bytes) / 1e6 / sn);
     (void)idsn;
     return 0;
   } catch (const tuna::Error& e) {

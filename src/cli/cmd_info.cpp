@@ -23,23 +23,28 @@ static std::string with_commas(int64_t n) {
 // llama.cpp's LlamaFileType names (general.file_type), for the common ones.
 static std::string file_type_name(int64_t t) {
   static const std::pair<int64_t, const char*> names[] = {
-      {0, "ALL_F32"}, {1, "MOSTLY_F16"}, {2, "MOSTLY_Q4_0"}, {3, "MOSTLY_Q4_1"}, {7, "MOSTLY_Q8_0"},
-      {8, "MOSTLY_Q5_0"}, {9, "MOSTLY_Q5_1"}, {10, "MOSTLY_Q2_K"}, {11, "MOSTLY_Q3_K_S"},
-      {12, "MOSTLY_Q3_K_M"}, {13, "MOSTLY_Q3_K_L"}, {14, "MOSTLY_Q4_K_S"}, {15, "MOSTLY_Q4_K_M"},
-      {16, "MOSTLY_Q5_K_S"}, {17, "MOSTLY_Q5_K_M"}, {18, "MOSTLY_Q6_K"}, {32, "MOSTLY_BF16"}};
+      {0, "ALL_F32"},        {1, "MOSTLY_F16"},     {2, "MOSTLY_Q4_0"},    {3, "MOSTLY_Q4_1"},
+      {7, "MOSTLY_Q8_0"},    {8, "MOSTLY_Q5_0"},    {9, "MOSTLY_Q5_1"},    {10, "MOSTLY_Q2_K"},
+      {11, "MOSTLY_Q3_K_S"}, {12, "MOSTLY_Q3_K_M"}, {13, "MOSTLY_Q3_K_L"}, {14, "MOSTLY_Q4_K_S"},
+      {15, "MOSTLY_Q4_K_M"}, {16, "MOSTLY_Q5_K_S"}, {17, "MOSTLY_Q5_K_M"}, {18, "MOSTLY_Q6_K"},
+      {32, "MOSTLY_BF16"}};
   for (const auto& [id, name] : names)
     if (id == t) return std::string(name) + " (" + std::to_string(t) + ")";
   return std::to_string(t);
 }
 
 static const char* norm_name(NormType n) {
-  return n == NormType::RMS ? "RMSNorm (w·x̂)" : n == NormType::RMS_GEMMA ? "RMSNorm ((1+w)·x̂)" : "LayerNorm";
+  return n == NormType::RMS         ? "RMSNorm (w·x̂)"
+         : n == NormType::RMS_GEMMA ? "RMSNorm ((1+w)·x̂)"
+                                    : "LayerNorm";
 }
 static const char* act_name(Activation a) {
   return a == Activation::SILU ? "silu" : a == Activation::GELU_TANH ? "gelu_tanh" : "gelu";
 }
 static const char* rope_scaling_name(RopeScalingType t) {
-  return t == RopeScalingType::NONE ? "default" : t == RopeScalingType::LINEAR ? "linear" : "llama3";
+  return t == RopeScalingType::NONE     ? "default"
+         : t == RopeScalingType::LINEAR ? "linear"
+                                        : "llama3";
 }
 
 static nlohmann::json info_json(const Model& m) {
@@ -101,7 +106,8 @@ static nlohmann::json info_json(const Model& m) {
 Runner register_info(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  app.add_option("model", *model, "model directory or Hugging Face repo id in the local cache")->required();
+  app.add_option("model", *model, "model directory or Hugging Face repo id in the local cache")
+      ->required();
   app.add_flag("--json", *as_json, "print JSON");
   return [model, as_json]() {
     Model m = Model::load(*model);
@@ -115,13 +121,15 @@ Runner register_info(CLI::App& app) {
     std::printf("architecture     %s (%s)\n", s.architecture.c_str(), family_name(s.family));
     std::printf("layers           %lld\n", static_cast<long long>(s.n_layers));
     std::printf("hidden size      %lld\n", static_cast<long long>(s.hidden));
-    std::printf("heads            %lld query / %lld kv, head dim %lld\n", static_cast<long long>(s.n_heads),
-                static_cast<long long>(s.n_kv_heads), static_cast<long long>(s.head_dim));
-    std::printf("ffn size         %lld (%s%s)\n", static_cast<long long>(s.ffn), act_name(s.activation),
-                s.gated_mlp ? ", gated" : "");
+    std::printf("heads            %lld query / %lld kv, head dim %lld\n",
+                static_cast<long long>(s.n_heads), static_cast<long long>(s.n_kv_heads),
+                static_cast<long long>(s.head_dim));
+    std::printf("ffn size         %lld (%s%s)\n", static_cast<long long>(s.ffn),
+                act_name(s.activation), s.gated_mlp ? ", gated" : "");
     std::printf("vocab size       %lld\n", static_cast<long long>(s.vocab));
     std::printf("context length   %lld\n", static_cast<long long>(s.max_positions));
-    std::printf("norm             %s, eps %g\n", norm_name(s.norm), static_cast<double>(s.norm_eps));
+    std::printf("norm             %s, eps %g\n", norm_name(s.norm),
+                static_cast<double>(s.norm_eps));
     std::string kinds;
     int64_t n_sliding = 0, window = 0;
     for (const LayerSpec& l : s.layers) {
@@ -129,8 +137,8 @@ Runner register_info(CLI::App& app) {
       n_sliding += l.sliding;
       if (l.sliding) window = l.window;
     }
-    std::printf("attention        %lld global, %lld sliding", static_cast<long long>(s.n_layers - n_sliding),
-                static_cast<long long>(n_sliding));
+    std::printf("attention        %lld global, %lld sliding",
+                static_cast<long long>(s.n_layers - n_sliding), static_cast<long long>(n_sliding));
     if (n_sliding) std::printf(" (window %lld)", static_cast<long long>(window));
     std::printf(": %s\n", kinds.c_str());
     if (!s.learned_positions) {
@@ -166,11 +174,14 @@ Runner register_info(CLI::App& app) {
                 static_cast<double>(m.weight_bytes()) / (1 << 20),
                 static_cast<double>(m.parameter_count()) * 4.0 / (1 << 20));
     if (const GgufFile* g = m.gguf()) {
-      std::printf("gguf             version %u, name '%s', file type %s, chat template %s, tokenizer '%s'\n",
-                  g->version(), g->get_string_or("general.name", "").c_str(),
-                  g->has("general.file_type") ? file_type_name(g->get_int("general.file_type")).c_str() : "-",
-                  g->has("tokenizer.chat_template") ? "present" : "absent",
-                  g->get_string_or("tokenizer.ggml.model", "-").c_str());
+      std::printf(
+          "gguf             version %u, name '%s', file type %s, chat template %s, tokenizer "
+          "'%s'\n",
+          g->version(), g->get_string_or("general.name", "").c_str(),
+          g->has("general.file_type") ? file_type_name(g->get_int("general.file_type")).c_str()
+                                      : "-",
+          g->has("tokenizer.chat_template") ? "present" : "absent",
+          g->get_string_or("tokenizer.ggml.model", "-").c_str());
     }
     if (m.checkpoint_parameter_count() != m.parameter_count())
       std::printf("checkpoint       %s parameters in all (includes parts tuna does not load)\n",

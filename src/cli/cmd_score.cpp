@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -30,7 +30,8 @@ std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
   std::vector<std::vector<int32_t>> seqs;
   auto to_id = [&](long long v, const std::string& where) {
     if (v < 0 || v > INT32_MAX)
-      throw_user_error("score", path + ": " + where + ": id " + std::to_string(v) + " is out of range",
+      throw_user_error("score",
+                       path + ": " + where + ": id " + std::to_string(v) + " is out of range",
                        "token ids are non-negative integers");
     return static_cast<int32_t>(v);
   };
@@ -46,11 +47,13 @@ std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
     std::vector<int32_t> seq;
     for (size_t i = 0; i < j.size(); ++i) {
       if (!j[i].is_number_integer())
-        throw_user_error("score", path + ": element " + std::to_string(i) + " is not an integer: " + j[i].dump(),
-                         "write a JSON array of integer token ids");
+        throw_user_error(
+            "score", path + ": element " + std::to_string(i) + " is not an integer: " + j[i].dump(),
+            "write a JSON array of integer token ids");
       seq.push_back(to_id(j[i].get<long long>(), "element " + std::to_string(i)));
     }
-    if (seq.empty()) throw_user_error("score", path + " holds an empty JSON array", "write at least one token id");
+    if (seq.empty())
+      throw_user_error("score", path + " holds an empty JSON array", "write at least one token id");
     seqs.push_back(seq);
   } else {
     std::istringstream lines(text);
@@ -66,14 +69,16 @@ std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
         errno = 0;
         long long v = std::strtoll(word.c_str(), &end, 10);
         if (end == word.c_str() || *end != '\0' || errno == ERANGE)
-          throw_user_error("score", path + ":" + std::to_string(line_no) + ": '" + word + "' is not a token id",
-                           "write whitespace-separated decimal ids, one sequence per line");
+          throw_user_error(
+              "score", path + ":" + std::to_string(line_no) + ": '" + word + "' is not a token id",
+              "write whitespace-separated decimal ids, one sequence per line");
         seq.push_back(to_id(v, "line " + std::to_string(line_no)));
       }
       if (!seq.empty()) seqs.push_back(seq);
     }
   }
-  if (seqs.empty()) throw_user_error("score", path + " holds no token ids", "write at least one sequence");
+  if (seqs.empty())
+    throw_user_error("score", path + " holds no token ids", "write at least one sequence");
   return seqs;
 }
 
@@ -86,8 +91,9 @@ struct RowScore {
 RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k, int64_t position) {
   for (int64_t i = 0; i < V; ++i)
     if (!std::isfinite(logits[i]))
-      throw_user_error("score", "the model produced a non-finite logit at position " + std::to_string(position),
-                       "the weights may be corrupt or overflow in F32; check the model file");
+      throw_user_error(
+          "score", "the model produced a non-finite logit at position " + std::to_string(position),
+          "the weights may be corrupt or overflow in F32; check the model file");
   float mx = logits[0];
   for (int64_t i = 1; i < V; ++i) mx = std::max(mx, logits[i]);
   double sum = 0.0;
@@ -101,7 +107,8 @@ RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k, in
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
   });
-  for (int i = 0; i < k; ++i) r.top.emplace_back(idx[static_cast<size_t>(i)], logits[idx[static_cast<size_t>(i)]] - lse);
+  for (int i = 0; i < k; ++i)
+    r.top.emplace_back(idx[static_cast<size_t>(i)], logits[idx[static_cast<size_t>(i)]] - lse);
   return r;
 }
 
@@ -109,8 +116,8 @@ nlohmann::json piece_json(const Tokenizer* tok, int32_t id) {
   return tok != nullptr ? nlohmann::json(tok->id_to_piece(id)) : nlohmann::json(nullptr);
 }
 
-nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const std::vector<std::vector<int32_t>>& seqs,
-                               int top_k) {
+nlohmann::json score_sequences(const Model& model, const Tokenizer* tok,
+                               const std::vector<std::vector<int32_t>>& seqs, int top_k) {
   Batch batch;
   batch.B = static_cast<int64_t>(seqs.size());
   for (const auto& s : seqs) batch.T = std::max<int64_t>(batch.T, static_cast<int64_t>(s.size()));
@@ -121,7 +128,8 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const s
       batch.ids[b * static_cast<size_t>(batch.T) + t] = seqs[b][t];
       batch.mask[b * static_cast<size_t>(batch.T) + t] = 1;
     }
-  bool all_full = std::all_of(batch.mask.begin(), batch.mask.end(), [](int32_t m) { return m == 1; });
+  bool all_full =
+      std::all_of(batch.mask.begin(), batch.mask.end(), [](int32_t m) { return m == 1; });
   if (all_full) batch.mask.clear();
 
   Tensor hidden = model.forward_hidden(batch);
@@ -132,7 +140,10 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const s
     const int64_t n = static_cast<int64_t>(seq.size());
     const int64_t row0 = static_cast<int64_t>(b) * batch.T;
     nlohmann::json tokens = nlohmann::json::array();
-    tokens.push_back({{"id", seq[0]}, {"piece", piece_json(tok, seq[0])}, {"logprob", nullptr}, {"top", nlohmann::json::array()}});
+    tokens.push_back({{"id", seq[0]},
+                      {"piece", piece_json(tok, seq[0])},
+                      {"logprob", nullptr},
+                      {"top", nlohmann::json::array()}});
     double nll = 0.0;
     constexpr int64_t kChunk = 64;  // logits rows held at once
     for (int64_t r0 = 0; r0 + 1 < n; r0 += kChunk) {
@@ -144,14 +155,22 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const s
         nll -= rs.logprob;
         nlohmann::json top = nlohmann::json::array();
         for (const auto& [id, lp] : rs.top) top.push_back({id, lp});
-        tokens.push_back({{"id", target}, {"piece", piece_json(tok, target)}, {"logprob", rs.logprob}, {"top", top}});
+        tokens.push_back({{"id", target},
+                          {"piece", piece_json(tok, target)},
+                          {"logprob", rs.logprob},
+                          {"top", top}});
       }
     }
     const int64_t scored = n - 1;
-    nlohmann::json j = {{"model", model.dir()}, {"n_tokens", n}, {"tokens", tokens}, {"n_scored", scored},
+    nlohmann::json j = {{"model", model.dir()},
+                        {"n_tokens", n},
+                        {"tokens", tokens},
+                        {"n_scored", scored},
                         {"nll_sum", nll}};
-    j["nll_mean"] = scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
-    j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored))) : nlohmann::json(nullptr);
+    j["nll_mean"] =
+        scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
+    j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored)))
+                                 : nlohmann::json(nullptr);
     results.push_back(j);
   }
   if (results.size() == 1) return results[0];
@@ -162,9 +181,12 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok, const s
     nll += r["nll_sum"].get<double>();
     scored += r["n_scored"].get<int64_t>();
   }
-  nlohmann::json j = {{"model", model.dir()}, {"sequences", results}, {"n_scored", scored}, {"nll_sum", nll}};
-  j["nll_mean"] = scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
-  j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored))) : nlohmann::json(nullptr);
+  nlohmann::json j = {
+      {"model", model.dir()}, {"sequences", results}, {"n_scored", scored}, {"nll_sum", nll}};
+  j["nll_mean"] =
+      scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
+  j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored)))
+                               : nlohmann::json(nullptr);
   return j;
 }
 
@@ -176,12 +198,18 @@ Runner register_score(CLI::App& app) {
     int top_k = 5;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("-m,--model", o->model, "model directory or Hugging Face repo id in the local cache")->required();
-  auto* text = app.add_option("--text", o->text, "text to score, tokenized with the model's tokenizer (BOS added as the model's tokenizer adds it)");
-  auto* ids = app.add_option("--ids", o->ids, "file of token ids: one sequence per line, or a JSON array");
+  app.add_option("-m,--model", o->model,
+                 "model directory or Hugging Face repo id in the local cache")
+      ->required();
+  auto* text = app.add_option("--text", o->text,
+                              "text to score, tokenized with the model's tokenizer (BOS added as "
+                              "the model's tokenizer adds it)");
+  auto* ids =
+      app.add_option("--ids", o->ids, "file of token ids: one sequence per line, or a JSON array");
   text->excludes(ids);
   app.add_option("-o,--out", o->out, "write the JSON here instead of stdout");
-  app.add_option("--top-k", o->top_k, "alternatives listed per token (default 5)")->check(CLI::Range(0, 1000));
+  app.add_option("--top-k", o->top_k, "alternatives listed per token (default 5)")
+      ->check(CLI::Range(0, 1000));
   return [o]() {
     if (o->text.empty() && o->ids.empty())
       throw_user_error("score", "nothing to score", "pass --text TEXT or --ids FILE");
@@ -190,7 +218,8 @@ Runner register_score(CLI::App& app) {
     if (!o->text.empty()) {
       tok = load_model_tokenizer(o->model);
       seqs.push_back(tok->encode(o->text, true));
-      if (seqs[0].empty()) throw_user_error("score", "the text gives no tokens", "pass a non-empty text");
+      if (seqs[0].empty())
+        throw_user_error("score", "the text gives no tokens", "pass a non-empty text");
     } else {
       seqs = read_ids_file(o->ids);
       try {  // pieces in the output when the model has a tokenizer; ids are scored either way
@@ -210,13 +239,16 @@ Runner register_score(CLI::App& app) {
       {
         std::ofstream out(tmp, std::ios::binary);
         out << text;
-        if (!out) throw_user_error("score", "cannot write " + o->out, "check the directory exists and is writable");
+        if (!out)
+          throw_user_error("score", "cannot write " + o->out,
+                           "check the directory exists and is writable");
       }
       if (std::rename(tmp.c_str(), o->out.c_str()) != 0)
         throw_user_error("score", "cannot write " + o->out, "check the directory is writable");
       std::fprintf(stderr, "scored %lld tokens: perplexity %.4f → %s\n",
                    static_cast<long long>(result["n_scored"].get<int64_t>()),
-                   result["perplexity"].is_null() ? 0.0 : result["perplexity"].get<double>(), o->out.c_str());
+                   result["perplexity"].is_null() ? 0.0 : result["perplexity"].get<double>(),
+                   o->out.c_str());
     }
     return 0;
   };

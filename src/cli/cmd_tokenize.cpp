@@ -15,9 +15,12 @@ namespace tuna::cli {
 static std::string printable(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
     else if (c < 0x20 || c == 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -35,7 +38,9 @@ Runner register_tokenize(CLI::App& app) {
     bool ids_only = false, no_special = false;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("-m,--model", o->model, "model directory, HF repo id in the local cache, or GGUF file")->required();
+  app.add_option("-m,--model", o->model,
+                 "model directory, HF repo id in the local cache, or GGUF file")
+      ->required();
   auto* text = app.add_option("text", o->text, "text to tokenize");
   auto* file = app.add_option("-f,--file", o->file, "read the text from a file (UTF-8)");
   text->excludes(file);
@@ -53,18 +58,22 @@ Runner register_tokenize(CLI::App& app) {
     Tokenizer tok = load_model_tokenizer(o->model);
     Tokenizer::Encoding enc = tok.encode_full(input, !o->no_special);
     if (enc.invalid_utf8_replaced > 0)
-      std::fprintf(stderr, "note: %zu invalid UTF-8 sequence(s) replaced by U+FFFD before tokenizing\n",
+      std::fprintf(stderr,
+                   "note: %zu invalid UTF-8 sequence(s) replaced by U+FFFD before tokenizing\n",
                    enc.invalid_utf8_replaced);
     if (o->ids_only) {
       std::string line;
-      for (size_t i = 0; i < enc.ids.size(); ++i) line += (i ? " " : "") + std::to_string(enc.ids[i]);
+      for (size_t i = 0; i < enc.ids.size(); ++i)
+        line += (i ? " " : "") + std::to_string(enc.ids[i]);
       std::printf("%s\n", line.c_str());
       return 0;
     }
     for (size_t i = 0; i < enc.ids.size(); ++i) {
       const int32_t id = enc.ids[i];
-      const bool special = tok.is_special(id) || (i < enc.special_mask.size() && enc.special_mask[i]);
-      std::printf("%6d  %s%s\n", id, printable(tok.id_to_piece(id)).c_str(), special ? "  [special]" : "");
+      const bool special =
+          tok.is_special(id) || (i < enc.special_mask.size() && enc.special_mask[i]);
+      std::printf("%6d  %s%s\n", id, printable(tok.id_to_piece(id)).c_str(),
+                  special ? "  [special]" : "");
     }
     std::printf("%zu tokens\n", enc.ids.size());
     return 0;

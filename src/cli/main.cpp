@@ -20,11 +20,14 @@ int main(int argc, char** argv) {
   app.add_option("--log", log_level, "log level: error, warn, info, debug");
 
   std::map<CLI::App*, tuna::cli::Runner> runners;
-  CLI::App* info = app.add_subcommand("info", "show a model's architecture, shapes and parameter count");
+  CLI::App* info =
+      app.add_subcommand("info", "show a model's architecture, shapes and parameter count");
   runners[info] = tuna::cli::register_info(*info);
-  CLI::App* score = app.add_subcommand("score", "per-token log-probabilities and perplexity of a text");
+  CLI::App* score =
+      app.add_subcommand("score", "per-token log-probabilities and perplexity of a text");
   runners[score] = tuna::cli::register_score(*score);
-  CLI::App* tokenize = app.add_subcommand("tokenize", "show the token ids and pieces the model sees for a text");
+  CLI::App* tokenize =
+      app.add_subcommand("tokenize", "show the token ids and pieces the model sees for a text");
   runners[tokenize] = tuna::cli::register_tokenize(*tokenize);
 
   try {
@@ -43,10 +46,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return e.exit_status();
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "error: [memory] out of memory (hint: use a smaller input or a machine with more memory)\n");
+    std::fprintf(stderr,
+                 "error: [memory] out of memory (hint: use a smaller input or a machine with more "
+                 "memory)\n");
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: [internal] %s (hint: this is a bug in tuna; please report it)\n", e.what());
+    std::fprintf(stderr, "error: [internal] %s (hint: this is a bug in tuna; please report it)\n",
+                 e.what());
     return 70;
   }
   return 70;

@@ -21,8 +21,9 @@ Tokenizer load_model_tokenizer(const std::string& model_arg) {
   }
   const std::string dir = resolve_model_dir(model_arg);
   if (!std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json", ec))
-    throw_user_error("tokenizer", "no tokenizer.json in " + dir,
-                     "copy the model's tokenizer.json (and tokenizer_config.json) into the directory");
+    throw_user_error(
+        "tokenizer", "no tokenizer.json in " + dir,
+        "copy the model's tokenizer.json (and tokenizer_config.json) into the directory");
   return Tokenizer::from_model_dir(dir);
 }
 

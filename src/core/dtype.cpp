@@ -14,16 +14,18 @@ struct DTypeInfo {
   size_t block = 1;  // elements per block
 };
 constexpr DTypeInfo kInfo[] = {
-    {DType::F32, "F32", 4, true},   {DType::F16, "F16", 2, true},   {DType::BF16, "BF16", 2, true},
-    {DType::F64, "F64", 8, true},   {DType::I8, "I8", 1, false},    {DType::I16, "I16", 2, false},
-    {DType::I32, "I32", 4, false},  {DType::I64, "I64", 8, false},  {DType::U8, "U8", 1, false},
-    {DType::U16, "U16", 2, false},  {DType::U32, "U32", 4, false},  {DType::U64, "U64", 8, false},
-    {DType::BOOL, "BOOL", 1, false},
-    {DType::Q4_0, "Q4_0", 18, true, 32},   {DType::Q4_1, "Q4_1", 20, true, 32},
-    {DType::Q5_0, "Q5_0", 22, true, 32},   {DType::Q5_1, "Q5_1", 24, true, 32},
-    {DType::Q8_0, "Q8_0", 34, true, 32},   {DType::Q2_K, "Q2_K", 84, true, 256},
-    {DType::Q3_K, "Q3_K", 110, true, 256}, {DType::Q4_K, "Q4_K", 144, true, 256},
-    {DType::Q5_K, "Q5_K", 176, true, 256}, {DType::Q6_K, "Q6_K", 210, true, 256},
+    {DType::F32, "F32", 4, true},          {DType::F16, "F16", 2, true},
+    {DType::BF16, "BF16", 2, true},        {DType::F64, "F64", 8, true},
+    {DType::I8, "I8", 1, false},           {DType::I16, "I16", 2, false},
+    {DType::I32, "I32", 4, false},         {DType::I64, "I64", 8, false},
+    {DType::U8, "U8", 1, false},           {DType::U16, "U16", 2, false},
+    {DType::U32, "U32", 4, false},         {DType::U64, "U64", 8, false},
+    {DType::BOOL, "BOOL", 1, false},       {DType::Q4_0, "Q4_0", 18, true, 32},
+    {DType::Q4_1, "Q4_1", 20, true, 32},   {DType::Q5_0, "Q5_0", 22, true, 32},
+    {DType::Q5_1, "Q5_1", 24, true, 32},   {DType::Q8_0, "Q8_0", 34, true, 32},
+    {DType::Q2_K, "Q2_K", 84, true, 256},  {DType::Q3_K, "Q3_K", 110, true, 256},
+    {DType::Q4_K, "Q4_K", 144, true, 256}, {DType::Q5_K, "Q5_K", 176, true, 256},
+    {DType::Q6_K, "Q6_K", 210, true, 256},
 };
 const DTypeInfo& info(DType t) {
   for (const auto& i : kInfo)
@@ -39,9 +41,15 @@ size_t dtype_size(DType t) {
                                       " (use dtype_nbytes / dtype_block_bytes)");
   return i.size;
 }
-size_t dtype_block_size(DType t) { return info(t).block; }
-size_t dtype_block_bytes(DType t) { return info(t).size; }
-bool dtype_is_block(DType t) { return info(t).block != 1; }
+size_t dtype_block_size(DType t) {
+  return info(t).block;
+}
+size_t dtype_block_bytes(DType t) {
+  return info(t).size;
+}
+bool dtype_is_block(DType t) {
+  return info(t).block != 1;
+}
 size_t dtype_nbytes(DType t, int64_t numel) {
   const DTypeInfo& i = info(t);
   TUNA_ASSERT(numel >= 0 && numel % static_cast<int64_t>(i.block) == 0,
@@ -49,8 +57,12 @@ size_t dtype_nbytes(DType t, int64_t numel) {
                   " are not whole blocks of " + std::to_string(i.block));
   return static_cast<size_t>(numel) / i.block * i.size;
 }
-const char* dtype_name(DType t) { return info(t).name; }
-bool dtype_is_float(DType t) { return info(t).is_float; }
+const char* dtype_name(DType t) {
+  return info(t).name;
+}
+bool dtype_is_float(DType t) {
+  return info(t).is_float;
+}
 
 bool dtype_from_name(const std::string& name, DType* out) {
   for (const auto& i : kInfo) {
@@ -83,20 +95,47 @@ static void cast_n(const void* src, float* dst, size_t n) {
 
 void convert_to_f32(DType t, const void* src, float* dst, size_t n) {
   switch (t) {
-    case DType::F32: std::memcpy(dst, src, n * 4); return;
-    case DType::F16: f16_to_f32_n(static_cast<const uint16_t*>(src), dst, n); return;
-    case DType::BF16: bf16_to_f32_n(static_cast<const uint16_t*>(src), dst, n); return;
-    case DType::F64: cast_n<double>(src, dst, n); return;
-    case DType::I8: cast_n<int8_t>(src, dst, n); return;
-    case DType::I16: cast_n<int16_t>(src, dst, n); return;
-    case DType::I32: cast_n<int32_t>(src, dst, n); return;
-    case DType::I64: cast_n<int64_t>(src, dst, n); return;
-    case DType::U8: cast_n<uint8_t>(src, dst, n); return;
-    case DType::U16: cast_n<uint16_t>(src, dst, n); return;
-    case DType::U32: cast_n<uint32_t>(src, dst, n); return;
-    case DType::U64: cast_n<uint64_t>(src, dst, n); return;
-    case DType::BOOL: cast_n<uint8_t>(src, dst, n); return;
-    default: break;  // block types: ops/dequantize.h (core does not know their layouts)
+    case DType::F32:
+      std::memcpy(dst, src, n * 4);
+      return;
+    case DType::F16:
+      f16_to_f32_n(static_cast<const uint16_t*>(src), dst, n);
+      return;
+    case DType::BF16:
+      bf16_to_f32_n(static_cast<const uint16_t*>(src), dst, n);
+      return;
+    case DType::F64:
+      cast_n<double>(src, dst, n);
+      return;
+    case DType::I8:
+      cast_n<int8_t>(src, dst, n);
+      return;
+    case DType::I16:
+      cast_n<int16_t>(src, dst, n);
+      return;
+    case DType::I32:
+      cast_n<int32_t>(src, dst, n);
+      return;
+    case DType::I64:
+      cast_n<int64_t>(src, dst, n);
+      return;
+    case DType::U8:
+      cast_n<uint8_t>(src, dst, n);
+      return;
+    case DType::U16:
+      cast_n<uint16_t>(src, dst, n);
+      return;
+    case DType::U32:
+      cast_n<uint32_t>(src, dst, n);
+      return;
+    case DType::U64:
+      cast_n<uint64_t>(src, dst, n);
+      return;
+    case DType::BOOL:
+      cast_n<uint8_t>(src, dst, n);
+      return;
+    default:
+      break;  // block types: ops/dequantize.h (core does not know their layouts)
   }
   throw_internal_error("dtype", std::string("convert_to_f32: ") + dtype_name(t) +
                                     " needs dequantize_rows (ops/dequantize.h)");

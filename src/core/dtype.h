@@ -19,13 +19,13 @@ enum class DType : uint8_t {
 };
 // clang-format on
 
-size_t dtype_size(DType t);        // bytes per element; an internal error for block types
-size_t dtype_block_size(DType t);  // elements per block (1 for plain types)
-size_t dtype_block_bytes(DType t); // bytes per block (dtype_size for plain types)
-bool dtype_is_block(DType t);      // block-quantized (dtype_block_size > 1)
+size_t dtype_size(DType t);         // bytes per element; an internal error for block types
+size_t dtype_block_size(DType t);   // elements per block (1 for plain types)
+size_t dtype_block_bytes(DType t);  // bytes per block (dtype_size for plain types)
+bool dtype_is_block(DType t);       // block-quantized (dtype_block_size > 1)
 // Bytes of `numel` elements; for block types numel must be a whole number of blocks.
 size_t dtype_nbytes(DType t, int64_t numel);
-const char* dtype_name(DType t);   // "F32", "BF16", ... (safetensors spelling)
+const char* dtype_name(DType t);  // "F32", "BF16", ... (safetensors spelling)
 bool dtype_from_name(const std::string& name, DType* out);  // safetensors spelling
 bool dtype_is_float(DType t);
 
@@ -42,12 +42,15 @@ inline float f32_from_bits(uint32_t u) {
   return f;
 }
 
-inline float bf16_to_f32(uint16_t h) { return f32_from_bits(static_cast<uint32_t>(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+  return f32_from_bits(static_cast<uint32_t>(h) << 16);
+}
 
 // Round-to-nearest-even; NaN becomes the canonical quiet NaN 0x7FC0 (as torch does), with sign.
 inline uint16_t f32_to_bf16(float f) {
   uint32_t u = f32_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7fc0u);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7fc0u);
   uint32_t rounding_bias = 0x7fffu + ((u >> 16) & 1u);
   return static_cast<uint16_t>((u + rounding_bias) >> 16);
 }
@@ -73,7 +76,7 @@ inline uint16_t f32_to_f16(float f) {
   uint32_t abs = u & 0x7fffffffu;
   if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520
-  if (abs < 0x38800000u) {  // below the smallest normal F16 (2^-14): subnormal or zero
+  if (abs < 0x38800000u) {               // below the smallest normal F16 (2^-14): subnormal or zero
     if (abs < 0x33000000u) return sign;  // < 2^-25 rounds to zero (2^-25 exactly ties to 0)
     uint32_t exp = abs >> 23;
     uint32_t mant = (abs & 0x7fffffu) | 0x800000u;

@@ -28,8 +28,8 @@ void throw_internal_error(const std::string& component, const std::string& what)
 }
 
 void assert_fail(const char* expr, const char* file, int line, const std::string& msg) {
-  std::string what = std::string("assertion failed: ") + expr + " at " + file + ":" +
-                     std::to_string(line);
+  std::string what =
+      std::string("assertion failed: ") + expr + " at " + file + ":" + std::to_string(line);
   if (!msg.empty()) what += ": " + msg;
   throw_internal_error("assert", what);
 }

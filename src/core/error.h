@@ -35,7 +35,7 @@ class Error : public std::runtime_error {
 
 }  // namespace tuna
 
-#define TUNA_ASSERT(cond, ...)                                                     \
-  do {                                                                             \
+#define TUNA_ASSERT(cond, ...)                                                             \
+  do {                                                                                     \
     if (!(cond)) ::tuna::assert_fail(#cond, __FILE__, __LINE__, std::string{__VA_ARGS__}); \
   } while (0)

@@ -25,8 +25,12 @@ static std::atomic<int>& level_storage() {
   return level;
 }
 
-void set_log_level(LogLevel level) { level_storage() = static_cast<int>(level); }
-LogLevel log_level() { return static_cast<LogLevel>(level_storage().load()); }
+void set_log_level(LogLevel level) {
+  level_storage() = static_cast<int>(level);
+}
+LogLevel log_level() {
+  return static_cast<LogLevel>(level_storage().load());
+}
 
 LogLevel parse_log_level(const std::string& name) {
   if (name == "error") return LogLevel::ERROR;

@@ -21,15 +21,18 @@ void log_error(fmt::format_string<Args...> f, Args&&... args) {
 }
 template <typename... Args>
 void log_warn(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_level() >= LogLevel::WARN) log_write(LogLevel::WARN, fmt::format(f, std::forward<Args>(args)...));
+  if (log_level() >= LogLevel::WARN)
+    log_write(LogLevel::WARN, fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void log_info(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_level() >= LogLevel::INFO) log_write(LogLevel::INFO, fmt::format(f, std::forward<Args>(args)...));
+  if (log_level() >= LogLevel::INFO)
+    log_write(LogLevel::INFO, fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_level() >= LogLevel::DEBUG) log_write(LogLevel::DEBUG, fmt::format(f, std::forward<Args>(args)...));
+  if (log_level() >= LogLevel::DEBUG)
+    log_write(LogLevel::DEBUG, fmt::format(f, std::forward<Args>(args)...));
 }
 
 }  // namespace tuna

@@ -25,11 +25,17 @@ void* aligned_alloc_bytes(size_t bytes) {
   return p;
 }
 
-void aligned_free(void* p) { std::free(p); }
+void aligned_free(void* p) {
+  std::free(p);
+}
 
-AlignedBuffer make_aligned_buffer(size_t bytes) { return AlignedBuffer(aligned_alloc_bytes(bytes)); }
+AlignedBuffer make_aligned_buffer(size_t bytes) {
+  return AlignedBuffer(aligned_alloc_bytes(bytes));
+}
 
-Arena::Arena(size_t capacity_bytes) { reserve(capacity_bytes); }
+Arena::Arena(size_t capacity_bytes) {
+  reserve(capacity_bytes);
+}
 
 void Arena::reserve(size_t capacity_bytes) {
   block_.reset();
@@ -41,7 +47,8 @@ void Arena::reserve(size_t capacity_bytes) {
 void* Arena::alloc(size_t bytes) {
   // Compare against the room left, never `used_ + bytes` (which can wrap).
   const size_t room = capacity_ - used_;
-  const size_t rounded = bytes > room ? room + 1 : (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  const size_t rounded =
+      bytes > room ? room + 1 : (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded > room) {
     throw_internal_error("arena", "arena exhausted: need " + std::to_string(used_ + rounded) +
                                       " bytes, capacity " + std::to_string(capacity_));
@@ -68,7 +75,11 @@ static size_t read_status_kb(const char* key) {
   return kb * 1024;
 }
 
-size_t peak_rss_bytes() { return read_status_kb("VmHWM:"); }
-size_t current_rss_bytes() { return read_status_kb("VmRSS:"); }
+size_t peak_rss_bytes() {
+  return read_status_kb("VmHWM:");
+}
+size_t current_rss_bytes() {
+  return read_status_kb("VmRSS:");
+}
 
 }  // namespace tuna

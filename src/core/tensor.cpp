@@ -8,7 +8,9 @@
 
 namespace tuna {
 
-const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+const char* device_name(Device d) {
+  return d == Device::CPU ? "cpu" : "cuda";
+}
 
 Shape::Shape(std::initializer_list<int64_t> d) {
   TUNA_ASSERT(d.size() <= static_cast<size_t>(kMaxDims), "tensors have at most 4 dims");
@@ -60,7 +62,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   Tensor t;
   size_t bytes = dtype_nbytes(dtype, shape.numel());
   void* p = aligned_alloc_bytes(bytes);
-  t.holder_ = std::shared_ptr<const void>(p, [](const void* q) { aligned_free(const_cast<void*>(q)); });
+  t.holder_ =
+      std::shared_ptr<const void>(p, [](const void* q) { aligned_free(const_cast<void*>(q)); });
   t.data_ = static_cast<uint8_t*>(p);
   t.shape_ = shape;
   t.dtype_ = dtype;

@@ -67,10 +67,10 @@ class Tensor {
     return static_cast<T*>(raw_mut());
   }
 
-  Tensor reshape(const Shape& shape) const;  // same storage; numel must match
+  Tensor reshape(const Shape& shape) const;         // same storage; numel must match
   Tensor slice0(int64_t begin, int64_t end) const;  // rows [begin, end) of dim 0, same storage
-  Tensor copy() const;                          // deep, owned, same dtype
-  Tensor to_f32() const;                        // owned F32 copy (converts F16/BF16/ints)
+  Tensor copy() const;                              // deep, owned, same dtype
+  Tensor to_f32() const;                            // owned F32 copy (converts F16/BF16/ints)
   std::vector<float> to_f32_vector() const;
 
  private:

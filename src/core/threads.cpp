@@ -11,7 +11,9 @@
 
 namespace tuna {
 
-int num_threads() { return omp_get_max_threads(); }
+int num_threads() {
+  return omp_get_max_threads();
+}
 
 void set_num_threads(int n) {
   if (n <= 0) {

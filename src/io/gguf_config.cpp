@@ -19,10 +19,12 @@ struct Keys {
   int64_t required_int(const std::string& k) const {
     const std::string full = key(k);
     if (!f.has(full))
-      throw_user_error("gguf", f.path() + ": key '" + full + "' is missing",
-                       "the file is not a complete " + arch + " model (re-convert or re-download it)");
+      throw_user_error(
+          "gguf", f.path() + ": key '" + full + "' is missing",
+          "the file is not a complete " + arch + " model (re-convert or re-download it)");
     int64_t v = f.get_int(full);
-    if (v <= 0) throw_user_error("gguf", f.path() + ": key '" + full + "' must be positive", "fix the file");
+    if (v <= 0)
+      throw_user_error("gguf", f.path() + ": key '" + full + "' must be positive", "fix the file");
     return v;
   }
   int64_t int_or(const std::string& k, int64_t d) const { return f.get_int_or(key(k), d); }
@@ -59,22 +61,27 @@ ModelSpec spec_from_gguf(const GgufFile& f) {
   s.head_dim = k.int_or("attention.key_length", s.hidden / s.n_heads);
   s.max_positions = k.required_int("context_length");
   if (s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0)
-    throw_user_error("gguf", f.path() + ": " + arch + ".attention.head_count_kv (" + std::to_string(s.n_kv_heads) +
-                                 ") must be positive and divide head_count (" + std::to_string(s.n_heads) + ")",
-                     "the file's metadata is inconsistent; re-convert the model");
+    throw_user_error(
+        "gguf",
+        f.path() + ": " + arch + ".attention.head_count_kv (" + std::to_string(s.n_kv_heads) +
+            ") must be positive and divide head_count (" + std::to_string(s.n_heads) + ")",
+        "the file's metadata is inconsistent; re-convert the model");
   if (s.head_dim <= 0 || s.head_dim % 2 != 0)
-    throw_user_error("gguf", f.path() + ": " + arch + ".attention.key_length must be a positive even number",
-                     "the file's metadata is inconsistent; re-convert the model");
+    throw_user_error(
+        "gguf", f.path() + ": " + arch + ".attention.key_length must be a positive even number",
+        "the file's metadata is inconsistent; re-convert the model");
   s.norm_eps = static_cast<float>(k.float_or("attention.layer_norm_rms_epsilon", 1e-6));
   const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
   if (embd == nullptr)
-    throw_user_error("gguf", f.path() + ": tensor 'token_embd.weight' is missing", "the file is incomplete");
+    throw_user_error("gguf", f.path() + ": tensor 'token_embd.weight' is missing",
+                     "the file is incomplete");
   s.vocab = embd->shape[0];
   s.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   s.attn_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
   s.bos_id = f.get_int_or("tokenizer.ggml.bos_token_id", -1);
   s.pad_id = f.get_int_or("tokenizer.ggml.padding_token_id", -1);
-  if (f.has("tokenizer.ggml.eos_token_id")) s.eos_ids.push_back(f.get_int("tokenizer.ggml.eos_token_id"));
+  if (f.has("tokenizer.ggml.eos_token_id"))
+    s.eos_ids.push_back(f.get_int("tokenizer.ggml.eos_token_id"));
 
   RopeConfig rope;
   rope.dim = k.int_or("rope.dimension_count", s.head_dim);
@@ -88,10 +95,13 @@ ModelSpec spec_from_gguf(const GgufFile& f) {
                      "supported: none, linear (llama3 scaling via rope_freqs is not read yet)");
   }
   if (f.find_tensor("rope_freqs.weight") != nullptr)
-    throw_user_error("gguf", f.path() + ": llama3 RoPE frequency factors (rope_freqs.weight) are not supported yet",
-                     "use the Hugging Face checkpoint of this model");
+    throw_user_error(
+        "gguf",
+        f.path() + ": llama3 RoPE frequency factors (rope_freqs.weight) are not supported yet",
+        "use the Hugging Face checkpoint of this model");
   if (rope.dim != s.head_dim)
-    throw_user_error("gguf", f.path() + ": partial rotary dims are not supported", "use a model with rope dim = head dim");
+    throw_user_error("gguf", f.path() + ": partial rotary dims are not supported",
+                     "use a model with rope dim = head dim");
 
   if (arch == "gemma3") {
     s.architecture = "Gemma3ForCausalLM";
@@ -102,7 +112,8 @@ ModelSpec spec_from_gguf(const GgufFile& f) {
     s.scale_embeddings = true;
     s.qk_norm = true;
     // llama.cpp: 1/sqrt(head_dim), except Gemma 3 27B (62 layers): 1/sqrt(hidden / heads).
-    if (s.n_layers == 62) s.attn_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.hidden / s.n_heads)));
+    if (s.n_layers == 62)
+      s.attn_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.hidden / s.n_heads)));
     s.final_softcap = static_cast<float>(k.float_or("final_logit_softcapping", 0.0));
     const int64_t window = k.int_or("attention.sliding_window", 0);
     const int64_t pattern = k.int_or("attention.sliding_window_pattern", 6);
@@ -119,7 +130,9 @@ ModelSpec spec_from_gguf(const GgufFile& f) {
     }
     return s;
   }
-  s.architecture = arch == "llama" ? "LlamaForCausalLM" : arch == "qwen2" ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM";
+  s.architecture = arch == "llama"   ? "LlamaForCausalLM"
+                   : arch == "qwen2" ? "Qwen2ForCausalLM"
+                                     : "Qwen3ForCausalLM";
   s.family = arch == "llama" ? Family::LLAMA : arch == "qwen2" ? Family::QWEN2 : Family::QWEN3;
   s.norm = NormType::RMS;
   s.activation = Activation::SILU;

@@ -41,7 +41,9 @@ struct ConfigReader {
   bool has(const char* key) const { return j.contains(key) && !j.at(key).is_null(); }
   bool is_null(const char* key) const { return j.contains(key) && j.at(key).is_null(); }
   // A number that HF reads as "off" when it is null, and as `dflt` when the key is absent.
-  double number_null_off(const char* key, double dflt) const { return is_null(key) ? 0.0 : number_or(key, dflt); }
+  double number_null_off(const char* key, double dflt) const {
+    return is_null(key) ? 0.0 : number_or(key, dflt);
+  }
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
     throw_user_error("config", source + ": key '" + key + "' " + what,
@@ -238,7 +240,8 @@ void parse_gemma(const ConfigReader& c, ModelSpec& s) {
   s.vocab = c.integer_or("vocab_size", gemma3 ? 262208 : 256000);
   s.max_positions = c.integer_or("max_position_embeddings", gemma3 ? 131072 : 8192);
   if (c.boolean_or("use_bidirectional_attention", false))
-    c.fail("use_bidirectional_attention", "is true (non-causal attention), which tuna does not support yet");
+    c.fail("use_bidirectional_attention",
+           "is true (non-causal attention), which tuna does not support yet");
   s.norm = NormType::RMS_GEMMA;
   s.norm_eps = static_cast<float>(c.number_or("rms_norm_eps", 1e-6));
   const char* act_key = c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
@@ -254,8 +257,10 @@ void parse_gemma(const ConfigReader& c, ModelSpec& s) {
   s.attn_scale = static_cast<float>(std::pow(qpas, -0.5));
   // An explicit null switches a feature off (HF tests `is not None`); an absent key takes the
   // config class's default.
-  s.attn_softcap = static_cast<float>(c.number_null_off("attn_logit_softcapping", gemma3 ? 0.0 : 50.0));
-  s.final_softcap = static_cast<float>(c.number_null_off("final_logit_softcapping", gemma3 ? 0.0 : 30.0));
+  s.attn_softcap =
+      static_cast<float>(c.number_null_off("attn_logit_softcapping", gemma3 ? 0.0 : 50.0));
+  s.final_softcap =
+      static_cast<float>(c.number_null_off("final_logit_softcapping", gemma3 ? 0.0 : 30.0));
   const int64_t window = c.is_null("sliding_window") ? 0 : c.integer_or("sliding_window", 4096);
 
   std::vector<bool> sliding;
@@ -308,7 +313,8 @@ void parse_gpt2(const ConfigReader& c, ModelSpec& s) {
   s.hidden = c.integer("n_embd");
   s.n_layers = c.integer("n_layer");
   s.n_heads = c.integer("n_head");
-  if (s.hidden % s.n_heads != 0) c.fail("n_head", "must divide n_embd (" + std::to_string(s.hidden) + ")");
+  if (s.hidden % s.n_heads != 0)
+    c.fail("n_head", "must divide n_embd (" + std::to_string(s.hidden) + ")");
   s.n_kv_heads = s.n_heads;
   s.head_dim = s.hidden / s.n_heads;
   s.ffn = c.integer_or("n_inner", 4 * s.hidden);

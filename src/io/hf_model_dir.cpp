@@ -47,7 +47,8 @@ std::string resolve_model_dir(const std::string& arg) {
   const bool looks_like_path = arg.empty() || arg[0] == '/' || arg[0] == '.' || arg[0] == '~' ||
                                std::count(arg.begin(), arg.end(), '/') > 1;
   const bool gguf_name = arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".gguf") == 0;
-  if (gguf_name) throw_user_error("model", "no such file: " + arg, "check the path of the GGUF file");
+  if (gguf_name)
+    throw_user_error("model", "no such file: " + arg, "check the path of the GGUF file");
   if (looks_like_path) {
     throw_user_error("model", "no such model directory: " + arg,
                      "check the path; a model is a directory with config.json and *.safetensors");
@@ -68,8 +69,8 @@ std::string resolve_model_dir(const std::string& arg) {
     // No refs/main: take the most recently modified snapshot holding a config.json.
     fs::path best;
     fs::file_time_type best_time{};
-    for (auto it = fs::directory_iterator(base / "snapshots", ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::directory_iterator(base / "snapshots", ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
       const auto& e = *it;
       if (!fs::exists(e.path() / "config.json", ec)) continue;
       auto t = fs::last_write_time(e.path(), ec);

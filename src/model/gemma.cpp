@@ -6,7 +6,8 @@
 
 namespace tuna {
 
-WeightNames gemma_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has) {
+WeightNames gemma_weight_names(const ModelSpec& spec,
+                               const std::function<bool(const std::string&)>& has) {
   std::string model = "model.";
   std::string head = "lm_head.weight";
   if (!spec.weight_prefix.empty()) {

@@ -5,7 +5,8 @@
 
 namespace tuna {
 
-WeightNames gpt2_weight_names(const ModelSpec&, const std::function<bool(const std::string&)>& has) {
+WeightNames gpt2_weight_names(const ModelSpec&,
+                              const std::function<bool(const std::string&)>& has) {
   const std::string p = has("transformer.wte.weight") ? "transformer." : "";
   WeightNames n;
   n.embed = p + "wte.weight";

@@ -6,7 +6,8 @@
 
 namespace tuna {
 
-WeightNames llama_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>&) {
+WeightNames llama_weight_names(const ModelSpec& spec,
+                               const std::function<bool(const std::string&)>&) {
   WeightNames n;
   if (spec.family == Family::EXAONE) {
     n.embed = "transformer.wte.weight";

@@ -38,19 +38,24 @@ struct Model::Checkpoint {
     return out;
   }
   int64_t numel(const std::string& name) const {
-    return safetensors ? safetensors->entry(name).shape.numel() : gguf->tensor_info(name).shape.numel();
+    return safetensors ? safetensors->entry(name).shape.numel()
+                       : gguf->tensor_info(name).shape.numel();
   }
   DType dtype(const std::string& name) const {
     return safetensors ? safetensors->entry(name).dtype : gguf->tensor_info(name).dtype;
   }
 };
 
-static WeightNames weight_names_for(const ModelSpec& spec, const std::function<bool(const std::string&)>& has) {
+static WeightNames weight_names_for(const ModelSpec& spec,
+                                    const std::function<bool(const std::string&)>& has) {
   switch (spec.family) {
     case Family::GEMMA2:
-    case Family::GEMMA3: return gemma_weight_names(spec, has);
-    case Family::GPT2: return gpt2_weight_names(spec, has);
-    default: return llama_weight_names(spec, has);
+    case Family::GEMMA3:
+      return gemma_weight_names(spec, has);
+    case Family::GPT2:
+      return gpt2_weight_names(spec, has);
+    default:
+      return llama_weight_names(spec, has);
   }
 }
 
@@ -68,10 +73,12 @@ bool is_gguf_file(const std::string& path) {
 Model Model::load(const std::string& model_arg) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(model_arg, ec)) {
-    const bool gguf_name = model_arg.size() > 5 && model_arg.compare(model_arg.size() - 5, 5, ".gguf") == 0;
+    const bool gguf_name =
+        model_arg.size() > 5 && model_arg.compare(model_arg.size() - 5, 5, ".gguf") == 0;
     if (!gguf_name && !is_gguf_file(model_arg)) {
-      throw_user_error("model", model_arg + " is neither a GGUF file nor a model directory",
-                       "pass a Hugging Face model directory (config.json + *.safetensors) or a .gguf file");
+      throw_user_error(
+          "model", model_arg + " is neither a GGUF file nor a model directory",
+          "pass a Hugging Face model directory (config.json + *.safetensors) or a .gguf file");
     }
     return load_gguf(model_arg);
   }
@@ -104,7 +111,8 @@ Model Model::load_gguf(const std::string& path) {
     if (!ck.has(n)) return Tensor();
     Tensor t = ck.tensor(n);
     const std::string suffix = "norm.weight";
-    if (gemma && n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (gemma && n.size() >= suffix.size() &&
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
       // llama.cpp's Gemma converter stores every *norm.weight as 1 + w; tuna's Gemma norm
       // multiplies by (1 + w), so take the 1 back out (F32; norms are tiny).
       Tensor w = t.to_f32();
@@ -151,6 +159,8 @@ int64_t Model::weight_bytes() const {
   return n;
 }
 
-const GgufFile* Model::gguf() const { return checkpoint_->gguf ? &*checkpoint_->gguf : nullptr; }
+const GgufFile* Model::gguf() const {
+  return checkpoint_->gguf ? &*checkpoint_->gguf : nullptr;
+}
 
 }  // namespace tuna

@@ -52,7 +52,8 @@ class Model {
 
   // Hidden states after the final norm: [B·T, C] F32.
   Tensor forward_hidden(const Batch& batch) const;
-  // Logits for rows [r0, r1) of `hidden` ([B·T, C]): [(r1 − r0), V] F32, final soft-capping applied.
+  // Logits for rows [r0, r1) of `hidden` ([B·T, C]): [(r1 − r0), V] F32, final soft-capping
+  // applied.
   Tensor logits_rows(const Tensor& hidden, int64_t r0, int64_t r1) const;
   // Full logits: [B, T, V] F32.
   Tensor forward(const Batch& batch) const;

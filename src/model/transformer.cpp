@@ -23,9 +23,12 @@ namespace {
 
 void apply_norm(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
   switch (s.norm) {
-    case NormType::RMS: return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::LLAMA, y);
-    case NormType::RMS_GEMMA: return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::GEMMA, y);
-    case NormType::LAYER: return layer_norm_forward(x, w, b, s.norm_eps, y);
+    case NormType::RMS:
+      return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::LLAMA, y);
+    case NormType::RMS_GEMMA:
+      return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::GEMMA, y);
+    case NormType::LAYER:
+      return layer_norm_forward(x, w, b, s.norm_eps, y);
   }
 }
 
@@ -49,15 +52,21 @@ void copy_columns(const Tensor& src, int64_t c0, Tensor& dst) {
 
 using RopeKey = std::tuple<float, int64_t, int, float, float, float, int64_t>;
 RopeKey rope_key(const RopeConfig& r) {
-  return {r.theta, r.dim, static_cast<int>(r.scaling), r.factor, r.low_freq_factor, r.high_freq_factor,
+  return {r.theta,
+          r.dim,
+          static_cast<int>(r.scaling),
+          r.factor,
+          r.low_freq_factor,
+          r.high_freq_factor,
           r.original_max_position};
 }
 
 void validate_batch(const ModelSpec& s, const Batch& batch) {
   const size_t n = static_cast<size_t>(batch.B * batch.T);
   if (batch.B <= 0 || batch.T <= 0 || batch.ids.size() != n)
-    throw_user_error("forward", "batch of " + std::to_string(batch.ids.size()) + " ids is not B×T = " +
-                                    std::to_string(batch.B) + "×" + std::to_string(batch.T));
+    throw_user_error("forward", "batch of " + std::to_string(batch.ids.size()) +
+                                    " ids is not B×T = " + std::to_string(batch.B) + "×" +
+                                    std::to_string(batch.T));
   if (!batch.mask.empty() && batch.mask.size() != n)
     throw_user_error("forward", "attention mask size does not match the ids");
   if (!batch.positions.empty() && batch.positions.size() != n)
@@ -65,12 +74,14 @@ void validate_batch(const ModelSpec& s, const Batch& batch) {
   if (s.learned_positions) {
     for (int32_t p : batch.positions)
       if (p >= s.max_positions)
-        throw_user_error("forward", "position " + std::to_string(p) + " exceeds the model's " +
-                                        std::to_string(s.max_positions) + " learned positions",
+        throw_user_error("forward",
+                         "position " + std::to_string(p) + " exceeds the model's " +
+                             std::to_string(s.max_positions) + " learned positions",
                          "score shorter sequences");
     if (batch.positions.empty() && batch.T > s.max_positions)
-      throw_user_error("forward", std::to_string(batch.T) + " tokens exceed the model's " +
-                                      std::to_string(s.max_positions) + " learned positions",
+      throw_user_error("forward",
+                       std::to_string(batch.T) + " tokens exceed the model's " +
+                           std::to_string(s.max_positions) + " learned positions",
                        "score shorter sequences");
   }
 }
@@ -88,7 +99,8 @@ Tensor Model::forward_hidden(const Batch& batch) const {
   if (positions.empty()) {
     positions.resize(static_cast<size_t>(N));
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t) positions[static_cast<size_t>(b * T + t)] = static_cast<int32_t>(t);
+      for (int64_t t = 0; t < T; ++t)
+        positions[static_cast<size_t>(b * T + t)] = static_cast<int32_t>(t);
   }
   Tensor key_valid;
   if (!batch.mask.empty()) {
@@ -111,8 +123,9 @@ Tensor Model::forward_hidden(const Batch& batch) const {
       max_pos = std::max(max_pos, p);
     }
     if (max_pos >= s.max_positions)
-      log_warn("position {} is beyond the model's context length ({}); results are out of distribution", max_pos,
-               s.max_positions);
+      log_warn(
+          "position {} is beyond the model's context length ({}); results are out of distribution",
+          max_pos, s.max_positions);
     std::vector<int32_t> all(static_cast<size_t>(max_pos) + 1);
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
     for (const LayerSpec& l : s.layers) {
@@ -121,17 +134,18 @@ Tensor Model::forward_hidden(const Batch& batch) const {
     }
   }
 
-  Tensor h = Tensor::empty({N, C}, DType::F32);          // normed input of a sub-block
-  Tensor q = Tensor::empty({N, H * D}, DType::F32);      // [N, H·D]
-  Tensor k = Tensor::empty({N, K * D}, DType::F32);      // [N, K·D]
-  Tensor v = Tensor::empty({N, K * D}, DType::F32);      // [N, K·D]
-  Tensor attn = Tensor::empty({N, H * D}, DType::F32);   // [N, H·D]
-  Tensor proj = Tensor::empty({N, C}, DType::F32);       // sub-block output [N, C]
-  Tensor gate = Tensor::empty({N, F}, DType::F32);       // [N, F]
-  Tensor up = Tensor::empty({N, F}, DType::F32);         // [N, F]
+  Tensor h = Tensor::empty({N, C}, DType::F32);         // normed input of a sub-block
+  Tensor q = Tensor::empty({N, H * D}, DType::F32);     // [N, H·D]
+  Tensor k = Tensor::empty({N, K * D}, DType::F32);     // [N, K·D]
+  Tensor v = Tensor::empty({N, K * D}, DType::F32);     // [N, K·D]
+  Tensor attn = Tensor::empty({N, H * D}, DType::F32);  // [N, H·D]
+  Tensor proj = Tensor::empty({N, C}, DType::F32);      // sub-block output [N, C]
+  Tensor gate = Tensor::empty({N, F}, DType::F32);      // [N, F]
+  Tensor up = Tensor::empty({N, F}, DType::F32);        // [N, F]
   Tensor qkv = s.family == Family::GPT2 ? Tensor::empty({N, 3 * C}, DType::F32) : Tensor();
   const bool tr = w.linear_transposed;
-  const RmsNormKind qk_kind = s.norm == NormType::RMS_GEMMA ? RmsNormKind::GEMMA : RmsNormKind::LLAMA;
+  const RmsNormKind qk_kind =
+      s.norm == NormType::RMS_GEMMA ? RmsNormKind::GEMMA : RmsNormKind::LLAMA;
 
   for (int64_t li = 0; li < s.n_layers; ++li) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(li)];

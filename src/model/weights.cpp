@@ -35,12 +35,14 @@ struct Binder {
                        "the weights do not match the config (wrong or incomplete download?)");
     }
     if (t.shape() != shape) {
-      throw_user_error("model", where + ": tensor '" + name + "' has shape " + t.shape().to_string() +
-                                    ", the model's config implies " + shape.to_string(),
+      throw_user_error("model",
+                       where + ": tensor '" + name + "' has shape " + t.shape().to_string() +
+                           ", the model's config implies " + shape.to_string(),
                        "the weights do not match the config (config.json or the GGUF metadata)");
     }
     if (!weight_format_supported(t.dtype())) {
-      throw_user_error("model", where + ": tensor '" + name + "' is stored as " + dtype_name(t.dtype()),
+      throw_user_error("model",
+                       where + ": tensor '" + name + "' is stored as " + dtype_name(t.dtype()),
                        "tuna reads F32, F16 and BF16 safetensors weights");
     }
     out.names.push_back(name);
@@ -54,7 +56,8 @@ ModelWeights bind_weights(const ModelSpec& s, const WeightNames& n, const Tensor
                           const std::string& where) {
   ModelWeights w;
   Binder b{get, where, w};
-  const int64_t C = s.hidden, V = s.vocab, H = s.n_heads, K = s.n_kv_heads, D = s.head_dim, F = s.ffn;
+  const int64_t C = s.hidden, V = s.vocab, H = s.n_heads, K = s.n_kv_heads, D = s.head_dim,
+                F = s.ffn;
   const bool layer_norm = s.norm == NormType::LAYER;
   w.linear_transposed = n.linear_transposed;
 

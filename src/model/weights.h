@@ -17,21 +17,21 @@ struct LayerWeights {
   Tensor attn_norm, attn_norm_bias;  // input_layernorm / ln_1                      [C]
   Tensor q, k, v, o;                 // [H·D, C] [K·D, C] [K·D, C] [C, H·D] (nn.Linear layout)
   Tensor q_bias, k_bias, v_bias, o_bias;
-  Tensor qkv, qkv_bias;              // GPT-2 fused c_attn, Conv1D layout [C, 3C]
-  Tensor q_norm, k_norm;             // [D]
-  Tensor post_attn_norm;             // Gemma sandwich norm                         [C]
-  Tensor ffn_norm, ffn_norm_bias;    // post_attention_layernorm / pre_feedforward / ln_2 [C]
-  Tensor post_ffn_norm;              // Gemma                                        [C]
-  Tensor gate, up, down;             // [F, C] [F, C] [C, F]  (GPT-2: up = c_fc [C, F], down = c_proj [F, C])
+  Tensor qkv, qkv_bias;            // GPT-2 fused c_attn, Conv1D layout [C, 3C]
+  Tensor q_norm, k_norm;           // [D]
+  Tensor post_attn_norm;           // Gemma sandwich norm                         [C]
+  Tensor ffn_norm, ffn_norm_bias;  // post_attention_layernorm / pre_feedforward / ln_2 [C]
+  Tensor post_ffn_norm;            // Gemma                                        [C]
+  Tensor gate, up, down;  // [F, C] [F, C] [C, F]  (GPT-2: up = c_fc [C, F], down = c_proj [F, C])
   Tensor gate_bias, up_bias, down_bias;
 };
 
 struct ModelWeights {
-  Tensor embed;          // [V, C]
-  Tensor pos_embed;      // GPT-2 [P, C]
+  Tensor embed;                        // [V, C]
+  Tensor pos_embed;                    // GPT-2 [P, C]
   Tensor final_norm, final_norm_bias;  // [C]
-  Tensor lm_head;        // [V, C]; the embedding itself when tied
-  bool linear_transposed = false;  // GPT-2 Conv1D weights are [in, out]
+  Tensor lm_head;                      // [V, C]; the embedding itself when tied
+  bool linear_transposed = false;      // GPT-2 Conv1D weights are [in, out]
   std::vector<LayerWeights> layers;
   std::vector<std::string> names;  // every checkpoint tensor bound (for counts and info)
 };
@@ -48,10 +48,13 @@ struct WeightNames {
 };
 
 // Family name tables. `has` tells whether a name exists in the checkpoint (for prefix probing).
-WeightNames llama_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has);
-WeightNames gemma_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has);
+WeightNames llama_weight_names(const ModelSpec& spec,
+                               const std::function<bool(const std::string&)>& has);
+WeightNames gemma_weight_names(const ModelSpec& spec,
+                               const std::function<bool(const std::string&)>& has);
 WeightNames gguf_weight_names(const ModelSpec& spec);
-WeightNames gpt2_weight_names(const ModelSpec& spec, const std::function<bool(const std::string&)>& has);
+WeightNames gpt2_weight_names(const ModelSpec& spec,
+                              const std::function<bool(const std::string&)>& has);
 
 // Binds and shape-checks every slot the spec needs. `where` names the checkpoint in errors.
 ModelWeights bind_weights(const ModelSpec& spec, const WeightNames& names, const TensorSource& get,

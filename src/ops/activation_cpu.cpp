@@ -8,7 +8,8 @@ namespace tuna::cpu {
 
 static inline float apply(Activation act, float x) {
   switch (act) {
-    case Activation::SILU: return x / (1.0f + std::exp(-x));
+    case Activation::SILU:
+      return x / (1.0f + std::exp(-x));
     case Activation::GELU_TANH: {
       constexpr float kBeta = 0.7978845608028654f;  // sqrt(2 / pi)
       constexpr float kKappa = 0.044715f;
@@ -16,7 +17,8 @@ static inline float apply(Activation act, float x) {
       const float inner = kBeta * (x + kKappa * x_cube);
       return 0.5f * x * (1.0f + std::tanh(inner));
     }
-    case Activation::GELU_ERF: return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
+    case Activation::GELU_ERF:
+      return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
   }
   return x;
 }

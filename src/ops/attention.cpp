@@ -9,7 +9,8 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
                        const AttentionParams& params, Tensor& out) {
   TUNA_ASSERT(q.ndim() == 4 && k.ndim() == 4 && v.shape() == k.shape() && out.shape() == q.shape(),
               "attention: q [B,T,H,D], k/v [B,T,K,D], out like q");
-  TUNA_ASSERT(q.dim(0) == k.dim(0) && q.dim(1) == k.dim(1) && q.dim(3) == k.dim(3), "attention: dims");
+  TUNA_ASSERT(q.dim(0) == k.dim(0) && q.dim(1) == k.dim(1) && q.dim(3) == k.dim(3),
+              "attention: dims");
   TUNA_ASSERT(k.dim(2) > 0 && q.dim(2) % k.dim(2) == 0, "attention: H must be a multiple of K");
   TUNA_ASSERT(!key_valid.defined() ||
                   (key_valid.dtype() == DType::I32 && key_valid.numel() == q.dim(0) * q.dim(1)),

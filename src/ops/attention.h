@@ -13,8 +13,8 @@ namespace tuna {
 
 struct AttentionParams {
   float scale = 1.0f;
-  float softcap = 0.0f;       // 0: no soft-capping
-  int64_t window = 0;         // 0: full causal; else sliding window size
+  float softcap = 0.0f;  // 0: no soft-capping
+  int64_t window = 0;    // 0: full causal; else sliding window size
 };
 
 // q: [B, T, H, D]  k, v: [B, T, K, D]  key_valid: [B, T] I32 (1 = real token) or undefined

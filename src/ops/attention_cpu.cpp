@@ -22,7 +22,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
                        const AttentionParams& params, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), H = q.dim(2), D = q.dim(3), K = k.dim(2);
   const int64_t group = H / K;
-  const int64_t QB = std::min<int64_t>(T, 128);        // query rows per task
+  const int64_t QB = std::min<int64_t>(T, 128);  // query rows per task
   const int64_t n_blocks = (T + QB - 1) / QB;
   const float* pq = q.data<float>();
   const float* pk = k.data<float>();
@@ -36,13 +36,15 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
   try {
     scratch.resize(static_cast<size_t>(threads) * static_cast<size_t>(QB * T));
   } catch (const std::bad_alloc&) {
-    throw_user_error("attention", "out of memory for attention over " + std::to_string(T) + " tokens",
+    throw_user_error("attention",
+                     "out of memory for attention over " + std::to_string(T) + " tokens",
                      "score shorter sequences or use fewer threads");
   }
 
 #pragma omp parallel num_threads(threads)
   {
-    float* scores = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(QB * T);
+    float* scores =
+        scratch.data() + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(QB * T);
 #pragma omp for schedule(dynamic) collapse(3)
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t h = 0; h < H; ++h) {
@@ -52,14 +54,14 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
           const int64_t k0 = params.window > 0 ? std::max<int64_t>(0, q0 - params.window + 1) : 0;
           const int64_t nk = q1 - k0;
           const int64_t kh = h / group;
-          const float* qh = pq + ((b * T + q0) * H + h) * D;  // rows strided by H*D
+          const float* qh = pq + ((b * T + q0) * H + h) * D;   // rows strided by H*D
           const float* kb = pk + ((b * T + k0) * K + kh) * D;  // rows strided by K*D
           const float* vb = pv + ((b * T + k0) * K + kh) * D;
           float* oh = po + ((b * T + q0) * H + h) * D;
           // scores[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq), static_cast<int>(nk),
-                      static_cast<int>(D), 1.0f, qh, static_cast<int>(H * D), kb, static_cast<int>(K * D), 0.0f,
-                      scores, static_cast<int>(nk));
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq),
+                      static_cast<int>(nk), static_cast<int>(D), 1.0f, qh, static_cast<int>(H * D),
+                      kb, static_cast<int>(K * D), 0.0f, scores, static_cast<int>(nk));
           for (int64_t r = 0; r < nq; ++r) {
             const int64_t i = q0 + r;
             float* row = scores + r * nk;
@@ -91,9 +93,9 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
             for (int64_t c = 0; c < nk; ++c) row[c] *= inv;
           }
           // out[q0:q1] = P[nq, nk] · V[k0:q1]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq), static_cast<int>(D),
-                      static_cast<int>(nk), 1.0f, scores, static_cast<int>(nk), vb, static_cast<int>(K * D), 0.0f,
-                      oh, static_cast<int>(H * D));
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq),
+                      static_cast<int>(D), static_cast<int>(nk), 1.0f, scores, static_cast<int>(nk),
+                      vb, static_cast<int>(K * D), 0.0f, oh, static_cast<int>(H * D));
         }
       }
     }

@@ -7,7 +7,9 @@
 
 namespace tuna {
 
-bool weight_format_supported(DType dtype) { return gguf_dequantizable(dtype); }
+bool weight_format_supported(DType dtype) {
+  return gguf_dequantizable(dtype);
+}
 
 void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
   TUNA_ASSERT(w.ndim() >= 1, "dequantize_rows on a scalar");
@@ -17,9 +19,15 @@ void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
   const size_t n = static_cast<size_t>((r1 - r0) * cols);
   const size_t start = static_cast<size_t>(r0 * cols);
   switch (w.dtype()) {
-    case DType::F32: convert_to_f32(DType::F32, w.data<float>() + start, out, n); return;
-    case DType::F16: f16_to_f32_n(w.data<uint16_t>() + start, out, n); return;
-    case DType::BF16: bf16_to_f32_n(w.data<uint16_t>() + start, out, n); return;
+    case DType::F32:
+      convert_to_f32(DType::F32, w.data<float>() + start, out, n);
+      return;
+    case DType::F16:
+      f16_to_f32_n(w.data<uint16_t>() + start, out, n);
+      return;
+    case DType::BF16:
+      bf16_to_f32_n(w.data<uint16_t>() + start, out, n);
+      return;
     default:
       if (dtype_is_block(w.dtype()) && gguf_dequantizable(w.dtype())) {
         // Rows are whole blocks (the GGUF reader rejects other row lengths).
@@ -31,9 +39,10 @@ void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
                         static_cast<int64_t>(n), out);
         return;
       }
-      throw_user_error("weights", std::string("weights stored as ") + dtype_name(w.dtype()) +
-                                      " are not supported",
-                       "use F32, F16, BF16 or GGUF Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q2_K..Q6_K weights");
+      throw_user_error(
+          "weights",
+          std::string("weights stored as ") + dtype_name(w.dtype()) + " are not supported",
+          "use F32, F16, BF16 or GGUF Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q2_K..Q6_K weights");
   }
 }
 

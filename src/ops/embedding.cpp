@@ -10,16 +10,19 @@ static void check_ids(const Tensor& table, const std::vector<int32_t>& ids, cons
   const int64_t V = table.dim(0);
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= V) {
-      throw_user_error("embedding", std::string(what) + " " + std::to_string(ids[i]) +
-                                        " at position " + std::to_string(i) +
-                                        " is outside the table (size " + std::to_string(V) + ")",
+      throw_user_error("embedding",
+                       std::string(what) + " " + std::to_string(ids[i]) + " at position " +
+                           std::to_string(i) + " is outside the table (size " + std::to_string(V) +
+                           ")",
                        "token ids must be in [0, vocab size); check the ids file or tokenizer");
     }
   }
 }
 
-void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale, Tensor& out) {
-  TUNA_ASSERT(table.ndim() == 2 && out.ndim() == 2 && out.dtype() == DType::F32, "embedding: shapes");
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale,
+                       Tensor& out) {
+  TUNA_ASSERT(table.ndim() == 2 && out.ndim() == 2 && out.dtype() == DType::F32,
+              "embedding: shapes");
   TUNA_ASSERT(out.dim(0) == static_cast<int64_t>(ids.size()) && out.dim(1) == table.dim(1),
               "embedding: out is [N, C]");
   check_ids(table, ids, "token id");
@@ -28,7 +31,8 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
   throw_internal_error("embedding", "no CUDA backend in this build");
 }
 
-void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out) {
+void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions,
+                           Tensor& out) {
   TUNA_ASSERT(table.ndim() == 2 && out.ndim() == 2 && out.dim(1) == table.dim(1) &&
                   out.dim(0) == static_cast<int64_t>(positions.size()),
               "embedding_add: shapes");

@@ -11,13 +11,15 @@
 namespace tuna {
 
 // table: [V, C]   ids: N token ids   out: [N, C] F32;  out = table[ids] · scale
-void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale, Tensor& out);
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale,
+                       Tensor& out);
 
 // Adds rows of a position table: out[n] += table[positions[n]] (GPT-2's learned positions).
 void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out);
 
 namespace cpu {
-void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale, Tensor& out);
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale,
+                       Tensor& out);
 void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out);
 }  // namespace cpu
 

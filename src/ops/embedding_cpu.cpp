@@ -8,7 +8,8 @@
 
 namespace tuna::cpu {
 
-void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale, Tensor& out) {
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, float scale,
+                       Tensor& out) {
   const int64_t C = table.dim(1);
   float* po = out.data_mut<float>();
 #pragma omp parallel for schedule(static)
@@ -21,7 +22,8 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
   }
 }
 
-void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions, Tensor& out) {
+void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions,
+                           Tensor& out) {
   const int64_t C = table.dim(1);
   float* po = out.data_mut<float>();
   // Scratch allocated before the parallel region: nothing may throw inside it.
@@ -29,7 +31,8 @@ void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& posi
   std::vector<float> scratch(static_cast<size_t>(threads) * static_cast<size_t>(C));
 #pragma omp parallel num_threads(threads)
   {
-    float* row = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(C);
+    float* row =
+        scratch.data() + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(C);
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < static_cast<int64_t>(positions.size()); ++n) {
       const int32_t p = positions[static_cast<size_t>(n)];

@@ -39,7 +39,8 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
   const int64_t stored_cols = w.dim(1);  // I, or O when transposed
   // ≈ 4 MiB of F32 per tile: few enough tiles that the per-tile OpenMP region and SGEMM call
   // stay cheap (the tied 262,144-row LM head is 160 tiles), small enough to stay in L2/L3.
-  const int64_t tile_rows = std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, stored_cols));
+  const int64_t tile_rows =
+      std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, stored_cols));
   const int64_t stored_rows = w.dim(0);
   AlignedBuffer scratch = make_aligned_buffer(static_cast<size_t>(tile_rows * stored_cols) * 4);
   float* tile = static_cast<float*>(scratch.get());

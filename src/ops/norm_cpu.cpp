@@ -29,7 +29,8 @@ void rms_norm_forward(const Tensor& x, const Tensor& w, float eps, RmsNormKind k
 void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, float eps, Tensor& y) {
   const int64_t N = x.dim(0), C = x.dim(1);
   std::vector<float> gamma = w.to_f32_vector();
-  std::vector<float> beta = b.defined() ? b.to_f32_vector() : std::vector<float>(static_cast<size_t>(C), 0.0f);
+  std::vector<float> beta =
+      b.defined() ? b.to_f32_vector() : std::vector<float>(static_cast<size_t>(C), 0.0f);
   const float* px = x.data<float>();
   float* py = y.data_mut<float>();
 #pragma omp parallel for schedule(static)

@@ -14,7 +14,8 @@ std::vector<float> rope_inv_freq(const RopeConfig& c) {
   for (int64_t i = 0; i < half; ++i) {
     // transformers: 1.0 / (base ** (arange(0, dim, 2).float() / dim)), all in F32
     float exponent = static_cast<float>(2 * i) / static_cast<float>(c.dim);
-    float p = static_cast<float>(std::pow(static_cast<double>(c.theta), static_cast<double>(exponent)));
+    float p =
+        static_cast<float>(std::pow(static_cast<double>(c.theta), static_cast<double>(exponent)));
     inv[static_cast<size_t>(i)] = 1.0f / p;
   }
   if (c.scaling == RopeScalingType::LINEAR) {
@@ -28,8 +29,8 @@ std::vector<float> rope_inv_freq(const RopeConfig& c) {
       // torch evaluates `scalar / tensor` as reciprocal(tensor) * scalar; mirror it bit for bit.
       const float wavelen = (1.0f / f) * two_pi;
       float scaled = wavelen > low_wavelen ? f / c.factor : f;
-      const float smooth =
-          ((1.0f / wavelen) * old_ctx - c.low_freq_factor) / (c.high_freq_factor - c.low_freq_factor);
+      const float smooth = ((1.0f / wavelen) * old_ctx - c.low_freq_factor) /
+                           (c.high_freq_factor - c.low_freq_factor);
       const float smoothed = (1.0f - smooth) * scaled / c.factor + smooth * scaled;
       const bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
       f = medium ? smoothed : scaled;
@@ -54,12 +55,15 @@ RopeTables rope_tables(const RopeConfig& config, const std::vector<int32_t>& pos
   return t;
 }
 
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows, bool interleaved) {
+void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
+                  bool interleaved) {
   TUNA_ASSERT(x.ndim() == 3 && x.dtype() == DType::F32, "rope: x is [N, H, D] F32");
   TUNA_ASSERT(x.dim(2) == 2 * tables.half, "rope: head dim vs table");
   TUNA_ASSERT(static_cast<int64_t>(rows.size()) == x.dim(0), "rope: one table row per token");
-  const size_t table_rows = tables.cos.size() / static_cast<size_t>(tables.half == 0 ? 1 : tables.half);
-  for (int32_t r : rows) TUNA_ASSERT(r >= 0 && static_cast<size_t>(r) < table_rows, "rope: row index");
+  const size_t table_rows =
+      tables.cos.size() / static_cast<size_t>(tables.half == 0 ? 1 : tables.half);
+  for (int32_t r : rows)
+    TUNA_ASSERT(r >= 0 && static_cast<size_t>(r) < table_rows, "rope: row index");
   if (x.device() == Device::CPU) return cpu::rope_forward(x, tables, rows, interleaved);
   throw_internal_error("rope", "no CUDA backend in this build");
 }

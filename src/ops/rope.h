@@ -39,7 +39,8 @@ void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t
                   bool interleaved = false);
 
 namespace cpu {
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows, bool interleaved);
+void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
+                  bool interleaved);
 }
 
 }  // namespace tuna

@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstdlib>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -30,8 +30,9 @@ struct CliRun {
 CliRun run(const std::string& args) {
   // One stderr file per call and process: ctest runs tests of this binary in parallel.
   static int calls = 0;
-  const fs::path err_file = fs::path(::testing::TempDir()) /
-                            ("tuna_cli_stderr_" + std::to_string(getpid()) + "_" + std::to_string(calls++) + ".txt");
+  const fs::path err_file =
+      fs::path(::testing::TempDir()) /
+      ("tuna_cli_stderr_" + std::to_string(getpid()) + "_" + std::to_string(calls++) + ".txt");
   const std::string cmd = kTuna + " " + args + " 2>" + err_file.string();
   CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
@@ -82,8 +83,9 @@ TEST(CliInfo, JsonMatchesManifestForEveryModel) {
     ASSERT_EQ(r.status, 0) << name << ": " << r.err;
     nlohmann::json j = nlohmann::json::parse(r.out);
     const int64_t expected = entry["num_parameters"].get<int64_t>();
-    const int64_t got = j.contains("checkpoint_parameters") ? j["checkpoint_parameters"].get<int64_t>()
-                                                            : j["parameters"].get<int64_t>();
+    const int64_t got = j.contains("checkpoint_parameters")
+                            ? j["checkpoint_parameters"].get<int64_t>()
+                            : j["parameters"].get<int64_t>();
     EXPECT_EQ(got, expected) << name;
     EXPECT_EQ(j["architecture"], entry["architecture"]) << name;
   }
@@ -99,8 +101,8 @@ TEST(CliScore, LogProbsMatchTransformers) {
     std::ofstream f(dir / "ids.txt");
     for (int64_t t = 0; t < T; ++t) f << ids.data<int64_t>()[t] << (t + 1 < T ? " " : "\n");
   }
-  CliRun r = run("score --model " + kModels + "/llama --ids " + (dir / "ids.txt").string() + " --out " +
-              (dir / "score.json").string());
+  CliRun r = run("score --model " + kModels + "/llama --ids " + (dir / "ids.txt").string() +
+                 " --out " + (dir / "score.json").string());
   ASSERT_EQ(r.status, 0) << r.err;
   std::ifstream in(dir / "score.json");
   nlohmann::json j = nlohmann::json::parse(in);
@@ -176,7 +178,8 @@ TEST(CliGguf, TokenizeAndScoreTextWithTheGgufVocabulary) {
   std::string expected;
   std::getline(in, expected);
   const std::string text =
-      "The quick brown fox jumps over the lazy dog. 대한민국의 수도는 서울입니다. Machine learning models are "
+      "The quick brown fox jumps over the lazy dog. 대한민국의 수도는 서울입니다. Machine learning "
+      "models are "
       "trained on large datasets.";
   CliRun r = run("tokenize --ids --model " + kGguf + " '" + text + "'");
   ASSERT_EQ(r.status, 0) << r.err;
@@ -203,21 +206,33 @@ fs::path corrupt_copy(const std::string& name, size_t keep, size_t at, const std
 TEST(CliGguf, CorruptFilesGiveClearErrors) {
   require_real_model();
   const size_t full = fs::file_size(kGguf);
-  expect_user_error(run("info " + corrupt_copy("truncated.gguf", full / 3, 0, "").string()), "truncated.gguf");
-  expect_user_error(run("info " + corrupt_copy("header.gguf", 4096, 0, "").string()), "header.gguf");
-  expect_user_error(run("info " + corrupt_copy("magic.gguf", 1 << 20, 0, "GGUX").string()), "magic.gguf");
-  expect_user_error(run("info " + corrupt_copy("version.gguf", 1 << 20, 4, std::string("\x63\0\0\0", 4)).string()),
-                    "version");
+  expect_user_error(run("info " + corrupt_copy("truncated.gguf", full / 3, 0, "").string()),
+                    "truncated.gguf");
+  expect_user_error(run("info " + corrupt_copy("header.gguf", 4096, 0, "").string()),
+                    "header.gguf");
+  expect_user_error(run("info " + corrupt_copy("magic.gguf", 1 << 20, 0, "GGUX").string()),
+                    "magic.gguf");
+  expect_user_error(
+      run("info " +
+          corrupt_copy("version.gguf", 1 << 20, 4, std::string("\x63\0\0\0", 4)).string()),
+      "version");
 }
 
 // --- tokenizer: a tiny model directory carrying the real Gemma 3 tokenizer ---------------------
 
 fs::path model_with_gemma_tokenizer(const std::string& name) {
   fs::path dir = temp_dir(name);  // one directory per test: ctest runs tests in parallel
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(kModels + "/gemma3/" + f, dir / f);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(kModels + "/gemma3/" + f, dir / f);
   const std::string tok = std::string(TUNA_GOLDEN_DIR) + "/tokenizer/gemma3/";
-  EXPECT_EQ(std::system(("gzip -dc " + tok + "tokenizer.json.gz > " + (dir / "tokenizer.json").string()).c_str()), 0);
-  EXPECT_EQ(std::system(("gzip -dc " + tok + "tokenizer_config.json.gz > " + (dir / "tokenizer_config.json").string()).c_str()), 0);
+  EXPECT_EQ(
+      std::system(
+          ("gzip -dc " + tok + "tokenizer.json.gz > " + (dir / "tokenizer.json").string()).c_str()),
+      0);
+  EXPECT_EQ(std::system(("gzip -dc " + tok + "tokenizer_config.json.gz > " +
+                         (dir / "tokenizer_config.json").string())
+                            .c_str()),
+            0);
   return dir;
 }
 
@@ -241,11 +256,14 @@ TEST(CliScore, TextIdsOutsideTheModelVocabularyAreAClearError) {
   expect_user_error(run("score --model " + dir.string() + " --text '안녕하세요'"), "61659");
 }
 
-TEST(CliErrors, MissingModel) { expect_user_error(run("info /nonexistent/model"), "/nonexistent/model"); }
+TEST(CliErrors, MissingModel) {
+  expect_user_error(run("info /nonexistent/model"), "/nonexistent/model");
+}
 
 TEST(CliErrors, UnsupportedArchitecture) {
   fs::path dir = temp_dir("tuna_cli_falcon");
-  std::ofstream(dir / "config.json") << R"({"architectures": ["FalconForCausalLM"], "hidden_size": 8})";
+  std::ofstream(dir / "config.json")
+      << R"({"architectures": ["FalconForCausalLM"], "hidden_size": 8})";
   expect_user_error(run("info " + dir.string()), "FalconForCausalLM");
 }
 
@@ -271,9 +289,11 @@ TEST(CliErrors, ConfigDoesNotMatchWeights) {
 TEST(CliErrors, BadIdsFile) {
   fs::path dir = temp_dir("tuna_cli_badids");
   std::ofstream(dir / "ids.txt") << "1 2 3\n4 x 6\n";
-  expect_user_error(run("score --model " + kModels + "/gemma3 --ids " + (dir / "ids.txt").string()), "ids.txt:2");
+  expect_user_error(run("score --model " + kModels + "/gemma3 --ids " + (dir / "ids.txt").string()),
+                    "ids.txt:2");
   std::ofstream(dir / "big.txt") << "1 2 300\n";
-  expect_user_error(run("score --model " + kModels + "/gemma3 --ids " + (dir / "big.txt").string()), "300");
+  expect_user_error(run("score --model " + kModels + "/gemma3 --ids " + (dir / "big.txt").string()),
+                    "300");
 }
 
 TEST(CliErrors, TextNeedsTokenizer) {

@@ -18,7 +18,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 json llama_config() {
-  return json::parse(R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+  return json::parse(
+      R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
     "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
     "vocab_size": 256, "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
     "rope_scaling": {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
@@ -34,7 +35,8 @@ void expect_user_error(F f, std::initializer_list<std::string> fragments) {
     FAIL() << "expected a user error";
   } catch (const Error& e) {
     EXPECT_EQ(e.exit_status(), 2);
-    for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
+    for (const auto& frag : fragments)
+      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
   }
 }
 
@@ -65,14 +67,16 @@ TEST(HfConfig, V5RopeParameters) {
 }
 
 TEST(HfConfig, Gemma3V5RopeParametersPerLayerType) {
-  json c = json::parse(R"({"architectures": ["Gemma3ForCausalLM"], "hidden_size": 640, "num_hidden_layers": 18,
+  json c = json::parse(
+      R"({"architectures": ["Gemma3ForCausalLM"], "hidden_size": 640, "num_hidden_layers": 18,
     "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256, "intermediate_size": 2048,
     "vocab_size": 262144, "sliding_window": 512, "query_pre_attn_scalar": 256,
     "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}})");
   ModelSpec s = parse_hf_config(c, "cfg.json");
   // No layer_types: sliding_window_pattern 6 → full attention at 5, 11, 17.
-  for (int i = 0; i < 18; ++i) EXPECT_EQ(s.layers[static_cast<size_t>(i)].sliding, (i + 1) % 6 != 0) << i;
+  for (int i = 0; i < 18; ++i)
+    EXPECT_EQ(s.layers[static_cast<size_t>(i)].sliding, (i + 1) % 6 != 0) << i;
   EXPECT_FLOAT_EQ(s.layers[5].rope.theta, 1e6f);
   EXPECT_FLOAT_EQ(s.layers[0].rope.theta, 1e4f);
   EXPECT_EQ(s.layers[0].window, 512);
@@ -83,7 +87,8 @@ TEST(HfConfig, Gemma3V5RopeParametersPerLayerType) {
 }
 
 TEST(HfConfig, Gemma2DefaultsSoftcapAndAlternatingLayers) {
-  json c = json::parse(R"({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 4,
+  json c = json::parse(
+      R"({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 4,
     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128,
     "vocab_size": 256})");
   ModelSpec s = parse_hf_config(c, "cfg.json");
@@ -95,7 +100,8 @@ TEST(HfConfig, Gemma2DefaultsSoftcapAndAlternatingLayers) {
 }
 
 TEST(HfConfig, GemmaNullMeansOffAbsentMeansDefault) {
-  json c = json::parse(R"({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2,
+  json c = json::parse(
+      R"({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2,
     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128,
     "vocab_size": 256, "attn_logit_softcapping": null, "final_logit_softcapping": null, "sliding_window": null})");
   ModelSpec s = parse_hf_config(c, "cfg.json");
@@ -106,7 +112,8 @@ TEST(HfConfig, GemmaNullMeansOffAbsentMeansDefault) {
 
 TEST(HfConfig, MultimodalGemma3TextConfigDefaults) {
   // Hub multimodal configs list only a few text keys; the rest are Gemma3TextConfig defaults.
-  json c = json::parse(R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+  json c =
+      json::parse(R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
     "text_config": {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
                     "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
                     "sliding_window": 1024}})");
@@ -120,9 +127,11 @@ TEST(HfConfig, MultimodalGemma3TextConfigDefaults) {
 }
 
 TEST(HfConfig, UnsupportedOrInconsistentShapes) {
-  json c = json::parse(R"({"architectures": ["Gemma3ForCausalLM"], "use_bidirectional_attention": true})");
+  json c = json::parse(
+      R"({"architectures": ["Gemma3ForCausalLM"], "use_bidirectional_attention": true})");
   expect_user_error([&] { parse_hf_config(c, "m/config.json"); }, {"use_bidirectional_attention"});
-  json g = json::parse(R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_layer": 2, "n_head": 3,
+  json g =
+      json::parse(R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_layer": 2, "n_head": 3,
     "vocab_size": 256})");
   expect_user_error([&] { parse_hf_config(g, "m/config.json"); }, {"n_head", "n_embd"});
 }
@@ -156,7 +165,8 @@ TEST(HfConfig, MistralSlidingWindowOnEveryLayer) {
 }
 
 TEST(HfConfig, Gpt2AndExaone) {
-  json g = json::parse(R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 768, "n_layer": 12, "n_head": 12,
+  json g = json::parse(
+      R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 768, "n_layer": 12, "n_head": 12,
     "n_positions": 1024, "vocab_size": 50257, "activation_function": "gelu_new"})");
   ModelSpec s = parse_hf_config(g, "cfg.json");
   EXPECT_EQ(s.ffn, 3072);
@@ -164,7 +174,8 @@ TEST(HfConfig, Gpt2AndExaone) {
   EXPECT_TRUE(s.tied_embeddings);
   EXPECT_EQ(s.norm, NormType::LAYER);
   EXPECT_EQ(s.activation, Activation::GELU_TANH);
-  json e = json::parse(R"({"architectures": ["ExaoneForCausalLM"], "hidden_size": 4096, "num_layers": 32,
+  json e =
+      json::parse(R"({"architectures": ["ExaoneForCausalLM"], "hidden_size": 4096, "num_layers": 32,
     "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 102400,
     "layer_norm_epsilon": 1e-5, "rope_theta": 500000.0, "activation_function": "silu",
     "max_position_embeddings": 4096, "tie_word_embeddings": false})");
@@ -179,16 +190,19 @@ TEST(HfConfig, UnsupportedArchitectureListsSupported) {
   json c = llama_config();
   c["architectures"] = {"FalconForCausalLM"};
   expect_user_error([&] { parse_hf_config(c, "x/config.json"); },
-                    {"x/config.json", "FalconForCausalLM", "not supported", "Gemma3ForCausalLM", "GPT2LMHeadModel"});
+                    {"x/config.json", "FalconForCausalLM", "not supported", "Gemma3ForCausalLM",
+                     "GPT2LMHeadModel"});
 }
 
 TEST(HfConfig, MissingOrWrongKeysNameFileAndKey) {
   json c = llama_config();
   c.erase("hidden_size");
-  expect_user_error([&] { parse_hf_config(c, "m/config.json"); }, {"m/config.json", "hidden_size", "missing"});
+  expect_user_error([&] { parse_hf_config(c, "m/config.json"); },
+                    {"m/config.json", "hidden_size", "missing"});
   c = llama_config();
   c["num_attention_heads"] = "four";
-  expect_user_error([&] { parse_hf_config(c, "m/config.json"); }, {"num_attention_heads", "integer"});
+  expect_user_error([&] { parse_hf_config(c, "m/config.json"); },
+                    {"num_attention_heads", "integer"});
   c = llama_config();
   c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
   expect_user_error([&] { parse_hf_config(c, "m/config.json"); }, {"yarn", "not support"});
@@ -201,7 +215,8 @@ TEST(HfConfig, UnreadableFiles) {
   fs::path dir = fs::path(::testing::TempDir()) / "tuna_cfg_bad";
   fs::create_directories(dir);
   std::ofstream(dir / "config.json") << "{ not json";
-  expect_user_error([&] { read_hf_config((dir / "config.json").string()); }, {"config.json", "not valid JSON"});
+  expect_user_error([&] { read_hf_config((dir / "config.json").string()); },
+                    {"config.json", "not valid JSON"});
   expect_user_error([&] { read_hf_config((dir / "missing.json").string()); }, {"missing.json"});
 }
 
@@ -218,8 +233,10 @@ TEST(HfModelDir, DirectoryAndHubCacheLayout) {
   setenv("HF_HUB_CACHE", root.c_str(), 1);
   EXPECT_EQ(resolve_model_dir("acme/tiny"), (repo / "snapshots" / "abc123").string());
   // A directory argument is used as is.
-  EXPECT_EQ(resolve_model_dir((repo / "snapshots" / "old999").string()), (repo / "snapshots" / "old999").string());
-  expect_user_error([&] { resolve_model_dir("acme/absent"); }, {"acme/absent", "models--acme--absent"});
+  EXPECT_EQ(resolve_model_dir((repo / "snapshots" / "old999").string()),
+            (repo / "snapshots" / "old999").string());
+  expect_user_error([&] { resolve_model_dir("acme/absent"); },
+                    {"acme/absent", "models--acme--absent"});
   // HF_HOME/hub is searched when HF_HUB_CACHE is unset.
   unsetenv("HF_HUB_CACHE");
   fs::path home = fs::path(::testing::TempDir()) / "tuna_hf_home";
@@ -227,7 +244,8 @@ TEST(HfModelDir, DirectoryAndHubCacheLayout) {
   fs::create_directories(home / "hub" / "models--acme--tiny" / "snapshots" / "r1");
   std::ofstream(home / "hub" / "models--acme--tiny" / "snapshots" / "r1" / "config.json") << "{}";
   setenv("HF_HOME", home.c_str(), 1);
-  EXPECT_EQ(resolve_model_dir("acme/tiny"), (home / "hub" / "models--acme--tiny" / "snapshots" / "r1").string());
+  EXPECT_EQ(resolve_model_dir("acme/tiny"),
+            (home / "hub" / "models--acme--tiny" / "snapshots" / "r1").string());
   unsetenv("HF_HOME");
 }
 

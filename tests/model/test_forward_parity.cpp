@@ -31,7 +31,8 @@ std::vector<int32_t> as_i32(const Tensor& t) {
 }
 
 // Max |Δ| between tuna's logits and the golden logits over positions whose mask is 1.
-float max_logit_diff(const Model& model, const Tensor& ids, const Tensor& mask, const Tensor& golden) {
+float max_logit_diff(const Model& model, const Tensor& ids, const Tensor& mask,
+                     const Tensor& golden) {
   Batch batch;
   batch.B = ids.dim(0);
   batch.T = ids.dim(1);
@@ -58,8 +59,10 @@ struct Diffs {
 Diffs compare(const Model& model, const std::string& name) {
   SafetensorsFile io = SafetensorsFile::open(kModels + "/" + name + "/io.safetensors");
   Diffs d;
-  d.padded = max_logit_diff(model, io.tensor("input_ids"), io.tensor("attention_mask"), io.tensor("logits"));
-  d.single = max_logit_diff(model, io.tensor("input_ids_single"), Tensor(), io.tensor("logits_single"));
+  d.padded = max_logit_diff(model, io.tensor("input_ids"), io.tensor("attention_mask"),
+                            io.tensor("logits"));
+  d.single =
+      max_logit_diff(model, io.tensor("input_ids_single"), Tensor(), io.tensor("logits_single"));
   return d;
 }
 
@@ -89,18 +92,22 @@ TEST_P(ForwardParity, ParameterCountMatchesTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, ForwardParity,
-                         ::testing::Values("llama", "llama_linear_tied", "mistral", "qwen2", "qwen3", "gemma3",
-                                           "gemma3_bf16", "gemma3_conditional", "gemma2", "gpt2", "exaone"),
+                         ::testing::Values("llama", "llama_linear_tied", "mistral", "qwen2",
+                                           "qwen3", "gemma3", "gemma3_bf16", "gemma3_conditional",
+                                           "gemma2", "gpt2", "exaone"),
                          [](const auto& info) { return info.param; });
 
 // --- the comparison can fail: each golden feature, switched off, breaks parity ---------------
 
-ModelSpec spec_of(const std::string& name) { return read_hf_config(kModels + "/" + name + "/config.json"); }
+ModelSpec spec_of(const std::string& name) {
+  return read_hf_config(kModels + "/" + name + "/config.json");
+}
 
 void expect_broken(const std::string& name, ModelSpec spec, const char* what) {
   Model model = Model::load_with_spec(kModels + "/" + name, spec);
   Diffs d = compare(model, name);
-  EXPECT_GT(std::max(d.padded, d.single), 1e-2f) << what << " should change " << name << "'s logits";
+  EXPECT_GT(std::max(d.padded, d.single), 1e-2f)
+      << what << " should change " << name << "'s logits";
 }
 
 TEST(ForwardParityBroken, SlidingWindowIgnored) {

@@ -29,12 +29,14 @@ namespace {
 
 const std::string kGolden = std::string(TUNA_GOLDEN_DIR) + "/gguf_parity";
 constexpr double kMaxAbsDelta = 1e-3;  // |Δ log-prob| of the actual next token
-constexpr double kGapForArgmax = 1e-3;  // argmax must agree where the reference top-2 gap exceeds this
-constexpr int64_t kChunk = 256;        // logits rows held at once ([256, 262144] F32 = 256 MiB)
-double g_logits_rows_s = 0.0;          // time spent in Model::logits_rows
+constexpr double kGapForArgmax =
+    1e-3;                        // argmax must agree where the reference top-2 gap exceeds this
+constexpr int64_t kChunk = 256;  // logits rows held at once ([256, 262144] F32 = 256 MiB)
+double g_logits_rows_s = 0.0;    // time spent in Model::logits_rows
 
 std::string model_path() {
-  return (std::filesystem::path(TUNA_GOLDEN_DIR) / ".." / ".." / "models" / "gemma-3-270m-q4_k_m.gguf")
+  return (std::filesystem::path(TUNA_GOLDEN_DIR) / ".." / ".." / "models" /
+          "gemma-3-270m-q4_k_m.gguf")
       .lexically_normal()
       .string();
 }
@@ -74,9 +76,9 @@ Golden load_golden() {
 // What tuna says at each position: log-prob (F64 log-softmax of the F32 logits) of the actual next
 // token, the argmax, and its log-probs of the reference's top-5 ids.
 struct Observed {
-  std::vector<double> next_logprob;            // [T-1]
-  std::vector<int32_t> argmax;                 // [T]
-  std::vector<std::vector<double>> top_lp;     // [T][5], at the reference's top-5 ids
+  std::vector<double> next_logprob;         // [T-1]
+  std::vector<int32_t> argmax;              // [T]
+  std::vector<std::vector<double>> top_lp;  // [T][5], at the reference's top-5 ids
 };
 
 void observe_rows(const Model& model, const Tensor& hidden, const Golden& g, int64_t r0, int64_t r1,
@@ -99,8 +101,11 @@ void observe_rows(const Model& model, const Tensor& hidden, const Golden& g, int
       const double log_z = mx + std::log(sum);
       o.argmax[static_cast<size_t>(r)] = static_cast<int32_t>(best);
       for (size_t k = 0; k < g.top_ids[static_cast<size_t>(r)].size(); ++k)
-        o.top_lp[static_cast<size_t>(r)][k] = static_cast<double>(x[g.top_ids[static_cast<size_t>(r)][k]]) - log_z;
-      if (r + 1 < T) o.next_logprob[static_cast<size_t>(r)] = static_cast<double>(x[g.ids[static_cast<size_t>(r + 1)]]) - log_z;
+        o.top_lp[static_cast<size_t>(r)][k] =
+            static_cast<double>(x[g.top_ids[static_cast<size_t>(r)][k]]) - log_z;
+      if (r + 1 < T)
+        o.next_logprob[static_cast<size_t>(r)] =
+            static_cast<double>(x[g.ids[static_cast<size_t>(r + 1)]]) - log_z;
     }
   }
 }
@@ -122,7 +127,8 @@ struct Figures {
 };
 
 // The gate, over positions [r0, r1) (next-token figures over r < T-1).
-Figures compare(const Golden& g, const std::vector<double>& ref_next, const Observed& o, int64_t r0, int64_t r1) {
+Figures compare(const Golden& g, const std::vector<double>& ref_next, const Observed& o, int64_t r0,
+                int64_t r1) {
   Figures f;
   const int64_t T = static_cast<int64_t>(g.ids.size());
   double sum = 0.0;
@@ -155,12 +161,14 @@ Figures compare(const Golden& g, const std::vector<double>& ref_next, const Obse
 }
 
 void print(const char* what, const Figures& f) {
-  std::printf("  %s: max|dlogprob| %.3g (position %lld), mean %.3g over %lld positions; max|dlogprob| of "
-              "reference top-5 %.3g; argmax agrees at %lld/%lld positions with top-2 gap > 1e-3, %lld/%lld "
-              "overall\n",
-              what, f.max_abs, static_cast<long long>(f.worst_pos), f.mean_abs, static_cast<long long>(f.scored),
-              f.max_top5, static_cast<long long>(f.argmax_agree), static_cast<long long>(f.argmax_checked),
-              static_cast<long long>(f.argmax_agree_all), static_cast<long long>(f.positions));
+  std::printf(
+      "  %s: max|dlogprob| %.3g (position %lld), mean %.3g over %lld positions; max|dlogprob| of "
+      "reference top-5 %.3g; argmax agrees at %lld/%lld positions with top-2 gap > 1e-3, %lld/%lld "
+      "overall\n",
+      what, f.max_abs, static_cast<long long>(f.worst_pos), f.mean_abs,
+      static_cast<long long>(f.scored), f.max_top5, static_cast<long long>(f.argmax_agree),
+      static_cast<long long>(f.argmax_checked), static_cast<long long>(f.argmax_agree_all),
+      static_cast<long long>(f.positions));
 }
 
 const Golden& golden() {
@@ -185,9 +193,9 @@ const Model* real_model(std::string& error) {
     const auto want = model_info.at("bytes").get<std::uintmax_t>();
     const auto have = std::filesystem::file_size(path);
     if (have != want) {
-      why = path + " is not the GGUF the golden was made from (" + std::to_string(have) + " bytes, expected " +
-            std::to_string(want) + ", sha256 " + model_info.at("sha256").get<std::string>() +
-            "): run scripts/setup.sh";
+      why = path + " is not the GGUF the golden was made from (" + std::to_string(have) +
+            " bytes, expected " + std::to_string(want) + ", sha256 " +
+            model_info.at("sha256").get<std::string>() + "): run scripts/setup.sh";
       return;
     }
     model = std::make_unique<Model>(Model::load(path));
@@ -202,8 +210,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // tuna's forward over the first `n` golden ids (positions: empty = 0..n-1), observed at rows
 // [r0, r1). `scale_from` ≥ 0 multiplies hidden rows from that one on by `scale` before the LM head.
-Observed run_tuna(const Model& model, int64_t n, const std::vector<int32_t>& positions, int64_t r0, int64_t r1,
-                  int64_t scale_from = -1, float scale = 1.0f) {
+Observed run_tuna(const Model& model, int64_t n, const std::vector<int32_t>& positions, int64_t r0,
+                  int64_t r1, int64_t scale_from = -1, float scale = 1.0f) {
   const Golden& g = golden();
   Batch batch;
   batch.B = 1;
@@ -221,9 +229,11 @@ Observed run_tuna(const Model& model, int64_t n, const std::vector<int32_t>& pos
   g_logits_rows_s = 0.0;
   const auto t1 = std::chrono::steady_clock::now();
   observe_rows(model, hidden, g, r0, r1, o);
-  std::printf("  %lld tokens: forward_hidden %.2f s; %lld rows of logits + log-softmax %.2f s (logits_rows %.2f s)\n",
-              static_cast<long long>(n), forward_s, static_cast<long long>(r1 - r0), seconds_since(t1),
-              g_logits_rows_s);
+  std::printf(
+      "  %lld tokens: forward_hidden %.2f s; %lld rows of logits + log-softmax %.2f s (logits_rows "
+      "%.2f s)\n",
+      static_cast<long long>(n), forward_s, static_cast<long long>(r1 - r0), seconds_since(t1),
+      g_logits_rows_s);
   return o;
 }
 
@@ -256,7 +266,8 @@ TEST(GgufParity, Gemma3_270mMatchesTransformersF32) {
   EXPECT_LE(all.max_abs, kMaxAbsDelta) << "worst at position " << all.worst_pos << " (next id "
                                        << g.ids[static_cast<size_t>(all.worst_pos + 1)] << ")";
   EXPECT_TRUE(all.argmax_failures.empty())
-      << all.argmax_failures.size() << " positions with a top-2 gap > 1e-3 have a different argmax, first "
+      << all.argmax_failures.size()
+      << " positions with a top-2 gap > 1e-3 have a different argmax, first "
       << all.argmax_failures.front();
 }
 
@@ -273,7 +284,8 @@ TEST(GgufParityBroken, ReferenceShiftedAtOnePosition) {
   Observed self = make_observed(T);
   self.next_logprob = g.next_logprob;
   self.top_lp = g.top_logprobs;
-  for (int64_t t = 0; t < T; ++t) self.argmax[static_cast<size_t>(t)] = g.top_ids[static_cast<size_t>(t)][0];
+  for (int64_t t = 0; t < T; ++t)
+    self.argmax[static_cast<size_t>(t)] = g.top_ids[static_cast<size_t>(t)][0];
   EXPECT_TRUE(compare(g, g.next_logprob, self, 0, T).pass());
   std::vector<double> shifted = g.next_logprob;
   shifted.back() += 2e-3;

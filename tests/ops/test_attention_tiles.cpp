@@ -50,24 +50,35 @@ void check(int64_t B, int64_t T, int64_t H, int64_t K, int64_t D, int64_t window
           any = true;
         }
         for (int64_t j = 0; j <= i && any; ++j) {
-          const bool vis = !(window > 0 && j <= i - window) && !(padded && valid.data<int32_t>()[b * T + j] == 0);
+          const bool vis = !(window > 0 && j <= i - window) &&
+                           !(padded && valid.data<int32_t>()[b * T + j] == 0);
           w[static_cast<size_t>(j)] = vis ? std::exp(w[static_cast<size_t>(j)] - mx) : 0.0;
           sum += w[static_cast<size_t>(j)];
         }
         for (int64_t d = 0; d < D; ++d) {
           double ref = 0.0;
           for (int64_t j = 0; j <= i && any; ++j)
-            ref += w[static_cast<size_t>(j)] / sum * v.data<float>()[((b * T + j) * K + kh) * D + d];
-          worst = std::max(worst, std::fabs(ref - out.data<float>()[((b * T + i) * H + h) * D + d]));
+            ref +=
+                w[static_cast<size_t>(j)] / sum * v.data<float>()[((b * T + j) * K + kh) * D + d];
+          worst =
+              std::max(worst, std::fabs(ref - out.data<float>()[((b * T + i) * H + h) * D + d]));
         }
       }
   EXPECT_LT(worst, 2e-5) << "T=" << T << " window=" << window << " padded=" << padded;
 }
 
-TEST(AttentionTiles, CausalAcrossSeveralTiles) { check(1, 300, 2, 1, 8, 0, false); }
-TEST(AttentionTiles, SlidingWindowAcrossTileBoundaries) { check(1, 300, 4, 2, 8, 50, false); }
-TEST(AttentionTiles, WindowLongerThanATile) { check(2, 290, 2, 2, 4, 200, true); }
-TEST(AttentionTiles, PaddedBatch) { check(2, 260, 2, 1, 8, 0, true); }
+TEST(AttentionTiles, CausalAcrossSeveralTiles) {
+  check(1, 300, 2, 1, 8, 0, false);
+}
+TEST(AttentionTiles, SlidingWindowAcrossTileBoundaries) {
+  check(1, 300, 4, 2, 8, 50, false);
+}
+TEST(AttentionTiles, WindowLongerThanATile) {
+  check(2, 290, 2, 2, 4, 200, true);
+}
+TEST(AttentionTiles, PaddedBatch) {
+  check(2, 260, 2, 1, 8, 0, true);
+}
 
 }  // namespace
 }  // namespace tuna

@@ -28,14 +28,13 @@ namespace {
 
 using nlohmann::json;
 using test::cat;
-using test::Mismatches;
 using test::expect_user_error;
+using test::Mismatches;
 using test::show;
 using test::show_ids;
 using Ids = std::vector<int32_t>;
 
 constexpr int32_t kGemmaVocab = 262144;  // pieces in the GGUF (and embedding rows)
-
 
 Ids ids_of(const json& j) {
   return j.get<Ids>();
@@ -422,7 +421,6 @@ TEST(GgufVocabLlama, SpacePrefixMergesByScoreAndSpecials) {
 }
 
 // --- errors --------------------------------------------------------------------------------
-
 
 TEST(GgufVocabErrors, UnsupportedAndMalformed) {
   auto load = [](const GgufWriter& w) { parse_gguf_tokenizer(w.to_bytes(), "bad.gguf"); };

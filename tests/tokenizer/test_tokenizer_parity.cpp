@@ -15,7 +15,6 @@ using test::Mismatches;
 using test::show;
 using test::show_ids;
 
-
 std::vector<int32_t> ids_of(const nlohmann::json& j) {
   return j.get<std::vector<int32_t>>();
 }

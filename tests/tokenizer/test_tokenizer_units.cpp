@@ -25,7 +25,6 @@ using nlohmann::json;
 using test::expect_user_error;
 using Ids = std::vector<int32_t>;
 
-
 // A SentencePiece-style BPE with byte fallback (like Gemma / Llama 2).
 json spm_bpe() {
   json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {"▁", 3}, {"a", 4},
