@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -14,7 +13,9 @@
 #include "cli/commands.h"
 #include "cli/model_tokenizer.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/log.h"
+#include "core/mmap_file.h"
 #include "model/model.h"
 
 namespace tuna::cli {
@@ -22,11 +23,8 @@ namespace tuna::cli {
 namespace {
 
 std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_user_error("score", "cannot read ids file " + path, "check the path");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string text = buf.str();
+  const std::shared_ptr<MappedFile> file = MappedFile::open(path);
+  const std::string text(reinterpret_cast<const char*>(file->data()), file->size());
   std::vector<std::vector<int32_t>> seqs;
   auto to_id = [&](long long v, const std::string& where) {
     if (v < 0 || v > INT32_MAX)
@@ -112,6 +110,14 @@ RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k, in
   return r;
 }
 
+// nll_mean and perplexity over `scored` tokens (null when nothing was scored).
+void add_nll_summary(nlohmann::json& j, double nll, int64_t scored) {
+  const bool any = scored > 0;
+  const double mean = any ? nll / static_cast<double>(scored) : 0.0;
+  j["nll_mean"] = any ? nlohmann::json(mean) : nlohmann::json(nullptr);
+  j["perplexity"] = any ? nlohmann::json(std::exp(mean)) : nlohmann::json(nullptr);
+}
+
 nlohmann::json piece_json(const Tokenizer* tok, int32_t id) {
   return tok != nullptr ? nlohmann::json(tok->id_to_piece(id)) : nlohmann::json(nullptr);
 }
@@ -167,10 +173,7 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok,
                         {"tokens", tokens},
                         {"n_scored", scored},
                         {"nll_sum", nll}};
-    j["nll_mean"] =
-        scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
-    j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored)))
-                                 : nlohmann::json(nullptr);
+    add_nll_summary(j, nll, scored);
     results.push_back(j);
   }
   if (results.size() == 1) return results[0];
@@ -183,10 +186,7 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok,
   }
   nlohmann::json j = {
       {"model", model.dir()}, {"sequences", results}, {"n_scored", scored}, {"nll_sum", nll}};
-  j["nll_mean"] =
-      scored > 0 ? nlohmann::json(nll / static_cast<double>(scored)) : nlohmann::json(nullptr);
-  j["perplexity"] = scored > 0 ? nlohmann::json(std::exp(nll / static_cast<double>(scored)))
-                               : nlohmann::json(nullptr);
+  add_nll_summary(j, nll, scored);
   return j;
 }
 
@@ -235,16 +235,8 @@ Runner register_score(CLI::App& app) {
     if (o->out.empty()) {
       std::fwrite(text.data(), 1, text.size(), stdout);
     } else {
-      const std::string tmp = o->out + ".tmp";
-      {
-        std::ofstream out(tmp, std::ios::binary);
-        out << text;
-        if (!out)
-          throw_user_error("score", "cannot write " + o->out,
-                           "check the directory exists and is writable");
-      }
-      if (std::rename(tmp.c_str(), o->out.c_str()) != 0)
-        throw_user_error("score", "cannot write " + o->out, "check the directory is writable");
+      write_file_atomic("score", o->out,
+                        [&](const WriteBytes& sink) { sink(text.data(), text.size()); });
       std::fprintf(stderr, "scored %lld tokens: perplexity %.4f → %s\n",
                    static_cast<long long>(result["n_scored"].get<int64_t>()),
                    result["perplexity"].is_null() ? 0.0 : result["perplexity"].get<double>(),

@@ -2,12 +2,11 @@
 // model sees — each token's id and piece, special tokens marked — or, with --ids, the ids only
 // (one line, the format `tuna score --ids` reads).
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/model_tokenizer.h"
 #include "core/error.h"
+#include "core/mmap_file.h"
 
 namespace tuna::cli {
 
@@ -49,11 +48,8 @@ Runner register_tokenize(CLI::App& app) {
   return [o]() {
     std::string input = o->text;
     if (!o->file.empty()) {
-      std::ifstream in(o->file, std::ios::binary);
-      if (!in) throw_user_error("tokenize", "cannot read " + o->file, "check the path");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      input = ss.str();
+      const std::shared_ptr<MappedFile> file = MappedFile::open(o->file);
+      input.assign(reinterpret_cast<const char*>(file->data()), file->size());
     }
     Tokenizer tok = load_model_tokenizer(o->model);
     Tokenizer::Encoding enc = tok.encode_full(input, !o->no_special);
