@@ -31,6 +31,10 @@ static std::string read_first_line(const fs::path& p) {
   return line;
 }
 
+bool has_gguf_extension(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
+}
+
 std::string resolve_model_dir(const std::string& arg) {
   std::error_code ec;
   if (fs::is_directory(arg, ec)) {
@@ -46,8 +50,7 @@ std::string resolve_model_dir(const std::string& arg) {
   }
   const bool looks_like_path = arg.empty() || arg[0] == '/' || arg[0] == '.' || arg[0] == '~' ||
                                std::count(arg.begin(), arg.end(), '/') > 1;
-  const bool gguf_name = arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".gguf") == 0;
-  if (gguf_name)
+  if (has_gguf_extension(arg))
     throw_user_error("model", "no such file: " + arg, "check the path of the GGUF file");
   if (looks_like_path) {
     throw_user_error("model", "no such model directory: " + arg,

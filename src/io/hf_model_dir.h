@@ -12,5 +12,7 @@ namespace tuna {
 // Returns the directory holding config.json; throws a user error listing what was searched.
 std::string resolve_model_dir(const std::string& model_arg);
 std::vector<std::string> hf_cache_roots();
+// True when `path` ends in ".gguf" (a GGUF model argument, whether or not the file exists).
+bool has_gguf_extension(const std::string& path);
 
 }  // namespace tuna

@@ -73,9 +73,7 @@ bool is_gguf_file(const std::string& path) {
 Model Model::load(const std::string& model_arg) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(model_arg, ec)) {
-    const bool gguf_name =
-        model_arg.size() > 5 && model_arg.compare(model_arg.size() - 5, 5, ".gguf") == 0;
-    if (!gguf_name && !is_gguf_file(model_arg)) {
+    if (!has_gguf_extension(model_arg) && !is_gguf_file(model_arg)) {
       throw_user_error(
           "model", model_arg + " is neither a GGUF file nor a model directory",
           "pass a Hugging Face model directory (config.json + *.safetensors) or a .gguf file");
