@@ -1,0 +1,151 @@
+// Chat-template parity with transformers' apply_chat_template (jinja2): every golden conversation
+// of tests/golden/chat_template renders to the same bytes, the same {% generation %} spans, or
+// the same error (jinja2's exception class and message).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "golden_util.h"
+#include "test_util.h"
+#include "tokenizer/chat_template.h"
+
+namespace tuna {
+namespace {
+
+using test::cat;
+using test::show;
+using ojson = nlohmann::ordered_json;
+
+std::string chat_golden(const std::string& rel) {
+  return std::string(TUNA_GOLDEN_DIR) + "/chat_template/" + rel;
+}
+
+std::vector<ojson> read_records(const std::string& name) {
+  std::string all = test::read_gz(chat_golden(name + ".jsonl.gz"));
+  std::vector<ojson> rows;
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t nl = all.find('\n', start);
+    if (nl == std::string::npos) nl = all.size();
+    if (nl > start) rows.push_back(ojson::parse(all.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return rows;
+}
+
+ChatTemplateInputs inputs_of(const ojson& r) {
+  ChatTemplateInputs in;
+  in.messages = r["messages"];
+  in.tools = r["tools"];
+  in.add_generation_prompt = r["add_generation_prompt"].get<bool>();
+  // A null bos/eos was not passed: the template sees it undefined.
+  for (const char* k : {"bos_token", "eos_token"})
+    if (!r[k].is_null()) in.variables[k] = r[k];
+  for (const auto& [k, v] : r["kwargs"].items()) in.variables[k] = v;
+  return in;
+}
+
+// Checks one template's goldens; returns the number of records checked.
+size_t check_template(const std::string& name) {
+  std::string source = tuna_test::read_file(chat_golden("templates/" + name + ".jinja"));
+  ChatTemplate tmpl = ChatTemplate::parse(source, name + ".jinja");
+  std::vector<ojson> records = read_records(name);
+  test::Mismatches bad;
+  bad.total = 0;
+  for (const ojson& r : records) {
+    ++bad.total;
+    std::string id = r["id"].get<std::string>();
+    ChatTemplateInputs in = inputs_of(r);
+    if (!r["error"].is_null()) {
+      std::string want_type = r["error"]["type"].get<std::string>();
+      std::string want = r["error"]["message"].get<std::string>();
+      try {
+        ChatRender got = tmpl.render(in);
+        bad.add(cat(id, ": expected ", want_type, ": ", want, ", rendered ", show(got.text)));
+      } catch (const ChatTemplateError& e) {
+        if (e.raw_message() != want || e.python_type() != want_type)
+          bad.add(cat(id, ": expected ", want_type, ": ", show(want), ", got ", e.python_type(),
+                      ": ", show(e.raw_message())));
+        EXPECT_EQ(e.exit_status(), 2);
+      }
+      continue;
+    }
+    std::string want = r["rendered"].get<std::string>();
+    try {
+      ChatRender got = tmpl.render(in);
+      if (got.text != want) {
+        size_t at = 0;
+        while (at < want.size() && at < got.text.size() && want[at] == got.text[at]) ++at;
+        size_t from = at > 40 ? at - 40 : 0;
+        bad.add(cat(id, ": differs at byte ", std::to_string(at), ": want ",
+                    show(want.substr(from, 120)), " got ", show(got.text.substr(from, 120))));
+        continue;
+      }
+      std::vector<std::pair<size_t, size_t>> spans;
+      for (const auto& s : r["generation_spans"]) spans.emplace_back(s[0], s[1]);
+      if (spans != got.generation_spans)
+        bad.add(cat(id, ": generation spans differ (", std::to_string(spans.size()), " vs ",
+                    std::to_string(got.generation_spans.size()), ")"));
+    } catch (const ChatTemplateError& e) {
+      bad.add(cat(id, ": unexpected error ", e.what()));
+    }
+  }
+  EXPECT_EQ(bad.count, 0u) << bad.report(name);
+  return records.size();
+}
+
+class ChatTemplateParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ChatTemplateParity, MatchesTransformers) {
+  size_t n = check_template(GetParam());
+  EXPECT_GE(n, 50u) << "the golden set must hold at least 50 conversations";
+}
+
+INSTANTIATE_TEST_SUITE_P(Goldens, ChatTemplateParity,
+                         ::testing::Values("gemma3", "qwen3", "llama3", "llama4", "mistral",
+                                           "exaone3", "chatml", "phi3", "generation"));
+
+// One construct per template (tools/reference/make_jinja_feature_goldens.py), rendered by
+// transformers' jinja2 environment: output formatting, arithmetic, scoping, loops, macros,
+// whitespace control, filters, tests, methods, globals and the errors of each.
+TEST(JinjaFeatures, MatchJinja2) {
+  std::string all = test::read_gz(chat_golden("features.jsonl.gz"));
+  test::Mismatches bad;
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t nl = all.find('\n', start);
+    if (nl == std::string::npos) nl = all.size();
+    ojson r = ojson::parse(all.substr(start, nl - start));
+    start = nl + 1;
+    ++bad.total;
+    std::string id = r["id"].get<std::string>();
+    ChatTemplateInputs in;
+    in.messages = nullptr;  // "messages" is whatever the context says (undefined when absent)
+    in.variables = r["context"];
+    std::string src = r["template"].get<std::string>();
+    try {
+      ChatRender got = ChatTemplate::parse(src, id).render(in);
+      if (!r["error"].is_null())
+        bad.add(cat(id, " ", show(src), ": expected ", r["error"]["type"].get<std::string>(), ": ",
+                    r["error"]["message"].get<std::string>(), ", rendered ", show(got.text)));
+      else if (got.text != r["rendered"].get<std::string>())
+        bad.add(cat(id, " ", show(src), ": want ", show(r["rendered"].get<std::string>(), 400),
+                    " got ", show(got.text, 400)));
+    } catch (const ChatTemplateError& e) {
+      if (r["error"].is_null())
+        bad.add(cat(id, " ", show(src), ": unexpected error ", e.what()));
+      else if (e.python_type() != r["error"]["type"].get<std::string>() ||
+               e.raw_message() != r["error"]["message"].get<std::string>())
+        bad.add(cat(id, " ", show(src), ": expected ", r["error"]["type"].get<std::string>(), ": ",
+                    r["error"]["message"].get<std::string>(), ", got ", e.python_type(), ": ",
+                    e.raw_message()));
+    }
+  }
+  EXPECT_GE(bad.total, 100u);
+  EXPECT_EQ(bad.count, 0u) << bad.report("jinja features");
+}
+
+}  // namespace
+}  // namespace tuna
