@@ -12,5 +12,6 @@ using Runner = std::function<int()>;
 Runner register_info(CLI::App& app);
 Runner register_score(CLI::App& app);
 Runner register_tokenize(CLI::App& app);
+Runner register_template(CLI::App& app);
 
 }  // namespace tuna::cli

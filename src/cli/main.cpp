@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   CLI::App* tokenize =
       app.add_subcommand("tokenize", "show the token ids and pieces the model sees for a text");
   runners[tokenize] = tuna::cli::register_tokenize(*tokenize);
+  CLI::App* tmpl = app.add_subcommand(
+      "template", "render a conversation with the model's chat template, as transformers does");
+  runners[tmpl] = tuna::cli::register_template(*tmpl);
 
   try {
     app.parse(argc, argv);

@@ -10,4 +10,7 @@ namespace tuna::cli {
 
 Tokenizer load_model_tokenizer(const std::string& model_arg);
 
+// One line per token: id, piece (control characters escaped), "[special]" for special tokens.
+void print_token_table(const Tokenizer& tok, const Tokenizer::Encoding& enc);
+
 }  // namespace tuna::cli

@@ -368,6 +368,15 @@ class Parser {
   std::vector<size_t> line_starts_;
   size_t i_ = 0;
   int loop_depth_ = 0;
+  std::vector<std::pair<std::string, int>> open_;  // open blocks: tag, line
+  static constexpr int kMaxDepth = 200;
+  int depth_ = 0;
+
+  std::string open_block() const {
+    if (open_.empty()) return "";
+    return " (the innermost open block is '" + open_.back().first + "' from line " +
+           std::to_string(open_.back().second) + ")";
+  }
 
   const Token& cur() const { return toks_[i_]; }
   const Token& peek(size_t k = 1) const { return toks_[std::min(i_ + k, toks_.size() - 1)]; }
@@ -437,7 +446,7 @@ class Parser {
         if (!ends.empty()) {
           std::string want;
           for (auto e : ends) want += (want.empty() ? "'" : " or '") + std::string(e) + "'";
-          fail("unexpected end of template: looking for " + want);
+          fail("unexpected end of template: looking for " + want + open_block());
         }
         return body;
       }
@@ -464,7 +473,7 @@ class Parser {
           *found = tag;
           return body;
         }
-        body.push_back(parse_statement());
+        body.push_back(parse_statement_tracked());
       } else {
         fail("unexpected " + describe(t));
       }
@@ -473,6 +482,20 @@ class Parser {
 
   Body parse_until(const std::vector<std::string_view>& ends, std::string* found) {
     return parse_body(ends, found);
+  }
+
+  std::unique_ptr<Node> parse_statement_tracked() {
+    const std::string tag = cur().text;
+    if (tag.rfind("end", 0) == 0 || tag == "elif" || tag == "else")
+      fail("unexpected '{% " + tag + " %}'" +
+           (open_.empty() ? std::string(": no block is open") : open_block()));
+    if (open_.size() >= kMaxDepth) fail("blocks nested too deeply");
+    int line, col;
+    position(cur().pos, &line, &col);
+    open_.emplace_back(tag, line);
+    auto n = parse_statement();
+    open_.pop_back();
+    return n;
   }
 
   std::unique_ptr<Node> parse_statement() {
@@ -651,7 +674,11 @@ class Parser {
   }
 
   ExprPtr parse_expression(bool with_condexpr) {
-    return with_condexpr ? parse_condexpr() : parse_or();
+    // Bounded recursion: a pathological template is a syntax error, not a stack overflow.
+    if (++depth_ > kMaxDepth) fail("expression nested too deeply");
+    ExprPtr e = with_condexpr ? parse_condexpr() : parse_or();
+    --depth_;
+    return e;
   }
 
   ExprPtr parse_condexpr() {
@@ -706,7 +733,9 @@ class Parser {
       const Token& at = cur();
       ++i_;
       auto n = make<Expr>(Expr::Kind::NOT, at);
+      if (++depth_ > kMaxDepth) fail("expression nested too deeply");
       n->args.push_back(parse_not());
+      --depth_;
       return n;
     }
     return parse_compare();
@@ -791,7 +820,9 @@ class Parser {
       bool neg = is_op("-");
       ++i_;
       node = make<Expr>(neg ? Expr::Kind::NEG : Expr::Kind::POS, at);
+      if (++depth_ > kMaxDepth) fail("expression nested too deeply");
       node->args.push_back(parse_unary(false));
+      --depth_;
     } else {
       node = parse_primary();
     }

@@ -448,4 +448,14 @@ std::optional<std::string> Tokenizer::chat_template() const {
   return it->second;
 }
 
+nlohmann::ordered_json Tokenizer::special_tokens_map() const {
+  nlohmann::ordered_json m = nlohmann::ordered_json::object();
+  const TokenizerOptions& o = impl_->options;
+  if (o.bos_token) m["bos_token"] = *o.bos_token;
+  if (o.eos_token) m["eos_token"] = *o.eos_token;
+  if (o.unk_token) m["unk_token"] = *o.unk_token;
+  if (o.pad_token) m["pad_token"] = *o.pad_token;
+  return m;
+}
+
 }  // namespace tuna

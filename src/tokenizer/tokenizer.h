@@ -2,7 +2,8 @@
 // decode with ids identical to Hugging Face (tokenizers 0.22 pipeline + what transformers does on
 // load and decode), built from tokenizer.json (+ tokenizer_config.json) or from C++ parts (GGUF
 // vocabularies). Invalid UTF-8 input is repaired to U+FFFD first (Python errors="replace").
-// Not here: chat-template rendering (the template string is only kept), truncation and padding.
+// Chat templates render through tokenizer/chat_template.h with special_tokens_map() as variables.
+// Not here: truncation and padding.
 #pragma once
 
 #include <cstdint>
@@ -94,6 +95,9 @@ class Tokenizer {
   const TokenizerOptions& options() const;
   // The "default" chat template, or nullopt.
   std::optional<std::string> chat_template() const;
+  // The template variables transformers' apply_chat_template adds from the special-tokens map:
+  // bos_token, eos_token, unk_token, pad_token (those that are set).
+  nlohmann::ordered_json special_tokens_map() const;
 
  private:
   struct Impl;

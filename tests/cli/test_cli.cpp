@@ -250,6 +250,95 @@ TEST(CliTokenize, IdsMatchHuggingFace) {
   EXPECT_NE(r.out.find("<start_of_turn>  [special]"), std::string::npos) << r.out;
 }
 
+// --- template: the rendered prompt equals transformers' apply_chat_template ------------------
+
+fs::path write_text(const fs::path& dir, const std::string& name, const std::string& text) {
+  std::ofstream(dir / name, std::ios::binary) << text;
+  return dir / name;
+}
+
+// transformers 4.57.6: PreTrainedTokenizerFast(Gemma 3 tokenizer files).apply_chat_template(
+// conv, tokenize=False, add_generation_prompt=True); tokenize=True gives 22 ids.
+const char* kConversation =
+    R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "안녕? 서울 날씨 어때?"}])";
+const char* kRendered =
+    "<bos><start_of_turn>user\nBe brief.\n\n안녕? 서울 날씨 "
+    "어때?<end_of_turn>\n<start_of_turn>model\n";
+
+TEST(CliTemplate, RendersLikeTransformers) {
+  fs::path dir = model_with_gemma_tokenizer("tuna_cli_template");
+  fs::path conv = write_text(dir, "conv.json", kConversation);
+  CliRun r = run("template --model " + dir.string() + " --messages " + conv.string() +
+                 " --add-generation-prompt --raw");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, kRendered);
+  r = run("template --model " + dir.string() + " --messages " + conv.string() +
+          " --add-generation-prompt");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, std::string(kRendered) +
+                       "---\n22 tokens (encoded without adding special "
+                       "tokens, as apply_chat_template does)\n");
+  // Without the generation prompt the last turn closes; --ids lists the tokens.
+  r = run("template --model " + dir.string() + " --messages " + conv.string() + " --ids");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("<end_of_turn>\n---\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("   105  <start_of_turn>  [special]"), std::string::npos) << r.out;
+}
+
+TEST(CliTemplate, GgufWithoutTemplateUsesTheFamilyTemplate) {
+  require_real_model();
+  fs::path dir = temp_dir("tuna_cli_template_gguf");
+  fs::path conv = write_text(dir, "conv.json", kConversation);
+  CliRun r = run("template --model " + kGguf + " --messages " + conv.string() +
+                 " --add-generation-prompt --raw");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, kRendered);
+  EXPECT_NE(r.err.find("built-in 'gemma3' template"), std::string::npos) << r.err;
+}
+
+TEST(CliTemplate, ObjectInputVariablesAndBuiltinTemplates) {
+  fs::path dir = model_with_gemma_tokenizer("tuna_cli_template_vars");
+  fs::path conv =
+      write_text(dir, "conv.json",
+                 R"({"messages": [{"role": "user", "content": "hi"}], "enable_thinking": true})");
+  // Qwen3's template with enable_thinking false adds an empty think block.
+  CliRun r = run("template --model " + dir.string() + " --messages " + conv.string() +
+                 " --template qwen3 --add-generation-prompt --var enable_thinking=false --raw");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+  r = run("template --model " + dir.string() + " --messages " + conv.string() +
+          " --template qwen3 --add-generation-prompt --raw");
+  EXPECT_EQ(r.out, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+  fs::path custom = write_text(dir, "custom.jinja",
+                               "{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}");
+  r = run("template --model " + dir.string() + " --messages " + conv.string() + " --template " +
+          custom.string() + " --raw");
+  EXPECT_EQ(r.out, "[user] hi");
+}
+
+TEST(CliTemplate, BadInputGivesClearErrors) {
+  fs::path dir = model_with_gemma_tokenizer("tuna_cli_template_errors");
+  const std::string base = "template --model " + dir.string() + " --messages ";
+  expect_user_error(run(base + write_text(dir, "bad.json", "[\n{\"role\": \"user\",}\n]").string()),
+                    "bad.json line 2, column");
+  expect_user_error(run(base + write_text(dir, "norole.json", R"([{"content": "x"}])").string()),
+                    "message 0 has no \"role\"");
+  // Gemma's template refuses two user turns in a row, with its own message.
+  expect_user_error(
+      run(base +
+          write_text(dir, "twice.json",
+                     R"([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])")
+              .string()),
+      "Conversation roles must alternate user/assistant/user/assistant/...");
+  fs::path conv = write_text(dir, "ok.json", kConversation);
+  expect_user_error(run(base + conv.string() + " --template nosuch"), "gemma3, llama3, qwen3");
+  expect_user_error(
+      run(base + conv.string() + " --template " +
+          write_text(dir, "syntax.jinja", "line one\n{% if x %}\n{% endfor %}").string()),
+      "line 3, column 4");
+}
+
 TEST(CliScore, TextIdsOutsideTheModelVocabularyAreAClearError) {
   // The tiny model has 256 embedding rows; the Gemma tokenizer produces larger ids.
   fs::path dir = model_with_gemma_tokenizer("tuna_cli_tok_score");

@@ -9,6 +9,7 @@
 
 #include "golden_util.h"
 #include "test_util.h"
+#include "tokenizer/builtin_templates.h"
 #include "tokenizer/chat_template.h"
 
 namespace tuna {
@@ -145,6 +146,63 @@ TEST(JinjaFeatures, MatchJinja2) {
   }
   EXPECT_GE(bad.total, 100u);
   EXPECT_EQ(bad.count, 0u) << bad.report("jinja features");
+}
+
+TEST(BuiltinTemplates, MatchTheGoldenCopies) {
+  for (const std::string& name : builtin_chat_template_names()) {
+    EXPECT_EQ(std::string(builtin_chat_template(name)),
+              tuna_test::read_file(chat_golden("templates/" + name + ".jinja")))
+        << name;
+  }
+  EXPECT_EQ(builtin_chat_template("nope"), nullptr);
+  EXPECT_EQ(std::string(builtin_chat_template_for_architecture("gemma3")),
+            builtin_chat_template("gemma3"));
+  EXPECT_EQ(builtin_chat_template_for_architecture("llama"), nullptr);  // Llama 2, 3, Mistral...
+}
+
+// Our own messages (no jinja2 counterpart to compare): positions and the open block.
+TEST(ChatTemplateErrors, SyntaxErrorsNameLineAndColumn) {
+  auto error_of = [](const std::string& src) {
+    try {
+      ChatTemplate::parse(src, "t.jinja");
+    } catch (const ChatTemplateError& e) {
+      EXPECT_EQ(e.exit_status(), 2);
+      EXPECT_EQ(e.python_type(), "TemplateSyntaxError");
+      return cat(std::to_string(e.line()), ":", std::to_string(e.column()), " ", e.raw_message());
+    }
+    return std::string("parsed");
+  };
+  EXPECT_EQ(error_of("a\n{% if x %}\n  {% endfor %}"),
+            "3:6 unexpected '{% endfor %}' (the innermost open block is 'if' from line 2)");
+  EXPECT_EQ(error_of("{% for m in messages %}"),
+            "1:24 unexpected end of template: looking for 'else' or 'endfor' (the innermost open "
+            "block is 'for' from line 1)");
+  EXPECT_EQ(error_of("{{ x | nosuch }}"), "1:8 no filter named 'nosuch' in tuna's template engine");
+  EXPECT_EQ(error_of("{{ x is nosuch }}"), "1:9 no test named 'nosuch' in tuna's template engine");
+  EXPECT_EQ(error_of("{% include 'x' %}"),
+            "1:4 the '{% include %}' tag is not supported by tuna's chat-template engine");
+  EXPECT_EQ(error_of("한국어 {{ 'abc }}"), "1:8 unterminated string literal");
+  EXPECT_NE(error_of("{{ (1 }}"), "parsed");
+  EXPECT_EQ(error_of("{% break %}"), "1:4 'break' outside of a for loop");
+  std::string deep = error_of("{{ " + std::string(300, '(') + "1" + std::string(300, ')') + " }}");
+  EXPECT_NE(deep.find("expression nested too deeply"), std::string::npos) << deep;
+}
+
+TEST(ChatTemplateErrors, RuntimeErrorsCarryThePosition) {
+  ChatTemplate t = ChatTemplate::parse("line 1\n{{ messages[0].content + 1 }}", "t.jinja");
+  ChatTemplateInputs in;
+  in.messages = ojson::parse(R"([{"role": "user", "content": "hi"}])");
+  try {
+    t.render(in);
+    FAIL() << "rendered";
+  } catch (const ChatTemplateError& e) {
+    EXPECT_EQ(e.python_type(), "TypeError");
+    EXPECT_EQ(e.raw_message(), "can only concatenate str (not \"int\") to str");
+    EXPECT_EQ(e.line(), 2);
+    EXPECT_NE(std::string(e.what()).find("t.jinja line 2, column"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(t.has_generation_blocks());
+  EXPECT_TRUE(ChatTemplate::parse("{% generation %}x{% endgeneration %}").has_generation_blocks());
 }
 
 }  // namespace
