@@ -11,6 +11,8 @@ Writes tests/golden/bnb/:
       <name>.nested_q (U8), <name>.nested_absmax (F32), <name>.offset (F32 [1]); <name>.dequant
       is bitsandbytes' dequantize output as F32. Also dynamic_map.signed / .unsigned (pristine
       create_dynamic_map) and .signed_cpu / .unsigned_cpu (as the CPU kernel leaves them).
+      model_<folder>_<qt>[_dq].logits: transformers' logits for a tiny golden model loaded with
+      BitsAndBytesConfig(load_in_4bit=True, ...) on CPU, and .<module>.packed for two weights.
   mean.json
       torch.Tensor.mean() of formula-generated float32 arrays (see formula_input) at several
       lengths and torch thread counts: the double-quant offset's summation order.
@@ -188,6 +190,41 @@ def eight_bit(rng, tensors, manifest):
         tensors[f"dynamic_map.{tag}_cpu"] = cpu_code.clone()  # the kernel wrote -1.0 into entry 0
 
 
+# Tiny golden models loaded by transformers with BitsAndBytesConfig(load_in_4bit=True) on CPU:
+# (model folder under tests/golden/models, quant type, double quant). dtype float32 and
+# bnb_4bit_compute_dtype float32, so only the quantized weights differ from the F32 goldens.
+MODELS = [("llama", "nf4", True), ("gemma3", "fp4", False), ("qwen2", "nf4", False)]
+SAMPLED_WEIGHTS = ["model.layers.0.self_attn.q_proj", "model.layers.1.mlp.down_proj"]
+
+
+def models(tensors, manifest):
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    import transformers
+    manifest["versions"]["transformers"] = transformers.__version__
+    for folder, qt, dq in MODELS:
+        d = os.path.join(ROOT, "tests", "golden", "models", folder)
+        io = load_file(os.path.join(d, "io.safetensors"))
+        cfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=qt, bnb_4bit_use_double_quant=dq,
+                                 bnb_4bit_compute_dtype=torch.float32)
+        m = AutoModelForCausalLM.from_pretrained(d, quantization_config=cfg, dtype=torch.float32,
+                                                 device_map="cpu", attn_implementation="eager")
+        m.eval()
+        name = f"model_{folder}_{qt}{'_dq' if dq else ''}"
+        with torch.no_grad():
+            tensors[f"{name}.logits"] = m(input_ids=io["input_ids"], attention_mask=io["attention_mask"],
+                                          use_cache=False).logits.float().contiguous()
+        converted = sorted(n for n, mod in m.named_modules() if type(mod).__name__ == "Linear4bit")
+        for w in SAMPLED_WEIGHTS:
+            tensors[f"{name}.{w}.packed"] = m.get_submodule(w).weight.data.reshape(-1).contiguous()
+        manifest["models"].append({"name": name, "model": f"tests/golden/models/{folder}",
+                                   "quant_type": qt, "double_quant": dq, "dtype": "F32",
+                                   "compute_dtype": "F32", "converted_modules": len(converted),
+                                   "lm_head_converted": "lm_head" in converted,
+                                   "sampled_weights": SAMPLED_WEIGHTS,
+                                   "inputs": "io.safetensors input_ids + attention_mask of that model"})
+
+
 def formula_input(n):
     """float32 inputs both sides compute exactly: ((i * 2654435761) % 1000003 + 1) / 1000003."""
     i = np.arange(n, dtype=np.int64)
@@ -226,9 +263,11 @@ def main():
         "inputs": "numpy default_rng(seed) normal draws in the order of the cases; ties and "
                   "formula inputs are constructed (see the generator)",
         "cases": [],
+        "models": [],
     }
     four_bit(rng, tensors, manifest)
     eight_bit(rng, tensors, manifest)
+    models(tensors, manifest)
     os.makedirs(args.out, exist_ok=True)
     st_path = os.path.join(args.out, "blockwise.safetensors")
     save_file(tensors, st_path)
