@@ -25,7 +25,8 @@ constexpr DTypeInfo kInfo[] = {
     {DType::Q5_1, "Q5_1", 24, true, 32},   {DType::Q8_0, "Q8_0", 34, true, 32},
     {DType::Q2_K, "Q2_K", 84, true, 256},  {DType::Q3_K, "Q3_K", 110, true, 256},
     {DType::Q4_K, "Q4_K", 144, true, 256}, {DType::Q5_K, "Q5_K", 176, true, 256},
-    {DType::Q6_K, "Q6_K", 210, true, 256},
+    {DType::Q6_K, "Q6_K", 210, true, 256}, {DType::NF4, "NF4", 1, true, 2},
+    {DType::FP4, "FP4", 1, true, 2},
 };
 const DTypeInfo& info(DType t) {
   for (const auto& i : kInfo)
@@ -50,8 +51,15 @@ size_t dtype_block_bytes(DType t) {
 bool dtype_is_block(DType t) {
   return info(t).block != 1;
 }
+bool dtype_is_bnb4(DType t) {
+  return t == DType::NF4 || t == DType::FP4;
+}
 size_t dtype_nbytes(DType t, int64_t numel) {
   const DTypeInfo& i = info(t);
+  if (dtype_is_bnb4(t)) {  // bitsandbytes packs ceil(n / 2) bytes, the last nibble 0 when n is odd
+    TUNA_ASSERT(numel >= 0, "dtype_nbytes: negative count");
+    return static_cast<size_t>((numel + 1) / 2);
+  }
   TUNA_ASSERT(numel >= 0 && numel % static_cast<int64_t>(i.block) == 0,
               std::string("dtype_nbytes: ") + std::to_string(numel) + " elements of " + i.name +
                   " are not whole blocks of " + std::to_string(i.block));

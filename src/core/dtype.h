@@ -1,7 +1,9 @@
 // Element types of tensors and weights, their sizes, names, and exact F16/BF16 <-> F32
 // conversion (round-to-nearest-even; NaN and Inf preserved). Block-quantized formats (GGUF
-// blocks; NF4 later) are DType values too: a block of dtype_block_size() elements takes
-// dtype_block_bytes() bytes, and dtype_size() (bytes per element) is defined for plain types only.
+// blocks, bitsandbytes NF4/FP4) are DType values too: a block of dtype_block_size() elements
+// takes dtype_block_bytes() bytes, and dtype_size() (bytes per element) is defined for plain
+// types only. NF4/FP4 count as blocks of 2 elements in 1 byte (their per-block statistics live in
+// the tensor's QuantState, core/tensor.h), and any element count is valid: ceil(n/2) bytes.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,8 @@ enum class DType : uint8_t {
   F32, F16, BF16, F64, I8, I16, I32, I64, U8, U16, U32, U64, BOOL,
   // GGUF (ggml) block-quantized formats; layouts in ops/quant_gguf.h.
   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+  // bitsandbytes 4-bit formats, packed two per byte; layouts in ops/quant_bnb4.h.
+  NF4, FP4,
 };
 // clang-format on
 
@@ -23,7 +27,9 @@ size_t dtype_size(DType t);         // bytes per element; an internal error for 
 size_t dtype_block_size(DType t);   // elements per block (1 for plain types)
 size_t dtype_block_bytes(DType t);  // bytes per block (dtype_size for plain types)
 bool dtype_is_block(DType t);       // block-quantized (dtype_block_size > 1)
-// Bytes of `numel` elements; for block types numel must be a whole number of blocks.
+bool dtype_is_bnb4(DType t);        // NF4 or FP4 (statistics in the tensor's QuantState)
+// Bytes of `numel` elements; for block types numel must be a whole number of blocks (NF4/FP4:
+// any count, ceil(numel / 2) bytes).
 size_t dtype_nbytes(DType t, int64_t numel);
 const char* dtype_name(DType t);  // "F32", "BF16", ... (safetensors spelling)
 bool dtype_from_name(const std::string& name, DType* out);  // safetensors spelling
@@ -89,6 +95,13 @@ inline uint16_t f32_to_f16(float f) {
   }
   uint32_t rounded = abs + 0xfffu + ((abs >> 13) & 1u);  // RNE at bit 13
   return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
+}
+
+// `v` rounded to F16 or BF16 (round-to-nearest-even) and back; unchanged for other types.
+inline float round_to_dtype(DType t, float v) {
+  if (t == DType::BF16) return bf16_to_f32(f32_to_bf16(v));
+  if (t == DType::F16) return f16_to_f32(f32_to_f16(v));
+  return v;
 }
 
 // Bulk conversions.

@@ -110,7 +110,14 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return t;
 }
 
+Tensor Tensor::with_quant_state(std::shared_ptr<const QuantState> state) const {
+  Tensor t = *this;
+  t.quant_state_ = std::move(state);
+  return t;
+}
+
 Tensor Tensor::slice0(int64_t begin, int64_t end) const {
+  TUNA_ASSERT(quant_state_ == nullptr, "slice0 of a tensor with a QuantState");
   TUNA_ASSERT(ndim() >= 1 && begin >= 0 && begin <= end && end <= shape_.dims[0], "slice0 range");
   Tensor t = *this;
   int64_t row = numel() / (shape_.dims[0] == 0 ? 1 : shape_.dims[0]);
@@ -122,6 +129,7 @@ Tensor Tensor::slice0(int64_t begin, int64_t end) const {
 Tensor Tensor::copy() const {
   Tensor t = empty(shape_, dtype_, device_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());
+  t.quant_state_ = quant_state_;
   return t;
 }
 

@@ -1,7 +1,9 @@
 // Tensor: row-major, up to 4 dims, a dtype and a device; it either owns aligned memory or is a
 // read-only view into memory kept alive by another owner (typically a MappedFile). Tensors
 // are cheap handles (shared ownership); copy() makes a deep copy. No strides: every tensor is
-// contiguous, and views are whole tensors or leading-dimension slices.
+// contiguous, and views are whole tensors or leading-dimension slices. A block-quantized tensor
+// whose per-block statistics are not stored inline (bitsandbytes NF4/FP4) carries them in an
+// immutable QuantState shared by every handle to it.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +21,12 @@ enum class Device : uint8_t { CPU, CUDA };
 const char* device_name(Device d);
 
 constexpr int kMaxDims = 4;
+
+// Side data of a quantized tensor (e.g. ops/quant_bnb4.h's Bnb4bitState). Immutable once attached.
+struct QuantState {
+  virtual ~QuantState() = default;
+  virtual size_t nbytes() const = 0;  // resident bytes of the statistics
+};
 
 struct Shape {
   int ndim = 0;
@@ -55,6 +63,10 @@ class Tensor {
   int64_t numel() const { return shape_.numel(); }
   size_t nbytes() const { return dtype_nbytes(dtype_, numel()); }  // block types: whole blocks
   bool is_view() const { return !writable_; }
+  const QuantState* quant_state() const { return quant_state_.get(); }
+  // The same storage with `state` attached (quantized formats whose statistics live beside the
+  // packed bytes).
+  Tensor with_quant_state(std::shared_ptr<const QuantState> state) const;
 
   const void* raw() const { return data_; }
   void* raw_mut();  // throws on a read-only view
@@ -67,14 +79,17 @@ class Tensor {
     return static_cast<T*>(raw_mut());
   }
 
-  Tensor reshape(const Shape& shape) const;         // same storage; numel must match
-  Tensor slice0(int64_t begin, int64_t end) const;  // rows [begin, end) of dim 0, same storage
-  Tensor copy() const;                              // deep, owned, same dtype
-  Tensor to_f32() const;                            // owned F32 copy (converts F16/BF16/ints)
+  Tensor reshape(const Shape& shape) const;  // same storage; numel must match
+  // Rows [begin, end) of dim 0, same storage; not for tensors with a QuantState (their blocks
+  // may span rows).
+  Tensor slice0(int64_t begin, int64_t end) const;
+  Tensor copy() const;    // deep, owned, same dtype; a QuantState is shared (immutable)
+  Tensor to_f32() const;  // owned F32 copy (converts F16/BF16/ints)
   std::vector<float> to_f32_vector() const;
 
  private:
   std::shared_ptr<const void> holder_;
+  std::shared_ptr<const QuantState> quant_state_;
   uint8_t* data_ = nullptr;
   Shape shape_;
   DType dtype_ = DType::F32;

@@ -157,6 +157,10 @@ int64_t Model::weight_bytes() const {
   return n;
 }
 
+QuantizedBase Model::quantize_base_4bit(const Bnb4bitConfig& config) {
+  return tuna::quantize_base_4bit(weights_, config);
+}
+
 const GgufFile* Model::gguf() const {
   return checkpoint_->gguf ? &*checkpoint_->gguf : nullptr;
 }

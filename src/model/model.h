@@ -9,6 +9,7 @@
 
 #include "core/tensor.h"
 #include "io/model_spec.h"
+#include "model/quantize_base.h"
 #include "model/weights.h"
 
 namespace tuna {
@@ -37,6 +38,10 @@ class Model {
 
   const ModelSpec& spec() const { return spec_; }
   const ModelWeights& weights() const { return weights_; }
+  // load_in_4bit (model/quantize_base.h): quantizes the linear weights in place. A GGUF model is
+  // a user error (nothing is changed). weight_bytes() keeps reporting the checkpoint's bytes; the
+  // result has the quantized figures.
+  QuantizedBase quantize_base_4bit(const Bnb4bitConfig& config);
   const std::string& dir() const { return dir_; }
 
   // Unique parameters of the text model (tied embeddings counted once), as transformers counts.

@@ -3,12 +3,27 @@
 #include "ops/dequantize.h"
 
 #include "core/error.h"
+#include "ops/quant_bnb4.h"
 #include "ops/quant_gguf.h"
 
 namespace tuna {
 
 bool weight_format_supported(DType dtype) {
-  return gguf_dequantizable(dtype);
+  return gguf_dequantizable(dtype) || dtype_is_bnb4(dtype);
+}
+
+// bitsandbytes NF4/FP4: rows [r0, r1) are elements [r0·cols, r1·cols) of the flattened tensor
+// (blocks may span rows). Values are what bnb's MatMul4Bit feeds the matmul:
+// dequantize_4bit(W, quant_state).to(compute_dtype).
+static void dequantize_rows_bnb4(const Tensor& w, int64_t e0, int64_t e1, float* out) {
+  const auto* state = dynamic_cast<const Bnb4bitState*>(w.quant_state());
+  TUNA_ASSERT(
+      state != nullptr && state->numel == w.numel(),
+      std::string("dequantize_rows: ") + dtype_name(w.dtype()) + " weight without its state");
+  dequantize_4bit(w.data<uint8_t>(), *state, e0, e1, out);
+  const DType compute = state->params.compute_dtype;
+  if (compute != state->params.dtype)
+    for (int64_t i = 0; i < e1 - e0; ++i) out[i] = round_to_dtype(compute, out[i]);
 }
 
 void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
@@ -27,6 +42,10 @@ void dequantize_rows(const Tensor& w, int64_t r0, int64_t r1, float* out) {
       return;
     case DType::BF16:
       bf16_to_f32_n(w.data<uint16_t>() + start, out, n);
+      return;
+    case DType::NF4:
+    case DType::FP4:
+      dequantize_rows_bnb4(w, r0 * cols, r1 * cols, out);
       return;
     default:
       if (dtype_is_block(w.dtype()) && gguf_dequantizable(w.dtype())) {

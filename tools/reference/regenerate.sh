@@ -8,6 +8,7 @@
 #   tools/reference/regenerate.sh gguf_parity      real Gemma 3 270M vs transformers (+ llama.cpp)
 #   tools/reference/regenerate.sh tokenizer        tokenizer ids/decodes vs HF
 #   tools/reference/regenerate.sh chat_template    chat-template renderings + Jinja features vs transformers
+#   tools/reference/regenerate.sh bnb              bitsandbytes NF4/FP4/8-bit + load_in_4bit logits
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +25,7 @@ case "$what" in
   chat_template)
     "$py" "$here/make_chat_template_goldens.py" "$@"
     exec "$py" "$here/make_jinja_feature_goldens.py" ;;
+  bnb) OMP_NUM_THREADS=1 exec "$py" "$here/make_bnb_goldens.py" "$@" ;;
   all)
     OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
     "$py" "$here/make_gguf_goldens.py"
@@ -31,6 +33,7 @@ case "$what" in
     "$py" "$here/make_tokenizer_goldens.py"
     "$py" "$here/make_chat_template_goldens.py"
     "$py" "$here/make_jinja_feature_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_bnb_goldens.py"
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb] [generator arguments]" >&2; exit 2 ;;
 esac
