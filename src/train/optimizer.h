@@ -1,0 +1,97 @@
+// Optimizers with Hugging Face Trainer semantics on F32 CPU parameters: the `optim` names of
+// transformers 4.57's OptimizerNames that tuna supports, torch.optim.AdamW / SGD update rules in
+// torch's float operation order, and optimizer state save/load (optimizer.safetensors).
+// Does not schedule the learning rate (scheduler.h) nor clip gradients (grad_clip.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tuna {
+
+// One trainable tensor. `param` and `grad` are F32, CPU, same shape; `param` is writable and
+// updated in place. `name` keys its state in optimizer.safetensors.
+struct TrainableParam {
+  std::string name;
+  Tensor param;
+  Tensor grad;
+  bool apply_weight_decay = true;  // hf_weight_decay_applies() decides it the way HF does
+};
+
+enum class OptimizerKind : uint8_t {
+  ADAMW,       // torch.optim.AdamW (adamw_torch, adamw_torch_fused, paged_adamw_32bit)
+  SGD,         // torch.optim.SGD (sgd)
+  ADAMW_8BIT,  // bitsandbytes AdamW8bit, blockwise (adamw_bnb_8bit, adamw_8bit, paged_adamw_8bit)
+};
+
+// A TrainingArguments `optim` name resolved. Unknown names and names tuna does not implement
+// are user errors listing the supported ones.
+struct OptimizerChoice {
+  std::string name;  // as given
+  OptimizerKind kind = OptimizerKind::ADAMW;
+  bool paged = false;  // bitsandbytes paged state; on the CPU it behaves as non-paged
+};
+OptimizerChoice resolve_optimizer(const std::string& optim);
+// The names resolve_optimizer() accepts, in documentation order.
+const std::vector<std::string>& supported_optimizer_names();
+
+// TrainingArguments fields (same names and defaults) plus SGD's own options, which the HF
+// Trainer leaves at torch's defaults (momentum 0).
+struct OptimizerOptions {
+  double learning_rate = 5e-5;  // base lr, for messages; step() takes the scheduled value
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  double weight_decay = 0.0;  // applied only to params with apply_weight_decay
+  double momentum = 0.0, dampening = 0.0;
+  bool nesterov = false;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // One update of every parameter from its current `grad`, with learning rate `lr` (the
+  // scheduled value for this step, LrSchedule::lr(step)).
+  virtual void step(double lr) = 0;
+  int64_t steps_taken() const { return steps_; }
+  const std::vector<TrainableParam>& params() const { return params_; }
+  const std::string& name() const { return name_; }
+
+  // State per parameter: AdamW "exp_avg", "exp_avg_sq"; SGD with momentum "momentum_buffer"
+  // (absent until the first step, as in torch).
+  virtual std::vector<std::string> state_names() const = 0;
+  Tensor state(const std::string& param, const std::string& state_name) const;
+
+  // optimizer.safetensors: "<param>.<state>" F32 tensors in parameter order, metadata
+  // {"format": "tuna-optimizer", "optimizer": kind, "step": N}. Written atomically.
+  void save(const std::string& path) const;
+  // Loads a file written by save() for the same parameters (names and shapes) and optimizer
+  // kind; anything else is a user error naming the file and the mismatch.
+  void load(const std::string& path);
+
+ protected:
+  Optimizer(std::string name, std::vector<TrainableParam> params, OptimizerOptions options);
+  // Zero-filled state tensors for every parameter; called by subclasses' constructors.
+  void allocate_state();
+
+  std::string name_;
+  std::vector<TrainableParam> params_;
+  OptimizerOptions options_;
+  int64_t steps_ = 0;
+  // state_[i][k]: state_names()[k] of params_[i]; undefined until first written where torch
+  // creates it lazily (SGD's momentum buffer).
+  std::vector<std::vector<Tensor>> state_;
+  bool state_lazy_ = false;  // the first step defines state (SGD momentum), not zeros
+};
+
+// Builds the optimizer for a TrainingArguments `optim` name. Every param must be F32 on the
+// CPU with a grad of the same shape (internal error otherwise); names must be unique.
+// Extension point: a new OptimizerKind gets a class here and a case in make_optimizer (the
+// 8-bit bitsandbytes optimizers currently raise a "not yet supported" user error).
+std::unique_ptr<Optimizer> make_optimizer(const std::string& optim,
+                                          std::vector<TrainableParam> params,
+                                          const OptimizerOptions& options);
+
+}  // namespace tuna
