@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <vector>
 
 #include "core/tensor.h"
@@ -28,6 +29,16 @@ namespace tuna_test {
 
 constexpr float kFdStep = 1e-2f;
 constexpr double kGradTol = 2e-3;
+
+// An F32 tensor of uniform values in [lo, hi).
+inline tuna::Tensor random_tensor(const tuna::Shape& s, uint32_t seed, float lo = -1.0f,
+                                  float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(static_cast<size_t>(s.numel()));
+  for (float& x : v) x = d(rng);
+  return tuna::Tensor::from_f32(s, v);
+}
 
 // Σ_i t[i] · r[i] in double.
 inline double weighted_sum(const tuna::Tensor& t, const std::vector<float>& r) {

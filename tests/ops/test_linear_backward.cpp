@@ -21,11 +21,8 @@ using tuna::DType;
 using tuna::Tensor;
 using tuna_test::fd_relative_error;
 using tuna_test::kGradTol;
+using tuna_test::random_tensor;
 using tuna_test::random_values;
-
-Tensor rand_tensor(const tuna::Shape& s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  return Tensor::from_f32(s, random_values(static_cast<size_t>(s.numel()), seed, lo, hi));
-}
 
 // A Q8_0 weight [rows, cols] (cols a multiple of 32) with random codes and scales.
 Tensor q8_0_weight(int64_t rows, int64_t cols, uint32_t seed) {
@@ -48,9 +45,9 @@ Tensor dequantized(const Tensor& w) {
 TEST(LinearBackward, MatchesFiniteDifferences) {
   const int64_t N = 4, I = 12, O = 10;
   for (bool transposed : {false, true}) {
-    Tensor x = rand_tensor({N, I}, 1);
-    Tensor w = transposed ? rand_tensor({I, O}, 2) : rand_tensor({O, I}, 2);
-    Tensor bias = rand_tensor({O}, 3);
+    Tensor x = random_tensor({N, I}, 1);
+    Tensor w = transposed ? random_tensor({I, O}, 2) : random_tensor({O, I}, 2);
+    Tensor bias = random_tensor({O}, 3);
     std::vector<float> r = random_values(N * O, 4);
     Tensor dy = Tensor::from_f32({N, O}, r), y = Tensor::empty({N, O}, DType::F32);
     auto loss = [&] {
@@ -91,7 +88,7 @@ TEST(LinearBackward, InputGradientThroughStoredFormats) {
                                    tuna_test::grid_values(c.rows * c.cols, 8));
       }
       const int64_t out = transposed ? c.cols : c.rows, in = transposed ? c.rows : c.cols;
-      Tensor dy = rand_tensor({3, out}, 9);
+      Tensor dy = random_tensor({3, out}, 9);
       Tensor dx = Tensor::empty({3, in}, DType::F32), ref = Tensor::empty({3, in}, DType::F32);
       tuna::linear_backward_input(dy, w, dx, transposed);
       tuna::linear_backward_input(dy, dequantized(w), ref, transposed);
@@ -111,12 +108,12 @@ struct LoraCase {
   tuna::LoraParams p;
   bool transposed = false;
   LoraCase(DType base, bool transposed_, float dropout) : transposed(transposed_) {
-    x = rand_tensor({N, I}, 11);
+    x = random_tensor({N, I}, 11);
     const tuna::Shape ws = transposed ? tuna::Shape{I, O} : tuna::Shape{O, I};
     w = tuna_test::make_weight(ws, base, tuna_test::grid_values(I * O, 12));
-    bias = rand_tensor({O}, 13);
-    a = rand_tensor({R, I}, 14);
-    b = rand_tensor({O, R}, 15);  // non-zero B, so every path carries gradient
+    bias = random_tensor({O}, 13);
+    a = random_tensor({R, I}, 14);
+    b = random_tensor({O, R}, 15);  // non-zero B, so every path carries gradient
     xa = Tensor::empty({N, R}, DType::F32);
     y = Tensor::empty({N, O}, DType::F32);
     r = random_values(N * O, 16);
@@ -184,10 +181,10 @@ TEST(LoraLinearBackward, DropoutIsInvertedAndReproducible) {
 
 TEST(LinearBackward, ThreadCountInvariant) {
   const int64_t N = 67, I = 130, O = 190, R = 8;
-  Tensor x = rand_tensor({N, I}, 21), dy = rand_tensor({N, O}, 22);
-  Tensor w32 = rand_tensor({O, I}, 23);
+  Tensor x = random_tensor({N, I}, 21), dy = random_tensor({N, O}, 22);
+  Tensor w32 = random_tensor({O, I}, 23);
   Tensor w16 = tuna_test::make_weight({O, I}, DType::BF16, tuna_test::grid_values(O * I, 24));
-  Tensor a = rand_tensor({R, I}, 25), b = rand_tensor({O, R}, 26);
+  Tensor a = random_tensor({R, I}, 25), b = random_tensor({O, R}, 26);
   tuna::LoraParams p;
   p.scale = 0.5f;
   p.dropout = 0.1f;
