@@ -8,6 +8,31 @@
 
 namespace tuna::cpu {
 
+void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc) {
+  constexpr int64_t kRowBlock = 64, kColumnBlock = 256;
+  const bool by_rows = M >= 2 * kRowBlock;
+  const int64_t size = by_rows ? kRowBlock : kColumnBlock;
+  const int64_t n_blocks = ((by_rows ? M : N) + size - 1) / size;
+  // Inside an active parallel region the OpenMP OpenBLAS runs each call single-threaded.
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    const int64_t i0 = blk * size;
+    if (by_rows) {
+      // rows [i0, i0 + m) of C and of op(A)
+      const int64_t m = std::min(size, M - i0);
+      const float* a = trans_a ? A + i0 : A + i0 * lda;
+      sgemm(trans_a, trans_b, m, N, K, alpha, a, lda, B, ldb, beta, C + i0 * ldc, ldc);
+    } else {
+      // columns [i0, i0 + n) of C and of op(B)
+      const int64_t n = std::min(size, N - i0);
+      const float* b = trans_b ? B + i0 * ldb : B + i0;
+      sgemm(trans_a, trans_b, M, n, K, alpha, A, lda, b, ldb, beta, C + i0, ldc);
+    }
+  }
+}
+
 void column_sums(const float* rows, int64_t N, int64_t C, float* out, bool accumulate) {
   constexpr int64_t kColumnBlock = 64;
   const int64_t n_blocks = (C + kColumnBlock - 1) / kColumnBlock;

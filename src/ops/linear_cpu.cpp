@@ -63,11 +63,11 @@ void linear_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, bool t
     if (!transposed) {
       // dx[N, I] (+)= dy[:, r0:r1] · tile[r1 - r0, I]   (K-split over the output dim)
       const float beta = (r0 == 0 && !accumulate) ? 0.0f : 1.0f;
-      sgemm(false, false, N, I, r1 - r0, 1.0f, pdy + r0, O, tile, I, beta, pdx, I);
+      sgemm_blocked(false, false, N, I, r1 - r0, 1.0f, pdy + r0, O, tile, I, beta, pdx, I);
     } else {
       // dx[:, r0:r1] (+)= dy[N, O] · tile[r1 - r0, O]ᵀ
-      sgemm(false, true, N, r1 - r0, O, 1.0f, pdy, O, tile, O, accumulate ? 1.0f : 0.0f, pdx + r0,
-            I);
+      sgemm_blocked(false, true, N, r1 - r0, O, 1.0f, pdy, O, tile, O, accumulate ? 1.0f : 0.0f,
+                    pdx + r0, I);
     }
   });
 }
@@ -77,12 +77,12 @@ void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, bool 
   if (N == 0) return;
   if (!transposed) {
     // dw[O, I] += dy[N, O]ᵀ · x[N, I]
-    sgemm(true, false, O, I, N, 1.0f, dy.data<float>(), O, x.data<float>(), I, 1.0f,
-          dw.data_mut<float>(), I);
+    sgemm_blocked(true, false, O, I, N, 1.0f, dy.data<float>(), O, x.data<float>(), I, 1.0f,
+                  dw.data_mut<float>(), I);
   } else {
     // dw[I, O] += x[N, I]ᵀ · dy[N, O]
-    sgemm(true, false, I, O, N, 1.0f, x.data<float>(), I, dy.data<float>(), O, 1.0f,
-          dw.data_mut<float>(), O);
+    sgemm_blocked(true, false, I, O, N, 1.0f, x.data<float>(), I, dy.data<float>(), O, 1.0f,
+                  dw.data_mut<float>(), O);
   }
 }
 
