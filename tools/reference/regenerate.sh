@@ -7,6 +7,7 @@
 #   tools/reference/regenerate.sh gguf             GGUF dequantization + reader goldens
 #   tools/reference/regenerate.sh gguf_parity      real Gemma 3 270M vs transformers (+ llama.cpp)
 #   tools/reference/regenerate.sh tokenizer        tokenizer ids/decodes vs HF
+#   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,11 +21,13 @@ case "$what" in
   gguf) exec "$py" "$here/make_gguf_goldens.py" "$@" ;;
   gguf_parity) exec "$py" "$here/make_gguf_parity.py" "$@" ;;
   tokenizer) exec "$py" "$here/make_tokenizer_goldens.py" "$@" ;;
+  grad) OMP_NUM_THREADS=1 exec "$py" "$here/make_grad_goldens.py" "$@" ;;
   all)
     OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
     "$py" "$here/make_gguf_goldens.py"
     "$py" "$here/make_gguf_parity.py"
     "$py" "$here/make_tokenizer_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_grad_goldens.py"
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|grad] [generator arguments]" >&2; exit 2 ;;
 esac
