@@ -1,21 +1,28 @@
 // Activation ops: argument checks and device dispatch.
 #include "ops/activation.h"
 
+#include <initializer_list>
+#include <string>
+
 #include "core/error.h"
 
 namespace tuna {
 
+// Every tensor F32 with the first one's element count.
+static void check_f32_same_size(std::initializer_list<const Tensor*> ts, const char* what) {
+  for (const Tensor* t : ts)
+    TUNA_ASSERT(t->dtype() == DType::F32 && t->numel() == (*ts.begin())->numel(),
+                std::string(what) + ": F32 tensors of one size");
+}
+
 void activation_forward(const Tensor& x, Activation act, Tensor& y) {
-  TUNA_ASSERT(x.dtype() == DType::F32 && y.dtype() == DType::F32 && x.numel() == y.numel(),
-              "activation: F32, same size");
+  check_f32_same_size({&x, &y}, "activation");
   if (x.device() == Device::CPU) return cpu::activation_forward(x, act, y);
   throw_internal_error("activation", "no CUDA backend in this build");
 }
 
 void gated_activation_forward(const Tensor& gate, const Tensor& up, Activation act, Tensor& y) {
-  TUNA_ASSERT(gate.dtype() == DType::F32 && up.dtype() == DType::F32 && y.dtype() == DType::F32,
-              "gated activation: F32");
-  TUNA_ASSERT(gate.numel() == up.numel() && y.numel() == up.numel(), "gated activation: sizes");
+  check_f32_same_size({&gate, &up, &y}, "gated activation");
   if (gate.device() == Device::CPU) return cpu::gated_activation_forward(gate, up, act, y);
   throw_internal_error("gated_activation", "no CUDA backend in this build");
 }
@@ -23,6 +30,32 @@ void gated_activation_forward(const Tensor& gate, const Tensor& up, Activation a
 void softcap_forward(Tensor& x, float cap) {
   TUNA_ASSERT(x.dtype() == DType::F32 && cap > 0.0f, "softcap: F32, cap > 0");
   if (x.device() == Device::CPU) return cpu::softcap_forward(x, cap);
+  throw_internal_error("softcap", "no CUDA backend in this build");
+}
+
+void activation_backward(const Tensor& x, const Tensor& dy, Activation act, Tensor& dx) {
+  check_f32_same_size({&x, &dy, &dx}, "activation backward");
+  if (x.device() == Device::CPU) return cpu::activation_backward(x, dy, act, dx);
+  throw_internal_error("activation", "no CUDA backend in this build");
+}
+
+void gated_activation_backward(const Tensor& gate, const Tensor& up, const Tensor& dy,
+                               Activation act, Tensor& dgate, Tensor& dup) {
+  check_f32_same_size({&gate, &up, &dy, &dgate, &dup}, "gated activation backward");
+  TUNA_ASSERT(dgate.raw() != gate.raw() && dgate.raw() != up.raw() && dup.raw() != gate.raw() &&
+                  dup.raw() != up.raw() && dgate.raw() != dup.raw(),
+              "gated activation backward: outputs must not alias the forward inputs");
+  if (gate.device() == Device::CPU)
+    return cpu::gated_activation_backward(gate, up, dy, act, dgate, dup);
+  throw_internal_error("gated_activation", "no CUDA backend in this build");
+}
+
+void softcap_backward(const Tensor& y, const Tensor& dy, float cap, Tensor& dx) {
+  TUNA_ASSERT(
+      y.dtype() == DType::F32 && dy.dtype() == DType::F32 && dx.dtype() == DType::F32 && cap > 0.0f,
+      "softcap backward: F32, cap > 0");
+  TUNA_ASSERT(dy.numel() == y.numel() && dx.numel() == y.numel(), "softcap backward: sizes");
+  if (y.device() == Device::CPU) return cpu::softcap_backward(y, dy, cap, dx);
   throw_internal_error("softcap", "no CUDA backend in this build");
 }
 

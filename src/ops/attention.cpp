@@ -5,8 +5,9 @@
 
 namespace tuna {
 
-void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
-                       const AttentionParams& params, Tensor& out) {
+static void check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v,
+                                 const Tensor& key_valid, const AttentionParams& params,
+                                 const Tensor& out) {
   TUNA_ASSERT(q.ndim() == 4 && k.ndim() == 4 && v.shape() == k.shape() && out.shape() == q.shape(),
               "attention: q [B,T,H,D], k/v [B,T,K,D], out like q");
   TUNA_ASSERT(q.dim(0) == k.dim(0) && q.dim(1) == k.dim(1) && q.dim(3) == k.dim(3),
@@ -16,7 +17,26 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
                   (key_valid.dtype() == DType::I32 && key_valid.numel() == q.dim(0) * q.dim(1)),
               "attention: key_valid is [B, T] I32");
   TUNA_ASSERT(params.window >= 0 && params.softcap >= 0.0f, "attention: params");
+  for (const Tensor* t : {&q, &k, &v, &out})
+    TUNA_ASSERT(t->dtype() == DType::F32, "attention: F32 tensors");
+}
+
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                       const AttentionParams& params, Tensor& out) {
+  check_attention_args(q, k, v, key_valid, params, out);
   if (q.device() == Device::CPU) return cpu::attention_forward(q, k, v, key_valid, params, out);
+  throw_internal_error("attention", "no CUDA backend in this build");
+}
+
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                        const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
+                        Tensor& dv) {
+  check_attention_args(q, k, v, key_valid, params, d_out);
+  TUNA_ASSERT(dq.shape() == q.shape() && dk.shape() == k.shape() && dv.shape() == k.shape() &&
+                  dq.dtype() == DType::F32 && dk.dtype() == DType::F32 && dv.dtype() == DType::F32,
+              "attention backward: dq like q, dk/dv like k (F32)");
+  if (q.device() == Device::CPU)
+    return cpu::attention_backward(q, k, v, key_valid, params, d_out, dq, dk, dv);
   throw_internal_error("attention", "no CUDA backend in this build");
 }
 

@@ -2,7 +2,7 @@
 // it: scores = (Q·Kᵀ)·scale, optional soft-capping tanh(s/c)·c, causal mask (optionally a
 // sliding window: key j is visible from query i iff i − window < j ≤ i) and key padding mask,
 // softmax in F32, then P·V. GQA/MQA: query head h reads kv head h / (H / K).
-// Backward sits beside it in the training issue.
+// Backward recomputes the probabilities tile by tile (attention_backward_cpu.cpp).
 #pragma once
 
 #include <cstdint>
@@ -22,9 +22,18 @@ struct AttentionParams {
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        const AttentionParams& params, Tensor& out);
 
+// Backward of attention_forward: q, k, v, key_valid, params as in the forward;
+// d_out: [B, T, H, D]  dq: [B, T, H, D]  dk, dv: [B, T, K, D], all F32 and written.
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                        const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
+                        Tensor& dv);
+
 namespace cpu {
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        const AttentionParams& params, Tensor& out);
-}
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                        const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
+                        Tensor& dv);
+}  // namespace cpu
 
 }  // namespace tuna

@@ -4,7 +4,12 @@
 // parallel; OpenBLAS runs single-threaded inside the parallel region. Scratch is allocated
 // before the region (threads × 128 × T floats), so a sequence too long for memory is a user
 // error, never an exception escaping OpenMP.
-#include <cblas.h>
+// Backward uses the same tiling: for each (batch, kv head) task, every query head of its group
+// and every query block recomputes its probabilities P (nothing [T × T] is kept from the
+// forward), then dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)) back through the cap and the scale,
+// dQ = dS·K (written), dK += dSᵀ·Q, dV += Pᵀ·dO. A task owns its kv head's dK/dV rows and adds
+// into them in a fixed order (heads, then blocks), so results do not depend on the thread
+// count. Its parallelism is B × K tasks.
 #include <omp.h>
 
 #include <algorithm>
@@ -15,8 +20,53 @@
 
 #include "core/error.h"
 #include "ops/attention.h"
+#include "ops/gemm_cpu.h"
 
 namespace tuna::cpu {
+
+namespace {
+
+// One query row of a tile: row[c] holds Q_i·K_(k0+c); turns it into the probabilities of the
+// forward (scale, soft-cap, causal/window/padding mask, softmax in F32). A row with no visible
+// key (a padded query) becomes zeros. dcap (backward): d(capped score)/d(raw dot) per key.
+void softmax_row(float* row, int64_t nk, int64_t i, int64_t k0, const int32_t* valid_b,
+                 const AttentionParams& params, float* dcap) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const int64_t lo = params.window > 0 ? std::max<int64_t>(0, i - params.window + 1) : 0;
+  float max = neg_inf;
+  for (int64_t c = 0; c < nk; ++c) {
+    const int64_t j = k0 + c;
+    const bool visible = j <= i && j >= lo && (valid_b == nullptr || valid_b[j] != 0);
+    if (!visible) {
+      row[c] = neg_inf;
+      continue;
+    }
+    float s = row[c] * params.scale;
+    if (params.softcap > 0.0f) {
+      const float th = std::tanh(s / params.softcap);
+      s = th * params.softcap;
+      if (dcap != nullptr) dcap[c] = params.scale * (1.0f - th * th);
+    } else if (dcap != nullptr) {
+      dcap[c] = params.scale;
+    }
+    row[c] = s;
+    max = std::max(max, s);
+  }
+  if (max == neg_inf) {  // nothing visible (a padded query with no valid key): zeros
+    std::fill(row, row + nk, 0.0f);
+    return;
+  }
+  float sum = 0.0f;
+  for (int64_t c = 0; c < nk; ++c) {
+    const float e = row[c] == neg_inf ? 0.0f : std::exp(row[c] - max);
+    row[c] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t c = 0; c < nk; ++c) row[c] *= inv;
+}
+
+}  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        const AttentionParams& params, Tensor& out) {
@@ -29,7 +79,6 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
   const float* pv = v.data<float>();
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
   float* po = out.data_mut<float>();
-  const float neg_inf = -std::numeric_limits<float>::infinity();
 
   const int threads = omp_get_max_threads();
   std::vector<float> scratch;
@@ -59,43 +108,93 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
           const float* vb = pv + ((b * T + k0) * K + kh) * D;
           float* oh = po + ((b * T + q0) * H + h) * D;
           // scores[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq),
-                      static_cast<int>(nk), static_cast<int>(D), 1.0f, qh, static_cast<int>(H * D),
-                      kb, static_cast<int>(K * D), 0.0f, scores, static_cast<int>(nk));
+          sgemm(false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, scores, nk);
+          const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
           for (int64_t r = 0; r < nq; ++r) {
-            const int64_t i = q0 + r;
-            float* row = scores + r * nk;
-            const int64_t lo = params.window > 0 ? std::max<int64_t>(0, i - params.window + 1) : 0;
-            float max = neg_inf;
-            for (int64_t c = 0; c < nk; ++c) {
-              const int64_t j = k0 + c;
-              const bool visible = j <= i && j >= lo && (valid == nullptr || valid[b * T + j] != 0);
-              if (!visible) {
-                row[c] = neg_inf;
-                continue;
-              }
-              float s = row[c] * params.scale;
-              if (params.softcap > 0.0f) s = std::tanh(s / params.softcap) * params.softcap;
-              row[c] = s;
-              max = std::max(max, s);
-            }
-            if (max == neg_inf) {  // nothing visible (a padded query with no valid key): zeros
-              std::fill(row, row + nk, 0.0f);
-              continue;
-            }
-            float sum = 0.0f;
-            for (int64_t c = 0; c < nk; ++c) {
-              const float e = row[c] == neg_inf ? 0.0f : std::exp(row[c] - max);
-              row[c] = e;
-              sum += e;
-            }
-            const float inv = 1.0f / sum;
-            for (int64_t c = 0; c < nk; ++c) row[c] *= inv;
+            softmax_row(scores + r * nk, nk, q0 + r, k0, valid_b, params, nullptr);
           }
           // out[q0:q1] = P[nq, nk] · V[k0:q1]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq),
-                      static_cast<int>(D), static_cast<int>(nk), 1.0f, scores, static_cast<int>(nk),
-                      vb, static_cast<int>(K * D), 0.0f, oh, static_cast<int>(H * D));
+          sgemm(false, false, nq, D, nk, 1.0f, scores, nk, vb, K * D, 0.0f, oh, H * D);
+        }
+      }
+    }
+  }
+}
+
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
+                        const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
+                        Tensor& dv) {
+  const int64_t B = q.dim(0), T = q.dim(1), H = q.dim(2), D = q.dim(3), K = k.dim(2);
+  const int64_t group = H / K;
+  const int64_t QB = std::min<int64_t>(T, 128);
+  const int64_t n_blocks = (T + QB - 1) / QB;
+  const float* pq = q.data<float>();
+  const float* pk = k.data<float>();
+  const float* pv = v.data<float>();
+  const float* pdo = d_out.data<float>();
+  const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
+  float* pdq = dq.data_mut<float>();
+  float* pdk = dk.data_mut<float>();
+  float* pdv = dv.data_mut<float>();
+
+  const int threads = omp_get_max_threads();
+  const size_t per_thread = static_cast<size_t>(3 * QB * T);  // P, dP, d(score)/d(raw)
+  std::vector<float> scratch;
+  try {
+    scratch.resize(static_cast<size_t>(threads) * per_thread);
+  } catch (const std::bad_alloc&) {
+    throw_user_error("attention",
+                     "out of memory for attention backward over " + std::to_string(T) + " tokens",
+                     "train on shorter sequences or use fewer threads");
+  }
+
+#pragma omp parallel num_threads(threads)
+  {
+    float* prob = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * per_thread;
+    float* dprob = prob + QB * T;
+    float* dcap = dprob + QB * T;
+#pragma omp for schedule(static) collapse(2)
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t kh = 0; kh < K; ++kh) {
+        for (int64_t t = 0; t < T; ++t) {
+          std::fill_n(pdk + ((b * T + t) * K + kh) * D, D, 0.0f);
+          std::fill_n(pdv + ((b * T + t) * K + kh) * D, D, 0.0f);
+        }
+        for (int64_t h = kh * group; h < (kh + 1) * group; ++h) {
+          for (int64_t blk = 0; blk < n_blocks; ++blk) {
+            const int64_t q0 = blk * QB, q1 = std::min(T, q0 + QB), nq = q1 - q0;
+            const int64_t k0 = params.window > 0 ? std::max<int64_t>(0, q0 - params.window + 1) : 0;
+            const int64_t nk = q1 - k0;
+            const float* qh = pq + ((b * T + q0) * H + h) * D;  // rows strided by H*D
+            const float* doh = pdo + ((b * T + q0) * H + h) * D;
+            const float* kb = pk + ((b * T + k0) * K + kh) * D;  // rows strided by K*D
+            const float* vb = pv + ((b * T + k0) * K + kh) * D;
+            float* dqh = pdq + ((b * T + q0) * H + h) * D;
+            float* dkb = pdk + ((b * T + k0) * K + kh) * D;
+            float* dvb = pdv + ((b * T + k0) * K + kh) * D;
+            const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
+            // prob[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ, then mask/scale/cap/softmax as the forward
+            sgemm(false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, prob, nk);
+            // dprob[nq, nk] = dO[q0:q1] · V[k0:q1]ᵀ
+            sgemm(false, true, nq, nk, D, 1.0f, doh, H * D, vb, K * D, 0.0f, dprob, nk);
+            for (int64_t r = 0; r < nq; ++r) {
+              float* row = prob + r * nk;
+              float* drow = dprob + r * nk;
+              float* crow = dcap + r * nk;
+              softmax_row(row, nk, q0 + r, k0, valid_b, params, crow);
+              float dot = 0.0f;  // Σ_j P_ij · dP_ij
+              for (int64_t c = 0; c < nk; ++c) dot += row[c] * drow[c];
+              // d(raw dot) = P ⊙ (dP − dot) ⊙ d(capped score)/d(raw dot); masked keys have P = 0
+              for (int64_t c = 0; c < nk; ++c)
+                drow[c] = row[c] == 0.0f ? 0.0f : row[c] * (drow[c] - dot) * crow[c];
+            }
+            // dQ[q0:q1] = dS[nq, nk] · K[k0:q1]
+            sgemm(false, false, nq, D, nk, 1.0f, dprob, nk, kb, K * D, 0.0f, dqh, H * D);
+            // dK[k0:q1] += dS[nq, nk]ᵀ · Q[q0:q1]
+            sgemm(true, false, nk, D, nq, 1.0f, dprob, nk, qh, H * D, 1.0f, dkb, K * D);
+            // dV[k0:q1] += P[nq, nk]ᵀ · dO[q0:q1]
+            sgemm(true, false, nk, D, nq, 1.0f, prob, nk, doh, H * D, 1.0f, dvb, K * D);
+          }
         }
       }
     }

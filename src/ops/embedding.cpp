@@ -42,4 +42,16 @@ void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& posi
   throw_internal_error("embedding", "no CUDA backend in this build");
 }
 
+void embedding_backward(const std::vector<int32_t>& ids, const Tensor& dy, float scale,
+                        Tensor& dtable, int32_t padding_idx) {
+  TUNA_ASSERT(dtable.ndim() == 2 && dtable.dtype() == DType::F32 && dy.ndim() == 2 &&
+                  dy.dtype() == DType::F32 && dy.dim(1) == dtable.dim(1) &&
+                  dy.dim(0) == static_cast<int64_t>(ids.size()),
+              "embedding_backward: dy [N, C], dtable [V, C] F32");
+  check_ids(dtable, ids, "token id");
+  if (dy.device() == Device::CPU)
+    return cpu::embedding_backward(ids, dy, scale, dtable, padding_idx);
+  throw_internal_error("embedding", "no CUDA backend in this build");
+}
+
 }  // namespace tuna

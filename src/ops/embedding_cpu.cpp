@@ -1,6 +1,7 @@
 // CPU embedding lookup: each row dequantized straight into the output, then scaled.
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "ops/dequantize.h"
@@ -19,6 +20,24 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
     dequantize_rows(table, id, id + 1, row);
     if (scale != 1.0f)
       for (int64_t c = 0; c < C; ++c) row[c] *= scale;
+  }
+}
+
+void embedding_backward(const std::vector<int32_t>& ids, const Tensor& dy, float scale,
+                        Tensor& dtable, int32_t padding_idx) {
+  constexpr int64_t kColumnBlock = 64;
+  const int64_t C = dtable.dim(1), N = static_cast<int64_t>(ids.size());
+  const int64_t n_blocks = (C + kColumnBlock - 1) / kColumnBlock;
+  const float* pdy = dy.data<float>();
+  float* pw = dtable.data_mut<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    const int64_t c0 = blk * kColumnBlock, c1 = std::min(C, c0 + kColumnBlock);
+    for (int64_t n = 0; n < N; ++n) {
+      if (ids[static_cast<size_t>(n)] == padding_idx) continue;
+      float* row = pw + static_cast<int64_t>(ids[static_cast<size_t>(n)]) * C;
+      for (int64_t c = c0; c < c1; ++c) row[c] += scale * pdy[n * C + c];
+    }
   }
 }
 

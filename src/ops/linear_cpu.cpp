@@ -1,17 +1,17 @@
 // CPU linear: OpenBLAS SGEMM on F32 weights; for other formats, rows of W are dequantized in
-// tiles (≈ 4 MiB of F32) into scratch and multiplied tile by tile. Bias added last.
-#include <cblas.h>
-
+// tiles (≈ 4 MiB of F32) into scratch and multiplied tile by tile. Bias added last. Backward:
+// dX through the same tiles, dW (F32 weights) one SGEMM, db a fixed-order column sum.
 #include <algorithm>
 #include <vector>
 
-#include "core/memory.h"
-#include "ops/dequantize.h"
+#include "ops/gemm_cpu.h"
 #include "ops/linear.h"
 
 namespace tuna::cpu {
 
-static void add_bias(const Tensor& bias, Tensor& y) {
+namespace {
+
+void add_bias(const Tensor& bias, Tensor& y) {
   if (!bias.defined()) return;
   const int64_t N = y.dim(0), O = y.dim(1);
   std::vector<float> b = bias.to_f32_vector();
@@ -21,47 +21,73 @@ static void add_bias(const Tensor& bias, Tensor& y) {
     for (int64_t o = 0; o < O; ++o) py[n * O + o] += b[static_cast<size_t>(o)];
 }
 
+// ≈ 4 MiB of F32 per tile: few enough tiles that the per-tile OpenMP region and SGEMM call
+// stay cheap (the tied 262,144-row LM head is 160 tiles), small enough to stay in L2/L3.
+// F32 weights are one tile (no copy is made for them).
+int64_t tile_rows_for(const Tensor& w) {
+  if (w.dtype() == DType::F32) return w.dim(0);
+  return std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, w.dim(1)));
+}
+
+}  // namespace
+
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                     bool transposed) {
   const int64_t N = x.dim(0), I = x.dim(1), O = y.dim(1);
   const float* px = x.data<float>();
   float* py = y.data_mut<float>();
   if (N == 0 || O == 0) return;
-  if (w.dtype() == DType::F32) {
-    // y[N,O] = x[N,I] · W[O,I]ᵀ   (transposed: W[I,O])
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasNoTrans : CblasTrans,
-                static_cast<int>(N), static_cast<int>(O), static_cast<int>(I), 1.0f, px,
-                static_cast<int>(I), w.data<float>(), static_cast<int>(transposed ? O : I), 0.0f,
-                py, static_cast<int>(O));
-    add_bias(bias, y);
+  for_each_weight_tile(w, tile_rows_for(w), [&](int64_t r0, int64_t r1, const float* tile) {
+    if (!transposed) {
+      // y[:, r0:r1] = x[N, I] · tile[r1 - r0, I]ᵀ
+      sgemm(false, true, N, r1 - r0, I, 1.0f, px, I, tile, I, 0.0f, py + r0, O);
+    } else {
+      // y[N, O] (+)= x[:, r0:r1] · tile[r1 - r0, O]   (K-split over the input dim)
+      sgemm(false, false, N, O, r1 - r0, 1.0f, px + r0, I, tile, O, r0 == 0 ? 0.0f : 1.0f, py, O);
+    }
+  });
+  add_bias(bias, y);
+}
+
+void linear_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, bool transposed,
+                           bool accumulate) {
+  const int64_t N = dy.dim(0), O = dy.dim(1), I = dx.dim(1);
+  const float* pdy = dy.data<float>();
+  float* pdx = dx.data_mut<float>();
+  if (N == 0 || I == 0) return;
+  if (O == 0) {
+    if (!accumulate) std::fill(pdx, pdx + N * I, 0.0f);
     return;
   }
-  const int64_t stored_cols = w.dim(1);  // I, or O when transposed
-  // ≈ 4 MiB of F32 per tile: few enough tiles that the per-tile OpenMP region and SGEMM call
-  // stay cheap (the tied 262,144-row LM head is 160 tiles), small enough to stay in L2/L3.
-  const int64_t tile_rows =
-      std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, stored_cols));
-  const int64_t stored_rows = w.dim(0);
-  AlignedBuffer scratch = make_aligned_buffer(static_cast<size_t>(tile_rows * stored_cols) * 4);
-  float* tile = static_cast<float*>(scratch.get());
-  for (int64_t r0 = 0; r0 < stored_rows; r0 += tile_rows) {
-    const int64_t r1 = std::min(stored_rows, r0 + tile_rows);
-    const int64_t rows = r1 - r0;
-#pragma omp parallel for schedule(static)
-    for (int64_t r = r0; r < r1; ++r) dequantize_rows(w, r, r + 1, tile + (r - r0) * stored_cols);
+  for_each_weight_tile(w, tile_rows_for(w), [&](int64_t r0, int64_t r1, const float* tile) {
     if (!transposed) {
-      // y[:, r0:r1] = x[N,I] · tile[rows,I]ᵀ
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(N),
-                  static_cast<int>(rows), static_cast<int>(I), 1.0f, px, static_cast<int>(I), tile,
-                  static_cast<int>(I), 0.0f, py + r0, static_cast<int>(O));
+      // dx[N, I] (+)= dy[:, r0:r1] · tile[r1 - r0, I]   (K-split over the output dim)
+      const float beta = (r0 == 0 && !accumulate) ? 0.0f : 1.0f;
+      sgemm_blocked(false, false, N, I, r1 - r0, 1.0f, pdy + r0, O, tile, I, beta, pdx, I);
     } else {
-      // y[N,O] += x[:, r0:r1] · tile[rows,O]   (K-split over the input dim)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(N),
-                  static_cast<int>(O), static_cast<int>(rows), 1.0f, px + r0, static_cast<int>(I),
-                  tile, static_cast<int>(O), r0 == 0 ? 0.0f : 1.0f, py, static_cast<int>(O));
+      // dx[:, r0:r1] (+)= dy[N, O] · tile[r1 - r0, O]ᵀ
+      sgemm_blocked(false, true, N, r1 - r0, O, 1.0f, pdy, O, tile, O, accumulate ? 1.0f : 0.0f,
+                    pdx + r0, I);
     }
+  });
+}
+
+void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, bool transposed) {
+  const int64_t N = dy.dim(0), O = dy.dim(1), I = x.dim(1);
+  if (N == 0) return;
+  if (!transposed) {
+    // dw[O, I] += dy[N, O]ᵀ · x[N, I]
+    sgemm_blocked(true, false, O, I, N, 1.0f, dy.data<float>(), O, x.data<float>(), I, 1.0f,
+                  dw.data_mut<float>(), I);
+  } else {
+    // dw[I, O] += x[N, I]ᵀ · dy[N, O]
+    sgemm_blocked(true, false, I, O, N, 1.0f, x.data<float>(), I, dy.data<float>(), O, 1.0f,
+                  dw.data_mut<float>(), O);
   }
-  add_bias(bias, y);
+}
+
+void linear_backward_bias(const Tensor& dy, Tensor& dbias) {
+  column_sums(dy.data<float>(), dy.dim(0), dy.dim(1), dbias.data_mut<float>(), true);
 }
 
 }  // namespace tuna::cpu

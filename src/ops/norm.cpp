@@ -24,4 +24,29 @@ void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, float
   throw_internal_error("layer_norm", "no CUDA backend in this build");
 }
 
+static void check_norm_backward_args(const Tensor& x, const Tensor& w, const Tensor& dy,
+                                     const Tensor& dx, const Tensor* dw) {
+  check_norm_args(x, w, dy);
+  TUNA_ASSERT(dx.shape() == x.shape() && dx.dtype() == DType::F32, "norm: dx shaped like x");
+  TUNA_ASSERT(dx.raw() != dy.raw(), "norm backward: dx must not alias dy");
+  TUNA_ASSERT(dw == nullptr || (dw->dtype() == DType::F32 && dw->numel() == x.dim(1)),
+              "norm: dw is [C] F32");
+}
+
+void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, RmsNormKind kind,
+                       const Tensor& dy, Tensor& dx, Tensor* dw) {
+  check_norm_backward_args(x, w, dy, dx, dw);
+  if (x.device() == Device::CPU) return cpu::rms_norm_backward(x, w, eps, kind, dy, dx, dw);
+  throw_internal_error("rms_norm", "no CUDA backend in this build");
+}
+
+void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx,
+                         Tensor* dw, Tensor* db) {
+  check_norm_backward_args(x, w, dy, dx, dw);
+  TUNA_ASSERT(db == nullptr || (db->dtype() == DType::F32 && db->numel() == x.dim(1)),
+              "layer_norm: db is [C] F32");
+  if (x.device() == Device::CPU) return cpu::layer_norm_backward(x, w, eps, dy, dx, dw, db);
+  throw_internal_error("layer_norm", "no CUDA backend in this build");
+}
+
 }  // namespace tuna

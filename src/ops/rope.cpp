@@ -55,8 +55,8 @@ RopeTables rope_tables(const RopeConfig& config, const std::vector<int32_t>& pos
   return t;
 }
 
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
-                  bool interleaved) {
+static void check_rope_args(const Tensor& x, const RopeTables& tables,
+                            const std::vector<int32_t>& rows) {
   TUNA_ASSERT(x.ndim() == 3 && x.dtype() == DType::F32, "rope: x is [N, H, D] F32");
   TUNA_ASSERT(x.dim(2) == 2 * tables.half, "rope: head dim vs table");
   TUNA_ASSERT(static_cast<int64_t>(rows.size()) == x.dim(0), "rope: one table row per token");
@@ -64,7 +64,19 @@ void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t
       tables.cos.size() / static_cast<size_t>(tables.half == 0 ? 1 : tables.half);
   for (int32_t r : rows)
     TUNA_ASSERT(r >= 0 && static_cast<size_t>(r) < table_rows, "rope: row index");
-  if (x.device() == Device::CPU) return cpu::rope_forward(x, tables, rows, interleaved);
+}
+
+void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
+                  bool interleaved) {
+  check_rope_args(x, tables, rows);
+  if (x.device() == Device::CPU) return cpu::rope_rotate(x, tables, rows, interleaved, 1.0f);
+  throw_internal_error("rope", "no CUDA backend in this build");
+}
+
+void rope_backward(Tensor& dy, const RopeTables& tables, const std::vector<int32_t>& rows,
+                   bool interleaved) {
+  check_rope_args(dy, tables, rows);
+  if (dy.device() == Device::CPU) return cpu::rope_rotate(dy, tables, rows, interleaved, -1.0f);
   throw_internal_error("rope", "no CUDA backend in this build");
 }
 

@@ -1,7 +1,7 @@
 // Rotary position embedding in Hugging Face's half-split ("rotate_half") layout:
 // out[i] = x[i]·cos − x[i+D/2]·sin, out[i+D/2] = x[i+D/2]·cos + x[i]·sin, for i < D/2.
 // Frequencies follow transformers' modeling_rope_utils (default, linear, llama3), in F32.
-// Backward (the inverse rotation) sits beside it in the training issue.
+// Backward is the inverse rotation (the rotation is orthogonal: dx = Rᵀ·dy).
 #pragma once
 
 #include <cstdint>
@@ -38,9 +38,14 @@ RopeTables rope_tables(const RopeConfig& config, const std::vector<int32_t>& pos
 void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
                   bool interleaved = false);
 
+// dy: [N, H, D] F32, turned into dx in place (rotation by −angle); same tables/rows/layout.
+void rope_backward(Tensor& dy, const RopeTables& tables, const std::vector<int32_t>& rows,
+                   bool interleaved = false);
+
 namespace cpu {
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
-                  bool interleaved);
-}
+// sign +1: forward rotation; −1: inverse rotation (backward).
+void rope_rotate(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
+                 bool interleaved, float sign);
+}  // namespace cpu
 
 }  // namespace tuna

@@ -1,10 +1,10 @@
-// CPU RoPE: rotate each head's two halves in place.
+// CPU RoPE: rotate each head's two halves in place; backward rotates by the negative angle.
 #include "ops/rope.h"
 
 namespace tuna::cpu {
 
-void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
-                  bool interleaved) {
+void rope_rotate(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
+                 bool interleaved, float sign) {
   const int64_t N = x.dim(0), H = x.dim(1), D = x.dim(2), half = D / 2;
   float* px = x.data_mut<float>();
 #pragma omp parallel for schedule(static)
@@ -19,8 +19,9 @@ void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t
       for (int64_t i = 0; i < half; ++i) {
         float* p = v + i * stride;
         const float a = p[0], b = p[partner];
-        p[0] = a * c[i] - b * s[i];
-        p[partner] = b * c[i] + a * s[i];
+        const float sn = sign * s[i];  // exact: sign is ±1
+        p[0] = a * c[i] - b * sn;
+        p[partner] = b * c[i] + a * sn;
       }
     }
   }

@@ -1,0 +1,70 @@
+// lm_head_cross_entropy: argument and label checks, device dispatch; count_loss_tokens.
+#include "ops/cross_entropy.h"
+
+#include <string>
+
+#include "core/error.h"
+#include "ops/dequantize.h"
+
+namespace tuna {
+
+namespace {
+
+struct LabelDims {
+  int64_t B, T;
+};
+
+LabelDims label_dims(const Tensor& labels) {
+  TUNA_ASSERT(labels.dtype() == DType::I32 && (labels.ndim() == 1 || labels.ndim() == 2),
+              "cross_entropy: labels are [B, T] or [T] I32");
+  return labels.ndim() == 2 ? LabelDims{labels.dim(0), labels.dim(1)} : LabelDims{1, labels.dim(0)};
+}
+
+}  // namespace
+
+int64_t count_loss_tokens(const Tensor& labels) {
+  const LabelDims d = label_dims(labels);
+  const int32_t* p = labels.data<int32_t>();
+  int64_t n = 0;
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t t = 1; t < d.T; ++t) n += p[b * d.T + t] != kIgnoreIndex ? 1 : 0;
+  return n;
+}
+
+LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, const Tensor& labels,
+                                       float final_softcap, float grad_scale, Tensor* d_hidden,
+                                       Tensor* d_w) {
+  const LabelDims d = label_dims(labels);
+  TUNA_ASSERT(hidden.dtype() == DType::F32 && hidden.ndim() == labels.ndim() + 1,
+              "cross_entropy: hidden is [B, T, C] (or [T, C]) F32 matching labels");
+  TUNA_ASSERT(hidden.numel() == d.B * d.T * hidden.dim(-1), "cross_entropy: hidden vs labels " +
+                                                                hidden.shape().to_string() + " " +
+                                                                labels.shape().to_string());
+  TUNA_ASSERT(w.ndim() == 2 && w.dim(1) == hidden.dim(-1),
+              "cross_entropy: head weight is [V, C], got " + w.shape().to_string());
+  TUNA_ASSERT(final_softcap >= 0.0f, "cross_entropy: softcap >= 0");
+  TUNA_ASSERT(d_hidden == nullptr ||
+                  (d_hidden->shape() == hidden.shape() && d_hidden->dtype() == DType::F32),
+              "cross_entropy: d_hidden shaped like hidden");
+  TUNA_ASSERT(d_w == nullptr || (d_w->shape() == w.shape() && d_w->dtype() == DType::F32),
+              "cross_entropy: d_w shaped like w, F32");
+  TUNA_ASSERT(d_w == nullptr || w.dtype() == DType::F32,
+              "cross_entropy: a trainable head is F32 (quantized heads are frozen)");
+  if (!weight_format_supported(w.dtype())) dequantize_rows(w, 0, 0, nullptr);  // throws
+  const int64_t V = w.dim(0);
+  const int32_t* p = labels.data<int32_t>();
+  for (int64_t i = 0; i < d.B * d.T; ++i) {
+    if (p[i] != kIgnoreIndex && (p[i] < 0 || p[i] >= V)) {
+      throw_user_error("loss",
+                       "label " + std::to_string(p[i]) + " at position " + std::to_string(i) +
+                           " is outside the vocabulary (size " + std::to_string(V) + ")",
+                       "labels are token ids in [0, vocab size), or -100 for positions without a "
+                       "loss; check the dataset's labels and the tokenizer");
+    }
+  }
+  if (hidden.device() == Device::CPU)
+    return cpu::lm_head_cross_entropy(hidden, w, labels, final_softcap, grad_scale, d_hidden, d_w);
+  throw_internal_error("cross_entropy", "no CUDA backend in this build");
+}
+
+}  // namespace tuna

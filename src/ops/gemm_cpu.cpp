@@ -1,0 +1,71 @@
+// CPU helpers shared by the matmul-shaped kernels (linear, LoRA, LM head + loss). See gemm_cpu.h.
+#include "ops/gemm_cpu.h"
+
+#include <algorithm>
+
+#include "core/memory.h"
+#include "ops/dequantize.h"
+
+namespace tuna::cpu {
+
+void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc) {
+  constexpr int64_t kRowBlock = 64, kColumnBlock = 256;
+  const bool by_rows = M >= 2 * kRowBlock;
+  const int64_t size = by_rows ? kRowBlock : kColumnBlock;
+  const int64_t n_blocks = ((by_rows ? M : N) + size - 1) / size;
+  // Inside an active parallel region the OpenMP OpenBLAS runs each call single-threaded.
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    const int64_t i0 = blk * size;
+    if (by_rows) {
+      // rows [i0, i0 + m) of C and of op(A)
+      const int64_t m = std::min(size, M - i0);
+      const float* a = trans_a ? A + i0 : A + i0 * lda;
+      sgemm(trans_a, trans_b, m, N, K, alpha, a, lda, B, ldb, beta, C + i0 * ldc, ldc);
+    } else {
+      // columns [i0, i0 + n) of C and of op(B)
+      const int64_t n = std::min(size, N - i0);
+      const float* b = trans_b ? B + i0 * ldb : B + i0;
+      sgemm(trans_a, trans_b, M, n, K, alpha, A, lda, b, ldb, beta, C + i0, ldc);
+    }
+  }
+}
+
+void column_sums(const float* rows, int64_t N, int64_t C, float* out, bool accumulate) {
+  constexpr int64_t kColumnBlock = 64;
+  const int64_t n_blocks = (C + kColumnBlock - 1) / kColumnBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    const int64_t c0 = blk * kColumnBlock, c1 = std::min(C, c0 + kColumnBlock);
+    float acc[kColumnBlock];
+    for (int64_t c = c0; c < c1; ++c) acc[c - c0] = accumulate ? out[c] : 0.0f;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = c0; c < c1; ++c) acc[c - c0] += rows[n * C + c];
+    for (int64_t c = c0; c < c1; ++c) out[c] = acc[c - c0];
+  }
+}
+
+void for_each_weight_tile(
+    const Tensor& w, int64_t tile_rows,
+    const std::function<void(int64_t r0, int64_t r1, const float* tile)>& fn) {
+  const int64_t cols = w.dim(-1);
+  const int64_t rows = cols == 0 ? 0 : w.numel() / cols;
+  tile_rows = std::max<int64_t>(1, std::min(tile_rows, rows));
+  if (w.dtype() == DType::F32) {
+    for (int64_t r0 = 0; r0 < rows; r0 += tile_rows)
+      fn(r0, std::min(rows, r0 + tile_rows), w.data<float>() + r0 * cols);
+    return;
+  }
+  AlignedBuffer scratch = make_aligned_buffer(static_cast<size_t>(tile_rows * cols) * 4);
+  float* tile = static_cast<float*>(scratch.get());
+  for (int64_t r0 = 0; r0 < rows; r0 += tile_rows) {
+    const int64_t r1 = std::min(rows, r0 + tile_rows);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = r0; r < r1; ++r) dequantize_rows(w, r, r + 1, tile + (r - r0) * cols);
+    fn(r0, r1, tile);
+  }
+}
+
+}  // namespace tuna::cpu
