@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Training-loop goldens: 20 optimizer steps of PEFT LoRA under the Hugging Face Trainer on the tiny
+models of tests/golden/models (issue 5 item 8: AdamW, cosine schedule with warmup, gradient
+accumulation 2, clipping; F32, dropout 0, the same initial adapter and data order).
+
+For each model writes tests/golden/trainer/<name>/:
+  init_adapter.safetensors   PEFT's initial adapter (keys as save_pretrained writes them, A random
+                             Kaiming, B zero) — tuna starts from it
+  final_adapter.safetensors  the adapter after the last step
+  data.json                  the training rows (input_ids, attention_mask, labels; right-padded,
+                             prompt tokens labelled -100) in the order the Trainer consumes them
+  curve.json                 per optimizer step: the unrounded loss the Trainer accumulates (sum of
+                             token losses over the accumulated batch / labels != -100 counted on the
+                             unshifted labels, as transformers 4.57 does), grad_norm before clipping,
+                             the learning rate used for the step; plus the arguments
+and tests/golden/trainer/manifest.json (command, versions, seed).
+Usage: python make_trainer_goldens.py
+"""
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+
+import peft
+import safetensors.torch
+import torch
+import transformers
+from peft import LoraConfig, get_peft_model
+from torch.utils.data import Dataset, SequentialSampler
+from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODELS = os.path.join(ROOT, "tests", "golden", "models")
+OUT = os.path.join(ROOT, "tests", "golden", "trainer")
+SEED = 1234
+STEPS = 20
+ARGS = dict(
+    per_device_train_batch_size=2,
+    gradient_accumulation_steps=2,
+    max_steps=STEPS,
+    learning_rate=2e-3,
+    lr_scheduler_type="cosine",
+    warmup_steps=3,
+    max_grad_norm=0.5,
+    weight_decay=0.01,
+    optim="adamw_torch_fused",
+    logging_steps=1,
+)
+CASES = {
+    "llama": dict(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
+    "gemma3": dict(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
+    "gpt2": dict(target_modules=["c_attn", "c_proj", "c_fc"], fan_in_fan_out=True),
+}
+
+
+class Rows(Dataset):
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return {k: torch.tensor(v) for k, v in self.rows[i].items()}
+
+
+def make_rows(vocab, pad_id, n=2 * 2 * STEPS // 2, seed=SEED):
+    """n rows of length 12 (right-padded): a 3–5 token 'prompt' labelled -100, then a response
+    drawn from a small repeating pattern so the loss can fall."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    T = 12
+    for i in range(n):
+        plen = 3 + int(torch.randint(0, 3, (1,), generator=g))
+        rlen = 4 + int(torch.randint(0, 5, (1,), generator=g))
+        prompt = torch.randint(3, vocab, (plen,), generator=g).tolist()
+        start = int(torch.randint(3, vocab - 8, (1,), generator=g))
+        resp = [start + (k % 4) for k in range(rlen)]
+        ids = (prompt + resp)[:T]
+        n_real = len(ids)
+        labels = [-100] * plen + resp
+        labels = labels[:T]
+        ids += [pad_id] * (T - n_real)
+        labels += [-100] * (T - n_real)
+        mask = [1] * n_real + [0] * (T - n_real)
+        rows.append({"input_ids": ids, "attention_mask": mask, "labels": labels})
+    return rows
+
+
+class Recorder(Trainer):
+    """Records, per optimizer step, the unrounded accumulated loss and the learning rate used."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.curve = []
+        self._acc = 0.0
+        self._micro = 0
+
+    def _get_train_sampler(self, *args, **kwargs):
+        return SequentialSampler(self.train_dataset)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        self._acc += float(loss)
+        self._micro += 1
+        if self._micro == self.args.gradient_accumulation_steps:
+            self.curve.append({"loss": self._acc, "num_items_in_batch": int(num_items_in_batch),
+                               "lr": self.optimizer.param_groups[0]["lr"]})
+            self._acc = 0.0
+            self._micro = 0
+        return loss
+
+
+class GradNorm(TrainerCallback):
+    def __init__(self):
+        self.norms = []
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if logs and "grad_norm" in logs:
+            self.norms.append(float(logs["grad_norm"]))
+
+
+def lora_state(model):
+    return {k: v.detach().clone().contiguous() for k, v in peft.get_peft_model_state_dict(model).items()}
+
+
+def run(name, case):
+    torch.manual_seed(SEED)
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, name), dtype=torch.float32,
+                                                 attn_implementation="eager")
+    cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, task_type="CAUSAL_LM", **case)
+    model = get_peft_model(model, cfg)
+    out = os.path.join(OUT, name)
+    os.makedirs(out, exist_ok=True)
+    safetensors.torch.save_file(lora_state(model), os.path.join(out, "init_adapter.safetensors"))
+    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    rows = make_rows(model.config.vocab_size, pad)
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, report_to=[], use_cpu=True, seed=SEED, save_strategy="no",
+                                 dataloader_drop_last=False, **ARGS)
+        norms = GradNorm()
+        trainer = Recorder(model=model, args=args, train_dataset=Rows(rows), callbacks=[norms])
+        trainer.train()
+    assert len(trainer.curve) == STEPS and len(norms.norms) == STEPS
+    for step, gn in zip(trainer.curve, norms.norms):
+        step["grad_norm"] = gn
+    safetensors.torch.save_file(lora_state(model), os.path.join(out, "final_adapter.safetensors"))
+    with open(os.path.join(out, "data.json"), "w") as f:
+        json.dump(rows, f)
+    with open(os.path.join(out, "curve.json"), "w") as f:
+        json.dump({"args": ARGS, "lora": {"r": 4, "lora_alpha": 8, **case}, "steps": trainer.curve}, f, indent=1)
+    print(f"{name}: loss {trainer.curve[0]['loss']:.4f} -> {trainer.curve[-1]['loss']:.4f}")
+
+
+def main():
+    torch.set_num_threads(1)
+    for name, case in CASES.items():
+        run(name, case)
+    manifest = {
+        "command": "tools/reference/regenerate.sh trainer",
+        "python": platform.python_version(),
+        "torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
+        "seed": SEED,
+        "files": {},
+    }
+    for root, _, files in sorted(os.walk(OUT)):
+        for fn in sorted(files):
+            if fn == "manifest.json":
+                continue
+            p = os.path.join(root, fn)
+            manifest["files"][os.path.relpath(p, OUT)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    with open(os.path.join(OUT, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()
