@@ -1,0 +1,157 @@
+// The `tuna train` key table (see config.h). Defaults: TRL 0.25 SFTConfig (which overrides
+// learning_rate 2e-5, logging_steps 10, gradient_checkpointing true and max_length 1024 of
+// TrainingArguments), transformers 4.57 TrainingArguments, PEFT 0.18 LoraConfig, transformers
+// BitsAndBytesConfig. NOT_YET keys are known names whose non-default values tuna cannot honour
+// yet: setting one is the error "not supported yet: KEY", never silently ignored.
+#include "train/config.h"
+
+namespace tuna {
+
+namespace {
+constexpr ConfigSupport NOT_YET = ConfigSupport::NOT_YET;
+using T = ConfigType;
+}  // namespace
+
+const std::vector<ConfigKey>& config_schema() {
+  static const std::vector<ConfigKey> keys = {
+      // ---- model ----
+      {"model", "model", T::STRING, "null", "", "model_name_or_path,model_id,base_model",
+       "the base model: a Hugging Face directory, a repo id in the local HF cache, or a GGUF file"},
+      {"adapter", "model", T::STRING, "null", "", "",
+       "start from an existing PEFT adapter directory", NOT_YET},
+      {"torch_dtype", "model", T::ENUM, "\"auto\"", "auto|float32|bfloat16|float16", "dtype",
+       "weight dtype to load; the CPU computes in float32 whatever is set"},
+      {"trust_remote_code", "model", T::BOOL, "false", "", "", "tuna runs no Python model code",
+       NOT_YET},
+      {"device_map", "model", T::STRING, "null", "", "",
+       "tuna places the model itself (CPU, or the GPUs it finds)", NOT_YET},
+      // ---- quantization (BitsAndBytesConfig) ----
+      {"load_in_4bit", "quantization", T::BOOL, "false", "", "",
+       "quantize the base's linear weights to 4 bits at load (QLoRA)"},
+      {"load_in_8bit", "quantization", T::BOOL, "false", "", "", "LLM.int8 base weights", NOT_YET},
+      {"bnb_4bit_quant_type", "quantization", T::ENUM, "\"fp4\"", "fp4|nf4", "",
+       "4-bit data type (transformers' default is fp4; QLoRA uses nf4)"},
+      {"bnb_4bit_compute_dtype", "quantization", T::ENUM, "\"float32\"", "float32|bfloat16|float16",
+       "", "dtype the 4-bit weights are dequantized to before each matmul"},
+      {"bnb_4bit_use_double_quant", "quantization", T::BOOL, "false", "", "",
+       "quantize the per-block scales too (≈0.4 bit/parameter saved)"},
+      {"bnb_4bit_quant_storage", "quantization", T::ENUM, "\"uint8\"", "uint8", "",
+       "storage dtype of the packed 4-bit weights"},
+      {"llm_int8_skip_modules", "quantization", T::STRING_LIST, "null", "", "",
+       "modules kept unquantized (default: the output head)"},
+      // ---- lora (PEFT LoraConfig) ----
+      {"r", "lora", T::INT, "8", ">0", "lora_r,rank", "LoRA rank"},
+      {"lora_alpha", "lora", T::INT, "8", ">0", "alpha",
+       "scaling numerator: scale = lora_alpha / r"},
+      {"lora_dropout", "lora", T::FLOAT, "0.0", "0..1", "", "dropout on the LoRA input"},
+      {"target_modules", "lora", T::STRING_OR_LIST, "null", "", "",
+       "module names (suffix match), one regex string (full match) or \"all-linear\"; default: "
+       "PEFT's per-architecture default"},
+      {"exclude_modules", "lora", T::STRING_OR_LIST, "null", "", "", "modules never adapted"},
+      {"bias", "lora", T::ENUM, "\"none\"", "none|all|lora_only", "", "which biases train"},
+      {"use_rslora", "lora", T::BOOL, "false", "", "", "scale = lora_alpha / sqrt(r)"},
+      {"modules_to_save", "lora", T::STRING_LIST, "null", "", "",
+       "modules trained in full and saved with the adapter (e.g. lm_head, embed_tokens)"},
+      {"layers_to_transform", "lora", T::INT_OR_LIST, "null", "", "", "only these layer indices"},
+      {"layers_pattern", "lora", T::STRING_OR_LIST, "null", "", "",
+       "the layer-list name layers_to_transform refers to"},
+      {"fan_in_fan_out", "lora", T::BOOL, "false", "", "",
+       "the base stores weights as [in, out] (GPT-2 Conv1D; set automatically)"},
+      {"init_lora_weights", "lora", T::BOOL, "true", "", "",
+       "A Kaiming-uniform, B zero (false: both random, for tests)"},
+      {"task_type", "lora", T::ENUM, "\"CAUSAL_LM\"", "CAUSAL_LM", "", "PEFT task type"},
+      {"use_dora", "lora", T::BOOL, "false", "", "", "weight-decomposed LoRA", NOT_YET},
+      // ---- data ----
+      {"dataset", "data", T::STRING, "null", "", "train_file,data_files,dataset_name",
+       "training data: a JSONL, JSON or CSV file"},
+      {"eval_dataset", "data", T::STRING, "null", "", "validation_file",
+       "validation data file (else validation_split of the training data)"},
+      {"dataset_format", "data", T::ENUM, "\"auto\"",
+       "auto|alpaca|prompt_completion|messages|text|template", "",
+       "row format; auto detects it from the columns"},
+      {"template", "data", T::STRING, "null", "", "",
+       "custom text template with {column} fields, e.g. \"### context: {input}\\n### question: "
+       "{target}\""},
+      {"dataset_text_field", "data", T::STRING, "\"text\"", "", "", "column of plain-text rows"},
+      {"validation_split", "data", T::FLOAT, "0.0", "0..1", "test_size",
+       "fraction of the training data held out for evaluation"},
+      {"max_samples", "data", T::OPTIONAL_INT, "null", ">0", "", "use only the first N rows"},
+      {"skip_invalid", "data", T::BOOL, "false", "", "",
+       "skip bad rows (counted, written to a rejects file) instead of stopping"},
+      {"max_length", "data", T::OPTIONAL_INT, "1024", ">0", "max_seq_length",
+       "truncate tokenized rows to this many tokens"},
+      {"truncation_mode", "data", T::ENUM, "\"keep_start\"", "keep_start|keep_end", "",
+       "which end of a long row is kept"},
+      {"packing", "data", T::BOOL, "false", "", "", "pack rows into max_length sequences"},
+      {"completion_only_loss", "data", T::BOOL, "null", "", "",
+       "loss on the completion only (default: true for prompt/completion data)"},
+      {"assistant_only_loss", "data", T::BOOL, "false", "", "",
+       "loss on assistant turns only (messages data)"},
+      {"eos_token", "data", T::STRING, "null", "", "", "EOS appended to text/completions"},
+      {"pad_token", "data", T::STRING, "null", "", "", "padding token (default: pad, else EOS)"},
+      // ---- training (SFTConfig / TrainingArguments) ----
+      {"output_dir", "training", T::STRING, "\"trainer_output\"", "", "",
+       "where checkpoints, metrics and the final adapter or model go"},
+      {"num_train_epochs", "training", T::FLOAT, "3.0", ">0", "epochs", "passes over the data"},
+      {"max_steps", "training", T::INT, "-1", "", "",
+       "optimizer steps; > 0 overrides num_train_epochs"},
+      {"per_device_train_batch_size", "training", T::INT, "8", ">0", "batch_size",
+       "rows per micro-batch"},
+      {"per_device_eval_batch_size", "training", T::INT, "8", ">0", "", "rows per eval batch"},
+      {"gradient_accumulation_steps", "training", T::INT, "1", ">0", "grad_accum",
+       "micro-batches per optimizer step"},
+      {"learning_rate", "training", T::FLOAT, "2e-05", ">0", "lr", "peak learning rate"},
+      {"lr_scheduler_type", "training", T::ENUM, "\"linear\"",
+       "linear|cosine|cosine_with_restarts|polynomial|constant|constant_with_warmup|inverse_sqrt|"
+       "cosine_with_min_lr|cosine_warmup_with_min_lr|warmup_stable_decay",
+       "", "learning-rate schedule"},
+      {"lr_scheduler_kwargs", "training", T::MAP, "{}", "", "",
+       "schedule options (num_cycles, power, lr_end, min_lr, ...)"},
+      {"warmup_steps", "training", T::FLOAT, "0", ">=0", "",
+       "warm-up steps (a value below 1 is a ratio of the total)"},
+      {"warmup_ratio", "training", T::FLOAT, "0.0", "0..1", "", "warm-up as a ratio of the total"},
+      {"weight_decay", "training", T::FLOAT, "0.0", ">=0", "",
+       "decoupled weight decay (not on biases and norm weights)"},
+      {"adam_beta1", "training", T::FLOAT, "0.9", "0..1", "", "AdamW beta1"},
+      {"adam_beta2", "training", T::FLOAT, "0.999", "0..1", "", "AdamW beta2"},
+      {"adam_epsilon", "training", T::FLOAT, "1e-08", ">0", "", "AdamW epsilon"},
+      {"max_grad_norm", "training", T::FLOAT, "1.0", ">=0", "", "gradient clipping (0: off)"},
+      {"optim", "training", T::STRING, "\"adamw_torch_fused\"", "", "",
+       "optimizer: adamw_torch, adamw_torch_fused, paged_adamw_32bit, adamw_8bit, "
+       "adamw_bnb_8bit, paged_adamw_8bit, sgd"},
+      {"seed", "training", T::INT, "42", "", "", "seed of initialisation, dropout and shuffling"},
+      {"data_seed", "training", T::OPTIONAL_INT, "null", "", "", "seed of shuffling only"},
+      {"gradient_checkpointing", "training", T::BOOL, "true", "", "",
+       "recompute each block in the backward instead of keeping its activations"},
+      {"bf16", "training", T::BOOL, "null", "", "",
+       "bfloat16 compute (GPU); on the CPU accepted with a notice, computing in float32"},
+      {"fp16", "training", T::BOOL, "false", "", "",
+       "float16 compute (GPU); on the CPU accepted with a notice, computing in float32"},
+      {"use_cpu", "training", T::BOOL, "false", "", "", "train on the CPU even with a GPU"},
+      {"logging_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "", "when to log"},
+      {"logging_steps", "training", T::INT, "10", ">0", "", "log every N steps"},
+      {"eval_strategy", "training", T::ENUM, "\"no\"", "no|steps|epoch", "evaluation_strategy",
+       "when to evaluate"},
+      {"eval_steps", "training", T::OPTIONAL_INT, "null", ">0", "",
+       "evaluate every N steps (default: logging_steps)"},
+      {"save_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "", "when to save"},
+      {"save_steps", "training", T::INT, "500", ">0", "", "save every N steps"},
+      {"save_total_limit", "training", T::OPTIONAL_INT, "null", ">0", "",
+       "keep at most N checkpoints"},
+      {"resume_from_checkpoint", "training", T::STRING, "null", "", "",
+       "checkpoint directory to resume from", NOT_YET},
+      {"report_to", "training", T::STRING_OR_LIST, "\"none\"", "", "",
+       "only \"none\": tuna writes output_dir/metrics.jsonl", NOT_YET},
+      {"logging_dir", "training", T::STRING, "null", "", "", "TensorBoard log directory", NOT_YET},
+      {"load_best_model_at_end", "training", T::BOOL, "false", "", "",
+       "keep the best checkpoint by eval loss", NOT_YET},
+      {"push_to_hub", "training", T::BOOL, "false", "", "",
+       "tuna never uploads: private data stays on the machine", NOT_YET},
+      {"overwrite_output_dir", "training", T::BOOL, "false", "", "",
+       "write into a non-empty output_dir"},
+      {"disable_tqdm", "training", T::BOOL, "false", "", "", "no progress bar"},
+  };
+  return keys;
+}
+
+}  // namespace tuna

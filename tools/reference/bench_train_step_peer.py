@@ -1,0 +1,68 @@
+"""Peer side of bench/train_step: one LoRA training step (forward + backward + AdamW step) of PEFT +
+torch on the real Gemma 3 270M — the GGUF loaded by transformers (dequantised to F32, eager
+attention), LoRA r=8 alpha=16 dropout 0 on q,k,v,o,gate,up,down, batch B of T seeded random
+tokens (all labelled), torch.optim.AdamW (fused on CPU as the Trainer's default adamw_torch_fused),
+same thread count as tuna. --qlora loads the base in 4-bit NF4 with double quantisation
+(bitsandbytes CPU backend, compute dtype float32). Prints one JSON line: seconds per step,
+tokens/s, peak RSS."""
+import argparse
+import json
+import os
+import resource
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", help="GGUF file")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--qlora", action="store_true")
+    a = ap.parse_args()
+    import torch
+    torch.set_num_threads(a.threads)
+    import peft
+    import transformers
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    d, f = os.path.split(os.path.abspath(a.model))
+    kw = dict(gguf_file=f, dtype=torch.float32, attn_implementation="eager")
+    if a.qlora:
+        kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                       bnb_4bit_use_double_quant=True,
+                                                       bnb_4bit_compute_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(d, **kw)
+    cfg = peft.LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
+                          target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    model = peft.get_peft_model(model, cfg)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-4, fused=True)
+    g = torch.Generator().manual_seed(1234)
+    ids = torch.randint(1000, 200000, (a.batch, a.seq), generator=g)
+    ids[:, 0] = 2
+
+    def step():
+        out = model(input_ids=ids, labels=ids)
+        out.loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return float(out.loss)
+
+    step()  # warm-up (allocations, optimizer state)
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        loss = step()
+    secs = (time.perf_counter() - t0) / a.steps
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"impl": "peft", "peft": peft.__version__, "torch": torch.__version__,
+                      "transformers": transformers.__version__, "qlora": a.qlora, "batch": a.batch,
+                      "seq": a.seq, "threads": a.threads, "seconds_per_step": round(secs, 4),
+                      "tokens_per_second": round(a.batch * a.seq / secs, 2), "loss": round(loss, 4),
+                      "trainable": sum(p.numel() for p in params), "peak_rss_mb": round(peak_mb, 1)}))
+
+
+if __name__ == "__main__":
+    main()
