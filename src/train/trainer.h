@@ -13,16 +13,11 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "data/example.h"
 #include "train/optimizer.h"
 #include "train/scheduler.h"
 
 namespace tuna {
-
-// One training row, already tokenised and labelled (-100 = not scored).
-struct TrainRow {
-  std::vector<int32_t> input_ids;
-  std::vector<int32_t> labels;  // same length as input_ids
-};
 
 // A micro-batch, right-padded to its longest row.
 struct MicroBatch {

@@ -1,0 +1,310 @@
+// Records → examples → tokenised rows with loss masks (see example.h).
+#include "data/example.h"
+
+#include "core/error.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tuna {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string columns_of(const ojson& r) {
+  std::string s;
+  for (const auto& [k, v] : r.items()) s += (s.empty() ? "" : ", ") + k;
+  return s.empty() ? "(none)" : s;
+}
+
+// A column as text: strings as they are, other JSON as Python's str() would roughly give.
+std::string column_text(const Record& rec, const std::string& col, bool required = true) {
+  const ojson& r = rec.value;
+  if (!r.contains(col) || r[col].is_null()) {
+    if (!required) return "";
+    throw_user_error("data",
+                     rec.where() + ": no '" + col + "' field (fields: " + columns_of(r) + ")",
+                     "every row needs it; or choose another dataset_format / template");
+  }
+  const ojson& v = r[col];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  throw_user_error("data", rec.where() + ": field '" + col + "' is not text",
+                   "template fields must be strings or numbers");
+}
+
+// "{name}" fields of a template; "{{" and "}}" are literal braces (Python str.format).
+struct TemplatePart {
+  bool field;
+  std::string text;  // literal text or field name
+};
+
+std::vector<TemplatePart> parse_template(const std::string& t) {
+  std::vector<TemplatePart> parts;
+  std::string lit;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '{' && i + 1 < t.size() && t[i + 1] == '{') {
+      lit += '{';
+      ++i;
+    } else if (t[i] == '}' && i + 1 < t.size() && t[i + 1] == '}') {
+      lit += '}';
+      ++i;
+    } else if (t[i] == '{') {
+      size_t close = t.find('}', i);
+      if (close == std::string::npos)
+        throw_user_error("config",
+                         "template: '{' at position " + std::to_string(i) + " is never closed",
+                         "write fields as {column}; a literal brace is {{ or }}");
+      if (!lit.empty()) parts.push_back({false, std::move(lit)});
+      lit.clear();
+      parts.push_back({true, t.substr(i + 1, close - i - 1)});
+      i = close;
+    } else {
+      lit += t[i];
+    }
+  }
+  if (!lit.empty()) parts.push_back({false, lit});
+  return parts;
+}
+
+ojson sharegpt_to_messages(const Record& rec) {
+  ojson out = ojson::array();
+  const ojson& conv = rec.value["conversations"];
+  if (!conv.is_array())
+    throw_user_error(
+        "data", rec.where() + ": 'conversations' is not a list",
+        "ShareGPT rows are {\"conversations\": [{\"from\": \"human\", \"value\": ...}]}");
+  for (size_t i = 0; i < conv.size(); ++i) {
+    const ojson& m = conv[i];
+    if (!m.is_object() || !m.contains("from") || !m.contains("value") || !m["from"].is_string())
+      throw_user_error("data",
+                       rec.where() + ": conversations[" + std::to_string(i) + "] lacks from/value",
+                       "each turn is {\"from\": \"human\"|\"gpt\"|\"system\", \"value\": \"...\"}");
+    std::string from = m["from"].get<std::string>(), role;
+    if (from == "human" || from == "user")
+      role = "user";
+    else if (from == "gpt" || from == "assistant" || from == "bot" || from == "model")
+      role = "assistant";
+    else if (from == "system" || from == "tool")
+      role = from;
+    else
+      throw_user_error("data", rec.where() + ": unknown speaker '" + from + "' in conversations",
+                       "use human, gpt or system");
+    out.push_back({{"role", role}, {"content", m["value"]}});
+  }
+  return out;
+}
+
+int32_t eos_id(const Tokenizer& tok) {
+  auto e = tok.eos_id();
+  if (!e)
+    throw_user_error("data", "the tokenizer has no EOS token to end examples with",
+                     "set eos_token in the config");
+  return *e;
+}
+
+void append(std::vector<int32_t>& ids, std::vector<int32_t>& labels,
+            const std::vector<int32_t>& add, bool trained) {
+  ids.insert(ids.end(), add.begin(), add.end());
+  labels.insert(labels.end(), add.size(), -100);
+  if (trained)
+    std::copy(add.begin(), add.end(), labels.end() - static_cast<std::ptrdiff_t>(add.size()));
+}
+
+}  // namespace
+
+DataFormat parse_data_format(const std::string& n) {
+  if (n == "auto") return DataFormat::AUTO;
+  if (n == "alpaca") return DataFormat::ALPACA;
+  if (n == "prompt_completion") return DataFormat::PROMPT_COMPLETION;
+  if (n == "messages") return DataFormat::MESSAGES;
+  if (n == "text") return DataFormat::TEXT;
+  if (n == "template") return DataFormat::TEMPLATE;
+  throw_user_error("config", "dataset_format '" + n + "' is unknown",
+                   "one of auto, alpaca, prompt_completion, messages, text, template");
+}
+
+const char* data_format_name(DataFormat f) {
+  switch (f) {
+    case DataFormat::AUTO:
+      return "auto";
+    case DataFormat::ALPACA:
+      return "alpaca";
+    case DataFormat::PROMPT_COMPLETION:
+      return "prompt_completion";
+    case DataFormat::MESSAGES:
+      return "messages";
+    case DataFormat::TEXT:
+      return "text";
+    case DataFormat::TEMPLATE:
+      return "template";
+  }
+  return "?";
+}
+
+DataFormat detect_format(const ojson& r, const ExampleOptions& o) {
+  if (o.format != DataFormat::AUTO) return o.format;
+  if (!o.template_text.empty()) return DataFormat::TEMPLATE;
+  if (r.contains("messages") || r.contains("conversations")) return DataFormat::MESSAGES;
+  if (r.contains("prompt") && r.contains("completion")) return DataFormat::PROMPT_COMPLETION;
+  if (r.contains("instruction") && r.contains("output")) return DataFormat::ALPACA;
+  if (r.contains(o.dataset_text_field)) return DataFormat::TEXT;
+  throw_user_error("data", "cannot tell the dataset format from its fields (" + columns_of(r) + ")",
+                   "rows need instruction/input/output, prompt/completion, messages, conversations "
+                   "or text — or set template: \"... {column} ...\" (dataset_format: template)");
+}
+
+Example make_example(const Record& rec, DataFormat format, const ExampleOptions& o) {
+  Example ex;
+  switch (format) {
+    case DataFormat::ALPACA:
+      // The same text as seed 001's formatting_prompts_func, split where the response starts.
+      ex.kind = Example::Kind::PROMPT_COMPLETION;
+      ex.prompt = "### Instruction:\n" + column_text(rec, "instruction") + "\n\n### Input:\n" +
+                  column_text(rec, "input", false) + "\n\n### Response:\n";
+      ex.completion = column_text(rec, "output") + "\n";
+      return ex;
+    case DataFormat::PROMPT_COMPLETION:
+      ex.kind = Example::Kind::PROMPT_COMPLETION;
+      ex.prompt = column_text(rec, "prompt");
+      ex.completion = column_text(rec, "completion");
+      return ex;
+    case DataFormat::TEXT:
+      ex.text = column_text(rec, o.dataset_text_field);
+      return ex;
+    case DataFormat::TEMPLATE: {
+      if (o.template_text.empty())
+        throw_user_error("config", "dataset_format: template needs a template",
+                         "e.g. template: \"### context: {input}\\n### question: {target}\"");
+      std::vector<TemplatePart> parts = parse_template(o.template_text);
+      size_t last = parts.size();
+      for (size_t i = 0; i < parts.size(); ++i)
+        if (parts[i].field) last = i;
+      if (last == parts.size())
+        throw_user_error("config", "template has no {column} field",
+                         "e.g. \"### q: {input}\\n### a: {output}\"");
+      ex.kind = Example::Kind::PROMPT_COMPLETION;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        std::string piece = parts[i].field ? column_text(rec, parts[i].text) : parts[i].text;
+        (i < last ? ex.prompt : ex.completion) += piece;
+      }
+      return ex;
+    }
+    case DataFormat::MESSAGES: {
+      ex.kind = Example::Kind::MESSAGES;
+      ex.messages =
+          rec.value.contains("messages") ? rec.value["messages"] : sharegpt_to_messages(rec);
+      if (!ex.messages.is_array() || ex.messages.empty())
+        throw_user_error("data", rec.where() + ": 'messages' is not a non-empty list",
+                         "rows are {\"messages\": [{\"role\": \"user\", \"content\": ...}, ...]}");
+      for (size_t i = 0; i < ex.messages.size(); ++i) {
+        const ojson& m = ex.messages[i];
+        if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
+            !m.contains("content"))
+          throw_user_error(
+              "data", rec.where() + ": messages[" + std::to_string(i) + "] needs role and content",
+              "each message is {\"role\": \"user\"|\"assistant\"|\"system\", \"content\": ...}");
+      }
+      return ex;
+    }
+    case DataFormat::AUTO:
+      break;
+  }
+  return make_example(rec, detect_format(rec.value, o), o);
+}
+
+bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Example& ex,
+                      const TokenizeOptions& o, TokenizeStats& stats, TrainRow& out) {
+  out.input_ids.clear();
+  out.labels.clear();
+  ++stats.rows;
+  switch (ex.kind) {
+    case Example::Kind::TEXT: {
+      Tokenizer::Encoding e = tok.encode_full(ex.text, true);
+      stats.invalid_utf8 += e.invalid_utf8_replaced;
+      append(out.input_ids, out.labels, e.ids, true);
+      if (o.append_eos && (out.input_ids.empty() || out.input_ids.back() != eos_id(tok)))
+        append(out.input_ids, out.labels, {eos_id(tok)}, true);
+      break;
+    }
+    case Example::Kind::PROMPT_COMPLETION: {
+      const bool completion_only = o.completion_only_loss != 0;  // auto → true here
+      Tokenizer::Encoding p = tok.encode_full(ex.prompt, true);
+      Tokenizer::Encoding c = tok.encode_full(ex.completion, false);
+      stats.invalid_utf8 += p.invalid_utf8_replaced + c.invalid_utf8_replaced;
+      append(out.input_ids, out.labels, p.ids, !completion_only);
+      append(out.input_ids, out.labels, c.ids, true);
+      if (tok.encode(ex.prompt + ex.completion, true) != out.input_ids) ++stats.boundary_mismatches;
+      if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok)}, true);
+      break;
+    }
+    case Example::Kind::MESSAGES: {
+      if (!chat)
+        throw_user_error("data", "messages data needs a chat template, and the model has none",
+                         "set template / use a model with a chat template, or convert the data");
+      ChatTemplateInputs in;
+      in.messages = ex.messages;
+      in.variables = tok.special_tokens_map();
+      const std::string full = chat->render(in).text;
+      if (!o.assistant_only_loss) {
+        Tokenizer::Encoding e = tok.encode_full(full, false);
+        append(out.input_ids, out.labels, e.ids, true);
+        break;
+      }
+      // Assistant spans: from {% generation %} blocks when the template has them, else from the
+      // renders of each prefix (conversation so far + generation prompt) — what inference sees.
+      std::vector<std::pair<size_t, size_t>> spans;
+      if (chat->has_generation_blocks()) {
+        spans = chat->render(in).generation_spans;
+      } else {
+        for (size_t i = 0; i < ex.messages.size(); ++i) {
+          if (ex.messages[i]["role"] != "assistant") continue;
+          if (i == 0)
+            throw_user_error("data", "a conversation starts with an assistant message",
+                             "start with a user (or system) message");
+          ChatTemplateInputs before = in, upto = in;
+          before.messages = ojson::array();
+          for (size_t k = 0; k < i; ++k) before.messages.push_back(ex.messages[k]);
+          before.add_generation_prompt = true;
+          upto.messages = before.messages;
+          upto.messages.push_back(ex.messages[i]);
+          std::string b = chat->render(before).text, a = chat->render(upto).text;
+          if (a.compare(0, b.size(), b) != 0 || full.compare(0, a.size(), a) != 0)
+            throw_user_error("data",
+                             "the chat template does not render conversations as growing prefixes",
+                             "assistant_only_loss needs a prefix-stable template or one with "
+                             "{% generation %} blocks");
+          spans.emplace_back(b.size(), a.size());
+        }
+      }
+      size_t pos = 0;
+      for (const auto& [b, e] : spans) {
+        append(out.input_ids, out.labels, tok.encode(full.substr(pos, b - pos), false), false);
+        append(out.input_ids, out.labels, tok.encode(full.substr(b, e - b), false), true);
+        pos = e;
+      }
+      append(out.input_ids, out.labels, tok.encode(full.substr(pos), false), false);
+      if (tok.encode(full, false) != out.input_ids) ++stats.boundary_mismatches;
+      break;
+    }
+  }
+  if (o.max_length > 0 && static_cast<int64_t>(out.input_ids.size()) > o.max_length) {
+    ++stats.truncated;
+    const auto n = static_cast<std::ptrdiff_t>(o.max_length);
+    if (o.keep_end) {
+      out.input_ids.erase(out.input_ids.begin(), out.input_ids.end() - n);
+      out.labels.erase(out.labels.begin(), out.labels.end() - n);
+    } else {
+      out.input_ids.resize(static_cast<size_t>(n));
+      out.labels.resize(static_cast<size_t>(n));
+    }
+  }
+  bool any = false;
+  for (size_t t = 1; t < out.labels.size(); ++t) any = any || out.labels[t] != -100;
+  if (!any) {
+    ++stats.dropped_fully_masked;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tuna

@@ -1,0 +1,68 @@
+// Training examples: a dataset record in one of the formats users bring (alpaca, prompt /
+// completion, messages incl. ShareGPT conversations, plain text, a column template such as seed
+// 002's "### context: {input}\n### question: {target}"), and its tokenised form with the loss
+// mask. Masks come from the token boundaries of separately tokenised parts (prompt, completion;
+// each conversation turn) — what inference sees — never from searching for a response string
+// in token space (DESIGN.md §8 "Loss masks").
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/records.h"
+
+namespace tuna {
+
+class Tokenizer;
+class ChatTemplate;
+
+enum class DataFormat : uint8_t { AUTO, ALPACA, PROMPT_COMPLETION, MESSAGES, TEXT, TEMPLATE };
+DataFormat parse_data_format(const std::string& name);  // "auto", "alpaca", ... (user error else)
+const char* data_format_name(DataFormat f);
+
+struct Example {
+  enum class Kind : uint8_t { TEXT, PROMPT_COMPLETION, MESSAGES } kind = Kind::TEXT;
+  std::string text;                 // TEXT
+  std::string prompt, completion;   // PROMPT_COMPLETION (alpaca and templates render to this)
+  nlohmann::ordered_json messages;  // MESSAGES: [{role, content}]
+};
+
+struct ExampleOptions {
+  DataFormat format = DataFormat::AUTO;
+  std::string template_text;  // TEMPLATE: "{column}" fields; the last is the completion
+  std::string dataset_text_field = "text";
+};
+
+// The format of a dataset from its first record's columns (AUTO resolved).
+DataFormat detect_format(const nlohmann::ordered_json& record, const ExampleOptions& options);
+// One record → an example; a missing or mistyped column is a user error naming record.where().
+Example make_example(const Record& record, DataFormat format, const ExampleOptions& options);
+
+// One tokenised training row (-100: not scored).
+struct TrainRow {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> labels;  // same length as input_ids
+};
+
+struct TokenizeOptions {
+  int64_t max_length = 1024;      // <= 0: no truncation
+  bool keep_end = false;          // truncation_mode keep_end
+  int completion_only_loss = -1;  // -1 auto (true for prompt/completion data), 0, 1
+  bool assistant_only_loss = false;
+  bool append_eos = true;  // EOS after text / completions (TRL does; not after chat templates)
+};
+
+struct TokenizeStats {
+  size_t rows = 0, truncated = 0, dropped_fully_masked = 0;
+  size_t boundary_mismatches = 0;  // joined text tokenises differently from the parts
+  size_t invalid_utf8 = 0;
+};
+
+// Tokenises one example. `chat` renders MESSAGES (nullptr: messages are an error). Returns false
+// when every label ended up masked (the row is dropped, as TRL does; counted in stats).
+bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Example& ex,
+                      const TokenizeOptions& options, TokenizeStats& stats, TrainRow& out);
+
+}  // namespace tuna
