@@ -1,0 +1,36 @@
+// From a `tuna train` config to tokenised training and validation rows: read the dataset file(s),
+// resolve the format, build examples, tokenise with masks, split off validation data, shuffle
+// with a seeded counter-based permutation, and report what happened (rows, truncated, dropped,
+// boundary mismatches, rejects written to output_dir/rejects.jsonl with their reason).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/example.h"
+#include "train/config.h"
+
+namespace tuna {
+
+class Tokenizer;
+class ChatTemplate;
+
+struct PreparedData {
+  std::vector<TrainRow> train, eval;
+  DataFormat format = DataFormat::AUTO;
+  TokenizeStats stats;
+  size_t rejected = 0;       // unreadable or invalid rows skipped (skip_invalid)
+  std::string rejects_path;  // where they were written ("" when none)
+  // One-paragraph summary for the console.
+  std::string summary() const;
+};
+
+// `chat` renders messages data (nullptr when the model has no chat template).
+PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
+                                   const ChatTemplate* chat);
+
+// A seeded permutation of 0..n-1 (Fisher–Yates with Philox draws keyed by seed and epoch), the
+// same for any thread count and resumable from (seed, epoch).
+std::vector<size_t> seeded_permutation(size_t n, uint64_t seed, uint64_t epoch);
+
+}  // namespace tuna
