@@ -94,6 +94,8 @@ inline std::vector<tuna::LoraAdapter> golden_adapters(const std::string& model,
     a.fan_in_fan_out = model == "gpt2";
     a.a = f.tensor("lora." + a.module + ".A").copy();
     a.b = f.tensor("lora." + a.module + ".B").copy();
+    a.grad_a = tuna::Tensor::zeros(a.a.shape(), tuna::DType::F32);
+    a.grad_b = tuna::Tensor::zeros(a.b.shape(), tuna::DType::F32);
     out.push_back(std::move(a));
   }
   return out;
