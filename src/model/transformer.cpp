@@ -4,11 +4,8 @@
 // → final norm → LM head (+ final soft-capping). Computes in F32; weights stay in their stored
 // dtype. Dimension letters: B batch, T tokens, N = B·T, C hidden, H heads, K kv heads,
 // D head dim, F ffn width, V vocab.
-#include <map>
-#include <tuple>
-
 #include "core/error.h"
-#include "core/log.h"
+#include "model/forward_common.h"
 #include "model/model.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
@@ -19,75 +16,6 @@
 
 namespace tuna {
 
-namespace {
-
-void apply_norm(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
-  switch (s.norm) {
-    case NormType::RMS:
-      return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::LLAMA, y);
-    case NormType::RMS_GEMMA:
-      return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::GEMMA, y);
-    case NormType::LAYER:
-      return layer_norm_forward(x, w, b, s.norm_eps, y);
-  }
-}
-
-void add_inplace(Tensor& x, const Tensor& y) {
-  float* px = x.data_mut<float>();
-  const float* py = y.data<float>();
-  const int64_t n = x.numel();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) px[i] += py[i];
-}
-
-// Copies columns [c0, c0 + width) of src [N, W] into dst [N, width].
-void copy_columns(const Tensor& src, int64_t c0, Tensor& dst) {
-  const int64_t N = src.dim(0), W = src.dim(1), width = dst.dim(1);
-  const float* ps = src.data<float>();
-  float* pd = dst.data_mut<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < width; ++c) pd[n * width + c] = ps[n * W + c0 + c];
-}
-
-using RopeKey = std::tuple<float, int64_t, int, float, float, float, int64_t>;
-RopeKey rope_key(const RopeConfig& r) {
-  return {r.theta,
-          r.dim,
-          static_cast<int>(r.scaling),
-          r.factor,
-          r.low_freq_factor,
-          r.high_freq_factor,
-          r.original_max_position};
-}
-
-void validate_batch(const ModelSpec& s, const Batch& batch) {
-  const size_t n = static_cast<size_t>(batch.B * batch.T);
-  if (batch.B <= 0 || batch.T <= 0 || batch.ids.size() != n)
-    throw_user_error("forward", "batch of " + std::to_string(batch.ids.size()) +
-                                    " ids is not B×T = " + std::to_string(batch.B) + "×" +
-                                    std::to_string(batch.T));
-  if (!batch.mask.empty() && batch.mask.size() != n)
-    throw_user_error("forward", "attention mask size does not match the ids");
-  if (!batch.positions.empty() && batch.positions.size() != n)
-    throw_user_error("forward", "position ids size does not match the ids");
-  if (s.learned_positions) {
-    for (int32_t p : batch.positions)
-      if (p >= s.max_positions)
-        throw_user_error("forward",
-                         "position " + std::to_string(p) + " exceeds the model's " +
-                             std::to_string(s.max_positions) + " learned positions",
-                         "score shorter sequences");
-    if (batch.positions.empty() && batch.T > s.max_positions)
-      throw_user_error("forward",
-                       std::to_string(batch.T) + " tokens exceed the model's " +
-                           std::to_string(s.max_positions) + " learned positions",
-                       "score shorter sequences");
-  }
-}
-
-}  // namespace
-
 Tensor Model::forward_hidden(const Batch& batch) const {
   const ModelSpec& s = spec_;
   const ModelWeights& w = weights_;
@@ -95,44 +23,14 @@ Tensor Model::forward_hidden(const Batch& batch) const {
   const int64_t B = batch.B, T = batch.T, N = B * T, C = s.hidden, H = s.n_heads, K = s.n_kv_heads,
                 D = s.head_dim, F = s.ffn;
 
-  std::vector<int32_t> positions = batch.positions;
-  if (positions.empty()) {
-    positions.resize(static_cast<size_t>(N));
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t)
-        positions[static_cast<size_t>(b * T + t)] = static_cast<int32_t>(t);
-  }
-  Tensor key_valid;
-  if (!batch.mask.empty()) {
-    key_valid = Tensor::empty({B, T}, DType::I32);
-    std::copy(batch.mask.begin(), batch.mask.end(), key_valid.data_mut<int32_t>());
-  }
+  const std::vector<int32_t> positions = batch_positions(batch);
+  const Tensor key_valid = key_valid_mask(batch);
+  const RopeSet rope = build_rope(s, positions);
 
   // x: [N, C] residual stream
   Tensor x = Tensor::empty({N, C}, DType::F32);
   embedding_forward(w.embed, batch.ids, embedding_scale(s, DType::F32), x);
   if (s.learned_positions) embedding_add_forward(w.pos_embed, positions, x);
-
-  // RoPE tables, one per distinct layer config, indexed by position.
-  std::map<RopeKey, RopeTables> tables;
-  std::vector<int32_t> table_rows = positions;
-  if (!s.learned_positions) {
-    int32_t max_pos = 0;
-    for (int32_t p : positions) {
-      if (p < 0) throw_user_error("forward", "negative position id " + std::to_string(p));
-      max_pos = std::max(max_pos, p);
-    }
-    if (max_pos >= s.max_positions)
-      log_warn(
-          "position {} is beyond the model's context length ({}); results are out of distribution",
-          max_pos, s.max_positions);
-    std::vector<int32_t> all(static_cast<size_t>(max_pos) + 1);
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
-    for (const LayerSpec& l : s.layers) {
-      RopeKey key = rope_key(l.rope);
-      if (!tables.count(key)) tables[key] = rope_tables(l.rope, all);
-    }
-  }
 
   Tensor h = Tensor::empty({N, C}, DType::F32);         // normed input of a sub-block
   Tensor q = Tensor::empty({N, H * D}, DType::F32);     // [N, H·D]
@@ -144,12 +42,10 @@ Tensor Model::forward_hidden(const Batch& batch) const {
   Tensor up = Tensor::empty({N, F}, DType::F32);        // [N, F]
   Tensor qkv = s.family == Family::GPT2 ? Tensor::empty({N, 3 * C}, DType::F32) : Tensor();
   const bool tr = w.linear_transposed;
-  const RmsNormKind qk_kind =
-      s.norm == NormType::RMS_GEMMA ? RmsNormKind::GEMMA : RmsNormKind::LLAMA;
+  const RmsNormKind qk_kind = qk_norm_kind(s);
 
   for (int64_t li = 0; li < s.n_layers; ++li) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(li)];
-    const LayerSpec& ls = s.layers[static_cast<size_t>(li)];
 
     // --- attention sub-block ---
     apply_norm(s, x, lw.attn_norm, lw.attn_norm_bias, h);
@@ -169,15 +65,12 @@ Tensor Model::forward_hidden(const Batch& batch) const {
       rms_norm_forward(kn, lw.k_norm, s.norm_eps, qk_kind, kn);
     }
     if (!s.learned_positions) {
-      const RopeTables& rt = tables.at(rope_key(ls.rope));
+      const RopeTables& rt = rope.for_layer(li);
       Tensor qr = q.reshape({N, H, D}), kr = k.reshape({N, K, D});
-      rope_forward(qr, rt, table_rows, s.rope_interleaved);
-      rope_forward(kr, rt, table_rows, s.rope_interleaved);
+      rope_forward(qr, rt, rope.rows, s.rope_interleaved);
+      rope_forward(kr, rt, rope.rows, s.rope_interleaved);
     }
-    AttentionParams ap;
-    ap.scale = s.attn_scale;
-    ap.softcap = s.attn_softcap;
-    ap.window = ls.sliding ? ls.window : 0;
+    const AttentionParams ap = layer_attention_params(s, li);
     Tensor a4 = attn.reshape({B, T, H, D});
     attention_forward(q.reshape({B, T, H, D}), k.reshape({B, T, K, D}), v.reshape({B, T, K, D}),
                       key_valid, ap, a4);

@@ -12,6 +12,7 @@
 #   tools/reference/regenerate.sh optim            optimizers, LR schedules, clipping, decay names
 #   tools/reference/regenerate.sh trainer          20-step PEFT LoRA loss curves under the HF Trainer
 #   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
+#   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -32,6 +33,7 @@ case "$what" in
   optim) OMP_NUM_THREADS=1 exec "$py" "$here/make_optim_goldens.py" "$@" ;;
   grad) OMP_NUM_THREADS=1 exec "$py" "$here/make_grad_goldens.py" "$@" ;;
   trainer) OMP_NUM_THREADS=1 exec "$py" "$here/make_trainer_goldens.py" "$@" ;;
+  train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
   all)
     OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
     "$py" "$here/make_gguf_goldens.py"
@@ -43,6 +45,7 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_optim_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_grad_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_trainer_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|grad|trainer] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|grad|trainer|train] [generator arguments]" >&2; exit 2 ;;
 esac

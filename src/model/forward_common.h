@@ -1,0 +1,55 @@
+// Pieces shared by the inference forward (transformer.cpp) and the training forward/backward
+// (transformer_train.cpp, train_step.cpp): batch checks, default positions, the key-padding
+// mask, RoPE tables per layer, the norm dispatch (forward and backward) and element-wise helpers.
+// Internal to model/; nothing here allocates beyond what it returns.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/model_spec.h"
+#include "model/model.h"
+#include "ops/attention.h"
+#include "ops/norm.h"
+#include "ops/rope.h"
+
+namespace tuna {
+
+// Throws a user error when ids/mask/positions do not match B×T or exceed learned positions.
+void validate_batch(const ModelSpec& s, const Batch& batch);
+// batch.positions, or 0..T-1 on every row (transformers' default): [B·T].
+std::vector<int32_t> batch_positions(const Batch& batch);
+// [B, T] I32 copy of batch.mask, or undefined when the batch has no mask.
+Tensor key_valid_mask(const Batch& batch);
+
+// RoPE cos/sin tables for every position up to the largest used, one per distinct layer config
+// (Gemma 3's local and global layers differ). Empty for learned positions (GPT-2).
+struct RopeSet {
+  std::vector<RopeTables> tables;   // distinct configs
+  std::vector<size_t> layer_table;  // [L] index into tables
+  std::vector<int32_t> rows;        // [B·T] table row of each token (its position)
+  const RopeTables& for_layer(int64_t layer) const {
+    return tables[layer_table[static_cast<size_t>(layer)]];
+  }
+};
+RopeSet build_rope(const ModelSpec& s, const std::vector<int32_t>& positions);
+
+// The attention parameters of one layer (scale, soft-cap, sliding window).
+AttentionParams layer_attention_params(const ModelSpec& s, int64_t layer);
+// The q/k norm kind of the spec's family (Gemma's (1 + w), else Llama's w).
+RmsNormKind qk_norm_kind(const ModelSpec& s);
+
+// y = norm(x) with the spec's norm type (b: LayerNorm bias, else ignored). y may alias x.
+void apply_norm(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y);
+// Backward of apply_norm: dx written (must not alias dy); dw/db += (nullptr: frozen).
+void apply_norm_backward(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& dy,
+                         Tensor& dx, Tensor* dw, Tensor* db);
+
+void add_inplace(Tensor& x, const Tensor& y);                  // x += y (same numel, F32)
+void add_into(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b
+// Copies columns [c0, c0 + width) of src [N, W] into dst [N, width].
+void copy_columns(const Tensor& src, int64_t c0, Tensor& dst);
+// Writes src [N, width] into columns [c0, c0 + width) of dst [N, W].
+void put_columns(const Tensor& src, int64_t c0, Tensor& dst);
+
+}  // namespace tuna
