@@ -128,8 +128,11 @@ def lora_state(model):
 
 def run(name, case):
     torch.manual_seed(SEED)
+    # GPT-2's config turns on dropout in the base model (resid/embd/attn 0.1) under model.train();
+    # tuna's base model has no dropout (only LoRA's), so the golden switches it off.
+    extra = dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0) if name == "gpt2" else {}
     model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, name), dtype=torch.float32,
-                                                 attn_implementation="eager")
+                                                 attn_implementation="eager", **extra)
     cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, task_type="CAUSAL_LM", **case)
     model = get_peft_model(model, cfg)
     out = os.path.join(OUT, name)
