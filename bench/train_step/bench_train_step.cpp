@@ -1,0 +1,116 @@
+// One LoRA training step of tuna — forward + backward + AdamW (adamw_torch_fused) — on MODEL,
+// LoRA r=8 alpha=16 dropout 0 on q,k,v,o,gate,up,down of every layer, a B×T batch of seeded random
+// ids (all labelled), after one warm-up step. Prints one JSON line: seconds per step, tokens/s,
+// peak RSS, and the time split (forward+backward vs optimizer). bench/train_step/run.sh pairs it
+// with PEFT + torch on the same model and thread count. On a GGUF base LoRA trains against the
+// stored quantised blocks (dequantised tile by tile inside each matmul).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "model/model.h"
+#include "model/train_step.h"
+#include "train/optimizer.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: bench_train_step MODEL [batch=4] [seq=256] [steps=3] [threads=0] [checkpointing=0]\n");
+    return 2;
+  }
+  const int64_t B = argc > 2 ? std::atoll(argv[2]) : 4;
+  const int64_t T = argc > 3 ? std::atoll(argv[3]) : 256;
+  const int steps = argc > 4 ? std::atoi(argv[4]) : 3;
+  const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
+  const bool checkpointing = argc > 6 && std::atoi(argv[6]) != 0;
+  try {
+    tuna::set_num_threads(threads);
+    tuna::check_blas_backend();
+    tuna::Model model = tuna::Model::load(argv[1]);
+    const tuna::ModelWeights& w = model.weights();
+    std::vector<tuna::LoraAdapter> adapters;
+    const int64_t r = 8;
+    for (size_t l = 0; l < w.layers.size(); ++l) {
+      const tuna::LayerWeights& lw = w.layers[l];
+      const std::pair<tuna::LoraTarget, const tuna::Tensor*> targets[] = {
+          {tuna::LoraTarget::Q, &lw.q},       {tuna::LoraTarget::K, &lw.k},
+          {tuna::LoraTarget::V, &lw.v},       {tuna::LoraTarget::O, &lw.o},
+          {tuna::LoraTarget::GATE, &lw.gate}, {tuna::LoraTarget::UP, &lw.up},
+          {tuna::LoraTarget::DOWN, &lw.down}};
+      for (const auto& [target, t] : targets) {
+        tuna::LoraAdapter a;
+        a.layer = static_cast<int>(l);
+        a.target = target;
+        a.module = "layer" + std::to_string(l) + "." + std::to_string(static_cast<int>(target));
+        a.out = t->dim(0);
+        a.in = t->dim(1);
+        a.r = r;
+        a.scale = 16.0f / static_cast<float>(r);
+        a.a = tuna::Tensor::empty({r, a.in}, tuna::DType::F32);
+        const float bound = 1.0f / std::sqrt(static_cast<float>(a.in));
+        for (int64_t k = 0; k < r * a.in; ++k)
+          a.a.data_mut<float>()[k] = (2 * tuna::philox_uniform(1, adapters.size(), k) - 1) * bound;
+        a.b = tuna::Tensor::zeros({a.out, r}, tuna::DType::F32);
+        a.grad_a = tuna::Tensor::zeros(a.a.shape(), tuna::DType::F32);
+        a.grad_b = tuna::Tensor::zeros(a.b.shape(), tuna::DType::F32);
+        adapters.push_back(std::move(a));
+      }
+    }
+    std::vector<tuna::TrainableParam> params;
+    int64_t trainable = 0;
+    for (tuna::LoraAdapter& a : adapters) {
+      params.push_back({a.module + ".A", a.a, a.grad_a, true});
+      params.push_back({a.module + ".B", a.b, a.grad_b, true});
+      trainable += a.a.numel() + a.b.numel();
+    }
+    tuna::OptimizerOptions oo;
+    auto opt = tuna::make_optimizer("adamw_torch_fused", params, oo);
+    tuna::TrainBatch batch;
+    batch.B = B;
+    batch.T = T;
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> dist(1000, 199999);
+    for (int64_t i = 0; i < B * T; ++i) batch.ids.push_back(i % T == 0 ? 2 : dist(rng));
+    batch.labels = batch.ids;
+    double fb_secs = 0, opt_secs = 0, loss = 0;
+    auto step = [&](int64_t s, bool timed) {
+      for (auto& p : params) std::fill_n(p.grad.data_mut<float>(), p.grad.numel(), 0.0f);
+      tuna::StepOptions o;
+      o.grad_scale = 1.0f / static_cast<float>(B * (T - 1));
+      o.gradient_checkpointing = checkpointing;
+      o.step = static_cast<uint64_t>(s);
+      auto t0 = std::chrono::steady_clock::now();
+      tuna::StepResult res = tuna::forward_backward(model, w, &adapters, nullptr, batch, o);
+      auto t1 = std::chrono::steady_clock::now();
+      opt->step(1e-4);
+      auto t2 = std::chrono::steady_clock::now();
+      if (timed) {
+        fb_secs += std::chrono::duration<double>(t1 - t0).count();
+        opt_secs += std::chrono::duration<double>(t2 - t1).count();
+      }
+      loss = res.loss_sum / static_cast<double>(res.n_counted);
+    };
+    step(0, false);
+    for (int s = 1; s <= steps; ++s) step(s, true);
+    const double secs = (fb_secs + opt_secs) / steps;
+    std::printf(
+        "{\"impl\": \"tuna\", \"model\": \"%s\", \"batch\": %lld, \"seq\": %lld, \"threads\": %d, "
+        "\"gradient_checkpointing\": %s, \"seconds_per_step\": %.4f, \"tokens_per_second\": %.2f, "
+        "\"forward_backward_seconds\": %.4f, \"optimizer_seconds\": %.4f, \"loss\": %.4f, "
+        "\"trainable\": %lld, \"peak_rss_mb\": %.1f}\n",
+        argv[1], static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(),
+        checkpointing ? "true" : "false", secs, static_cast<double>(B * T) / secs, fb_secs / steps,
+        opt_secs / steps, loss, static_cast<long long>(trainable),
+        static_cast<double>(tuna::peak_rss_bytes()) / (1024.0 * 1024.0));
+    return 0;
+  } catch (const tuna::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.exit_status();
+  }
+}
