@@ -129,10 +129,12 @@ std::array<float, 256> with_cpu_first_entry(std::array<float, 256> code) {
   return code;
 }
 
-// Index of the code nearest s, the way bitsandbytes' CPU kernel finds it: the last entry <= s
-// (binary search), then its right neighbour if that is strictly closer. s is in [-1, 1] and
-// code[0] == -1, so an entry <= s always exists.
-uint8_t nearest_code(const std::array<float, 256>& code, float s) {
+}  // namespace
+
+// The last entry <= s (binary search), then its right neighbour if that is strictly closer: the
+// way bitsandbytes' CPU kernel finds the code. Below code[0] (s = -1 with the pristine signed map)
+// it is entry 0.
+uint8_t nearest_dynamic_code(const std::array<float, 256>& code, float s) {
   if (std::isnan(s)) s = 0.0f;  // bitsandbytes crashes here; we take the code nearest 0
   const auto it = std::upper_bound(code.begin(), code.end(), s);
   int64_t idx = std::max<int64_t>(0, (it - code.begin()) - 1);
@@ -143,8 +145,6 @@ uint8_t nearest_code(const std::array<float, 256>& code, float s) {
   }
   return static_cast<uint8_t>(idx);
 }
-
-}  // namespace
 
 const std::array<float, 256>& dynamic_map_pristine(DynamicMap map) {
   return map == DynamicMap::SIGNED ? kSignedPristine : kUnsignedPristine;
@@ -172,7 +172,7 @@ void quantize_blockwise_8bit(const float* x, int64_t n, int64_t blocksize, Dynam
     float amax = -3.40282347e38f;  // -FLT_MAX, then fmax (NaN inputs are skipped by fmax)
     for (int64_t i = i0; i < i1; ++i) amax = std::fmax(amax, std::fabs(x[i]));
     absmax[b] = amax;
-    for (int64_t i = i0; i < i1; ++i) q[i] = nearest_code(code, x[i] / amax);
+    for (int64_t i = i0; i < i1; ++i) q[i] = nearest_dynamic_code(code, x[i] / amax);
   }
 }
 

@@ -1,8 +1,8 @@
 // bitsandbytes' 8-bit blockwise dynamic quantization (functional.quantize_blockwise /
 // dequantize_blockwise), bit-identical to bitsandbytes 0.48.2's CPU backend for F32 input. Our
 // own implementation of bitsandbytes' format (there is no C++ library for it here). Used for
-// NF4/FP4 double quantization (ops/quant_bnb4.h) and, later, 8-bit optimizer states.
-// Not here: the 4-bit formats, the optimizers' fused update kernels.
+// NF4/FP4 double quantization (ops/quant_bnb4.h) and 8-bit optimizer states
+// (train/optimizer_8bit.h). Not here: the 4-bit formats, the optimizers' fused update kernels.
 #pragma once
 
 #include <array>
@@ -21,6 +21,10 @@ enum class DynamicMap : uint8_t { SIGNED, UNSIGNED };
 const std::array<float, 256>& dynamic_map(DynamicMap map);
 // create_dynamic_map(signed) as Python builds it (entry 0: -0.99296875 signed, 0.0 unsigned).
 const std::array<float, 256>& dynamic_map_pristine(DynamicMap map);
+
+// Index of the entry of `code` (ascending) nearest s, by F32 distance |s - code[k]|, the lower
+// index on a tie -- what torch.argmin(|s - code|) picks too; NaN gives the entry nearest 0.
+uint8_t nearest_dynamic_code(const std::array<float, 256>& code, float s);
 
 // Elements per block bitsandbytes accepts for blockwise quantization.
 bool blockwise8_blocksize_valid(int64_t blocksize);  // 64, 128, ..., 4096

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "train/optimizer_8bit.h"
 
 namespace tuna {
 
@@ -232,8 +233,7 @@ const char* const kKnownUnsupported[] = {"adamw_torch_xla",
 const std::vector<std::string>& supported_optimizer_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (const NameEntry& e : kNames)
-      if (e.kind != OptimizerKind::ADAMW_8BIT) v.push_back(e.name);
+    for (const NameEntry& e : kNames) v.push_back(e.name);
     return v;
   }();
   return names;
@@ -266,12 +266,26 @@ Optimizer::Optimizer(std::string name, std::vector<TrainableParam> params, Optim
 
 void Optimizer::allocate_state() {
   state_.clear();
-  for (const TrainableParam& tp : params_) {
-    std::vector<Tensor> s;
-    for (size_t k = 0; k < state_names().size(); ++k)
-      s.push_back(Tensor::zeros(tp.param.shape(), DType::F32));
+  const size_t n_states = state_names().size();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    std::vector<Tensor> s(n_states);
+    for (size_t k = 0; k < n_states; ++k)
+      if (const auto layout = state_layout(i, k))
+        s[k] = Tensor::zeros(layout->shape, layout->dtype);
     state_.push_back(std::move(s));
   }
+}
+
+std::optional<Optimizer::StateLayout> Optimizer::state_layout(size_t i, size_t) const {
+  return StateLayout{DType::F32, params_[i].param.shape()};
+}
+
+int64_t Optimizer::state_bytes() const {
+  int64_t bytes = 0;
+  for (const std::vector<Tensor>& per_param : state_)
+    for (const Tensor& t : per_param)
+      if (t.defined()) bytes += static_cast<int64_t>(t.nbytes());
+  return bytes;
 }
 
 Tensor Optimizer::state(const std::string& param, const std::string& state_name) const {
@@ -330,6 +344,8 @@ void Optimizer::load(const std::string& path) {
   for (size_t i = 0; i < params_.size(); ++i) {
     for (size_t k = 0; k < names.size(); ++k) {
       const std::string key = params_[i].name + "." + names[k];
+      const std::optional<StateLayout> layout = state_layout(i, k);
+      if (!layout) continue;  // a stray key is caught by the tensor count below
       if (!file.contains(key)) {
         if (state_lazy_ && steps == 0) continue;
         throw_user_error("optimizer", path + " has no state '" + key + "'",
@@ -337,11 +353,11 @@ void Optimizer::load(const std::string& path) {
                          "with the same LoRA/target settings");
       }
       const SafetensorsEntry& en = file.entry(key);
-      if (en.dtype != DType::F32 || en.shape != params_[i].param.shape())
+      if (en.dtype != layout->dtype || en.shape != layout->shape)
         throw_user_error("optimizer",
                          path + ": '" + key + "' is " + dtype_name(en.dtype) + " " +
-                             en.shape.to_string() + ", expected F32 " +
-                             params_[i].param.shape().to_string(),
+                             en.shape.to_string() + ", expected " + dtype_name(layout->dtype) +
+                             " " + layout->shape.to_string(),
                          "the checkpoint was trained with other parameter shapes");
       loaded[i][k] = file.tensor(key).copy();
       ++used_tensors;
@@ -366,11 +382,7 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& optim,
     case OptimizerKind::SGD:
       return std::make_unique<Sgd>(optim, std::move(params), options);
     case OptimizerKind::ADAMW_8BIT:
-      // Extension point: bitsandbytes' blockwise 8-bit state (block 256, signed/unsigned
-      // dynamic maps, tensors under 4096 elements kept in F32) lands here with the
-      // quantisation code.
-      throw_user_error("optim", "optimizer '" + optim + "' (8-bit AdamW) is not yet supported",
-                       "use optim: " + join(supported_optimizer_names()));
+      return make_adamw_8bit(optim, std::move(params), options);
   }
   throw_internal_error("optim", "unhandled optimizer kind");
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,12 +61,16 @@ class Optimizer {
   const std::string& name() const { return name_; }
 
   // State per parameter: AdamW "exp_avg", "exp_avg_sq"; SGD with momentum "momentum_buffer"
-  // (absent until the first step, as in torch).
+  // (absent until the first step, as in torch); 8-bit AdamW "state1", "state2", "absmax1",
+  // "absmax2" (bitsandbytes' names; see optimizer_8bit.h).
   virtual std::vector<std::string> state_names() const = 0;
   Tensor state(const std::string& param, const std::string& state_name) const;
+  // Bytes held by all state tensors (not the parameters or gradients).
+  int64_t state_bytes() const;
 
-  // optimizer.safetensors: "<param>.<state>" F32 tensors in parameter order, metadata
-  // {"format": "tuna-optimizer", "optimizer": kind, "step": N}. Written atomically.
+  // optimizer.safetensors: "<param>.<state>" tensors in parameter order (F32, or as
+  // state_layout() says), metadata {"format": "tuna-optimizer", "optimizer": kind, "step": N}.
+  // Written atomically.
   void save(const std::string& path) const;
   // Loads a file written by save() for the same parameters (names and shapes) and optimizer
   // kind; anything else is a user error naming the file and the mismatch.
@@ -75,6 +80,13 @@ class Optimizer {
   Optimizer(std::string name, std::vector<TrainableParam> params, OptimizerOptions options);
   // Zero-filled state tensors for every parameter; called by subclasses' constructors.
   void allocate_state();
+  struct StateLayout {
+    DType dtype;
+    Shape shape;
+  };
+  // What state_names()[k] of params_[i] is, in memory and in optimizer.safetensors, or nullopt
+  // where that parameter has no such state. Default: F32 with the parameter's shape.
+  virtual std::optional<StateLayout> state_layout(size_t i, size_t k) const;
 
   std::string name_;
   std::vector<TrainableParam> params_;
@@ -88,8 +100,8 @@ class Optimizer {
 
 // Builds the optimizer for a TrainingArguments `optim` name. Every param must be F32 on the
 // CPU with a grad of the same shape (internal error otherwise); names must be unique.
-// Extension point: a new OptimizerKind gets a class here and a case in make_optimizer (the
-// 8-bit bitsandbytes optimizers currently raise a "not yet supported" user error).
+// Extension point: a new OptimizerKind gets a class (here or in its own file, like
+// optimizer_8bit.h) and a case in make_optimizer.
 std::unique_ptr<Optimizer> make_optimizer(const std::string& optim,
                                           std::vector<TrainableParam> params,
                                           const OptimizerOptions& options);

@@ -175,8 +175,8 @@ TEST(OptimizerNames, HfNamesResolve) {
                                {"unknown optimizer 'adamw'", "adamw_torch_fused", "sgd"});
   tuna_test::expect_user_error([] { tuna::resolve_optimizer("adafactor"); },
                                {"not supported", "paged_adamw_32bit"});
-  tuna_test::expect_user_error([] { tuna::make_optimizer("adamw_bnb_8bit", small_params(), {}); },
-                               {"not yet supported", "adamw_torch"});
+  for (const char* name : {"adamw_bnb_8bit", "adamw_8bit", "paged_adamw_8bit"})
+    EXPECT_EQ(tuna::make_optimizer(name, small_params(), {})->state_names().front(), "state1");
 }
 
 TEST(OptimizerNames, Paged32BitIsAdamW) {

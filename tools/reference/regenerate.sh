@@ -11,6 +11,7 @@
 #   tools/reference/regenerate.sh bnb              bitsandbytes NF4/FP4/8-bit + load_in_4bit logits
 #   tools/reference/regenerate.sh optim            optimizers, LR schedules, clipping, decay names
 #   tools/reference/regenerate.sh trainer          20-step PEFT LoRA loss curves under the HF Trainer
+#   tools/reference/regenerate.sh optim8           bitsandbytes 8-bit AdamW trajectories
 #   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
 #   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
@@ -31,6 +32,7 @@ case "$what" in
     exec "$py" "$here/make_jinja_feature_goldens.py" ;;
   bnb) OMP_NUM_THREADS=1 exec "$py" "$here/make_bnb_goldens.py" "$@" ;;
   optim) OMP_NUM_THREADS=1 exec "$py" "$here/make_optim_goldens.py" "$@" ;;
+  optim8) OMP_NUM_THREADS=1 exec "$py" "$here/make_optim8_goldens.py" "$@" ;;
   grad) OMP_NUM_THREADS=1 exec "$py" "$here/make_grad_goldens.py" "$@" ;;
   trainer) OMP_NUM_THREADS=1 exec "$py" "$here/make_trainer_goldens.py" "$@" ;;
   train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
@@ -43,9 +45,10 @@ case "$what" in
     "$py" "$here/make_jinja_feature_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_bnb_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_optim_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_optim8_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_grad_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_trainer_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|grad|trainer|train] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train] [generator arguments]" >&2; exit 2 ;;
 esac
