@@ -11,6 +11,7 @@
 #   tools/reference/regenerate.sh bnb              bitsandbytes NF4/FP4/8-bit + load_in_4bit logits
 #   tools/reference/regenerate.sh optim            optimizers, LR schedules, clipping, decay names
 #   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
+#   tools/reference/regenerate.sh lora             PEFT targets/counts, adapter files, merge/unmerge
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -30,6 +31,7 @@ case "$what" in
   bnb) OMP_NUM_THREADS=1 exec "$py" "$here/make_bnb_goldens.py" "$@" ;;
   optim) OMP_NUM_THREADS=1 exec "$py" "$here/make_optim_goldens.py" "$@" ;;
   grad) OMP_NUM_THREADS=1 exec "$py" "$here/make_grad_goldens.py" "$@" ;;
+  lora) OMP_NUM_THREADS=1 exec "$py" "$here/make_lora_goldens.py" "$@" ;;
   all)
     OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
     "$py" "$here/make_gguf_goldens.py"
@@ -40,6 +42,7 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_bnb_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_optim_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_grad_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_lora_goldens.py"
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|grad] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|grad|lora] [generator arguments]" >&2; exit 2 ;;
 esac
