@@ -19,13 +19,14 @@ enum class LoraTarget : uint8_t { Q, K, V, O, GATE, UP, DOWN, QKV };
 struct LoraAdapter {
   std::string module;  // PEFT module path without "base_model.model.", e.g.
                        // "model.layers.3.self_attn.q_proj"
-  int layer = 0;       // block index
+  int layer = 0;       // block index; -1: a linear outside the text blocks (e.g. Gemma 3's vision
+                       // tower, which PEFT also adapts): kept for files and counts, not trained
   LoraTarget target = LoraTarget::Q;
   int64_t in = 0, out = 0, r = 0;
-  float scale = 1.0f;    // lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora
-  float dropout = 0.0f;  // lora_dropout
+  float scale = 1.0f;           // lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora
+  float dropout = 0.0f;         // lora_dropout
   bool fan_in_fan_out = false;  // the base weight is stored [in, out] (GPT-2 Conv1D)
-  Tensor a, b;            // [r, in], [out, r] F32, trainable
+  Tensor a, b;                  // [r, in], [out, r] F32, trainable
   Tensor grad_a, grad_b;  // same shapes F32 (accumulated by backward; zeroed by the optimizer loop)
 };
 

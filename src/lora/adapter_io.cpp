@@ -1,0 +1,223 @@
+// PEFT adapter files. See adapter_io.h.
+#include "lora/adapter_io.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/message.h"
+#include "io/safetensors.h"
+#include "model/model.h"
+
+namespace tuna {
+
+namespace {
+
+const std::string kPrefix = "base_model.model.";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Tensor cast_from_f32(const Tensor& t, DType dtype) {
+  if (dtype == DType::F32) return t;
+  Tensor out = Tensor::empty(t.shape(), dtype);
+  const float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    out.data_mut<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(p[i]) : f32_to_f16(p[i]);
+  return out;
+}
+
+// Heads of the q/k projection an adapter sits on when its rows are RoPE-permuted, else 0.
+int64_t permuted_heads(const Model& model, const LoraAdapter& a) {
+  if (!model.spec().rope_interleaved || model.gguf() == nullptr || a.layer < 0) return 0;
+  if (a.target == LoraTarget::Q) return model.spec().n_heads;
+  if (a.target == LoraTarget::K) return model.spec().n_kv_heads;
+  return 0;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw_user_error("lora", "cannot read " + path,
+                     "a PEFT adapter directory holds adapter_config.json and "
+                     "adapter_model.safetensors");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+Tensor permute_rope_rows(const Tensor& rows, int64_t heads, bool to_hf) {
+  const int64_t n = rows.dim(0), cols = rows.dim(1), D = n / heads, half = D / 2;
+  TUNA_ASSERT(n % heads == 0 && D % 2 == 0, "rope permutation needs heads · even head dim rows");
+  Tensor out = Tensor::empty(rows.shape(), DType::F32);
+  const float* src = rows.data<float>();
+  float* dst = out.data_mut<float>();
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t s = 0; s < 2; ++s)
+      for (int64_t j = 0; j < half; ++j) {
+        const int64_t hf = h * D + s * half + j, gguf = h * D + j * 2 + s;
+        const int64_t from = to_hf ? gguf : hf, to = to_hf ? hf : gguf;
+        std::copy(src + from * cols, src + (from + 1) * cols, dst + to * cols);
+      }
+  return out;
+}
+
+void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model& model) {
+  std::filesystem::create_directories(dir);
+  struct Item {
+    std::string name;
+    Tensor t;
+  };
+  std::vector<Item> items;
+  for (const auto& a : lora.adapters) {
+    const int64_t heads = permuted_heads(model, a);
+    items.push_back({kPrefix + a.module + ".lora_A.weight", a.a});
+    items.push_back({kPrefix + a.module + ".lora_B.weight",
+                     heads > 0 ? permute_rope_rows(a.b, heads, true) : a.b});
+  }
+  for (const auto& s : lora.saved) {
+    items.push_back({kPrefix + s.name + ".weight", cast_from_f32(s.weight, s.dtype)});
+    if (s.bias.defined())
+      items.push_back({kPrefix + s.name + ".bias", cast_from_f32(s.bias, s.dtype)});
+  }
+  std::set<std::string> adapted;
+  for (const auto& a : lora.adapters) adapted.insert(a.module);
+  for (const auto& [name, t] : lora.biases) {
+    if (std::any_of(items.begin(), items.end(),
+                    [&](const Item& i) { return i.name == kPrefix + name; }))
+      continue;
+    // The bias of a LoRA-wrapped module lives in its base_layer (PEFT's state dict name).
+    const std::string module = name.substr(0, name.size() - 5);
+    items.push_back({kPrefix + (adapted.count(module) ? module + ".base_layer.bias" : name), t});
+  }
+  // The Python library's order: larger dtypes first, then by name.
+  std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
+    const size_t sx = dtype_size(x.t.dtype()), sy = dtype_size(y.t.dtype());
+    return sx != sy ? sx > sy : x.name < y.name;
+  });
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& i : items) tensors.emplace_back(i.name, i.t);
+  write_safetensors(dir + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
+  const std::string text = adapter_config_json_text(lora.config);
+  write_file_atomic("lora", dir + "/adapter_config.json",
+                    [&](const WriteBytes& sink) { sink(text.data(), text.size()); });
+}
+
+LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
+  std::string dir = dir_or_file;
+  if (ends_with(dir, ".safetensors")) dir = std::filesystem::path(dir).parent_path().string();
+  const std::string config_path = dir + "/adapter_config.json";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_text(config_path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw_user_error("lora", config_path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  LoraSet set;
+  set.config = lora_config_from_json(j, config_path, /*lenient=*/true);
+  const std::string st_path = dir + "/adapter_model.safetensors";
+  if (!std::filesystem::exists(st_path))
+    throw_user_error("lora", st_path + " is missing",
+                     std::filesystem::exists(dir + "/adapter_model.bin")
+                         ? "convert adapter_model.bin with PEFT (save_pretrained with "
+                           "safe_serialization=True); tuna does not read pickle files"
+                         : "a PEFT adapter directory holds adapter_model.safetensors");
+  const SafetensorsFile f = SafetensorsFile::open(st_path);
+
+  const std::vector<LinearModule> lin = linear_modules(model);
+  std::map<std::string, const LinearModule*> by_name;
+  for (const auto& m : lin) by_name[m.name] = &m;
+  std::vector<std::string> known;
+  for (const auto& m : lin) known.push_back(m.name);
+
+  std::map<std::string, std::pair<Tensor, Tensor>> ab;  // module -> (A, B)
+  std::set<std::string> done;
+  for (const auto& key : f.names()) {
+    if (key.rfind(kPrefix, 0) != 0)
+      throw_user_error(
+          "lora", st_path + ": tensor " + quote(key) + " does not start with '" + kPrefix + "'",
+          "this is not a PEFT adapter saved by save_pretrained");
+    const std::string name = key.substr(kPrefix.size());
+    for (const char* part : {".lora_A.weight", ".lora_B.weight"}) {
+      if (!ends_with(name, part)) continue;
+      const std::string module = name.substr(0, name.size() - std::string(part).size());
+      if (!by_name.count(module)) {
+        const std::string* best = closest_name(module, known);
+        throw_user_error("lora",
+                         st_path + ": adapter module " + quote(module) +
+                             " does not exist in the base model " + model.dir(),
+                         best ? "closest module: " + *best +
+                                    "; was the adapter trained on a different base model?"
+                              : "was the adapter trained on a different base model?");
+      }
+      (part[6] == 'A' ? ab[module].first : ab[module].second) = f.tensor(key).to_f32();
+      done.insert(key);
+    }
+    if (done.count(key)) continue;
+    if (name.find("lora_embedding_") != std::string::npos ||
+        name.find("lora_magnitude") != std::string::npos)
+      throw_user_error("lora", st_path + ": " + quote(key) + " is not supported",
+                       "tuna reads LoRA on linear layers (no embedding LoRA, no DoRA)");
+    // modules_to_save copies and trainable biases keep their parameter names.
+    const Tensor t = f.tensor(key).to_f32();
+    if (name.find("bias") != std::string::npos && set.config.bias != LoraBias::NONE) {
+      std::string param = name;
+      const std::string base = ".base_layer.bias";
+      if (ends_with(param, base)) param = param.substr(0, param.size() - base.size()) + ".bias";
+      set.biases.emplace_back(param, t);
+    } else if (ends_with(name, ".weight") && set.config.modules_to_save) {
+      SavedModule s;
+      s.name = name.substr(0, name.size() - 7);
+      s.weight = t;
+      s.dtype = f.entry(key).dtype;
+      set.saved.push_back(std::move(s));
+    } else {
+      throw_user_error("lora", st_path + ": unexpected tensor " + quote(key),
+                       "expected <module>.lora_A.weight / .lora_B.weight (plus modules_to_save "
+                       "and bias tensors when the config has them)");
+    }
+  }
+  for (auto& s : set.saved)
+    for (size_t i = 0; i < set.biases.size(); ++i)
+      if (set.biases[i].first == s.name + ".bias") s.bias = set.biases[i].second;
+
+  for (const auto& m : lin) {  // PEFT's module order
+    auto it = ab.find(m.name);
+    if (it == ab.end()) continue;
+    const auto& [A, B] = it->second;
+    if (!A.defined() || !B.defined())
+      throw_user_error("lora",
+                       st_path + ": module " + quote(m.name) +
+                           " has only one of "
+                           "lora_A / lora_B",
+                       "the adapter file is incomplete");
+    if (A.ndim() != 2 || B.ndim() != 2 || A.dim(1) != m.in || B.dim(0) != m.out ||
+        B.dim(1) != A.dim(0))
+      throw_user_error("lora",
+                       st_path + ": " + m.name + " lora_A " + A.shape().to_string() + ", lora_B " +
+                           B.shape().to_string() + " do not fit the base weight (in " +
+                           std::to_string(m.in) + ", out " + std::to_string(m.out) + ")",
+                       "the adapter was trained for a different base model");
+    if (A.dim(0) != set.config.r)
+      throw_user_error("lora",
+                       st_path + ": " + m.name + " has rank " + std::to_string(A.dim(0)) +
+                           " but adapter_config.json says r = " + std::to_string(set.config.r),
+                       "per-module ranks (rank_pattern) are not supported");
+    LoraAdapter a = make_lora_adapter(m, A.dim(0), set.config);
+    a.a = A;
+    const int64_t heads = permuted_heads(model, a);
+    a.b = heads > 0 ? permute_rope_rows(B, heads, false) : B;
+    set.adapters.push_back(std::move(a));
+  }
+  if (set.adapters.empty())
+    throw_user_error("lora", st_path + " holds no LoRA weights", "is this a LoRA adapter?");
+  return set;
+}
+
+}  // namespace tuna

@@ -1,0 +1,30 @@
+// PEFT's adapter files: <dir>/adapter_model.safetensors (keys
+// base_model.model.<module>.lora_A.weight [r, in] and .lora_B.weight [out, r] F32; modules_to_save
+// and trainable biases under their own parameter names, base_model.model.<module>.weight / .bias;
+// metadata {"format": "pt"}; tensors ordered as the Python library orders them) and
+// <dir>/adapter_config.json (config.h). Reading checks every tensor against the base model and
+// fails with a user error naming the module. On a GGUF llama base (q/k rows permuted for
+// llama.cpp's interleaved RoPE) lora_B rows of q_proj and k_proj are un-permuted on save and
+// permuted back on load, so files are in HF's row order.
+#pragma once
+
+#include <string>
+
+#include "lora/targets.h"
+
+namespace tuna {
+
+class Model;
+
+// Writes both files atomically into `dir` (created if missing).
+void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model& model);
+
+// Reads a PEFT LoRA adapter directory (or its adapter_model.safetensors beside
+// adapter_config.json) for `model`. A/B become F32 (any float dtype accepted); grads zero.
+LoraSet load_peft_adapter(const std::string& dir, const Model& model);
+
+// llama.cpp's converter permutes q/k rows per head: HF row (h, half, j) -> GGUF row (h, j, half).
+// rows: [heads·D, cols] F32; to_hf true undoes it.
+Tensor permute_rope_rows(const Tensor& rows, int64_t heads, bool to_hf);
+
+}  // namespace tuna
