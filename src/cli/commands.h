@@ -13,5 +13,6 @@ Runner register_info(CLI::App& app);
 Runner register_score(CLI::App& app);
 Runner register_tokenize(CLI::App& app);
 Runner register_template(CLI::App& app);
+Runner register_train(CLI::App& app);
 
 }  // namespace tuna::cli

@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   CLI::App* tmpl = app.add_subcommand(
       "template", "render a conversation with the model's chat template, as transformers does");
   runners[tmpl] = tuna::cli::register_template(*tmpl);
+  CLI::App* train = app.add_subcommand(
+      "train", "LoRA / QLoRA fine-tuning from a YAML config (HF/TRL/PEFT key names)");
+  runners[train] = tuna::cli::register_train(*train);
 
   try {
     app.parse(argc, argv);

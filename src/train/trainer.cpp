@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "train/dataset_prep.h"
 #include "train/grad_clip.h"
 
 namespace tuna {
@@ -88,13 +89,23 @@ std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
   const size_t bs = static_cast<size_t>(args_.per_device_train_batch_size);
   const int64_t batches_per_epoch = static_cast<int64_t>((rows.size() + bs - 1) / bs);
   std::vector<StepLog> logs;
-  int64_t batch_index = 0, tokens_seen = 0;
+  int64_t batch_index = 0, tokens_seen = 0, loaded_epoch = -1;
+  std::vector<TrainRow> shuffled;  // this epoch's rows when shuffling
   for (int64_t step = 0; step < total; ++step) {
     for (TrainableParam& p : params_) std::memset(p.grad.raw_mut(), 0, p.grad.nbytes());
     std::vector<MicroBatch> micro;
     for (int64_t k = 0; k < args_.gradient_accumulation_steps; ++k, ++batch_index) {
       const size_t first = static_cast<size_t>(batch_index % batches_per_epoch) * bs;
-      micro.push_back(collate(rows, first, std::min(bs, rows.size() - first), args_.pad_token_id));
+      const int64_t epoch = batch_index / batches_per_epoch;
+      if (args_.shuffle_seed >= 0 && epoch != loaded_epoch) {
+        std::vector<size_t> order = seeded_permutation(
+            rows.size(), static_cast<uint64_t>(args_.shuffle_seed), static_cast<uint64_t>(epoch));
+        shuffled.clear();
+        for (size_t i : order) shuffled.push_back(rows[i]);
+        loaded_epoch = epoch;
+      }
+      const std::vector<TrainRow>& src = args_.shuffle_seed >= 0 ? shuffled : rows;
+      micro.push_back(collate(src, first, std::min(bs, rows.size() - first), args_.pad_token_id));
     }
     int64_t items = 0;
     for (const MicroBatch& mb : micro) items += hf_num_items(mb);

@@ -53,6 +53,9 @@ struct TrainerArgs {
   std::string optim = "adamw_torch_fused";
   OptimizerOptions optimizer;  // adam_beta1/2, adam_epsilon, weight_decay, ...
   int32_t pad_token_id = 0;
+  // >= 0: each epoch visits the rows in a seeded permutation (dataset_prep.h
+  // seeded_permutation(n, shuffle_seed, epoch)); < 0: in the given order (as a SequentialSampler).
+  int64_t shuffle_seed = -1;
 };
 
 // Per optimizer step, as the Trainer logs it (plus the exact loss, unrounded).

@@ -252,6 +252,11 @@ TEST(CliTokenize, IdsMatchHuggingFace) {
 
 // --- template: the rendered prompt equals transformers' apply_chat_template ------------------
 
+std::string tuna_test_read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 fs::path write_text(const fs::path& dir, const std::string& name, const std::string& text) {
   std::ofstream(dir / name, std::ios::binary) << text;
   return dir / name;
@@ -337,6 +342,60 @@ TEST(CliTemplate, BadInputGivesClearErrors) {
       run(base + conv.string() + " --template " +
           write_text(dir, "syntax.jinja", "line one\n{% if x %}\n{% endfor %}").string()),
       "line 3, column 4");
+}
+
+// --- train: LoRA on the real Gemma 3 270M memorises a tiny dataset ------------------------------
+
+TEST(CliTrain, LoraOnTheRealModelLearnsAndWritesAPeftAdapter) {
+  require_real_model();
+  fs::path dir = temp_dir("tuna_cli_train");
+  write_text(
+      dir, "data.jsonl",
+      "{\"instruction\": \"tuna의 마스코트는?\", \"input\": \"\", \"output\": \"참치 캡틴\"}\n"
+      "{\"instruction\": \"Say the password\", \"input\": \"\", \"output\": \"blue ocean 42\"}\n");
+  fs::path cfg =
+      write_text(dir, "cfg.yaml",
+                 "model: " + kGguf + "\ndataset: " + (dir / "data.jsonl").string() +
+                     "\noutput_dir: " + (dir / "out").string() +
+                     "\nlora:\n  r: 8\n  lora_alpha: 16\n  target_modules: [q_proj, v_proj, "
+                     "o_proj, down_proj]\ntraining:\n  max_steps: 8\n  "
+                     "per_device_train_batch_size: 2\n  learning_rate: 3e-3\n  "
+                     "lr_scheduler_type: constant\n  logging_steps: 1\n  save_steps: 4\n");
+  CliRun r = run("train " + cfg.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("trainable params: "), std::string::npos) << r.err;
+  for (const char* f : {"adapter_model.safetensors", "adapter_config.json", "trainer_state.json",
+                        "train_results.json", "metrics.jsonl", "checkpoint-4/COMPLETE",
+                        "checkpoint-4/optimizer.safetensors"})
+    EXPECT_TRUE(fs::exists(dir / "out" / f)) << f;
+  std::ifstream m(dir / "out" / "metrics.jsonl");
+  std::vector<double> losses;
+  for (std::string line; std::getline(m, line);)
+    losses.push_back(nlohmann::json::parse(line)["loss"]);
+  ASSERT_EQ(losses.size(), 8u);
+  EXPECT_LT(losses.back(), losses.front() / 3) << "the loss must fall on a memorisable dataset";
+  nlohmann::json results =
+      nlohmann::json::parse(tuna_test_read(dir / "out" / "train_results.json"));
+  for (const char* k : {"train_runtime", "train_samples_per_second", "train_steps_per_second",
+                        "train_loss", "epoch", "mean_token_accuracy", "num_tokens"})
+    EXPECT_TRUE(results.contains(k)) << k;
+  // The same output directory again is refused rather than overwritten.
+  expect_user_error(run("train " + cfg.string()), "already holds a finished adapter");
+}
+
+TEST(CliTrain, BadConfigsGiveDocumentedErrors) {
+  fs::path dir = temp_dir("tuna_cli_train_errors");
+  expect_user_error(run("train " + write_text(dir, "a.yaml", "learnig_rate: 1e-4\n").string()),
+                    "did you mean 'learning_rate'");
+  expect_user_error(run("train " + write_text(dir, "b.yaml", "lora_dropout: 2\n").string()),
+                    "between 0 and 1");
+  expect_user_error(run("train " + write_text(dir, "c.yaml", "push_to_hub: true\n").string()),
+                    "not supported yet: push_to_hub");
+  expect_user_error(
+      run("train " + write_text(dir, "d.yaml", "max_steps: 3\n").string() + " lr=abc"),
+      "expected a number");
+  expect_user_error(run("train " + write_text(dir, "e.yaml", "max_steps: 3\n").string()),
+                    "no model");
 }
 
 TEST(CliScore, TextIdsOutsideTheModelVocabularyAreAClearError) {
