@@ -383,6 +383,27 @@ TEST(CliTrain, LoraOnTheRealModelLearnsAndWritesAPeftAdapter) {
   expect_user_error(run("train " + cfg.string()), "already holds a finished adapter");
 }
 
+// Every examples/*.yaml runs (one tiny step on the real GGUF, output elsewhere): the configs users
+// copy stay valid.
+TEST(CliTrain, ExamplesRun) {
+  require_real_model();
+  const fs::path root = fs::path(TUNA_GOLDEN_DIR) / ".." / "..";
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(root / "examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    ++n;
+    fs::path out = temp_dir("tuna_cli_example_" + e.path().stem().string());
+    CliRun r = run(
+        "train " + e.path().string() + " model=" + kGguf + " load_in_4bit=false max_steps=1 " +
+        "per_device_train_batch_size=1 gradient_accumulation_steps=1 eval_steps=1 " +
+        "dataset=" + (root / "examples" / "data").string() + "/$(grep -o 'data/[a-z0-9_]*.jsonl' " +
+        e.path().string() + " | head -1 | cut -d/ -f2) output_dir=" + (out / "run").string());
+    EXPECT_EQ(r.status, 0) << e.path() << "\n" << r.err;
+    EXPECT_TRUE(fs::exists(out / "run" / "adapter_model.safetensors")) << e.path();
+  }
+  EXPECT_GE(n, 4);
+}
+
 TEST(CliTrain, BadConfigsGiveDocumentedErrors) {
   fs::path dir = temp_dir("tuna_cli_train_errors");
   expect_user_error(run("train " + write_text(dir, "a.yaml", "learnig_rate: 1e-4\n").string()),
