@@ -17,11 +17,14 @@
 #include "core/threads.h"
 #include "model/model.h"
 #include "model/train_step.h"
+#include "train/memory_estimate.h"
 #include "train/optimizer.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_train_step MODEL [batch=4] [seq=256] [steps=3] [threads=0] [checkpointing=0]\n");
+    std::fprintf(stderr,
+                 "usage: bench_train_step MODEL [batch=4] [seq=256] [steps=3] [threads=0] "
+                 "[checkpointing=0]\n");
     return 2;
   }
   const int64_t B = argc > 2 ? std::atoll(argv[2]) : 4;
@@ -103,10 +106,13 @@ int main(int argc, char** argv) {
         "{\"impl\": \"tuna\", \"model\": \"%s\", \"batch\": %lld, \"seq\": %lld, \"threads\": %d, "
         "\"gradient_checkpointing\": %s, \"seconds_per_step\": %.4f, \"tokens_per_second\": %.2f, "
         "\"forward_backward_seconds\": %.4f, \"optimizer_seconds\": %.4f, \"loss\": %.4f, "
-        "\"trainable\": %lld, \"peak_rss_mb\": %.1f}\n",
+        "\"trainable\": %lld, \"estimated_mb\": %.1f, \"peak_rss_mb\": %.1f}\n",
         argv[1], static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(),
         checkpointing ? "true" : "false", secs, static_cast<double>(B * T) / secs, fb_secs / steps,
         opt_secs / steps, loss, static_cast<long long>(trainable),
+        static_cast<double>(
+            tuna::estimate_training_memory(model, adapters, B * T, checkpointing, 8.0).total()) /
+            (1024.0 * 1024.0),
         static_cast<double>(tuna::peak_rss_bytes()) / (1024.0 * 1024.0));
     return 0;
   } catch (const tuna::Error& e) {

@@ -21,6 +21,7 @@
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/dataset_prep.h"
+#include "train/memory_estimate.h"
 #include "train/trainer.h"
 
 namespace tuna {
@@ -187,6 +188,26 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
   });
   const int64_t total = trainer.total_steps(data.train.size());
+
+  // Will it fit? The longest micro-batch the data can form, estimated before any step runs.
+  size_t longest = 1;
+  for (const TrainRow& r : data.train) longest = std::max(longest, r.input_ids.size());
+  const OptimizerChoice oc = resolve_optimizer(ta.optim);
+  const MemoryEstimate need = estimate_training_memory(
+      model, adapters,
+      static_cast<int64_t>(longest) * std::min<int64_t>(ta.per_device_train_batch_size,
+                                                        static_cast<int64_t>(data.train.size())),
+      checkpointing,
+      oc.kind == OptimizerKind::ADAMW_8BIT ? 2.03
+      : oc.kind == OptimizerKind::SGD      ? 4.0
+                                           : 8.0);
+  print("memory: needs about " + need.describe());
+  if (const int64_t avail = available_memory_bytes(); avail > 0 && need.total() > avail)
+    throw_user_error("train",
+                     "this run needs about " + need.describe() + " but " +
+                         std::to_string(avail >> 20) + " MiB are available",
+                     "lower per_device_train_batch_size (raise gradient_accumulation_steps to "
+                     "keep the batch), lower max_length, or set gradient_checkpointing: true");
 
   // Evaluation: loss and token accuracy over the validation rows (no dropout, no gradients).
   auto evaluate = [&]() {

@@ -1,0 +1,79 @@
+// Training memory estimate (see memory_estimate.h). The per-token terms mirror BlockActs field by
+// field; bench/train_step measures the real peak (docs/training.md "Memory").
+#include "train/memory_estimate.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "model/model.h"
+
+namespace tuna {
+
+int64_t activation_bytes_per_token_layer(const ModelSpec& s, int64_t adapted_rank_sum) {
+  const int64_t C = s.hidden, HD = s.n_heads * s.head_dim, KD = s.n_kv_heads * s.head_dim;
+  int64_t floats = C;                       // x_in
+  if (s.qk_norm) floats += HD + KD;         // q_pre, k_pre
+  floats += HD + 2 * KD;                    // q, k, v
+  floats += HD;                             // attention output
+  if (s.sandwich_norm) floats += 2 * C;     // o_out, down_out
+  floats += C;                              // x_mid
+  floats += (s.gated_mlp ? 2 : 1) * s.ffn;  // gate, up
+  floats += adapted_rank_sum;               // xa of each adapted linear
+  return floats * 4;
+}
+
+MemoryEstimate estimate_training_memory(const Model& model,
+                                        const std::vector<LoraAdapter>& adapters, int64_t tokens,
+                                        bool checkpointing, double opt_bytes) {
+  const ModelSpec& s = model.spec();
+  MemoryEstimate e;
+  e.weights = model.weight_bytes();
+  int64_t params = 0;
+  std::vector<int64_t> rank_sum(static_cast<size_t>(s.n_layers), 0);
+  for (const LoraAdapter& a : adapters) {
+    params += a.a.numel() + a.b.numel();
+    if (a.layer >= 0 && a.layer < s.n_layers) rank_sum[static_cast<size_t>(a.layer)] += a.r;
+  }
+  e.trainable = static_cast<int64_t>(static_cast<double>(params) * (8.0 + opt_bytes));
+  int64_t worst_layer = 0;
+  for (int64_t l = 0; l < s.n_layers; ++l) {
+    const int64_t per = activation_bytes_per_token_layer(s, rank_sum[static_cast<size_t>(l)]);
+    worst_layer = std::max(worst_layer, per);
+    e.activations += checkpointing ? s.hidden * 4 : per;
+  }
+  e.activations *= tokens;
+  if (checkpointing) e.activations += worst_layer * tokens;  // the block being recomputed
+  // Hidden states and their gradient, the block's backward temporaries (≈ 2 × the widest
+  // activation), and the loss's fixed tiles (≈ 16 MiB of logits per chunk).
+  // Plus ≈ 96 MiB of process baseline (code, OpenBLAS buffers, tokenizer) measured with
+  // bench_train_step.
+  e.scratch = tokens * 4 * (3 * s.hidden + 2 * std::max(s.ffn, s.n_heads * s.head_dim)) +
+              (16 << 20) + (96 << 20);
+  return e;
+}
+
+std::string MemoryEstimate::describe() const {
+  auto mib = [](int64_t b) {
+    char buf[32];
+    if (b >= (int64_t{1} << 30))
+      std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(b) / (1 << 30));
+    else
+      std::snprintf(buf, sizeof buf, "%.0f MiB", static_cast<double>(b) / (1 << 20));
+    return std::string(buf);
+  };
+  return mib(total()) + " (base weights " + mib(weights) + ", trainable + optimizer " +
+         mib(trainable) + ", activations " + mib(activations) + ", scratch " + mib(scratch) + ")";
+}
+
+int64_t available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return -1;
+}
+
+}  // namespace tuna
