@@ -4,6 +4,7 @@
 // Internal to model/; nothing here allocates beyond what it returns.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -44,6 +45,17 @@ void apply_norm(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tens
 // Backward of apply_norm: dx written (must not alias dy); dw/db += (nullptr: frozen).
 void apply_norm_backward(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& dy,
                          Tensor& dx, Tensor* dw, Tensor* db);
+
+// One layer's attention inside decoder_hidden: q [N, H·D], k, v [N, K·D] (after q/k norm and
+// RoPE) -> attn [N, H·D]. The full forward attends within the batch; generation against its cache.
+using AttentionStep = std::function<void(int64_t layer, const Tensor& q, const Tensor& k,
+                                         const Tensor& v, Tensor& attn)>;
+// The decoder stack over N = ids.size() tokens at `positions` ([N]): embeddings, L blocks (the
+// attention itself delegated to `attend`), final norm -> hidden [N, C] F32.
+Tensor decoder_hidden(const ModelSpec& s, const ModelWeights& w, const std::vector<int32_t>& ids,
+                      const std::vector<int32_t>& positions, const AttentionStep& attend);
+// LM head (+ final soft-capping) over hidden [N, C] -> logits [N, V] F32.
+Tensor head_logits(const ModelSpec& s, const ModelWeights& w, const Tensor& hidden);
 
 void add_inplace(Tensor& x, const Tensor& y);                  // x += y (same numel, F32)
 void add_into(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b

@@ -16,20 +16,15 @@
 
 namespace tuna {
 
-Tensor Model::forward_hidden(const Batch& batch) const {
-  const ModelSpec& s = spec_;
-  const ModelWeights& w = weights_;
-  validate_batch(s, batch);
-  const int64_t B = batch.B, T = batch.T, N = B * T, C = s.hidden, H = s.n_heads, K = s.n_kv_heads,
+Tensor decoder_hidden(const ModelSpec& s, const ModelWeights& w, const std::vector<int32_t>& ids,
+                      const std::vector<int32_t>& positions, const AttentionStep& attend) {
+  const int64_t N = static_cast<int64_t>(ids.size()), C = s.hidden, H = s.n_heads, K = s.n_kv_heads,
                 D = s.head_dim, F = s.ffn;
-
-  const std::vector<int32_t> positions = batch_positions(batch);
-  const Tensor key_valid = key_valid_mask(batch);
   const RopeSet rope = build_rope(s, positions);
 
   // x: [N, C] residual stream
   Tensor x = Tensor::empty({N, C}, DType::F32);
-  embedding_forward(w.embed, batch.ids, embedding_scale(s, DType::F32), x);
+  embedding_forward(w.embed, ids, embedding_scale(s, DType::F32), x);
   if (s.learned_positions) embedding_add_forward(w.pos_embed, positions, x);
 
   Tensor h = Tensor::empty({N, C}, DType::F32);         // normed input of a sub-block
@@ -70,10 +65,7 @@ Tensor Model::forward_hidden(const Batch& batch) const {
       rope_forward(qr, rt, rope.rows, s.rope_interleaved);
       rope_forward(kr, rt, rope.rows, s.rope_interleaved);
     }
-    const AttentionParams ap = layer_attention_params(s, li);
-    Tensor a4 = attn.reshape({B, T, H, D});
-    attention_forward(q.reshape({B, T, H, D}), k.reshape({B, T, K, D}), v.reshape({B, T, K, D}),
-                      key_valid, ap, a4);
+    attend(li, q, k, v, attn);
     linear_forward(attn, lw.o, lw.o_bias, proj, tr);
     if (s.sandwich_norm) apply_norm(s, proj, lw.post_attn_norm, Tensor(), proj);
     add_inplace(x, proj);
@@ -97,15 +89,33 @@ Tensor Model::forward_hidden(const Batch& batch) const {
   return x;
 }
 
+Tensor Model::forward_hidden(const Batch& batch) const {
+  validate_batch(spec_, batch);
+  const int64_t B = batch.B, T = batch.T, H = spec_.n_heads, K = spec_.n_kv_heads,
+                D = spec_.head_dim;
+  const Tensor key_valid = key_valid_mask(batch);
+  return decoder_hidden(
+      spec_, weights_, batch.ids, batch_positions(batch),
+      [&](int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& attn) {
+        Tensor a4 = attn.reshape({B, T, H, D});
+        attention_forward(q.reshape({B, T, H, D}), k.reshape({B, T, K, D}), v.reshape({B, T, K, D}),
+                          key_valid, layer_attention_params(spec_, layer), a4);
+      });
+}
+
+Tensor head_logits(const ModelSpec& s, const ModelWeights& w, const Tensor& hidden) {
+  Tensor logits = Tensor::empty({hidden.dim(0), s.vocab}, DType::F32);
+  // The LM head is an nn.Linear [V, C] (GPT-2's too): never transposed.
+  linear_forward(hidden, w.lm_head, Tensor(), logits, false);
+  if (s.final_softcap > 0.0f) softcap_forward(logits, s.final_softcap);
+  return logits;
+}
+
 Tensor Model::logits_rows(const Tensor& hidden, int64_t r0, int64_t r1) const {
   TUNA_ASSERT(hidden.ndim() == 2 && hidden.dim(1) == spec_.hidden && 0 <= r0 && r0 <= r1 &&
                   r1 <= hidden.dim(0),
               "logits_rows range");
-  Tensor logits = Tensor::empty({r1 - r0, spec_.vocab}, DType::F32);
-  // The LM head is an nn.Linear [V, C] (GPT-2's too): never transposed.
-  linear_forward(hidden.slice0(r0, r1), weights_.lm_head, Tensor(), logits, false);
-  if (spec_.final_softcap > 0.0f) softcap_forward(logits, spec_.final_softcap);
-  return logits;
+  return head_logits(spec_, weights_, hidden.slice0(r0, r1));
 }
 
 Tensor Model::forward(const Batch& batch) const {
