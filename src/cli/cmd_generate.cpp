@@ -1,8 +1,8 @@
 // `tuna generate --model M [--adapter A] (--prompt P | --messages FILE) [--template alpaca]
 // [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
-// [--repetition-penalty R] [--seed S] [--stop STR]... [--compare-base]`: text generation with a
-// KV cache, streamed to stdout as it is produced. The adapter is merged into a copy of the
-// weights it touches (not applied on the fly). Statistics go to stderr.
+// [--repetition-penalty R] [--seed S] [--stop STR]... [--no-merge] [--compare-base]`: text
+// generation with a KV cache, streamed to stdout as it is produced. The adapter is merged into a
+// copy of the weights it touches, or with --no-merge applied on the fly. Statistics go to stderr.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -30,7 +30,7 @@ struct Options {
   double temperature = 0.0, top_p = 1.0, min_p = 0.0, repetition_penalty = 1.0;
   uint64_t seed = 0;
   std::vector<std::string> stops;
-  bool compare_base = false;
+  bool compare_base = false, no_merge = false;
 };
 
 void check_options(const Options& o) {
@@ -45,6 +45,8 @@ void check_options(const Options& o) {
   if (!(o.min_p >= 0.0 && o.min_p <= 1.0)) bad("--min-p must be in [0, 1]", "0 turns min-p off");
   if (!(o.repetition_penalty > 0.0))
     bad("--repetition-penalty must be > 0", "1 turns it off; 1.1–1.3 is typical");
+  if (o.no_merge && o.adapter.empty())
+    bad("--no-merge needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
   if (o.compare_base && o.adapter.empty())
     bad("--compare-base needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
   if (!o.tmpl.empty() && o.tmpl != "alpaca")
@@ -78,10 +80,11 @@ std::vector<int32_t> prompt_ids(const Options& o, const Tokenizer& tok) {
   return tok.encode(text, !has_bos);
 }
 
-Generation run_one(const Model& model, const ModelWeights* weights, const Tokenizer& tok,
+Generation run_one(const Model& model, const ModelWeights* weights,
+                   const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                    const std::vector<int32_t>& prompt, const GenerationOptions& g) {
   const auto t0 = std::chrono::steady_clock::now();
-  Generation out = generate(model, weights, tok, prompt, g, [](const std::string& piece) {
+  Generation out = generate(model, weights, adapters, tok, prompt, g, [](const std::string& piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
   });
@@ -119,6 +122,8 @@ Runner register_generate(CLI::App& app) {
                  "HF repetition penalty over prompt + output (1 = off)");
   app.add_option("--seed", o->seed, "sampling seed (same seed, same output)");
   app.add_option("--stop", o->stops, "stop when the output contains this text (repeatable)");
+  app.add_flag("--no-merge", o->no_merge,
+               "apply the adapter on the fly (x·Wᵀ + s·x·Aᵀ·Bᵀ) instead of merging it");
   app.add_flag("--compare-base", o->compare_base,
                "print the base model's answer, then the adapter's");
   return [o]() {
@@ -142,15 +147,20 @@ Runner register_generate(CLI::App& app) {
     g.eos_ids = generation_eos_ids(model, tok);
     g.stop_strings = o->stops;
 
+    std::optional<LoraSet> lora;
     std::optional<ModelWeights> merged;
-    if (!o->adapter.empty())
-      merged = merged_adapter_weights(model, load_peft_adapter(o->adapter, model));
+    if (!o->adapter.empty()) {
+      lora = load_peft_adapter(o->adapter, model);
+      check_generation_adapter(*lora);
+      if (!o->no_merge) merged = merged_adapter_weights(model, *lora);
+    }
     if (o->compare_base) {
       std::printf("=== base ===\n");
-      run_one(model, nullptr, tok, prompt, g);
+      run_one(model, nullptr, nullptr, tok, prompt, g);
       std::printf("=== adapter (%s) ===\n", o->adapter.c_str());
     }
-    run_one(model, merged ? &*merged : nullptr, tok, prompt, g);
+    run_one(model, merged ? &*merged : nullptr, lora && o->no_merge ? &lora->adapters : nullptr,
+            tok, prompt, g);
     return 0;
   };
 }

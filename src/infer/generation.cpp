@@ -63,7 +63,8 @@ class StopFilter {
 
 }  // namespace
 
-Generation generate(const Model& model, const ModelWeights* weights, const Tokenizer& tok,
+Generation generate(const Model& model, const ModelWeights* weights,
+                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
                     const TextSink& sink) {
   if (prompt.empty())
@@ -72,7 +73,7 @@ Generation generate(const Model& model, const ModelWeights* weights, const Token
   if (options.sampling.do_sample && !(options.sampling.temperature > 0.0f))
     throw_user_error("generate", "sampling needs a temperature > 0",
                      "use --temperature 0 for greedy decoding");
-  KvDecoder decoder(model, weights);
+  KvDecoder decoder(model, weights, adapters);
   StreamingDecoder stream(tok, /*skip_special_tokens=*/true);
   StopFilter stop(options.stop_strings, sink);
   Generation g;
@@ -131,12 +132,16 @@ std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok
   return ids;
 }
 
-ModelWeights merged_adapter_weights(const Model& model, const LoraSet& lora) {
+void check_generation_adapter(const LoraSet& lora) {
   if (!lora.saved.empty() || !lora.biases.empty())
     throw_user_error("generate",
                      "the adapter carries modules_to_save or trained biases, which generate does "
                      "not apply yet",
                      "merge it with PEFT (merge_and_unload) and generate from the merged model");
+}
+
+ModelWeights merged_adapter_weights(const Model& model, const LoraSet& lora) {
+  check_generation_adapter(lora);
   ModelWeights w = model.weights();
   for (const LoraAdapter& a : lora.adapters) {
     if (a.layer < 0) continue;  // outside the text blocks (e.g. a vision tower)

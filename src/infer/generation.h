@@ -34,8 +34,10 @@ struct Generation {
 using TextSink = std::function<void(const std::string&)>;
 
 // Generates after `prompt` (ids, special tokens already in place). `weights`: the model's own
-// when null (e.g. merged_adapter_weights otherwise). Special tokens are not printed.
-Generation generate(const Model& model, const ModelWeights* weights, const Tokenizer& tok,
+// when null (e.g. merged_adapter_weights otherwise); `adapters`: LoRA adapters applied on the
+// fly, or null. Special tokens are not printed.
+Generation generate(const Model& model, const ModelWeights* weights,
+                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
                     const TextSink& sink = {});
 
@@ -49,5 +51,7 @@ std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok
 // (merge_lora_weight: W + (B·A)·s in F32; GGUF blocks come back F32). Untouched weights stay
 // shared views. modules_to_save copies and trainable biases are not supported (user error).
 ModelWeights merged_adapter_weights(const Model& model, const LoraSet& lora);
+// The user error merged_adapter_weights raises, for adapters applied on the fly.
+void check_generation_adapter(const LoraSet& lora);
 
 }  // namespace tuna

@@ -62,8 +62,10 @@ void cached_attention(const float* q, const float* k, const float* v, int64_t n,
 
 }  // namespace
 
-KvDecoder::KvDecoder(const Model& model, const ModelWeights* weights)
+KvDecoder::KvDecoder(const Model& model, const ModelWeights* weights,
+                     const std::vector<LoraAdapter>* adapters)
     : spec_(model.spec()), weights_(weights != nullptr ? *weights : model.weights()) {
+  if (adapters != nullptr) adapters_ = layer_adapter_table(*adapters, spec_.n_layers);
   reset();
 }
 
@@ -94,7 +96,8 @@ Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
         vc.insert(vc.end(), v.data<float>(), v.data<float>() + n * K * D);
         cached_attention(q.data<float>(), kc.data(), vc.data(), n, p0, H, K, D,
                          layer_attention_params(spec_, layer), attn.data_mut<float>());
-      });
+      },
+      adapters_.empty() ? nullptr : &adapters_);
   length_ += n;
   return hidden;
 }

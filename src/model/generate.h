@@ -5,18 +5,22 @@
 // positions continue). One unpadded sequence, CPU F32. Sampling lives in model/sampling.h.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
+#include "lora/adapter.h"
 #include "model/model.h"
 
 namespace tuna {
 
 class KvDecoder {
  public:
-  // `weights`: the model's own when null, else e.g. a copy with an adapter merged (same shapes);
-  // it must outlive the decoder.
-  explicit KvDecoder(const Model& model, const ModelWeights* weights = nullptr);
+  // `weights`: the model's own when null, else e.g. a copy with an adapter merged (same shapes).
+  // `adapters`: LoRA adapters applied on the fly (unmerged), or null. Both must outlive the
+  // decoder.
+  explicit KvDecoder(const Model& model, const ModelWeights* weights = nullptr,
+                     const std::vector<LoraAdapter>* adapters = nullptr);
 
   // Runs `ids` at positions length() .. length() + n − 1, appending their keys/values to the
   // cache; returns the logits of every fed token: [n, V] F32 (final soft-capping applied).
@@ -32,6 +36,7 @@ class KvDecoder {
  private:
   const ModelSpec& spec_;
   const ModelWeights& weights_;
+  std::vector<std::array<const LoraAdapter*, 8>> adapters_;  // empty: none
   int64_t length_ = 0;
   // Per layer: keys and values of every position so far, [length, K, D] F32, row-major.
   std::vector<std::vector<float>> keys_, values_;

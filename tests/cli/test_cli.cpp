@@ -493,7 +493,7 @@ TEST(CliGenerate, CompareBaseWithAnAdapter) {
     tuna::LoraSet lora = tuna::create_lora(model, cfg);
     for (tuna::LoraAdapter& a : lora.adapters)
       for (int64_t e = 0; e < a.b.numel(); ++e)
-        a.b.data_mut<float>()[e] = 0.02f * std::sin(static_cast<float>(e));
+        a.b.data_mut<float>()[e] = std::sin(static_cast<float>(e));
     tuna::save_peft_adapter((dir / "adapter").string(), lora, model);
   }
   const std::string base =
@@ -506,6 +506,13 @@ TEST(CliGenerate, CompareBaseWithAnAdapter) {
   ASSERT_EQ(r.out.rfind("=== base ===\n", 0), 0u) << r.out;
   ASSERT_NE(a, std::string::npos) << r.out;
   EXPECT_EQ(r.out.substr(13, a - 13), plain.out);
+  EXPECT_NE(r.out.substr(a), "=== adapter (" + (dir / "adapter").string() + ") ===\n" + plain.out)
+      << "the adapter changed nothing";
+  // Applied on the fly instead of merged: the same greedy answer.
+  CliRun on_the_fly = run(base + " --adapter " + (dir / "adapter").string() + " --no-merge");
+  ASSERT_EQ(on_the_fly.status, 0) << on_the_fly.err;
+  EXPECT_EQ("=== adapter (" + (dir / "adapter").string() + ") ===\n" + on_the_fly.out,
+            r.out.substr(a));
 }
 
 TEST(CliGenerate, BadInputIsAUserError) {
@@ -515,6 +522,7 @@ TEST(CliGenerate, BadInputIsAUserError) {
   expect_user_error(run(m + "--prompt x --top-p 0"), "--top-p");
   expect_user_error(run(m + "--prompt x --max-new-tokens 0"), "--max-new-tokens");
   expect_user_error(run(m + "--prompt x --compare-base"), "--adapter");
+  expect_user_error(run(m + "--prompt x --no-merge"), "--adapter");
   expect_user_error(run(m + "--prompt x --template chatml"), "alpaca");
   expect_user_error(run(m + "--messages " + (dir / "missing.json").string()), "missing.json");
   expect_user_error(run(m), "--prompt");

@@ -173,18 +173,24 @@ TEST(Sampling, TopPAndMinPOnAHandCase) {
   EXPECT_GT(p[1], 0.0f);
 }
 
+// r = 4 LoRA on every linear with B = amplitude · sin(…) (a trained-looking, non-zero B).
+LoraSet lora_with_b(const Model& model, double alpha, float amplitude) {
+  LoraSet lora = create_lora(
+      model, lora_config_from_json(
+                 {{"r", 4}, {"lora_alpha", alpha}, {"target_modules", "all-linear"}}, "test"));
+  for (size_t i = 0; i < lora.adapters.size(); ++i) {
+    Tensor& b = lora.adapters[i].b;
+    for (int64_t e = 0; e < b.numel(); ++e)
+      b.data_mut<float>()[e] = amplitude * std::sin(static_cast<float>(3 * e + 7 * i));
+  }
+  return lora;
+}
+
 // LoRA on every linear with non-zero B: merging gives the loss of applying it on the fly.
 TEST(Adapter, MergedEqualsAppliedOnTheFly) {
   for (const std::string name : {"llama", "gemma3", "gpt2"}) {
     const Model model = Model::load(kModels + "/" + name);
-    LoraConfig cfg = lora_config_from_json(
-        {{"r", 4}, {"lora_alpha", 8}, {"target_modules", "all-linear"}}, "test");
-    LoraSet lora = create_lora(model, cfg);
-    for (size_t i = 0; i < lora.adapters.size(); ++i) {
-      Tensor& b = lora.adapters[i].b;
-      for (int64_t e = 0; e < b.numel(); ++e)
-        b.data_mut<float>()[e] = 0.05f * std::sin(static_cast<float>(e + 13 * i));
-    }
+    LoraSet lora = lora_with_b(model, 8, 0.05f);
     TrainBatch batch;
     batch.T = 16;
     batch.ids = test_ids(16, model.spec().vocab);
@@ -198,6 +204,61 @@ TEST(Adapter, MergedEqualsAppliedOnTheFly) {
     const StepResult via_merge = forward_backward(model, merged, nullptr, nullptr, batch, opt);
     EXPECT_GT(std::fabs(applied.loss_sum - base.loss_sum), 1e-3) << name << ": B had no effect";
     EXPECT_NEAR(via_merge.loss_sum, applied.loss_sum, 1e-4 * batch.T) << name;
+  }
+}
+
+// Greedy decoding through a KvDecoder: the tokens and the logits each was chosen from.
+struct GreedyRun {
+  std::vector<int32_t> ids;
+  std::vector<std::vector<float>> logits;
+};
+GreedyRun greedy_run(const Model& model, const ModelWeights* w,
+                     const std::vector<LoraAdapter>* adapters, std::vector<int32_t> seq, int n) {
+  KvDecoder dec(model, w, adapters);
+  GreedyRun r;
+  std::vector<float> logits = dec.next_logits(seq);
+  for (int step = 0; step < n; ++step) {
+    r.logits.push_back(logits);
+    r.ids.push_back(argmax_token(logits));
+    logits = dec.next_logits({r.ids.back()});
+  }
+  return r;
+}
+
+// Gap between the largest and second-largest logit.
+float top2_gap(std::vector<float> l) {
+  std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<float>());
+  return l[0] - l[1];
+}
+
+// DESIGN.md §8: merged vs applied on the fly, greedily on an F32 base, may differ only where the
+// top-2 logit gap is below 1e-4.
+TEST(Adapter, MergedAndAppliedGiveTheSameGreedyTokens) {
+  for (const std::string name : {"llama", "gemma3", "gemma2", "qwen3", "gpt2"}) {
+    const Model model = Model::load(kModels + "/" + name);
+    const LoraSet lora = lora_with_b(model, 16, 0.2f);
+    const ModelWeights merged = merged_adapter_weights(model, lora);
+    const std::vector<int32_t> prompt = test_ids(5, model.spec().vocab);
+    const int n = static_cast<int>(std::min<int64_t>(16, model.spec().max_positions - 5));
+    const GreedyRun base = greedy_run(model, nullptr, nullptr, prompt, n);
+    const GreedyRun m = greedy_run(model, &merged, nullptr, prompt, n);
+    const GreedyRun a = greedy_run(model, nullptr, &lora.adapters, prompt, n);
+    float effect = 0.0f;  // the adapter must move the first step's logits
+    for (size_t v = 0; v < a.logits[0].size(); ++v)
+      effect = std::max(effect, std::fabs(a.logits[0][v] - base.logits[0][v]));
+    EXPECT_GT(effect, 1e-2f) << name << ": the adapter changed nothing";
+    float worst = 0.0f;
+    for (int i = 0; i < n; ++i) {
+      if (m.ids[i] != a.ids[i]) {
+        EXPECT_LT(top2_gap(a.logits[i]), 1e-4f) << name << " step " << i;
+        break;  // the sequences diverge from here
+      }
+      for (size_t v = 0; v < a.logits[i].size(); ++v)
+        worst = std::max(worst, std::fabs(a.logits[i][v] - m.logits[i][v]));
+    }
+    EXPECT_LE(worst, 1e-4f) << name;
+    std::printf("%s: merged vs applied adapter, %d greedy steps: max |dlogit| = %.3g\n",
+                name.c_str(), n, static_cast<double>(worst));
   }
 }
 
@@ -223,9 +284,9 @@ TEST(GenerateReal, GreedyIsDeterministicAndStopsAtStopStrings) {
   g.eos_ids = eos;
   const std::vector<int32_t> prompt = tok.encode("The capital of France is", true);
   std::string streamed;
-  const Generation a =
-      generate(model, nullptr, tok, prompt, g, [&](const std::string& s) { streamed += s; });
-  const Generation b = generate(model, nullptr, tok, prompt, g);
+  const Generation a = generate(model, nullptr, nullptr, tok, prompt, g,
+                                [&](const std::string& s) { streamed += s; });
+  const Generation b = generate(model, nullptr, nullptr, tok, prompt, g);
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.text, streamed);
   ASSERT_EQ(a.finish_reason, "length");
@@ -236,8 +297,8 @@ TEST(GenerateReal, GreedyIsDeterministicAndStopsAtStopStrings) {
   const size_t at = a.text.size() / 2;
   g.stop_strings = {a.text.substr(at, 3)};
   std::string streamed_stop;
-  const Generation c =
-      generate(model, nullptr, tok, prompt, g, [&](const std::string& s) { streamed_stop += s; });
+  const Generation c = generate(model, nullptr, nullptr, tok, prompt, g,
+                                [&](const std::string& s) { streamed_stop += s; });
   EXPECT_EQ(c.finish_reason, "stop");
   EXPECT_EQ(c.text, a.text.substr(0, a.text.find(g.stop_strings[0])));
   EXPECT_EQ(streamed_stop, c.text);
