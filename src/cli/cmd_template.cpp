@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/chat_prompt.h"
 #include "cli/commands.h"
 #include "cli/model_tokenizer.h"
 #include "core/error.h"
@@ -30,8 +31,8 @@ std::string names_list() {
   return s;
 }
 
-// The conversation file: a JSON list of messages, or an object {"messages": [...], "tools":
-// [...], "documents": [...], other keys = template variables}.
+}  // namespace
+
 ChatTemplateInputs read_conversation(const std::string& path) {
   std::string text = read_text(path);
   ojson j;
@@ -89,8 +90,6 @@ ChatTemplateInputs read_conversation(const std::string& path) {
   return in;
 }
 
-// The template: --template FILE or NAME, else the model's own, else the built-in one of a GGUF
-// architecture that ships none.
 std::string choose_template(const std::string& option, const std::string& model,
                             const Tokenizer& tok, std::string* origin) {
   std::error_code ec;
@@ -127,8 +126,6 @@ std::string choose_template(const std::string& option, const std::string& model,
       "template", model + " has no chat template",
       "pass --template FILE (a .jinja file) or --template NAME (" + names_list() + ")");
 }
-
-}  // namespace
 
 Runner register_template(CLI::App& app) {
   struct Options {

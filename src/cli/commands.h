@@ -14,5 +14,6 @@ Runner register_score(CLI::App& app);
 Runner register_tokenize(CLI::App& app);
 Runner register_template(CLI::App& app);
 Runner register_train(CLI::App& app);
+Runner register_generate(CLI::App& app);
 
 }  // namespace tuna::cli

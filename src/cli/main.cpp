@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand(
       "train", "LoRA / QLoRA fine-tuning from a YAML config (HF/TRL/PEFT key names)");
   runners[train] = tuna::cli::register_train(*train);
+  CLI::App* generate = app.add_subcommand(
+      "generate", "generate text from a prompt or conversation (KV cache; optional LoRA adapter)");
+  runners[generate] = tuna::cli::register_generate(*generate);
 
   try {
     app.parse(argc, argv);

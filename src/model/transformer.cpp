@@ -11,25 +11,22 @@
 #include "ops/attention.h"
 #include "ops/embedding.h"
 #include "ops/linear.h"
+#include "ops/lora_linear.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
 
 namespace tuna {
 
-Tensor Model::forward_hidden(const Batch& batch) const {
-  const ModelSpec& s = spec_;
-  const ModelWeights& w = weights_;
-  validate_batch(s, batch);
-  const int64_t B = batch.B, T = batch.T, N = B * T, C = s.hidden, H = s.n_heads, K = s.n_kv_heads,
+Tensor decoder_hidden(const ModelSpec& s, const ModelWeights& w, const std::vector<int32_t>& ids,
+                      const std::vector<int32_t>& positions, const AttentionStep& attend,
+                      const LayerAdapters* adapters) {
+  const int64_t N = static_cast<int64_t>(ids.size()), C = s.hidden, H = s.n_heads, K = s.n_kv_heads,
                 D = s.head_dim, F = s.ffn;
-
-  const std::vector<int32_t> positions = batch_positions(batch);
-  const Tensor key_valid = key_valid_mask(batch);
   const RopeSet rope = build_rope(s, positions);
 
   // x: [N, C] residual stream
   Tensor x = Tensor::empty({N, C}, DType::F32);
-  embedding_forward(w.embed, batch.ids, embedding_scale(s, DType::F32), x);
+  embedding_forward(w.embed, ids, embedding_scale(s, DType::F32), x);
   if (s.learned_positions) embedding_add_forward(w.pos_embed, positions, x);
 
   Tensor h = Tensor::empty({N, C}, DType::F32);         // normed input of a sub-block
@@ -46,18 +43,30 @@ Tensor Model::forward_hidden(const Batch& batch) const {
 
   for (int64_t li = 0; li < s.n_layers; ++li) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(li)];
+    // y = x·Wᵀ + b, plus s·(x·Aᵀ)·Bᵀ when an adapter sits on this linear (no dropout: inference).
+    auto project = [&](LoraTarget t, const Tensor& in, const Tensor& wt, const Tensor& bias,
+                       Tensor& out) {
+      const LoraAdapter* a = adapters != nullptr
+                                 ? (*adapters)[static_cast<size_t>(li)][static_cast<size_t>(t)]
+                                 : nullptr;
+      if (a == nullptr) return linear_forward(in, wt, bias, out, tr);
+      LoraParams lp;
+      lp.scale = a->scale;
+      Tensor xa = Tensor::empty({N, a->r}, DType::F32);  // [N, R]
+      lora_linear_forward(in, wt, bias, a->a, a->b, lp, out, xa, tr);
+    };
 
     // --- attention sub-block ---
     apply_norm(s, x, lw.attn_norm, lw.attn_norm_bias, h);
     if (lw.qkv.defined()) {
-      linear_forward(h, lw.qkv, lw.qkv_bias, qkv, tr);  // [N, 3C] = q | k | v
+      project(LoraTarget::QKV, h, lw.qkv, lw.qkv_bias, qkv);  // [N, 3C] = q | k | v
       copy_columns(qkv, 0, q);
       copy_columns(qkv, C, k);
       copy_columns(qkv, 2 * C, v);
     } else {
-      linear_forward(h, lw.q, lw.q_bias, q, tr);
-      linear_forward(h, lw.k, lw.k_bias, k, tr);
-      linear_forward(h, lw.v, lw.v_bias, v, tr);
+      project(LoraTarget::Q, h, lw.q, lw.q_bias, q);
+      project(LoraTarget::K, h, lw.k, lw.k_bias, k);
+      project(LoraTarget::V, h, lw.v, lw.v_bias, v);
     }
     if (s.qk_norm) {
       Tensor qn = q.reshape({N * H, D}), kn = k.reshape({N * K, D});
@@ -70,25 +79,22 @@ Tensor Model::forward_hidden(const Batch& batch) const {
       rope_forward(qr, rt, rope.rows, s.rope_interleaved);
       rope_forward(kr, rt, rope.rows, s.rope_interleaved);
     }
-    const AttentionParams ap = layer_attention_params(s, li);
-    Tensor a4 = attn.reshape({B, T, H, D});
-    attention_forward(q.reshape({B, T, H, D}), k.reshape({B, T, K, D}), v.reshape({B, T, K, D}),
-                      key_valid, ap, a4);
-    linear_forward(attn, lw.o, lw.o_bias, proj, tr);
+    attend(li, q, k, v, attn);
+    project(LoraTarget::O, attn, lw.o, lw.o_bias, proj);
     if (s.sandwich_norm) apply_norm(s, proj, lw.post_attn_norm, Tensor(), proj);
     add_inplace(x, proj);
 
     // --- MLP sub-block ---
     apply_norm(s, x, lw.ffn_norm, lw.ffn_norm_bias, h);
     if (s.gated_mlp) {
-      linear_forward(h, lw.gate, lw.gate_bias, gate, tr);
-      linear_forward(h, lw.up, lw.up_bias, up, tr);
+      project(LoraTarget::GATE, h, lw.gate, lw.gate_bias, gate);
+      project(LoraTarget::UP, h, lw.up, lw.up_bias, up);
       gated_activation_forward(gate, up, s.activation, gate);
-      linear_forward(gate, lw.down, lw.down_bias, proj, tr);
+      project(LoraTarget::DOWN, gate, lw.down, lw.down_bias, proj);
     } else {
-      linear_forward(h, lw.up, lw.up_bias, up, tr);
+      project(LoraTarget::UP, h, lw.up, lw.up_bias, up);
       activation_forward(up, s.activation, up);
-      linear_forward(up, lw.down, lw.down_bias, proj, tr);
+      project(LoraTarget::DOWN, up, lw.down, lw.down_bias, proj);
     }
     if (s.sandwich_norm) apply_norm(s, proj, lw.post_ffn_norm, Tensor(), proj);
     add_inplace(x, proj);
@@ -97,15 +103,42 @@ Tensor Model::forward_hidden(const Batch& batch) const {
   return x;
 }
 
+LayerAdapters layer_adapter_table(const std::vector<LoraAdapter>& adapters, int64_t n_layers) {
+  LayerAdapters table(static_cast<size_t>(n_layers));
+  for (auto& row : table) row.fill(nullptr);
+  for (const LoraAdapter& a : adapters)
+    if (a.layer >= 0 && a.layer < n_layers)  // layer −1: outside the text blocks (vision tower)
+      table[static_cast<size_t>(a.layer)][static_cast<size_t>(a.target)] = &a;
+  return table;
+}
+
+Tensor Model::forward_hidden(const Batch& batch) const {
+  validate_batch(spec_, batch);
+  const int64_t B = batch.B, T = batch.T, H = spec_.n_heads, K = spec_.n_kv_heads,
+                D = spec_.head_dim;
+  const Tensor key_valid = key_valid_mask(batch);
+  return decoder_hidden(
+      spec_, weights_, batch.ids, batch_positions(batch),
+      [&](int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& attn) {
+        Tensor a4 = attn.reshape({B, T, H, D});
+        attention_forward(q.reshape({B, T, H, D}), k.reshape({B, T, K, D}), v.reshape({B, T, K, D}),
+                          key_valid, layer_attention_params(spec_, layer), a4);
+      });
+}
+
+Tensor head_logits(const ModelSpec& s, const ModelWeights& w, const Tensor& hidden) {
+  Tensor logits = Tensor::empty({hidden.dim(0), s.vocab}, DType::F32);
+  // The LM head is an nn.Linear [V, C] (GPT-2's too): never transposed.
+  linear_forward(hidden, w.lm_head, Tensor(), logits, false);
+  if (s.final_softcap > 0.0f) softcap_forward(logits, s.final_softcap);
+  return logits;
+}
+
 Tensor Model::logits_rows(const Tensor& hidden, int64_t r0, int64_t r1) const {
   TUNA_ASSERT(hidden.ndim() == 2 && hidden.dim(1) == spec_.hidden && 0 <= r0 && r0 <= r1 &&
                   r1 <= hidden.dim(0),
               "logits_rows range");
-  Tensor logits = Tensor::empty({r1 - r0, spec_.vocab}, DType::F32);
-  // The LM head is an nn.Linear [V, C] (GPT-2's too): never transposed.
-  linear_forward(hidden.slice0(r0, r1), weights_.lm_head, Tensor(), logits, false);
-  if (spec_.final_softcap > 0.0f) softcap_forward(logits, spec_.final_softcap);
-  return logits;
+  return head_logits(spec_, weights_, hidden.slice0(r0, r1));
 }
 
 Tensor Model::forward(const Batch& batch) const {

@@ -14,6 +14,10 @@
 #include <sstream>
 
 #include "io/safetensors.h"
+#include "lora/adapter_io.h"
+#include "lora/config.h"
+#include "lora/targets.h"
+#include "model/model.h"
 
 namespace {
 
@@ -476,3 +480,73 @@ TEST(CliErrors, UnknownOption) {
 }
 
 }  // namespace
+
+// --- generate: greedy decoding on the real Gemma 3 270M ------------------------------------------
+
+TEST(CliGenerate, GreedyOnTheRealModelIsDeterministic) {
+  require_real_model();
+  const std::string cmd =
+      "generate --model " + kGguf + " --prompt 'The capital of France is' --max-new-tokens 8";
+  CliRun a = run(cmd), b = run(cmd);
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_GT(a.out.size(), 1u);
+  EXPECT_NE(a.err.find("8 generated tokens"), std::string::npos) << a.err;
+  // A chat conversation through the built-in Gemma template, and the alpaca format.
+  fs::path dir = temp_dir("tuna_cli_generate");
+  fs::path conv = write_text(dir, "conv.json", R"([{"role": "user", "content": "Hi!"}])");
+  CliRun c =
+      run("generate --model " + kGguf + " --messages " + conv.string() + " --max-new-tokens 4");
+  ASSERT_EQ(c.status, 0) << c.err;
+  CliRun d = run("generate --model " + kGguf +
+                 " --prompt 'Name a colour.' --template alpaca --max-new-tokens 4 "
+                 "--temperature 0.8 --top-p 0.9 --seed 5");
+  ASSERT_EQ(d.status, 0) << d.err;
+}
+
+TEST(CliGenerate, CompareBaseWithAnAdapter) {
+  require_real_model();
+  fs::path dir = temp_dir("tuna_cli_generate_adapter");
+  {
+    const tuna::Model model = tuna::Model::load(kGguf);
+    tuna::LoraConfig cfg = tuna::lora_config_from_json(
+        {{"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}}, "test");
+    tuna::LoraSet lora = tuna::create_lora(model, cfg);
+    for (tuna::LoraAdapter& a : lora.adapters)
+      for (int64_t e = 0; e < a.b.numel(); ++e)
+        a.b.data_mut<float>()[e] = std::sin(static_cast<float>(e));
+    tuna::save_peft_adapter((dir / "adapter").string(), lora, model);
+  }
+  const std::string base =
+      "generate --model " + kGguf + " --prompt 'The capital of France is' --max-new-tokens 6";
+  CliRun plain = run(base);
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  CliRun r = run(base + " --adapter " + (dir / "adapter").string() + " --compare-base");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const size_t a = r.out.find("=== adapter (");
+  ASSERT_EQ(r.out.rfind("=== base ===\n", 0), 0u) << r.out;
+  ASSERT_NE(a, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.substr(13, a - 13), plain.out);
+  EXPECT_NE(r.out.substr(a), "=== adapter (" + (dir / "adapter").string() + ") ===\n" + plain.out)
+      << "the adapter changed nothing";
+  // Applied on the fly instead of merged: the same greedy answer.
+  CliRun on_the_fly = run(base + " --adapter " + (dir / "adapter").string() + " --no-merge");
+  ASSERT_EQ(on_the_fly.status, 0) << on_the_fly.err;
+  EXPECT_EQ("=== adapter (" + (dir / "adapter").string() + ") ===\n" + on_the_fly.out,
+            r.out.substr(a));
+}
+
+TEST(CliGenerate, BadInputIsAUserError) {
+  fs::path dir = model_with_gemma_tokenizer("tuna_cli_generate_errors");
+  const std::string m = "generate --model " + dir.string() + " ";
+  expect_user_error(run(m + "--prompt x --temperature -1"), "--temperature");
+  expect_user_error(run(m + "--prompt x --top-p 0"), "--top-p");
+  expect_user_error(run(m + "--prompt x --max-new-tokens 0"), "--max-new-tokens");
+  expect_user_error(run(m + "--prompt x --compare-base"), "--adapter");
+  expect_user_error(run(m + "--prompt x --no-merge"), "--adapter");
+  expect_user_error(run(m + "--prompt x --template chatml"), "alpaca");
+  expect_user_error(run(m + "--messages " + (dir / "missing.json").string()), "missing.json");
+  expect_user_error(run(m), "--prompt");
+  expect_user_error(run(m + "--prompt x --adapter " + (dir / "nope").string()), "nope");
+  EXPECT_EQ(run(m + "--prompt x --top-k abc").status, 2);
+}

@@ -1,0 +1,168 @@
+// `tuna generate --model M [--adapter A] (--prompt P | --messages FILE) [--template alpaca]
+// [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
+// [--repetition-penalty R] [--seed S] [--stop STR]... [--no-merge] [--compare-base]`: text
+// generation with a KV cache, streamed to stdout as it is produced. The adapter is merged into a
+// copy of the weights it touches, or with --no-merge applied on the fly. Statistics go to stderr.
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "cli/chat_prompt.h"
+#include "cli/commands.h"
+#include "cli/model_tokenizer.h"
+#include "core/error.h"
+#include "infer/generation.h"
+#include "lora/adapter_io.h"
+#include "model/model.h"
+
+namespace tuna::cli {
+
+namespace {
+
+// The instruction format of tuna's alpaca data (and seed 001's SFT template), empty input.
+std::string alpaca_prompt(const std::string& prompt) {
+  return "### Instruction:\n" + prompt + "\n\n### Input:\n\n\n### Response:\n";
+}
+
+struct Options {
+  std::string model, adapter, prompt, messages, tmpl;
+  int64_t max_new_tokens = 256, top_k = 50;
+  double temperature = 0.0, top_p = 1.0, min_p = 0.0, repetition_penalty = 1.0;
+  uint64_t seed = 0;
+  std::vector<std::string> stops;
+  bool compare_base = false, no_merge = false;
+};
+
+void check_options(const Options& o) {
+  auto bad = [](const std::string& what, const std::string& hint) {
+    throw_user_error("generate", what, hint);
+  };
+  if (o.max_new_tokens < 1) bad("--max-new-tokens must be at least 1", "e.g. --max-new-tokens 64");
+  if (!(o.temperature >= 0.0))
+    bad("--temperature must be >= 0", "0 decodes greedily; e.g. --temperature 0.7 samples");
+  if (o.top_k < 0) bad("--top-k must be >= 0", "0 turns top-k off");
+  if (!(o.top_p > 0.0 && o.top_p <= 1.0)) bad("--top-p must be in (0, 1]", "1 turns top-p off");
+  if (!(o.min_p >= 0.0 && o.min_p <= 1.0)) bad("--min-p must be in [0, 1]", "0 turns min-p off");
+  if (!(o.repetition_penalty > 0.0))
+    bad("--repetition-penalty must be > 0", "1 turns it off; 1.1–1.3 is typical");
+  if (o.no_merge && o.adapter.empty())
+    bad("--no-merge needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
+  if (o.compare_base && o.adapter.empty())
+    bad("--compare-base needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
+  if (!o.tmpl.empty() && o.tmpl != "alpaca")
+    bad("--template " + o.tmpl + " is not a known prompt format",
+        "the prompt formats are: alpaca (chat templates come from the model with --messages)");
+  if (!o.tmpl.empty() && !o.messages.empty())
+    bad("--template applies to --prompt, not --messages",
+        "--messages uses the model's chat template");
+  for (const std::string& s : o.stops)
+    if (s.empty())
+      bad("--stop is empty", "pass the text that ends a generation, e.g. --stop '###'");
+}
+
+// The prompt ids: the rendered chat (encoded without special tokens when it already starts with
+// BOS, as apply_chat_template does) or the plain / alpaca-wrapped prompt with special tokens.
+std::vector<int32_t> prompt_ids(const Options& o, const Tokenizer& tok) {
+  if (o.messages.empty()) {
+    const std::string text = o.tmpl == "alpaca" ? alpaca_prompt(o.prompt) : o.prompt;
+    return tok.encode(text, true);
+  }
+  ChatTemplateInputs in = read_conversation(o.messages);
+  in.add_generation_prompt = true;
+  nlohmann::ordered_json vars = tok.special_tokens_map();
+  for (auto& [k, v] : in.variables.items()) vars[k] = v;
+  in.variables = std::move(vars);
+  std::string origin;
+  const std::string source = choose_template("", o.model, tok, &origin);
+  const std::string text = ChatTemplate::parse(source, origin).render(in).text;
+  const auto bos = tok.options().bos_token;
+  const bool has_bos = bos && !bos->empty() && text.compare(0, bos->size(), *bos) == 0;
+  return tok.encode(text, !has_bos);
+}
+
+Generation run_one(const Model& model, const ModelWeights* weights,
+                   const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
+                   const std::vector<int32_t>& prompt, const GenerationOptions& g) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Generation out = generate(model, weights, adapters, tok, prompt, g, [](const std::string& piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+  });
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (out.text.empty() || out.text.back() != '\n') std::printf("\n");
+  std::fflush(stdout);
+  std::fprintf(stderr, "[%zu prompt + %zu generated tokens, stop: %s, %.1f tokens/s]\n",
+               prompt.size(), out.ids.size(), out.finish_reason.c_str(),
+               s > 0 ? static_cast<double>(out.ids.size()) / s : 0.0);
+  return out;
+}
+
+}  // namespace
+
+Runner register_generate(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  app.add_option("-m,--model", o->model,
+                 "model directory, HF repo id in the local cache, or GGUF file")
+      ->required();
+  app.add_option("--adapter", o->adapter, "PEFT LoRA adapter directory (merged into the weights)");
+  auto* prompt = app.add_option("-p,--prompt", o->prompt, "the prompt text");
+  auto* messages = app.add_option(
+      "--messages", o->messages,
+      "JSON conversation file, rendered with the model's chat template + generation prompt");
+  prompt->excludes(messages);
+  app.add_option("--template", o->tmpl,
+                 "wrap --prompt in a training format: alpaca (### Instruction/### Input/### "
+                 "Response)");
+  app.add_option("-n,--max-new-tokens", o->max_new_tokens, "tokens to generate at most (256)");
+  app.add_option("--temperature", o->temperature, "0: greedy (default); > 0: sample");
+  app.add_option("--top-k", o->top_k, "sampling: keep the K most likely tokens (50; 0 off)");
+  app.add_option("--top-p", o->top_p, "sampling: nucleus probability mass (1 = off)");
+  app.add_option("--min-p", o->min_p, "sampling: drop tokens below min-p × the top (0 = off)");
+  app.add_option("--repetition-penalty", o->repetition_penalty,
+                 "HF repetition penalty over prompt + output (1 = off)");
+  app.add_option("--seed", o->seed, "sampling seed (same seed, same output)");
+  app.add_option("--stop", o->stops, "stop when the output contains this text (repeatable)");
+  app.add_flag("--no-merge", o->no_merge,
+               "apply the adapter on the fly (x·Wᵀ + s·x·Aᵀ·Bᵀ) instead of merging it");
+  app.add_flag("--compare-base", o->compare_base,
+               "print the base model's answer, then the adapter's");
+  return [o]() {
+    check_options(*o);
+    if (o->prompt.empty() && o->messages.empty())
+      throw_user_error("generate", "nothing to generate from",
+                       "pass --prompt TEXT or --messages FILE");
+    Model model = Model::load(o->model);
+    Tokenizer tok = load_model_tokenizer(o->model);
+    const std::vector<int32_t> prompt = prompt_ids(*o, tok);
+
+    GenerationOptions g;
+    g.max_new_tokens = o->max_new_tokens;
+    g.sampling.do_sample = o->temperature > 0.0;
+    g.sampling.temperature = static_cast<float>(o->temperature);
+    g.sampling.top_k = o->top_k;
+    g.sampling.top_p = static_cast<float>(o->top_p);
+    g.sampling.min_p = static_cast<float>(o->min_p);
+    g.sampling.repetition_penalty = static_cast<float>(o->repetition_penalty);
+    g.sampling.seed = o->seed;
+    g.eos_ids = generation_eos_ids(model, tok);
+    g.stop_strings = o->stops;
+
+    std::optional<LoraSet> lora;
+    std::optional<ModelWeights> merged;
+    if (!o->adapter.empty()) {
+      lora = load_peft_adapter(o->adapter, model);
+      check_generation_adapter(*lora);
+      if (!o->no_merge) merged = merged_adapter_weights(model, *lora);
+    }
+    if (o->compare_base) {
+      std::printf("=== base ===\n");
+      run_one(model, nullptr, nullptr, tok, prompt, g);
+      std::printf("=== adapter (%s) ===\n", o->adapter.c_str());
+    }
+    run_one(model, merged ? &*merged : nullptr, lora && o->no_merge ? &lora->adapters : nullptr,
+            tok, prompt, g);
+    return 0;
+  };
+}
+
+}  // namespace tuna::cli

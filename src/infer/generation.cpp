@@ -1,0 +1,155 @@
+// The generation loop, EOS ids and adapter merging of infer/generation.h.
+#include "infer/generation.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "lora/merge.h"
+#include "model/generate.h"
+#include "model/transformer_train.h"  // linear_slots
+
+namespace tuna {
+
+namespace {
+
+// Emits generated text, holding back any tail that could still become a stop string.
+class StopFilter {
+ public:
+  StopFilter(const std::vector<std::string>& stops, const TextSink& sink)
+      : stops_(stops), sink_(sink) {}
+
+  // Appends `piece`; returns true when a stop string has appeared (the text is cut before it).
+  bool push(const std::string& piece) {
+    text_ += piece;
+    size_t cut = std::string::npos;
+    for (const std::string& s : stops_) {
+      if (s.empty()) continue;
+      const size_t at = text_.find(s);
+      if (at != std::string::npos) cut = std::min(cut, at);
+    }
+    if (cut != std::string::npos) {
+      text_.resize(cut);
+      emit(text_.size());
+      return true;
+    }
+    size_t hold = 0;  // longest suffix of text_ that is a proper prefix of a stop string
+    for (const std::string& s : stops_)
+      for (size_t n = std::min(s.size() - (s.empty() ? 0 : 1), text_.size()); n > hold; --n)
+        if (text_.compare(text_.size() - n, n, s, 0, n) == 0) {
+          hold = n;
+          break;
+        }
+    emit(text_.size() - hold);
+    return false;
+  }
+  void finish() { emit(text_.size()); }
+  const std::string& text() const { return text_; }
+
+ private:
+  void emit(size_t upto) {
+    if (upto <= emitted_) return;
+    if (sink_) sink_(text_.substr(emitted_, upto - emitted_));
+    emitted_ = upto;
+  }
+  const std::vector<std::string>& stops_;
+  const TextSink& sink_;
+  std::string text_;
+  size_t emitted_ = 0;
+};
+
+}  // namespace
+
+Generation generate(const Model& model, const ModelWeights* weights,
+                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
+                    const std::vector<int32_t>& prompt, const GenerationOptions& options,
+                    const TextSink& sink) {
+  if (prompt.empty())
+    throw_user_error("generate", "the prompt encodes to no tokens",
+                     "pass a non-empty --prompt or --messages");
+  if (options.sampling.do_sample && !(options.sampling.temperature > 0.0f))
+    throw_user_error("generate", "sampling needs a temperature > 0",
+                     "use --temperature 0 for greedy decoding");
+  KvDecoder decoder(model, weights, adapters);
+  StreamingDecoder stream(tok, /*skip_special_tokens=*/true);
+  StopFilter stop(options.stop_strings, sink);
+  Generation g;
+  g.finish_reason = "length";
+  std::vector<int32_t> context = prompt;
+  std::vector<float> logits = decoder.next_logits(prompt);
+  for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    const int32_t id = choose_next_token(logits, context, options.sampling, step);
+    g.ids.push_back(id);
+    context.push_back(id);
+    if (std::find(options.eos_ids.begin(), options.eos_ids.end(), id) != options.eos_ids.end()) {
+      g.finish_reason = "eos";
+      break;
+    }
+    if (stop.push(stream.push(id))) {
+      g.finish_reason = "stop";
+      break;
+    }
+    if (step + 1 < options.max_new_tokens) logits = decoder.next_logits({id});
+  }
+  if (g.finish_reason != "stop" && stop.push(stream.flush())) g.finish_reason = "stop";
+  stop.finish();
+  g.text = stop.text();
+  return g;
+}
+
+std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok) {
+  std::vector<int32_t> ids;
+  auto add = [&](int64_t id) {
+    if (id >= 0 && std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.push_back(static_cast<int32_t>(id));
+  };
+  if (auto e = tok.eos_id()) add(*e);
+  if (const GgufFile* g = model.gguf()) {
+    for (const char* key : {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"})
+      if (g->has(key)) add(g->get_int(key));
+    for (const char* piece :
+         {"<end_of_turn>", "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>"})
+      if (auto id = tok.piece_to_id(piece); id && tok.is_special(*id)) add(*id);
+    return ids;
+  }
+  const std::filesystem::path cfg = std::filesystem::path(model.dir()) / "generation_config.json";
+  std::ifstream in(cfg);
+  if (!in) return ids;
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded())
+    throw_user_error("generate", cfg.string() + " is not valid JSON",
+                     "fix or remove generation_config.json");
+  if (j.is_object() && j.contains("eos_token_id")) {
+    const nlohmann::json& e = j["eos_token_id"];
+    if (e.is_number_integer()) add(e.get<int64_t>());
+    if (e.is_array())
+      for (const auto& x : e)
+        if (x.is_number_integer()) add(x.get<int64_t>());
+  }
+  return ids;
+}
+
+void check_generation_adapter(const LoraSet& lora) {
+  if (!lora.saved.empty() || !lora.biases.empty())
+    throw_user_error("generate",
+                     "the adapter carries modules_to_save or trained biases, which generate does "
+                     "not apply yet",
+                     "merge it with PEFT (merge_and_unload) and generate from the merged model");
+}
+
+ModelWeights merged_adapter_weights(const Model& model, const LoraSet& lora) {
+  check_generation_adapter(lora);
+  ModelWeights w = model.weights();
+  for (const LoraAdapter& a : lora.adapters) {
+    if (a.layer < 0) continue;  // outside the text blocks (e.g. a vision tower)
+    LayerWeights& lw = w.layers[static_cast<size_t>(a.layer)];
+    Tensor* slot = linear_slots(lw, a.target).first;
+    *slot = merge_lora_weight(*slot, a);
+  }
+  return w;
+}
+
+}  // namespace tuna

@@ -1,0 +1,57 @@
+// Text generation for `tuna generate`: the decoding loop over a KvDecoder (prefill, then one
+// token per step), HF-style sampling (model/sampling.h), stop at EOS ids or stop strings
+// (text-level; the output is cut before the stop string), streaming text through a
+// StreamingDecoder so no UTF-8 character is ever split. Also the EOS ids a model stops at and
+// a PEFT adapter merged into a copy of the weights it touches. CPU, one sequence.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lora/targets.h"
+#include "model/model.h"
+#include "model/sampling.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tuna {
+
+struct GenerationOptions {
+  SamplingConfig sampling;
+  int64_t max_new_tokens = 256;
+  std::vector<int32_t> eos_ids;           // generation ends when one is produced (not printed)
+  std::vector<std::string> stop_strings;  // ends when the text contains one (cut before it)
+};
+
+struct Generation {
+  std::vector<int32_t> ids;   // generated ids (an ending EOS id included)
+  std::string text;           // the text printed (cut before a stop string)
+  std::string finish_reason;  // "eos", "stop" (a stop string) or "length"
+};
+
+// Called with each piece of text as soon as it is final (never a partial UTF-8 character,
+// never text that could still turn out to start a stop string).
+using TextSink = std::function<void(const std::string&)>;
+
+// Generates after `prompt` (ids, special tokens already in place). `weights`: the model's own
+// when null (e.g. merged_adapter_weights otherwise); `adapters`: LoRA adapters applied on the
+// fly, or null. Special tokens are not printed.
+Generation generate(const Model& model, const ModelWeights* weights,
+                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
+                    const std::vector<int32_t>& prompt, const GenerationOptions& options,
+                    const TextSink& sink = {});
+
+// The ids that end a generation: the tokenizer's EOS, plus generation_config.json's
+// eos_token_id (int or list) in a model directory; for a GGUF, which carries no generation
+// config, the end-of-turn tokens llama.cpp also stops at (tokenizer.ggml.eot_token_id /
+// eom_token_id, and control tokens such as <end_of_turn>, <|eot_id|>, <|im_end|>).
+std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok);
+
+// A copy of the model's weights with every adapter of `lora` on a text block merged
+// (merge_lora_weight: W + (B·A)·s in F32; GGUF blocks come back F32). Untouched weights stay
+// shared views. modules_to_save copies and trainable biases are not supported (user error).
+ModelWeights merged_adapter_weights(const Model& model, const LoraSet& lora);
+// The user error merged_adapter_weights raises, for adapters applied on the fly.
+void check_generation_adapter(const LoraSet& lora);
+
+}  // namespace tuna

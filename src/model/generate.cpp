@@ -1,0 +1,116 @@
+// KvDecoder (see generate.h): the shared decoder stack (decoder_hidden) with an attention step
+// that appends the new keys/values to the per-layer cache and attends each new query to the
+// cached positions it may see — causal, inside the layer's sliding window, with the forward's
+// scale, soft-capping and F32 softmax. Dimension letters: n new tokens, S cached + new
+// positions, H heads, K kv heads, D head dim, V vocab.
+#include "model/generate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "model/forward_common.h"
+
+namespace tuna {
+
+namespace {
+
+// out[i, h] = softmax over visible keys j of (q[i, h]·k[j, kh]·scale, capped) applied to v.
+// q: [n, H, D] at positions p0 + i; k, v: [S, K, D] with S = p0 + n; out: [n, H, D].
+void cached_attention(const float* q, const float* k, const float* v, int64_t n, int64_t p0,
+                      int64_t H, int64_t K, int64_t D, const AttentionParams& ap, float* out) {
+  const int64_t S = p0 + n, group = H / K;
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<size_t>(S));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t h = 0; h < H; ++h) {
+        const int64_t pos = p0 + i, kh = h / group;
+        const int64_t lo = ap.window > 0 ? std::max<int64_t>(0, pos - ap.window + 1) : 0;
+        const float* qi = q + (i * H + h) * D;
+        float max = neg_inf;
+        for (int64_t j = lo; j <= pos; ++j) {
+          const float* kj = k + (j * K + kh) * D;
+          float dot = 0.0f;
+          for (int64_t d = 0; d < D; ++d) dot += qi[d] * kj[d];
+          float sc = dot * ap.scale;
+          if (ap.softcap > 0.0f) sc = std::tanh(sc / ap.softcap) * ap.softcap;
+          scores[static_cast<size_t>(j)] = sc;
+          max = std::max(max, sc);
+        }
+        float sum = 0.0f;
+        for (int64_t j = lo; j <= pos; ++j) {
+          const float e = std::exp(scores[static_cast<size_t>(j)] - max);
+          scores[static_cast<size_t>(j)] = e;
+          sum += e;
+        }
+        const float inv = 1.0f / sum;
+        float* oi = out + (i * H + h) * D;
+        std::fill(oi, oi + D, 0.0f);
+        for (int64_t j = lo; j <= pos; ++j) {
+          const float p = scores[static_cast<size_t>(j)] * inv;
+          const float* vj = v + (j * K + kh) * D;
+          for (int64_t d = 0; d < D; ++d) oi[d] += p * vj[d];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+KvDecoder::KvDecoder(const Model& model, const ModelWeights* weights,
+                     const std::vector<LoraAdapter>* adapters)
+    : spec_(model.spec()), weights_(weights != nullptr ? *weights : model.weights()) {
+  if (adapters != nullptr) adapters_ = layer_adapter_table(*adapters, spec_.n_layers);
+  reset();
+}
+
+void KvDecoder::reset() {
+  length_ = 0;
+  keys_.assign(static_cast<size_t>(spec_.n_layers), {});
+  values_.assign(static_cast<size_t>(spec_.n_layers), {});
+}
+
+Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
+  TUNA_ASSERT(!ids.empty(), "KvDecoder::feed: no ids");
+  const int64_t n = static_cast<int64_t>(ids.size()), p0 = length_, H = spec_.n_heads,
+                K = spec_.n_kv_heads, D = spec_.head_dim;
+  if (spec_.learned_positions && p0 + n > spec_.max_positions)
+    throw_user_error("generate",
+                     std::to_string(p0 + n) + " tokens exceed the model's " +
+                         std::to_string(spec_.max_positions) + " learned positions",
+                     "use a shorter prompt or fewer --max-new-tokens");
+  std::vector<int32_t> positions(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) positions[static_cast<size_t>(i)] = static_cast<int32_t>(p0 + i);
+
+  Tensor hidden = decoder_hidden(
+      spec_, weights_, ids, positions,
+      [&](int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& attn) {
+        std::vector<float>& kc = keys_[static_cast<size_t>(layer)];
+        std::vector<float>& vc = values_[static_cast<size_t>(layer)];
+        kc.insert(kc.end(), k.data<float>(), k.data<float>() + n * K * D);
+        vc.insert(vc.end(), v.data<float>(), v.data<float>() + n * K * D);
+        cached_attention(q.data<float>(), kc.data(), vc.data(), n, p0, H, K, D,
+                         layer_attention_params(spec_, layer), attn.data_mut<float>());
+      },
+      adapters_.empty() ? nullptr : &adapters_);
+  length_ += n;
+  return hidden;
+}
+
+Tensor KvDecoder::feed(const std::vector<int32_t>& ids) {
+  return head_logits(spec_, weights_, feed_hidden(ids));
+}
+
+std::vector<float> KvDecoder::next_logits(const std::vector<int32_t>& ids) {
+  // Only the last row goes through the LM head: a prefill never holds [n, V] logits.
+  Tensor hidden = feed_hidden(ids);
+  const int64_t n = hidden.dim(0);
+  return head_logits(spec_, weights_, hidden.slice0(n - 1, n)).to_f32_vector();
+}
+
+}  // namespace tuna

@@ -1,0 +1,45 @@
+// Incremental decoding with a KV cache: the prompt is prefilled once, then each new token runs
+// the decoder stack over that token alone, attending to the cached keys/values of every earlier
+// position. Gives the logits Model::forward gives on the whole sequence (same masking, sliding
+// windows included: the cache keeps every position and masks as the full forward does; RoPE
+// positions continue). One unpadded sequence, CPU F32. Sampling lives in model/sampling.h.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "lora/adapter.h"
+#include "model/model.h"
+
+namespace tuna {
+
+class KvDecoder {
+ public:
+  // `weights`: the model's own when null, else e.g. a copy with an adapter merged (same shapes).
+  // `adapters`: LoRA adapters applied on the fly (unmerged), or null. Both must outlive the
+  // decoder.
+  explicit KvDecoder(const Model& model, const ModelWeights* weights = nullptr,
+                     const std::vector<LoraAdapter>* adapters = nullptr);
+
+  // Runs `ids` at positions length() .. length() + n − 1, appending their keys/values to the
+  // cache; returns the logits of every fed token: [n, V] F32 (final soft-capping applied).
+  Tensor feed(const std::vector<int32_t>& ids);
+  // As feed(), returning the final-norm hidden states [n, C] instead of logits.
+  Tensor feed_hidden(const std::vector<int32_t>& ids);
+  // feed() and keep the last row only: next-token logits [V].
+  std::vector<float> next_logits(const std::vector<int32_t>& ids);
+
+  int64_t length() const { return length_; }
+  void reset();  // forget the cache (length 0)
+
+ private:
+  const ModelSpec& spec_;
+  const ModelWeights& weights_;
+  std::vector<std::array<const LoraAdapter*, 8>> adapters_;  // empty: none
+  int64_t length_ = 0;
+  // Per layer: keys and values of every position so far, [length, K, D] F32, row-major.
+  std::vector<std::vector<float>> keys_, values_;
+};
+
+}  // namespace tuna

@@ -1,0 +1,308 @@
+// Generation: the KV-cache decoder gives the full forward's logits at every step on the tiny
+// golden models of each family (Gemma 3 sliding + global layers, Gemma 2 soft-capping, Llama,
+// Qwen 3, GPT-2) and on the real Gemma 3 270M GGUF; greedy decoding follows the full forward's
+// argmax; sampling is reproducible per seed; the HF processors on hand cases; a merged LoRA
+// adapter gives the loss of the adapter applied on the fly.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "infer/generation.h"
+#include "lora/config.h"
+#include "lora/targets.h"
+#include "model/generate.h"
+#include "model/model.h"
+#include "model/sampling.h"
+#include "model/train_step.h"
+#include "tokenizer/gguf_vocab.h"
+
+namespace tuna {
+namespace {
+
+const std::string kModels = std::string(TUNA_GOLDEN_DIR) + "/models";
+const std::string kGguf = std::string(TUNA_GOLDEN_DIR) + "/../../models/gemma-3-270m-q4_k_m.gguf";
+
+// Deterministic ids in [1, V).
+std::vector<int32_t> test_ids(int64_t n, int64_t vocab) {
+  std::vector<int32_t> ids;
+  for (int64_t i = 0; i < n; ++i)
+    ids.push_back(static_cast<int32_t>(1 + (i * 37 + 11) % (vocab - 1)));
+  return ids;
+}
+
+// Max |Δ| between the full forward's logits and the KV decoder's, fed as a prefill of
+// `prefill` tokens, then a chunk of 3, then one token at a time.
+float kv_vs_full(const Model& model, const std::vector<int32_t>& ids, int64_t prefill) {
+  const int64_t T = static_cast<int64_t>(ids.size()), V = model.spec().vocab;
+  Batch batch;
+  batch.T = T;
+  batch.ids = ids;
+  const Tensor full = model.forward(batch);  // [1, T, V]
+  KvDecoder dec(model);
+  float worst = 0.0f;
+  int64_t t = 0;
+  while (t < T) {
+    const int64_t n = t == 0 ? prefill : (t == prefill ? 3 : 1);
+    std::vector<int32_t> chunk(ids.begin() + t, ids.begin() + std::min(T, t + n));
+    const Tensor got = dec.feed(chunk);
+    for (int64_t r = 0; r < got.dim(0); ++r)
+      for (int64_t v = 0; v < V; ++v) {
+        const float d =
+            std::fabs(got.data<float>()[r * V + v] - full.data<float>()[(t + r) * V + v]);
+        if (!(d <= worst)) worst = d;
+      }
+    t += got.dim(0);
+  }
+  EXPECT_EQ(dec.length(), T);
+  std::printf("KV cache vs full forward, %lld tokens: max |dlogit| = %.3g\n",
+              static_cast<long long>(T), static_cast<double>(worst));
+  return worst;
+}
+
+class KvCacheTiny : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KvCacheTiny, EveryStepMatchesTheFullForward) {
+  const Model model = Model::load(kModels + "/" + GetParam());
+  const int64_t T = std::min<int64_t>(24, model.spec().max_positions);
+  const float d = kv_vs_full(model, test_ids(T, model.spec().vocab), 5);
+  EXPECT_LE(d, 1e-4f) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, KvCacheTiny,
+                         ::testing::Values("gemma3", "gemma2", "llama", "qwen3", "gpt2"));
+
+TEST(KvCache, GemmaWindowIsExercised) {
+  // The tiny Gemma 3 has window 8: 24 tokens put most queries beyond it.
+  const Model model = Model::load(kModels + "/gemma3");
+  bool sliding = false;
+  for (const LayerSpec& l : model.spec().layers) sliding |= l.sliding && l.window < 24;
+  EXPECT_TRUE(sliding);
+}
+
+TEST(Greedy, FollowsTheFullForwardArgmax) {
+  const Model model = Model::load(kModels + "/llama");
+  std::vector<int32_t> seq = test_ids(6, model.spec().vocab);
+  KvDecoder dec(model);
+  std::vector<float> logits = dec.next_logits(seq);
+  SamplingConfig greedy;
+  for (int step = 0; step < 10; ++step) {
+    Batch batch;
+    batch.T = static_cast<int64_t>(seq.size());
+    batch.ids = seq;
+    const Tensor full = model.forward(batch);
+    const int64_t V = model.spec().vocab;
+    const float* last = full.data<float>() + (batch.T - 1) * V;
+    const int32_t expected = argmax_token(std::vector<float>(last, last + V));
+    const int32_t got = choose_next_token(logits, seq, greedy, step);
+    ASSERT_EQ(got, expected) << "step " << step;
+    seq.push_back(got);
+    logits = dec.next_logits({got});
+  }
+}
+
+std::vector<float> hand_logits() {
+  std::vector<float> l(50);
+  for (size_t i = 0; i < l.size(); ++i) l[i] = std::sin(static_cast<float>(i) * 1.7f) * 3.0f;
+  return l;
+}
+
+std::vector<int32_t> sample_run(const SamplingConfig& c, int steps) {
+  std::vector<int32_t> out;
+  for (int s = 0; s < steps; ++s) {
+    std::vector<float> l = hand_logits();
+    out.push_back(choose_next_token(l, {}, c, s));
+  }
+  return out;
+}
+
+SamplingConfig sampler(float temperature, int64_t top_k, uint64_t seed) {
+  SamplingConfig c;
+  c.do_sample = true;
+  c.temperature = temperature;
+  c.top_k = top_k;
+  c.seed = seed;
+  return c;
+}
+
+TEST(Sampling, ReproducibleWithASeedAndDifferentAcrossSeeds) {
+  SamplingConfig c = sampler(2.0f, 0, 7);
+  const std::vector<int32_t> a = sample_run(c, 40), b = sample_run(c, 40);
+  EXPECT_EQ(a, b);
+  c.seed = 8;
+  EXPECT_NE(a, sample_run(c, 40));
+  std::set<int32_t> distinct(a.begin(), a.end());
+  EXPECT_GT(distinct.size(), 3u);  // it really samples
+}
+
+TEST(Sampling, TopKOneIsGreedy) {
+  const SamplingConfig c = sampler(1.5f, 1, 3);
+  const int32_t greedy = argmax_token(hand_logits());
+  for (int32_t id : sample_run(c, 20)) EXPECT_EQ(id, greedy);
+}
+
+TEST(Sampling, RepetitionPenaltyDividesPositiveMultipliesNegative) {
+  std::vector<float> l = {2.0f, -2.0f, 1.0f, -1.0f};
+  apply_repetition_penalty(l, {0, 1, 1, 0}, 2.0f);  // repeats count once
+  EXPECT_EQ(l, (std::vector<float>{1.0f, -4.0f, 1.0f, -1.0f}));
+  // Greedy decoding applies it too: token 0 (2.0 → 0.8) loses to token 2 (1.0).
+  std::vector<float> g = {2.0f, -2.0f, 1.0f};
+  SamplingConfig c;
+  c.repetition_penalty = 2.5f;
+  EXPECT_EQ(choose_next_token(g, {0}, c, 0), 2);
+}
+
+TEST(Sampling, TopPAndMinPOnAHandCase) {
+  // Probabilities 0.5, 0.3, 0.2 (log-probs as logits).
+  const std::vector<float> l = {std::log(0.5f), std::log(0.3f), std::log(0.2f)};
+  SamplingConfig c;
+  c.top_k = 0;
+  c.top_p = 0.6f;  // ascending cumulative 0.2 ≤ 0.4 is dropped; 0.5 > 0.4 kept
+  std::vector<float> p = sampling_probabilities(l, c);
+  EXPECT_NEAR(p[0], 0.625f, 1e-6f);
+  EXPECT_NEAR(p[1], 0.375f, 1e-6f);
+  EXPECT_EQ(p[2], 0.0f);
+  c.top_p = 1.0f;
+  c.min_p = 0.5f;  // threshold 0.25: only 0.2 is dropped
+  p = sampling_probabilities(l, c);
+  EXPECT_EQ(p[2], 0.0f);
+  EXPECT_GT(p[1], 0.0f);
+}
+
+// r = 4 LoRA on every linear with B = amplitude · sin(…) (a trained-looking, non-zero B).
+LoraSet lora_with_b(const Model& model, double alpha, float amplitude) {
+  LoraSet lora = create_lora(
+      model, lora_config_from_json(
+                 {{"r", 4}, {"lora_alpha", alpha}, {"target_modules", "all-linear"}}, "test"));
+  for (size_t i = 0; i < lora.adapters.size(); ++i) {
+    Tensor& b = lora.adapters[i].b;
+    for (int64_t e = 0; e < b.numel(); ++e)
+      b.data_mut<float>()[e] = amplitude * std::sin(static_cast<float>(3 * e + 7 * i));
+  }
+  return lora;
+}
+
+// LoRA on every linear with non-zero B: merging gives the loss of applying it on the fly.
+TEST(Adapter, MergedEqualsAppliedOnTheFly) {
+  for (const std::string name : {"llama", "gemma3", "gpt2"}) {
+    const Model model = Model::load(kModels + "/" + name);
+    LoraSet lora = lora_with_b(model, 8, 0.05f);
+    TrainBatch batch;
+    batch.T = 16;
+    batch.ids = test_ids(16, model.spec().vocab);
+    batch.labels = batch.ids;
+    StepOptions opt;
+    opt.backward = false;
+    const StepResult base = forward_backward(model, model.weights(), nullptr, nullptr, batch, opt);
+    const StepResult applied =
+        forward_backward(model, model.weights(), &lora.adapters, nullptr, batch, opt);
+    const ModelWeights merged = merged_adapter_weights(model, lora);
+    const StepResult via_merge = forward_backward(model, merged, nullptr, nullptr, batch, opt);
+    EXPECT_GT(std::fabs(applied.loss_sum - base.loss_sum), 1e-3) << name << ": B had no effect";
+    EXPECT_NEAR(via_merge.loss_sum, applied.loss_sum, 1e-4 * batch.T) << name;
+  }
+}
+
+// Greedy decoding through a KvDecoder: the tokens and the logits each was chosen from.
+struct GreedyRun {
+  std::vector<int32_t> ids;
+  std::vector<std::vector<float>> logits;
+};
+GreedyRun greedy_run(const Model& model, const ModelWeights* w,
+                     const std::vector<LoraAdapter>* adapters, std::vector<int32_t> seq, int n) {
+  KvDecoder dec(model, w, adapters);
+  GreedyRun r;
+  std::vector<float> logits = dec.next_logits(seq);
+  for (int step = 0; step < n; ++step) {
+    r.logits.push_back(logits);
+    r.ids.push_back(argmax_token(logits));
+    logits = dec.next_logits({r.ids.back()});
+  }
+  return r;
+}
+
+// Gap between the largest and second-largest logit.
+float top2_gap(std::vector<float> l) {
+  std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<float>());
+  return l[0] - l[1];
+}
+
+// DESIGN.md §8: merged vs applied on the fly, greedily on an F32 base, may differ only where the
+// top-2 logit gap is below 1e-4.
+TEST(Adapter, MergedAndAppliedGiveTheSameGreedyTokens) {
+  for (const std::string name : {"llama", "gemma3", "gemma2", "qwen3", "gpt2"}) {
+    const Model model = Model::load(kModels + "/" + name);
+    const LoraSet lora = lora_with_b(model, 16, 0.2f);
+    const ModelWeights merged = merged_adapter_weights(model, lora);
+    const std::vector<int32_t> prompt = test_ids(5, model.spec().vocab);
+    const int n = static_cast<int>(std::min<int64_t>(16, model.spec().max_positions - 5));
+    const GreedyRun base = greedy_run(model, nullptr, nullptr, prompt, n);
+    const GreedyRun m = greedy_run(model, &merged, nullptr, prompt, n);
+    const GreedyRun a = greedy_run(model, nullptr, &lora.adapters, prompt, n);
+    float effect = 0.0f;  // the adapter must move the first step's logits
+    for (size_t v = 0; v < a.logits[0].size(); ++v)
+      effect = std::max(effect, std::fabs(a.logits[0][v] - base.logits[0][v]));
+    EXPECT_GT(effect, 1e-2f) << name << ": the adapter changed nothing";
+    float worst = 0.0f;
+    for (int i = 0; i < n; ++i) {
+      if (m.ids[i] != a.ids[i]) {
+        EXPECT_LT(top2_gap(a.logits[i]), 1e-4f) << name << " step " << i;
+        break;  // the sequences diverge from here
+      }
+      for (size_t v = 0; v < a.logits[i].size(); ++v)
+        worst = std::max(worst, std::fabs(a.logits[i][v] - m.logits[i][v]));
+    }
+    EXPECT_LE(worst, 1e-4f) << name;
+    std::printf("%s: merged vs applied adapter, %d greedy steps: max |dlogit| = %.3g\n",
+                name.c_str(), n, static_cast<double>(worst));
+  }
+}
+
+// --- the real Gemma 3 270M GGUF ----------------------------------------------------------------
+
+TEST(KvCacheReal, Gemma3GgufTwentyTokens) {
+  ASSERT_TRUE(std::filesystem::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
+  const Model model = Model::load(kGguf);
+  std::vector<int32_t> ids = {2};
+  for (int32_t id : test_ids(19, 200000)) ids.push_back(id + 1000);
+  EXPECT_LE(kv_vs_full(model, ids, 6), 1e-4f);
+}
+
+TEST(GenerateReal, GreedyIsDeterministicAndStopsAtStopStrings) {
+  ASSERT_TRUE(std::filesystem::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
+  const Model model = Model::load(kGguf);
+  const Tokenizer tok = tokenizer_from_gguf(*model.gguf());
+  const std::vector<int32_t> eos = generation_eos_ids(model, tok);
+  EXPECT_NE(std::find(eos.begin(), eos.end(), 1), eos.end());    // <eos>
+  EXPECT_NE(std::find(eos.begin(), eos.end(), 106), eos.end());  // <end_of_turn>
+  GenerationOptions g;
+  g.max_new_tokens = 8;
+  g.eos_ids = eos;
+  const std::vector<int32_t> prompt = tok.encode("The capital of France is", true);
+  std::string streamed;
+  const Generation a = generate(model, nullptr, nullptr, tok, prompt, g,
+                                [&](const std::string& s) { streamed += s; });
+  const Generation b = generate(model, nullptr, nullptr, tok, prompt, g);
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.text, streamed);
+  ASSERT_EQ(a.finish_reason, "length");
+  ASSERT_EQ(a.ids.size(), 8u);
+  EXPECT_EQ(a.text, tok.decode(a.ids, true));
+  ASSERT_GE(a.text.size(), 4u);
+  // A stop string from the middle of that output: same prefix, cut before it.
+  const size_t at = a.text.size() / 2;
+  g.stop_strings = {a.text.substr(at, 3)};
+  std::string streamed_stop;
+  const Generation c = generate(model, nullptr, nullptr, tok, prompt, g,
+                                [&](const std::string& s) { streamed_stop += s; });
+  EXPECT_EQ(c.finish_reason, "stop");
+  EXPECT_EQ(c.text, a.text.substr(0, a.text.find(g.stop_strings[0])));
+  EXPECT_EQ(streamed_stop, c.text);
+}
+
+}  // namespace
+}  // namespace tuna
