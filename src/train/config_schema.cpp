@@ -139,7 +139,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"save_total_limit", "training", T::OPTIONAL_INT, "null", ">0", "",
        "keep at most N checkpoints"},
       {"resume_from_checkpoint", "training", T::STRING, "null", "", "",
-       "checkpoint directory to resume from", NOT_YET},
+       "a checkpoint-N directory to continue from, or \"latest\" (the newest complete one in "
+       "output_dir); the loss curve continues as if never stopped"},
       {"report_to", "training", T::STRING_OR_LIST, "\"none\"", "", "",
        "only \"none\": tuna writes output_dir/metrics.jsonl", NOT_YET},
       {"logging_dir", "training", T::STRING, "null", "", "", "TensorBoard log directory", NOT_YET},

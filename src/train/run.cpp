@@ -6,7 +6,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -82,12 +84,40 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   };
   check_supported(cfg);
   const std::string out_dir = cfg.at("output_dir").get<std::string>();
-  if (fs::exists(out_dir) && !fs::is_empty(out_dir) &&
+  const bool resuming = cfg.at("resume_from_checkpoint").is_string();
+  if (!resuming && fs::exists(out_dir) && !fs::is_empty(out_dir) &&
       !cfg.at("overwrite_output_dir").get<bool>() &&
       fs::exists(fs::path(out_dir) / "adapter_model.safetensors"))
     throw_user_error("train", out_dir + " already holds a finished adapter",
                      "choose another output_dir or set overwrite_output_dir: true");
   fs::create_directories(out_dir);
+
+  // Resuming: the newest complete checkpoint (or the one named), checked before any work.
+  std::string resume_dir;
+  if (resuming) {
+    resume_dir = cfg.at("resume_from_checkpoint").get<std::string>();
+    if (resume_dir == "latest" || resume_dir == "true") {
+      resume_dir.clear();
+      int64_t best = -1;
+      if (fs::exists(out_dir))
+        for (const auto& e : fs::directory_iterator(out_dir)) {
+          const std::string n = e.path().filename().string();
+          if (n.rfind("checkpoint-", 0) != 0 || !fs::exists(e.path() / "COMPLETE")) continue;
+          const int64_t step = std::atoll(n.c_str() + 11);
+          if (step > best) best = step, resume_dir = e.path().string();
+        }
+      if (resume_dir.empty())
+        throw_user_error(
+            "train",
+            "resume_from_checkpoint: latest, but " + out_dir + " holds no complete checkpoint",
+            "train with save_strategy steps/epoch first, or name a checkpoint directory");
+    }
+    if (!fs::exists(fs::path(resume_dir) / "COMPLETE") ||
+        !fs::exists(fs::path(resume_dir) / "tuna_state.json"))
+      throw_user_error(
+          "train", resume_dir + " is not a complete tuna checkpoint",
+          "point resume_from_checkpoint at an output_dir/checkpoint-N directory (or use latest)");
+  }
 
   // Base model: QLoRA quantizes the linear weights at load, as transformers' load_in_4bit.
   if (cfg.at("load_in_4bit").get<bool>()) {
@@ -164,6 +194,31 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   ta.shuffle_seed = cfg.at("data_seed").is_number() ? cfg.at("data_seed").get<int64_t>()
                                                     : cfg.at("seed").get<int64_t>();
 
+  // Resuming: the newest complete checkpoint (or the one named); its adapter, optimizer state,
+  // step and logs continue the run exactly (data order, schedule and dropout follow the step).
+  ojson resumed_history = ojson::array();
+  if (resuming) {
+    std::ifstream st(fs::path(resume_dir) / "tuna_state.json");
+    ojson state = ojson::parse(st, nullptr, false);
+    if (state.is_discarded() || !state.contains("global_step"))
+      throw_user_error("train", resume_dir + "/tuna_state.json is unreadable",
+                       "the checkpoint is damaged; use an older one");
+    ta.start_step = state["global_step"].get<int64_t>();
+    ta.start_tokens = state.value("num_tokens", int64_t{0});
+    std::ifstream ts(fs::path(resume_dir) / "trainer_state.json");
+    ojson tstate = ojson::parse(ts, nullptr, false);
+    if (!tstate.is_discarded() && tstate.contains("log_history"))
+      resumed_history = tstate["log_history"];
+    LoraSet saved = load_peft_adapter(resume_dir, model);
+    for (LoraAdapter& a : lora.adapters)
+      for (const LoraAdapter& b : saved.adapters)
+        if (a.module == b.module) {
+          std::memcpy(a.a.raw_mut(), b.a.raw(), a.a.nbytes());
+          std::memcpy(a.b.raw_mut(), b.b.raw(), a.b.nbytes());
+        }
+    print("resuming from " + resume_dir + " at step " + std::to_string(ta.start_step));
+  }
+
   const bool checkpointing = cfg.at("gradient_checkpointing").get<bool>();
   const auto seed = static_cast<uint64_t>(cfg.at("seed").get<int64_t>());
   auto to_batch = [](const MicroBatch& mb) {
@@ -188,6 +243,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
   });
   const int64_t total = trainer.total_steps(data.train.size());
+  if (!resume_dir.empty())
+    trainer.optimizer().load((fs::path(resume_dir) / "optimizer.safetensors").string());
 
   // Will it fit? The longest micro-batch the data can form, estimated before any step runs.
   size_t longest = 1;
@@ -227,7 +284,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
                           counted ? static_cast<double>(correct) / counted : 0.0);
   };
 
-  ojson log_history = ojson::array();
+  ojson log_history = resumed_history;
   const std::string eval_strategy = cfg.at("eval_strategy").get<std::string>();
   const std::string save_strategy = cfg.at("save_strategy").get<std::string>();
   const int64_t logging_steps = cfg.at("logging_steps").get<int64_t>();
@@ -266,6 +323,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
                  {"trial_params", nullptr}};
   };
   std::vector<std::string> checkpoints;
+  int64_t tokens_at_step = ta.start_tokens;
   auto save_checkpoint = [&](int64_t step, double epoch) {
     const fs::path final_dir = fs::path(out_dir) / ("checkpoint-" + std::to_string(step));
     const fs::path tmp = fs::path(out_dir) / (".checkpoint-" + std::to_string(step) + ".tmp");
@@ -307,6 +365,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   std::vector<StepLog> logs;
   try {
     logs = trainer.train(data.train, [&](const StepLog& l) {
+      tokens_at_step = l.num_tokens;
       window_loss += l.loss;
       loss_sum += l.loss;
       ++window;
@@ -317,8 +376,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
         const double elapsed = std::chrono::duration<double>(now - t0).count();
         const double dt = std::chrono::duration<double>(now - last_t).count();
         const double tps = dt > 0 ? static_cast<double>(l.num_tokens - last_tokens) / dt : 0;
-        const double eta =
-            elapsed / static_cast<double>(l.step) * static_cast<double>(total - l.step);
+        const double eta = elapsed / static_cast<double>(l.step - ta.start_step) *
+                           static_cast<double>(total - l.step);
         ojson entry{{"loss", window_loss / window},
                     {"grad_norm", l.grad_norm},
                     {"learning_rate", l.learning_rate},

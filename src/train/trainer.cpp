@@ -89,9 +89,10 @@ std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
   const size_t bs = static_cast<size_t>(args_.per_device_train_batch_size);
   const int64_t batches_per_epoch = static_cast<int64_t>((rows.size() + bs - 1) / bs);
   std::vector<StepLog> logs;
-  int64_t batch_index = 0, tokens_seen = 0, loaded_epoch = -1;
+  int64_t batch_index = args_.start_step * args_.gradient_accumulation_steps;
+  int64_t tokens_seen = args_.start_tokens, loaded_epoch = -1;
   std::vector<TrainRow> shuffled;  // this epoch's rows when shuffling
-  for (int64_t step = 0; step < total; ++step) {
+  for (int64_t step = args_.start_step; step < total; ++step) {
     for (TrainableParam& p : params_) std::memset(p.grad.raw_mut(), 0, p.grad.nbytes());
     std::vector<MicroBatch> micro;
     for (int64_t k = 0; k < args_.gradient_accumulation_steps; ++k, ++batch_index) {

@@ -56,6 +56,10 @@ struct TrainerArgs {
   // >= 0: each epoch visits the rows in a seeded permutation (dataset_prep.h
   // seeded_permutation(n, shuffle_seed, epoch)); < 0: in the given order (as a SequentialSampler).
   int64_t shuffle_seed = -1;
+  // Resuming: the optimizer steps already taken (the data position, schedule and dropout streams
+  // follow from it) and the input tokens seen by then.
+  int64_t start_step = 0;
+  int64_t start_tokens = 0;
 };
 
 // Per optimizer step, as the Trainer logs it (plus the exact loss, unrounded).

@@ -408,6 +408,36 @@ TEST(CliTrain, ExamplesRun) {
   EXPECT_GE(n, 4);
 }
 
+// Resuming from a checkpoint gives the run that never stopped, bit for bit (LoRA dropout,
+// accumulation and a cosine schedule included).
+TEST(CliTrain, ResumeEqualsUninterrupted) {
+  require_real_model();
+  fs::path dir = temp_dir("tuna_cli_train_resume");
+  const fs::path data =
+      fs::path(TUNA_GOLDEN_DIR) / ".." / ".." / "examples" / "data" / "quickstart_fish.jsonl";
+  fs::path cfg =
+      write_text(dir, "cfg.yaml",
+                 "model: " + kGguf + "\ndataset: " + data.string() +
+                     "\nlora: {r: 4, lora_alpha: 8, lora_dropout: 0.1, target_modules: [q_proj, "
+                     "v_proj]}\ntraining: {max_steps: 4, per_device_train_batch_size: 1, "
+                     "gradient_accumulation_steps: 2, learning_rate: 1e-3, lr_scheduler_type: "
+                     "cosine, warmup_steps: 1, logging_steps: 1, save_steps: 2}\n");
+  CliRun a = run("train " + cfg.string() + " output_dir=" + (dir / "a").string());
+  ASSERT_EQ(a.status, 0) << a.err;
+  CliRun b = run("train " + cfg.string() + " output_dir=" + (dir / "a").string() +
+                 " resume_from_checkpoint=latest max_steps=4 overwrite_output_dir=true");
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_NE(b.err.find("resuming from"), std::string::npos) << b.err;
+  CliRun c = run("train " + cfg.string() + " output_dir=" + (dir / "c").string() +
+                 " resume_from_checkpoint=" + (dir / "a" / "checkpoint-2").string());
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(tuna_test_read(dir / "a" / "adapter_model.safetensors"),
+            tuna_test_read(dir / "c" / "adapter_model.safetensors"));
+  expect_user_error(run("train " + cfg.string() + " output_dir=" + (dir / "c").string() +
+                        " resume_from_checkpoint=" + dir.string()),
+                    "not a complete tuna checkpoint");
+}
+
 TEST(CliTrain, BadConfigsGiveDocumentedErrors) {
   fs::path dir = temp_dir("tuna_cli_train_errors");
   expect_user_error(run("train " + write_text(dir, "a.yaml", "learnig_rate: 1e-4\n").string()),
