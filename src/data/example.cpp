@@ -191,6 +191,12 @@ Example make_example(const Record& rec, DataFormat format, const ExampleOptions&
     }
     case DataFormat::MESSAGES: {
       ex.kind = Example::Kind::MESSAGES;
+      if (!rec.value.contains("messages") && !rec.value.contains("conversations"))
+        throw_user_error("data",
+                         rec.where() + ": no 'messages' or 'conversations' field (fields: " +
+                             columns_of(rec.value) + ")",
+                         "chat rows are {\"messages\": [{\"role\": \"user\", \"content\": ...}]}; "
+                         "every file of a run must use the same format");
       ex.messages =
           rec.value.contains("messages") ? rec.value["messages"] : sharegpt_to_messages(rec);
       if (!ex.messages.is_array() || ex.messages.empty())

@@ -310,7 +310,7 @@ TrainConfig load_train_config(const std::string& yaml_path,
     FILE* f = std::fopen(yaml_path.c_str(), "rb");
     if (!f)
       throw_user_error("config", "cannot read " + yaml_path,
-                       "pass the path of a YAML config, e.g. examples/j1_qlora_gemma3.yaml");
+                       "pass the path of a YAML config, e.g. examples/j1_qlora_gemma3_alpaca.yaml");
     char buf[65536];
     size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
