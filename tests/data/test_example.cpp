@@ -84,6 +84,19 @@ TEST(Examples, ShareGptBecomesMessages) {
   EXPECT_EQ(ex.messages[1]["content"], "2+2?");
 }
 
+TEST(Examples, ChatFormatOnARowWithoutMessagesNamesItsFields) {
+  Record rec{ojson::parse(R"({"instruction": "x", "output": "y"})"), "eval.jsonl", 3, 2};
+  try {
+    make_example(rec, DataFormat::MESSAGES, {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("eval.jsonl line 3: no 'messages' or 'conversations' "
+                                         "field (fields: instruction, output)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Tokenize, PromptCompletionMasksThePrompt) {
   const Tokenizer& tok = test::golden_tokenizer("gemma3");
   Example ex;
