@@ -2,7 +2,6 @@
 // Grammar and precedence follow jinja2's parser.py: condexpr < or < and < not < compare < + - <
 // ~ < * / // % < ** < unary < postfix (. [] ()) < filters and tests, which bind tighter than every
 // binary operator.
-// operator.
 #include <algorithm>
 #include <cstdlib>
 #include <set>
