@@ -23,8 +23,7 @@ namespace tuna::cli {
 namespace {
 
 std::vector<std::vector<int32_t>> read_ids_file(const std::string& path) {
-  const std::shared_ptr<MappedFile> file = MappedFile::open(path);
-  const std::string text(reinterpret_cast<const char*>(file->data()), file->size());
+  const std::string text = read_file_bytes(path);
   std::vector<std::vector<int32_t>> seqs;
   auto to_id = [&](long long v, const std::string& where) {
     if (v < 0 || v > INT32_MAX)

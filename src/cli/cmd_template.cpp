@@ -20,11 +20,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string read_text(const std::string& path) {
-  const std::shared_ptr<MappedFile> f = MappedFile::open(path);
-  return std::string(reinterpret_cast<const char*>(f->data()), f->size());
-}
-
 std::string names_list() {
   std::string s;
   for (const auto& n : builtin_chat_template_names()) s += (s.empty() ? "" : ", ") + n;
@@ -34,7 +29,7 @@ std::string names_list() {
 }  // namespace
 
 ChatTemplateInputs read_conversation(const std::string& path) {
-  std::string text = read_text(path);
+  std::string text = read_file_bytes(path);
   ojson j;
   try {
     j = ojson::parse(text);
@@ -96,7 +91,7 @@ std::string choose_template(const std::string& option, const std::string& model,
   if (!option.empty()) {
     if (std::filesystem::is_regular_file(option, ec)) {
       *origin = option;
-      return read_text(option);
+      return read_file_bytes(option);
     }
     if (const char* b = builtin_chat_template(option)) {
       *origin = "built-in '" + option + "' template";
@@ -106,21 +101,19 @@ std::string choose_template(const std::string& option, const std::string& model,
                      "--template " + option + " is neither a file nor a built-in template",
                      "pass a .jinja file or one of: " + names_list());
   }
-  if (auto t = tok.chat_template()) {
-    *origin = model + " chat template";
-    return *t;
-  }
+  std::string arch;
   if (std::filesystem::is_regular_file(model, ec) && is_gguf_file(model)) {
     GgufFile g = GgufFile::open(model);
-    std::string arch = g.has("general.architecture") ? g.get_string("general.architecture") : "";
-    if (const char* b = builtin_chat_template_for_architecture(arch)) {
+    if (g.has("general.architecture")) arch = g.get_string("general.architecture");
+  }
+  if (auto t = model_chat_template(tok, arch, model)) {
+    if (t->builtin)
       std::fprintf(stderr,
                    "note: %s carries no tokenizer.chat_template; using tuna's built-in '%s' "
                    "template (the one the model family ships in tokenizer_config.json)\n",
                    model.c_str(), arch.c_str());
-      *origin = "built-in '" + arch + "' template";
-      return b;
-    }
+    *origin = t->origin;
+    return t->source;
   }
   throw_user_error(
       "template", model + " has no chat template",

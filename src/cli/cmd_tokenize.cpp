@@ -27,8 +27,7 @@ Runner register_tokenize(CLI::App& app) {
   return [o]() {
     std::string input = o->text;
     if (!o->file.empty()) {
-      const std::shared_ptr<MappedFile> file = MappedFile::open(o->file);
-      input.assign(reinterpret_cast<const char*>(file->data()), file->size());
+      input = read_file_bytes(o->file);
     }
     Tokenizer tok = load_model_tokenizer(o->model);
     Tokenizer::Encoding enc = tok.encode_full(input, !o->no_special);

@@ -45,4 +45,9 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+std::string read_file_bytes(const std::string& path) {
+  const std::shared_ptr<MappedFile> f = MappedFile::open(path);
+  return std::string(reinterpret_cast<const char*>(f->data()), f->size());
+}
+
 }  // namespace tuna

@@ -28,4 +28,7 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// The whole file as a string (read through a mapping). Same errors as MappedFile::open.
+std::string read_file_bytes(const std::string& path);
+
 }  // namespace tuna

@@ -20,10 +20,10 @@ std::string extension(const std::string& path) {
   return e;
 }
 
+// The file's text without a UTF-8 byte-order mark.
 std::string read_all(const std::string& path) {
-  const std::shared_ptr<MappedFile> f = MappedFile::open(path);
-  std::string s(reinterpret_cast<const char*>(f->data()), f->size());
-  if (s.size() >= 3 && s.compare(0, 3, "\xEF\xBB\xBF") == 0) s.erase(0, 3);  // UTF-8 BOM
+  std::string s = read_file_bytes(path);
+  if (s.size() >= 3 && s.compare(0, 3, "\xEF\xBB\xBF") == 0) s.erase(0, 3);
   return s;
 }
 
@@ -35,8 +35,8 @@ void reject(std::vector<RejectedRecord>* rejects, const std::string& file, size_
   rejects->push_back({file, line, raw.substr(0, 500), reason});
 }
 
-std::vector<Record> read_jsonl(const std::string& path, std::vector<RejectedRecord>* rejects) {
-  std::string text = read_all(path);
+std::vector<Record> read_jsonl(const std::string& path, const std::string& text,
+                               std::vector<RejectedRecord>* rejects) {
   std::vector<Record> out;
   size_t line = 0, start = 0;
   while (start < text.size()) {
@@ -63,8 +63,8 @@ std::vector<Record> read_jsonl(const std::string& path, std::vector<RejectedReco
   return out;
 }
 
-std::vector<Record> read_json(const std::string& path, std::vector<RejectedRecord>* rejects) {
-  std::string text = read_all(path);
+std::vector<Record> read_json(const std::string& path, const std::string& text,
+                              std::vector<RejectedRecord>* rejects) {
   ojson v;
   try {
     v = ojson::parse(text);
@@ -96,9 +96,8 @@ std::vector<Record> read_json(const std::string& path, std::vector<RejectedRecor
 }
 
 // RFC 4180 CSV (or TSV): returns rows of fields with the line each row starts on.
-std::vector<Record> read_csv(const std::string& path, char sep,
+std::vector<Record> read_csv(const std::string& path, const std::string& text, char sep,
                              std::vector<RejectedRecord>* rejects) {
-  std::string text = read_all(path);
   std::vector<std::pair<size_t, std::vector<std::string>>> rows;
   std::vector<std::string> fields;
   std::string field;
@@ -178,23 +177,23 @@ std::string Record::where() const {
 
 std::vector<Record> read_records(const std::string& path, std::vector<RejectedRecord>* rejects) {
   const std::string ext = extension(path);
-  if (ext == "jsonl" || ext == "ndjson") return read_jsonl(path, rejects);
+  if (ext != "jsonl" && ext != "ndjson" && ext != "json" && ext != "csv" && ext != "tsv")
+    throw_user_error("data", "cannot tell the format of " + path,
+                     "name the file .jsonl, .json, .csv or .tsv");
+  const std::string text = read_all(path);
+  if (ext == "jsonl" || ext == "ndjson") return read_jsonl(path, text, rejects);
   if (ext == "json") {
     // A .json file may hold JSON Lines too (datasets' load_dataset("json") reads both).
-    std::string head = read_all(path);
-    size_t first = head.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && head[first] == '{') {
-      size_t nl = head.find('\n', first);
-      if (nl != std::string::npos && head.find_first_not_of(" \t\r\n", nl) != std::string::npos &&
-          !ojson::parse(head.substr(first, nl - first), nullptr, false).is_discarded())
-        return read_jsonl(path, rejects);
+    size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '{') {
+      size_t nl = text.find('\n', first);
+      if (nl != std::string::npos && text.find_first_not_of(" \t\r\n", nl) != std::string::npos &&
+          !ojson::parse(text.substr(first, nl - first), nullptr, false).is_discarded())
+        return read_jsonl(path, text, rejects);
     }
-    return read_json(path, rejects);
+    return read_json(path, text, rejects);
   }
-  if (ext == "csv") return read_csv(path, ',', rejects);
-  if (ext == "tsv") return read_csv(path, '\t', rejects);
-  throw_user_error("data", "cannot tell the format of " + path,
-                   "name the file .jsonl, .json, .csv or .tsv");
+  return read_csv(path, text, ext == "csv" ? ',' : '\t', rejects);
 }
 
 }  // namespace tuna

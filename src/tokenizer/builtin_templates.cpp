@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "tokenizer/tokenizer.h"
+
 namespace tuna {
 namespace {
 
@@ -208,6 +210,16 @@ const char* builtin_chat_template_for_architecture(std::string_view gguf_archite
   if (gguf_architecture == "gemma3") return builtin_chat_template("gemma3");
   if (gguf_architecture == "qwen3") return builtin_chat_template("qwen3");
   return nullptr;
+}
+
+std::optional<ChatTemplateSource> model_chat_template(const Tokenizer& tok,
+                                                      const std::string& gguf_architecture,
+                                                      const std::string& model_name) {
+  if (auto t = tok.chat_template())
+    return ChatTemplateSource{*t, model_name + " chat template", false};
+  if (const char* b = builtin_chat_template_for_architecture(gguf_architecture))
+    return ChatTemplateSource{b, "built-in '" + gguf_architecture + "' template", true};
+  return std::nullopt;
 }
 
 }  // namespace tuna

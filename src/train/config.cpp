@@ -5,10 +5,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include "core/error.h"
 #include "core/message.h"
+#include "core/mmap_file.h"
 
 namespace tuna {
 namespace {
@@ -305,18 +307,11 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
 
 TrainConfig load_train_config(const std::string& yaml_path,
                               const std::vector<std::string>& overrides) {
-  std::string text;
-  {
-    FILE* f = std::fopen(yaml_path.c_str(), "rb");
-    if (!f)
-      throw_user_error("config", "cannot read " + yaml_path,
-                       "pass the path of a YAML config, e.g. examples/j1_qlora_gemma3_alpaca.yaml");
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    std::fclose(f);
-  }
-  return parse_train_config(text, yaml_path, overrides);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(yaml_path, ec))
+    throw_user_error("config", "cannot read " + yaml_path,
+                     "pass the path of a YAML config, e.g. examples/j1_qlora_gemma3_alpaca.yaml");
+  return parse_train_config(read_file_bytes(yaml_path), yaml_path, overrides);
 }
 
 std::string config_schema_markdown() {

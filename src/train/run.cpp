@@ -73,6 +73,17 @@ void check_supported(const TrainConfig& cfg) {
 
 }  // namespace
 
+TrainBatch to_train_batch(const MicroBatch& mb) {
+  TrainBatch b;
+  b.B = mb.input_ids.dim(0);
+  b.T = mb.input_ids.dim(1);
+  const auto n = static_cast<size_t>(b.B * b.T);
+  b.ids.assign(mb.input_ids.data<int32_t>(), mb.input_ids.data<int32_t>() + n);
+  b.attention_mask.assign(mb.attention_mask.data<int32_t>(), mb.attention_mask.data<int32_t>() + n);
+  b.labels.assign(mb.labels.data<int32_t>(), mb.labels.data<int32_t>() + n);
+  return b;
+}
+
 RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& tok,
                         const std::string& model_arg,
                         const std::function<void(const std::string&)>& print_fn) {
@@ -141,12 +152,11 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
 
   // Chat template for messages data: the model's own, else the family's built-in one.
   std::unique_ptr<ChatTemplate> chat;
-  if (auto t = tok.chat_template()) {
-    chat = std::make_unique<ChatTemplate>(ChatTemplate::parse(*t, model_arg + " chat template"));
-  } else if (const GgufFile* g = model.gguf(); g && g->has("general.architecture")) {
-    if (const char* b =
-            builtin_chat_template_for_architecture(g->get_string("general.architecture")))
-      chat = std::make_unique<ChatTemplate>(ChatTemplate::parse(b, "built-in template"));
+  const GgufFile* gguf = model.gguf();
+  const std::string arch =
+      gguf && gguf->has("general.architecture") ? gguf->get_string("general.architecture") : "";
+  if (auto t = model_chat_template(tok, arch, model_arg)) {
+    chat = std::make_unique<ChatTemplate>(ChatTemplate::parse(t->source, t->origin));
   }
   PreparedData data = prepare_training_data(cfg, tok, chat.get());
   print("data: " + data.summary());
@@ -221,17 +231,6 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
 
   const bool checkpointing = cfg.at("gradient_checkpointing").get<bool>();
   const auto seed = static_cast<uint64_t>(cfg.at("seed").get<int64_t>());
-  auto to_batch = [](const MicroBatch& mb) {
-    TrainBatch b;
-    b.B = mb.input_ids.dim(0);
-    b.T = mb.input_ids.dim(1);
-    const auto n = static_cast<size_t>(b.B * b.T);
-    b.ids.assign(mb.input_ids.data<int32_t>(), mb.input_ids.data<int32_t>() + n);
-    b.attention_mask.assign(mb.attention_mask.data<int32_t>(),
-                            mb.attention_mask.data<int32_t>() + n);
-    b.labels.assign(mb.labels.data<int32_t>(), mb.labels.data<int32_t>() + n);
-    return b;
-  };
   Trainer trainer(ta, params, [&](const MicroBatch& mb, float scale, int64_t step, int micro) {
     StepOptions o;
     o.grad_scale = scale;
@@ -239,7 +238,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     o.seed = seed;
     o.step = static_cast<uint64_t>(step);
     o.micro = static_cast<uint64_t>(micro);
-    StepResult r = forward_backward(model, model.weights(), &adapters, nullptr, to_batch(mb), o);
+    StepResult r =
+        forward_backward(model, model.weights(), &adapters, nullptr, to_train_batch(mb), o);
     return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
   });
   const int64_t total = trainer.total_steps(data.train.size());
@@ -275,7 +275,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       MicroBatch mb = collate(data.eval, i, std::min(bs, data.eval.size() - i), ta.pad_token_id);
       StepOptions o;
       o.backward = false;
-      StepResult r = forward_backward(model, model.weights(), &adapters, nullptr, to_batch(mb), o);
+      StepResult r =
+          forward_backward(model, model.weights(), &adapters, nullptr, to_train_batch(mb), o);
       loss += r.loss_sum;
       counted += r.n_counted;
       correct += r.n_correct;

@@ -15,6 +15,11 @@ namespace tuna {
 
 class Model;
 class Tokenizer;
+struct MicroBatch;
+struct TrainBatch;
+
+// The trainer's micro-batch as the model's training step takes it.
+TrainBatch to_train_batch(const MicroBatch& mb);
 
 struct RunSummary {
   int64_t global_step = 0;

@@ -13,9 +13,11 @@
 
 namespace tuna {
 
-MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, int32_t pad_id) {
+MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, int32_t pad_id,
+                   const std::vector<size_t>* order) {
+  auto row = [&](size_t i) -> const TrainRow& { return rows[order ? (*order)[i] : i]; };
   size_t T = 1;
-  for (size_t i = first; i < first + n; ++i) T = std::max(T, rows[i].input_ids.size());
+  for (size_t i = first; i < first + n; ++i) T = std::max(T, row(i).input_ids.size());
   const auto B = static_cast<int64_t>(n);
   MicroBatch mb;
   mb.rows = B;
@@ -26,7 +28,7 @@ MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, in
   int32_t* mask = mb.attention_mask.data_mut<int32_t>();
   int32_t* labels = mb.labels.data_mut<int32_t>();
   for (size_t b = 0; b < n; ++b) {
-    const TrainRow& r = rows[first + b];
+    const TrainRow& r = row(first + b);
     TUNA_ASSERT(r.labels.size() == r.input_ids.size(), "row labels and ids differ in length");
     for (size_t t = 0; t < T; ++t) {
       const bool real = t < r.input_ids.size();
@@ -91,7 +93,7 @@ std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
   std::vector<StepLog> logs;
   int64_t batch_index = args_.start_step * args_.gradient_accumulation_steps;
   int64_t tokens_seen = args_.start_tokens, loaded_epoch = -1;
-  std::vector<TrainRow> shuffled;  // this epoch's rows when shuffling
+  std::vector<size_t> order;  // this epoch's row order when shuffling
   for (int64_t step = args_.start_step; step < total; ++step) {
     for (TrainableParam& p : params_) std::memset(p.grad.raw_mut(), 0, p.grad.nbytes());
     std::vector<MicroBatch> micro;
@@ -99,14 +101,12 @@ std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
       const size_t first = static_cast<size_t>(batch_index % batches_per_epoch) * bs;
       const int64_t epoch = batch_index / batches_per_epoch;
       if (args_.shuffle_seed >= 0 && epoch != loaded_epoch) {
-        std::vector<size_t> order = seeded_permutation(
-            rows.size(), static_cast<uint64_t>(args_.shuffle_seed), static_cast<uint64_t>(epoch));
-        shuffled.clear();
-        for (size_t i : order) shuffled.push_back(rows[i]);
+        order = seeded_permutation(rows.size(), static_cast<uint64_t>(args_.shuffle_seed),
+                                   static_cast<uint64_t>(epoch));
         loaded_epoch = epoch;
       }
-      const std::vector<TrainRow>& src = args_.shuffle_seed >= 0 ? shuffled : rows;
-      micro.push_back(collate(src, first, std::min(bs, rows.size() - first), args_.pad_token_id));
+      micro.push_back(collate(rows, first, std::min(bs, rows.size() - first), args_.pad_token_id,
+                              args_.shuffle_seed >= 0 ? &order : nullptr));
     }
     int64_t items = 0;
     for (const MicroBatch& mb : micro) items += hf_num_items(mb);

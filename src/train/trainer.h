@@ -94,7 +94,9 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
 };
 
-// Right-pads rows[first, first + n) into a micro-batch.
-MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, int32_t pad_id);
+// Right-pads rows[first, first + n) — or rows[(*order)[first ...]] when an order is given — into
+// a micro-batch.
+MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, int32_t pad_id,
+                   const std::vector<size_t>* order = nullptr);
 
 }  // namespace tuna

@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "model/train_step.h"
 #include "test_util.h"
+#include "train/run.h"
 #include "train/trainer.h"
 
 namespace tuna {
@@ -125,19 +126,12 @@ TrainRun train_like_hf(const std::string& name) {
   }
   Trainer trainer(
       args, params, [&](const MicroBatch& mb, float grad_scale, int64_t step, int micro) {
-        TrainBatch b;
-        b.B = mb.input_ids.shape()[0];
-        b.T = mb.input_ids.shape()[1];
-        const auto n = static_cast<size_t>(b.B * b.T);
-        b.ids.assign(mb.input_ids.data<int32_t>(), mb.input_ids.data<int32_t>() + n);
-        b.attention_mask.assign(mb.attention_mask.data<int32_t>(),
-                                mb.attention_mask.data<int32_t>() + n);
-        b.labels.assign(mb.labels.data<int32_t>(), mb.labels.data<int32_t>() + n);
         StepOptions o;
         o.grad_scale = grad_scale;
         o.step = static_cast<uint64_t>(step);
         o.micro = static_cast<uint64_t>(micro);
-        StepResult r = forward_backward(model, model.weights(), &run.adapters, nullptr, b, o);
+        StepResult r =
+            forward_backward(model, model.weights(), &run.adapters, nullptr, to_train_batch(mb), o);
         return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
       });
   run.logs = trainer.train(rows);
