@@ -8,10 +8,9 @@
 
 #include <cmath>
 #include <fstream>
-#include <regex>
 
 #include "core/threads.h"
-#include "io/safetensors.h"
+#include "lora/adapter_io.h"
 #include "model/model.h"
 #include "model/train_step.h"
 #include "test_util.h"
@@ -25,71 +24,6 @@ using json = nlohmann::json;
 const std::string kGolden = std::string(TUNA_GOLDEN_DIR) + "/trainer/";
 const std::string kModels = std::string(TUNA_GOLDEN_DIR) + "/models/";
 
-// PEFT module path → (layer, target) for the families in the golden.
-bool parse_module(const std::string& module, int* layer, LoraTarget* target) {
-  static const std::regex re(R"(\.(?:layers|h)\.(\d+)\.(?:self_attn|attn|mlp)\.(\w+)$)");
-  std::smatch m;
-  if (!std::regex_search(module, m, re)) return false;
-  *layer = std::stoi(m[1]);
-  const std::string n = m[2];
-  const bool gpt2_mlp =
-      module.find(".mlp.") != std::string::npos && module.find(".h.") != std::string::npos;
-  if (n == "q_proj")
-    *target = LoraTarget::Q;
-  else if (n == "k_proj")
-    *target = LoraTarget::K;
-  else if (n == "v_proj")
-    *target = LoraTarget::V;
-  else if (n == "o_proj")
-    *target = LoraTarget::O;
-  else if (n == "gate_proj")
-    *target = LoraTarget::GATE;
-  else if (n == "up_proj" || n == "c_fc")
-    *target = LoraTarget::UP;
-  else if (n == "down_proj")
-    *target = LoraTarget::DOWN;
-  else if (n == "c_attn")
-    *target = LoraTarget::QKV;
-  else if (n == "c_proj")
-    *target = gpt2_mlp ? LoraTarget::DOWN : LoraTarget::O;
-  else
-    return false;
-  return true;
-}
-
-Tensor copy_f32(const Tensor& t) {
-  Tensor c = Tensor::empty(t.shape(), DType::F32);
-  std::memcpy(c.raw_mut(), t.raw(), t.nbytes());
-  return c;
-}
-
-// PEFT's saved adapter → LoraAdapter records (copies, so training does not touch the file).
-std::vector<LoraAdapter> read_adapter(const std::string& path, float scale, bool fan_in_fan_out) {
-  SafetensorsFile f = SafetensorsFile::open(path);
-  std::vector<LoraAdapter> out;
-  for (const std::string& name : f.names()) {
-    const std::string suffix = ".lora_A.weight";
-    if (name.size() < suffix.size() ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    LoraAdapter a;
-    a.module =
-        name.substr(std::string("base_model.model.").size(), name.size() - suffix.size() - 17);
-    EXPECT_TRUE(parse_module(a.module, &a.layer, &a.target)) << a.module;
-    a.a = copy_f32(f.tensor(name));
-    a.b = copy_f32(f.tensor(name.substr(0, name.size() - suffix.size()) + ".lora_B.weight"));
-    a.r = a.a.shape()[0];
-    a.in = a.a.shape()[1];
-    a.out = a.b.shape()[0];
-    a.scale = scale;
-    a.fan_in_fan_out = fan_in_fan_out;
-    a.grad_a = Tensor::zeros(a.a.shape(), DType::F32);
-    a.grad_b = Tensor::zeros(a.b.shape(), DType::F32);
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
 struct TrainRun {
   std::vector<StepLog> logs;
   std::vector<LoraAdapter> adapters;
@@ -99,12 +33,9 @@ TrainRun train_like_hf(const std::string& name) {
   json curve = json::parse(tuna_test::read_file(kGolden + name + "/curve.json"));
   json data = json::parse(tuna_test::read_file(kGolden + name + "/data.json"));
   const json& a = curve["args"];
-  const json& lora = curve["lora"];
-  const float scale = lora["lora_alpha"].get<float>() / lora["r"].get<float>();
   Model model = Model::load(kModels + name);
   TrainRun run;
-  run.adapters = read_adapter(kGolden + name + "/init_adapter.safetensors", scale,
-                              lora.value("fan_in_fan_out", false));
+  run.adapters = load_peft_adapter(kGolden + name + "/init", model).adapters;
   std::vector<TrainRow> rows;
   for (const json& r : data)
     rows.push_back(
@@ -160,12 +91,15 @@ TEST_P(TrainerParity, MatchesHfTrainerAndPeft) {
   EXPECT_LE(worst_loss, 1e-4) << "per-step relative loss difference";
   EXPECT_LE(worst_norm, 1e-4) << "per-step relative grad-norm difference";
   // The final adapter, per tensor max|Δ| / max|ref|.
-  SafetensorsFile fin = SafetensorsFile::open(kGolden + name + "/final_adapter.safetensors");
+  const std::vector<LoraAdapter> fin =
+      load_peft_adapter(kGolden + name + "/final", Model::load(kModels + name)).adapters;
+  ASSERT_EQ(fin.size(), run.adapters.size());
   double worst_w = 0;
-  for (const LoraAdapter& ad : run.adapters) {
-    for (const char* which : {"lora_A", "lora_B"}) {
-      Tensor ref = fin.tensor("base_model.model." + ad.module + "." + which + ".weight");
-      const Tensor& got = which[5] == 'A' ? ad.a : ad.b;
+  for (size_t i = 0; i < fin.size(); ++i) {
+    ASSERT_EQ(fin[i].module, run.adapters[i].module);
+    for (int which = 0; which < 2; ++which) {
+      const Tensor& ref = which == 0 ? fin[i].a : fin[i].b;
+      const Tensor& got = which == 0 ? run.adapters[i].a : run.adapters[i].b;
       double md = 0, mr = 0;
       for (int64_t k = 0; k < ref.numel(); ++k) {
         md = std::max(md,

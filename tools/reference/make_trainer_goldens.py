@@ -4,9 +4,9 @@ models of tests/golden/models (issue 5 item 8: AdamW, cosine schedule with warmu
 accumulation 2, clipping; F32, dropout 0, the same initial adapter and data order).
 
 For each model writes tests/golden/trainer/<name>/:
-  init_adapter.safetensors   PEFT's initial adapter (keys as save_pretrained writes them, A random
-                             Kaiming, B zero) — tuna starts from it
-  final_adapter.safetensors  the adapter after the last step
+  init/                      PEFT's initial adapter as save_pretrained writes it (A random Kaiming,
+                             B zero) — tuna starts from it
+  final/                     the adapter after the last step
   data.json                  the training rows (input_ids, attention_mask, labels; right-padded,
                              prompt tokens labelled -100) in the order the Trainer consumes them
   curve.json                 per optimizer step: the unrounded loss the Trainer accumulates (sum of
@@ -122,8 +122,11 @@ class GradNorm(TrainerCallback):
             self.norms.append(float(logs["grad_norm"]))
 
 
-def lora_state(model):
-    return {k: v.detach().clone().contiguous() for k, v in peft.get_peft_model_state_dict(model).items()}
+def save_adapter(model, d):
+    """PEFT's save_pretrained (adapter_model.safetensors + adapter_config.json), without the
+    model card it also writes."""
+    model.save_pretrained(d)
+    os.remove(os.path.join(d, "README.md"))
 
 
 def run(name, case):
@@ -137,7 +140,8 @@ def run(name, case):
     model = get_peft_model(model, cfg)
     out = os.path.join(OUT, name)
     os.makedirs(out, exist_ok=True)
-    safetensors.torch.save_file(lora_state(model), os.path.join(out, "init_adapter.safetensors"))
+    model.peft_config["default"].base_model_name_or_path = f"tests/golden/models/{name}"
+    save_adapter(model, os.path.join(out, "init"))
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
     rows = make_rows(model.config.vocab_size, pad)
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,7 +153,7 @@ def run(name, case):
     assert len(trainer.curve) == STEPS and len(norms.norms) == STEPS
     for step, gn in zip(trainer.curve, norms.norms):
         step["grad_norm"] = gn
-    safetensors.torch.save_file(lora_state(model), os.path.join(out, "final_adapter.safetensors"))
+    save_adapter(model, os.path.join(out, "final"))
     with open(os.path.join(out, "data.json"), "w") as f:
         json.dump(rows, f)
     with open(os.path.join(out, "curve.json"), "w") as f:
