@@ -292,11 +292,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   const int64_t eval_steps =
       cfg.at("eval_steps").is_number() ? cfg.at("eval_steps").get<int64_t>() : logging_steps;
   const int64_t save_steps = cfg.at("save_steps").get<int64_t>();
-  const int64_t steps_per_epoch = std::max<int64_t>(
-      1, static_cast<int64_t>(
-             (data.train.size() + static_cast<size_t>(ta.per_device_train_batch_size) - 1) /
-             static_cast<size_t>(ta.per_device_train_batch_size)) /
-             ta.gradient_accumulation_steps);
+  const int64_t steps_per_epoch = trainer.updates_per_epoch(data.train.size());
   if (eval_strategy != "no" && data.eval.empty())
     throw_user_error("config",
                      "eval_strategy is " + eval_strategy + " but there is no validation data",
@@ -371,7 +367,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       loss_sum += l.loss;
       ++window;
       if (l.step == 1) sum.first_loss = l.loss;
-      const bool epoch_end = l.step % steps_per_epoch == 0;
+      const bool epoch_end = l.epoch_end;
       if (l.step % logging_steps == 0 || l.step == total) {
         const auto now = std::chrono::steady_clock::now();
         const double elapsed = std::chrono::duration<double>(now - t0).count();
