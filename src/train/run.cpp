@@ -92,6 +92,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       std::fprintf(stderr, "%s\n", s.c_str());
   };
   check_supported(cfg);
+  check_trainable_config(cfg);
   const std::string out_dir = cfg.at("output_dir").get<std::string>();
   const bool resuming = cfg.at("resume_from_checkpoint").is_string();
   if (!resuming && fs::exists(out_dir) && !fs::is_empty(out_dir) &&

@@ -96,6 +96,24 @@ void refuse_tied(const Model& model, const std::string& what) {
 
 }  // namespace
 
+void check_trainable_config(const TrainConfig& cfg) {
+  if (cfg.at("use_peft").get<bool>()) return;
+  const std::vector<std::string> given = given_lora_keys(cfg);
+  if (!given.empty())
+    throw_user_error("config",
+                     cfg.source + ": use_peft is false (full fine-tuning) but LoRA keys are set: " +
+                         given.front() + (given.size() > 1 ? " (and more)" : ""),
+                     "remove the lora keys, or set use_peft: true to train a LoRA adapter");
+  if (cfg.at("load_in_4bit").get<bool>())
+    throw_user_error("config", cfg.source + ": load_in_4bit with use_peft: false",
+                     "4-bit base weights cannot be trained in full: drop load_in_4bit (full "
+                     "fine-tuning keeps F32 master weights), or train a QLoRA adapter with "
+                     "use_peft: true");
+  if (cfg.at("adapter").is_string())
+    throw_user_error("config", cfg.source + ": adapter with use_peft: false",
+                     "an adapter start trains LoRA: set use_peft: true, or drop adapter");
+}
+
 TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
                                 const std::string& model_arg) {
   TrainableSet set;
@@ -104,21 +122,7 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
   const ModelWeights& w = model.weights();
 
   if (set.full) {
-    const std::vector<std::string> given = given_lora_keys(cfg);
-    if (!given.empty())
-      throw_user_error("config",
-                       cfg.source +
-                           ": use_peft is false (full fine-tuning) but LoRA keys are set: " +
-                           given.front() + (given.size() > 1 ? " (and more)" : ""),
-                       "remove the lora keys, or set use_peft: true to train a LoRA adapter");
-    if (cfg.at("load_in_4bit").get<bool>())
-      throw_user_error("config", cfg.source + ": load_in_4bit with use_peft: false",
-                       "4-bit base weights cannot be trained in full: drop load_in_4bit (full "
-                       "fine-tuning keeps F32 master weights), or train a QLoRA adapter with "
-                       "use_peft: true");
-    if (cfg.at("adapter").is_string())
-      throw_user_error("config", cfg.source + ": adapter with use_peft: false",
-                       "an adapter start trains LoRA: set use_peft: true, or drop adapter");
+    check_trainable_config(cfg);
     if (!spec.weight_prefix.empty())
       throw_user_error("config",
                        cfg.source + ": full fine-tuning of the multimodal checkpoint " +

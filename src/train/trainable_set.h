@@ -41,6 +41,10 @@ struct TrainableSet {
   void load(const std::string& dir, const Model& model);
 };
 
+// The config-only checks of make_trainable_set (run before anything is loaded or printed):
+// LoRA keys, load_in_4bit or adapter together with use_peft: false.
+void check_trainable_config(const TrainConfig& cfg);
+
 // Builds the set for `model` from the config's use_peft, lora keys and adapter. User errors:
 // LoRA keys or load_in_4bit or adapter with use_peft: false; an adapter whose config
 // contradicts lora keys the config sets; modules_to_save naming a tied embedding/head or nothing.
