@@ -149,6 +149,11 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   }
   if ((cfg.at("bf16").is_boolean() && cfg.at("bf16").get<bool>()) || cfg.at("fp16").get<bool>())
     print("note: bf16/fp16 apply on GPUs; this CPU run computes in float32");
+  if (!model.spec().base_dropout.empty())
+    print("note: the model's config sets dropout inside the base model (" +
+          model.spec().base_dropout +
+          "), which transformers applies while training; tuna does not (only lora_dropout), so "
+          "runs differ from the HF Trainer's in that randomness");
 
   // Chat template for messages data: the model's own, else the family's built-in one.
   std::unique_ptr<ChatTemplate> chat;
