@@ -123,6 +123,7 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
 
   std::map<std::string, std::pair<Tensor, Tensor>> ab;  // module -> (A, B)
   std::set<std::string> done;
+  std::vector<std::pair<std::string, Tensor>> saved_biases;
   for (const auto& key : f.names()) {
     if (key.rfind(kPrefix, 0) != 0)
       throw_user_error(
@@ -162,6 +163,8 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
       s.weight = t;
       s.dtype = f.entry(key).dtype;
       set.saved.push_back(std::move(s));
+    } else if (ends_with(name, ".bias") && set.config.modules_to_save) {
+      saved_biases.emplace_back(name, t);  // a modules_to_save copy's own bias (bias "none")
     } else {
       throw_user_error("lora", st_path + ": unexpected tensor " + quote(key),
                        "expected <module>.lora_A.weight / .lora_B.weight (plus modules_to_save "
@@ -171,6 +174,15 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   for (auto& s : set.saved)
     for (size_t i = 0; i < set.biases.size(); ++i)
       if (set.biases[i].first == s.name + ".bias") s.bias = set.biases[i].second;
+  for (const auto& [name, t] : saved_biases) {
+    auto it = std::find_if(set.saved.begin(), set.saved.end(),
+                           [&](const SavedModule& s) { return s.name + ".bias" == name; });
+    if (it == set.saved.end())
+      throw_user_error("lora", st_path + ": unexpected tensor " + quote(kPrefix + name),
+                       "a bias belongs to a modules_to_save copy or needs bias \"all\" / "
+                       "\"lora_only\" in adapter_config.json");
+    it->bias = t;
+  }
 
   for (const auto& m : lin) {  // PEFT's module order
     auto it = ab.find(m.name);
