@@ -155,6 +155,14 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
           "), which transformers applies while training; tuna does not (only lora_dropout), so "
           "runs differ from the HF Trainer's in that randomness");
 
+  // What trains (checked against the config before the data is read): LoRA adapters (+
+  // modules_to_save, biases), or every weight (use_peft: false).
+  TrainableSet ts = make_trainable_set(cfg, model, model_arg);
+  for (const std::string& n : ts.notes) print("note: " + n);
+  print(ts.trainable_line);
+  std::vector<TrainableParam>& params = ts.params;
+  ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
+
   // Chat template for messages data: the model's own, else the family's built-in one.
   std::unique_ptr<ChatTemplate> chat;
   const GgufFile* gguf = model.gguf();
@@ -165,13 +173,6 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   }
   PreparedData data = prepare_training_data(cfg, tok, chat.get());
   print("data: " + data.summary());
-
-  // What trains: LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
-  TrainableSet ts = make_trainable_set(cfg, model, model_arg);
-  for (const std::string& n : ts.notes) print("note: " + n);
-  print(ts.trainable_line);
-  std::vector<TrainableParam>& params = ts.params;
-  ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
 
   TrainerArgs ta;
   ta.per_device_train_batch_size = cfg.at("per_device_train_batch_size").get<int64_t>();

@@ -385,6 +385,20 @@ TEST(CliTrain, LoraOnTheRealModelLearnsAndWritesAPeftAdapter) {
     EXPECT_TRUE(results.contains(k)) << k;
   // The same output directory again is refused rather than overwritten.
   expect_user_error(run("train " + cfg.string()), "already holds a finished adapter");
+  // `adapter:` continues from the finished adapter (PeftModel.from_pretrained(is_trainable=True)):
+  // its first loss is the trained one, not the base model's.
+  const std::string more = "train " + cfg.string() + " adapter=" + (dir / "out").string() +
+                           " output_dir=" + (dir / "more").string() + " max_steps=1";
+  CliRun c = run(more);
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.err.find("starting from the adapter"), std::string::npos) << c.err;
+  std::ifstream m2(dir / "more" / "metrics.jsonl");
+  std::string first;
+  ASSERT_TRUE(std::getline(m2, first));
+  EXPECT_LT(nlohmann::json::parse(first)["loss"].get<double>(), losses.front() / 3);
+  // A lora key that contradicts the adapter's own config is refused, naming the key.
+  expect_user_error(run(more + " lora_alpha=32 output_dir=" + (dir / "more2").string()),
+                    "lora_alpha is 32 but the adapter");
 }
 
 // Every examples/*.yaml runs (one tiny step on the real GGUF, output elsewhere): the configs users
