@@ -65,7 +65,6 @@ void check_supported(const TrainConfig& cfg) {
     throw_user_error("config", "not supported yet: " + key + " (" + why + ")",
                      "remove it from " + cfg.source + " or set it to its default");
   };
-  if (cfg.at("packing").get<bool>()) refuse("packing", "rows are padded, not packed");
   if (cfg.at("modules_to_save").is_array())
     refuse("modules_to_save", "their gradients are not wired yet");
   if (cfg.at("bias").get<std::string>() != "none") refuse("bias", "bias training is not wired yet");
@@ -81,6 +80,8 @@ TrainBatch to_train_batch(const MicroBatch& mb) {
   b.ids.assign(mb.input_ids.data<int32_t>(), mb.input_ids.data<int32_t>() + n);
   b.attention_mask.assign(mb.attention_mask.data<int32_t>(), mb.attention_mask.data<int32_t>() + n);
   b.labels.assign(mb.labels.data<int32_t>(), mb.labels.data<int32_t>() + n);
+  if (mb.position_ids.defined())
+    b.position_ids.assign(mb.position_ids.data<int32_t>(), mb.position_ids.data<int32_t>() + n);
   return b;
 }
 
@@ -361,7 +362,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   auto last_t = t0;
   RunSummary sum;
   print("training: " + std::to_string(total) + " steps, " + std::to_string(data.train.size()) +
-        " rows, batch " + std::to_string(ta.per_device_train_batch_size) + " x " +
+        (data.train_packed ? " packed sequences" : " rows") + ", batch " +
+        std::to_string(ta.per_device_train_batch_size) + " x " +
         std::to_string(ta.gradient_accumulation_steps) + " accumulation");
   std::vector<StepLog> logs;
   try {

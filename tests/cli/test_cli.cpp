@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -436,6 +437,55 @@ TEST(CliTrain, ResumeEqualsUninterrupted) {
   expect_user_error(run("train " + cfg.string() + " output_dir=" + (dir / "c").string() +
                         " resume_from_checkpoint=" + dir.string()),
                     "not a complete tuna checkpoint");
+}
+
+// packing: true on the real model: the data line reports rows → packed sequences, training
+// runs over the packed sequences (here the whole set fits in one micro-batch, so every step sees
+// the same data and the loss must fall), eval packs the validation rows too.
+TEST(CliTrain, PackingOnTheRealModel) {
+  require_real_model();
+  fs::path dir = temp_dir("tuna_cli_train_packing");
+  const fs::path data =
+      fs::path(TUNA_GOLDEN_DIR) / ".." / ".." / "examples" / "data" / "quickstart_fish.jsonl";
+  fs::path cfg = write_text(
+      dir, "cfg.yaml",
+      "model: " + kGguf + "\ndataset: " + data.string() +
+          "\noutput_dir: " + (dir / "out").string() +
+          "\nmax_samples: 14\nvalidation_split: 0.15\npacking: true\nmax_length: 128\n"
+          "lora: {r: 8, lora_alpha: 16, target_modules: [q_proj, v_proj, o_proj]}\n"
+          "training: {max_steps: 4, per_device_train_batch_size: 4, learning_rate: 3e-3, "
+          "lr_scheduler_type: constant, logging_steps: 1, eval_strategy: steps, eval_steps: 4}\n");
+  CliRun r = run("train " + cfg.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  // 14 rows, 2 held out: 12 rows of ~25 tokens pack into a few 128-token sequences.
+  const size_t at = r.err.find("packing (bfd): 12 rows → ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int sequences = std::atoi(r.err.c_str() + at + std::strlen("packing (bfd): 12 rows → "));
+  EXPECT_GE(sequences, 2) << r.err;
+  EXPECT_LE(sequences, 4) << r.err;
+  EXPECT_NE(r.err.find("training: 4 steps, " + std::to_string(sequences) + " packed sequences"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("validation 2 rows → 1 packed sequences"), std::string::npos) << r.err;
+  std::ifstream m(dir / "out" / "metrics.jsonl");
+  std::vector<double> losses;
+  bool evaluated = false;
+  for (std::string line; std::getline(m, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) losses.push_back(j["loss"]);
+    if (j.contains("eval_loss")) evaluated = std::isfinite(j["eval_loss"].get<double>());
+  }
+  ASSERT_EQ(losses.size(), 4u);
+  for (double l : losses) EXPECT_TRUE(std::isfinite(l));
+  EXPECT_LT(losses.back(), losses.front()) << "the same packed batch every step: the loss falls";
+  EXPECT_TRUE(evaluated);
+  // max_length is the packed length: packing without it is a user error.
+  expect_user_error(
+      run("train " + cfg.string() + " max_length=null output_dir=" + (dir / "x").string()),
+      "packing needs max_length");
+  expect_user_error(run("train " + cfg.string() +
+                        " packing_strategy=bfd_split output_dir=" + (dir / "y").string()),
+                    "packing_strategy");
 }
 
 TEST(CliTrain, BadConfigsGiveDocumentedErrors) {

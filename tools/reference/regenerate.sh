@@ -15,6 +15,7 @@
 #   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
 #   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
 #   tools/reference/regenerate.sh lora             PEFT targets/counts, adapter files, merge/unmerge
+#   tools/reference/regenerate.sh packing          TRL pack_dataset (bfd, wrapped) + SFT collator labels/positions
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -38,6 +39,7 @@ case "$what" in
   trainer) OMP_NUM_THREADS=1 exec "$py" "$here/make_trainer_goldens.py" "$@" ;;
   train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
   lora) OMP_NUM_THREADS=1 exec "$py" "$here/make_lora_goldens.py" "$@" ;;
+  packing) OMP_NUM_THREADS=1 exec "$py" "$here/make_packing_goldens.py" "$@" ;;
   all)
     OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
     "$py" "$here/make_gguf_goldens.py"
@@ -52,6 +54,7 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_trainer_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_lora_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_packing_goldens.py"
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora|packing] [generator arguments]" >&2; exit 2 ;;
 esac
