@@ -1,8 +1,10 @@
 // `tuna generate --model M [--adapter A] (--prompt P | --messages FILE) [--template alpaca]
-// [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
-// [--repetition-penalty R] [--seed S] [--stop STR]... [--no-merge] [--compare-base]`: text
-// generation with a KV cache, streamed to stdout as it is produced. The adapter is merged into a
-// copy of the weights it touches, or with --no-merge applied on the fly. Statistics go to stderr.
+// [--max-new-tokens N] [--do-sample | --greedy] [--temperature T] [--top-k K] [--top-p P]
+// [--min-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--no-merge] [--compare-base]`:
+// text generation with a KV cache, streamed to stdout as it is produced. Settings not given come
+// from the model's generation_config.json, as transformers' generate() takes them. The adapter is
+// merged into a copy of the weights it touches, or with --no-merge applied on the fly. Statistics
+// go to stderr.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -26,25 +28,28 @@ std::string alpaca_prompt(const std::string& prompt) {
 
 struct Options {
   std::string model, adapter, prompt, messages, tmpl;
-  int64_t max_new_tokens = 256, top_k = 50;
-  double temperature = 0.0, top_p = 1.0, min_p = 0.0, repetition_penalty = 1.0;
-  uint64_t seed = 0;
+  GenerationRequest req;  // unset settings come from generation_config.json, else HF's defaults
   std::vector<std::string> stops;
-  bool compare_base = false, no_merge = false;
+  bool compare_base = false, no_merge = false, do_sample = false, greedy = false;
 };
 
 void check_options(const Options& o) {
   auto bad = [](const std::string& what, const std::string& hint) {
     throw_user_error("generate", what, hint);
   };
-  if (o.max_new_tokens < 1) bad("--max-new-tokens must be at least 1", "e.g. --max-new-tokens 64");
-  if (!(o.temperature >= 0.0))
+  const GenerationRequest& r = o.req;
+  if (r.max_new_tokens && *r.max_new_tokens < 1)
+    bad("--max-new-tokens must be at least 1", "e.g. --max-new-tokens 64");
+  if (r.temperature && !(*r.temperature >= 0.0))
     bad("--temperature must be >= 0", "0 decodes greedily; e.g. --temperature 0.7 samples");
-  if (o.top_k < 0) bad("--top-k must be >= 0", "0 turns top-k off");
-  if (!(o.top_p > 0.0 && o.top_p <= 1.0)) bad("--top-p must be in (0, 1]", "1 turns top-p off");
-  if (!(o.min_p >= 0.0 && o.min_p <= 1.0)) bad("--min-p must be in [0, 1]", "0 turns min-p off");
-  if (!(o.repetition_penalty > 0.0))
+  if (r.top_k && *r.top_k < 0) bad("--top-k must be >= 0", "0 turns top-k off");
+  if (r.top_p && !(*r.top_p > 0.0 && *r.top_p <= 1.0))
+    bad("--top-p must be in (0, 1]", "1 turns top-p off");
+  if (r.min_p && !(*r.min_p >= 0.0 && *r.min_p <= 1.0))
+    bad("--min-p must be in [0, 1]", "0 turns min-p off");
+  if (r.repetition_penalty && !(*r.repetition_penalty > 0.0))
     bad("--repetition-penalty must be > 0", "1 turns it off; 1.1–1.3 is typical");
+  if (o.do_sample && o.greedy) bad("--do-sample and --greedy exclude each other", "pass one");
   if (o.no_merge && o.adapter.empty())
     bad("--no-merge needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
   if (o.compare_base && o.adapter.empty())
@@ -113,14 +118,19 @@ Runner register_generate(CLI::App& app) {
   app.add_option("--template", o->tmpl,
                  "wrap --prompt in a training format: alpaca (### Instruction/### Input/### "
                  "Response)");
-  app.add_option("-n,--max-new-tokens", o->max_new_tokens, "tokens to generate at most (256)");
-  app.add_option("--temperature", o->temperature, "0: greedy (default); > 0: sample");
-  app.add_option("--top-k", o->top_k, "sampling: keep the K most likely tokens (50; 0 off)");
-  app.add_option("--top-p", o->top_p, "sampling: nucleus probability mass (1 = off)");
-  app.add_option("--min-p", o->min_p, "sampling: drop tokens below min-p × the top (0 = off)");
-  app.add_option("--repetition-penalty", o->repetition_penalty,
+  // Unset settings come from the model's generation_config.json, else GenerationConfig's defaults.
+  GenerationRequest& r = o->req;
+  app.add_option("-n,--max-new-tokens", r.max_new_tokens, "tokens to generate at most (256)");
+  app.add_option("--temperature", r.temperature,
+                 "0: greedy; > 0: sample at this temperature (default 1)");
+  app.add_flag("--do-sample", o->do_sample, "sample (HF do_sample=True)");
+  app.add_flag("--greedy", o->greedy, "decode greedily even if generation_config.json samples");
+  app.add_option("--top-k", r.top_k, "sampling: keep the K most likely tokens (50; 0 off)");
+  app.add_option("--top-p", r.top_p, "sampling: nucleus probability mass (1 = off)");
+  app.add_option("--min-p", r.min_p, "sampling: drop tokens below min-p × the top (0 = off)");
+  app.add_option("--repetition-penalty", r.repetition_penalty,
                  "HF repetition penalty over prompt + output (1 = off)");
-  app.add_option("--seed", o->seed, "sampling seed (same seed, same output)");
+  app.add_option("--seed", r.seed, "sampling seed (same seed, same output)");
   app.add_option("--stop", o->stops, "stop when the output contains this text (repeatable)");
   app.add_flag("--no-merge", o->no_merge,
                "apply the adapter on the fly (x·Wᵀ + s·x·Aᵀ·Bᵀ) instead of merging it");
@@ -136,14 +146,17 @@ Runner register_generate(CLI::App& app) {
     const std::vector<int32_t> prompt = prompt_ids(*o, tok);
 
     GenerationOptions g;
-    g.max_new_tokens = o->max_new_tokens;
-    g.sampling.do_sample = o->temperature > 0.0;
-    g.sampling.temperature = static_cast<float>(o->temperature);
-    g.sampling.top_k = o->top_k;
-    g.sampling.top_p = static_cast<float>(o->top_p);
-    g.sampling.min_p = static_cast<float>(o->min_p);
-    g.sampling.repetition_penalty = static_cast<float>(o->repetition_penalty);
-    g.sampling.seed = o->seed;
+    if (o->do_sample) o->req.do_sample = true;
+    if (o->greedy) o->req.do_sample = false;
+    const GenerationDefaults defaults = read_generation_defaults(model);
+    resolve_generation_options(o->req, defaults, g);
+    if (!defaults.source.empty() && defaults.do_sample.value_or(false) && !o->req.do_sample &&
+        !o->req.temperature)
+      std::fprintf(stderr,
+                   "note: %s samples (do_sample true; temperature %g, top_k %lld, top_p %g); "
+                   "pass --greedy for greedy decoding\n",
+                   defaults.source.c_str(), static_cast<double>(g.sampling.temperature),
+                   static_cast<long long>(g.sampling.top_k), static_cast<double>(g.sampling.top_p));
     g.eos_ids = generation_eos_ids(model, tok);
     g.stop_strings = o->stops;
 

@@ -100,6 +100,23 @@ Generation generate(const Model& model, const ModelWeights* weights,
   return g;
 }
 
+namespace {
+
+// A model directory's generation_config.json (null when there is none; *path gets its path).
+nlohmann::json generation_config_json(const Model& model, std::string* path) {
+  const std::filesystem::path cfg = std::filesystem::path(model.dir()) / "generation_config.json";
+  std::ifstream in(cfg);
+  if (!in) return nullptr;
+  if (path) *path = cfg.string();
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded())
+    throw_user_error("generate", cfg.string() + " is not valid JSON",
+                     "fix or remove generation_config.json");
+  return j;
+}
+
+}  // namespace
+
 std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok) {
   std::vector<int32_t> ids;
   auto add = [&](int64_t id) {
@@ -115,13 +132,7 @@ std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok
       if (auto id = tok.piece_to_id(piece); id && tok.is_special(*id)) add(*id);
     return ids;
   }
-  const std::filesystem::path cfg = std::filesystem::path(model.dir()) / "generation_config.json";
-  std::ifstream in(cfg);
-  if (!in) return ids;
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded())
-    throw_user_error("generate", cfg.string() + " is not valid JSON",
-                     "fix or remove generation_config.json");
+  const nlohmann::json j = generation_config_json(model, nullptr);
   if (j.is_object() && j.contains("eos_token_id")) {
     const nlohmann::json& e = j["eos_token_id"];
     if (e.is_number_integer()) add(e.get<int64_t>());
@@ -130,6 +141,58 @@ std::vector<int32_t> generation_eos_ids(const Model& model, const Tokenizer& tok
         if (x.is_number_integer()) add(x.get<int64_t>());
   }
   return ids;
+}
+
+GenerationDefaults read_generation_defaults(const Model& model) {
+  GenerationDefaults d;
+  if (model.gguf()) return d;
+  const nlohmann::json j = generation_config_json(model, &d.source);
+  if (!j.is_object()) return d;
+  auto wrong = [&](const char* key, const char* want) {
+    throw_user_error("generate", d.source + ": " + key + " must be " + want,
+                     "fix generation_config.json (or remove the key)");
+  };
+  auto number = [&](const char* key, std::optional<double>& out) {
+    if (!j.contains(key) || j[key].is_null()) return;
+    if (!j[key].is_number()) wrong(key, "a number");
+    out = j[key].get<double>();
+  };
+  if (j.contains("do_sample") && !j["do_sample"].is_null()) {
+    if (!j["do_sample"].is_boolean()) wrong("do_sample", "true or false");
+    d.do_sample = j["do_sample"].get<bool>();
+  }
+  number("temperature", d.temperature);
+  number("top_p", d.top_p);
+  number("min_p", d.min_p);
+  number("repetition_penalty", d.repetition_penalty);
+  for (auto [key, out] : {std::pair{"top_k", &d.top_k}, {"max_new_tokens", &d.max_new_tokens}}) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    if (!j[key].is_number_integer()) wrong(key, "an integer");
+    *out = j[key].get<int64_t>();
+  }
+  return d;
+}
+
+void resolve_generation_options(const GenerationRequest& r, const GenerationDefaults& d,
+                                GenerationOptions& out) {
+  SamplingConfig& s = out.sampling;
+  s.temperature = static_cast<float>(r.temperature.value_or(d.temperature.value_or(1.0)));
+  s.top_k = r.top_k.value_or(d.top_k.value_or(50));
+  s.top_p = static_cast<float>(r.top_p.value_or(d.top_p.value_or(1.0)));
+  s.min_p = static_cast<float>(r.min_p.value_or(d.min_p.value_or(0.0)));
+  s.repetition_penalty =
+      static_cast<float>(r.repetition_penalty.value_or(d.repetition_penalty.value_or(1.0)));
+  s.seed = r.seed;
+  if (r.do_sample)
+    s.do_sample = *r.do_sample;
+  else if (r.temperature)
+    s.do_sample = *r.temperature > 0.0;
+  else
+    s.do_sample = d.do_sample.value_or(false);
+  if (s.do_sample && !(s.temperature > 0.0f))
+    throw_user_error("generate", "sampling needs a temperature above 0",
+                     "pass --temperature 0.7 (or --greedy to decode greedily)");
+  out.max_new_tokens = r.max_new_tokens.value_or(d.max_new_tokens.value_or(256));
 }
 
 void check_generation_adapter(const LoraSet& lora) {

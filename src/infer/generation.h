@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,33 @@ Generation generate(const Model& model, const ModelWeights* weights,
                     const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
                     const TextSink& sink = {});
+
+// The sampling settings a model directory's generation_config.json sets (HF GenerationConfig
+// fields: do_sample, temperature, top_k, top_p, min_p, repetition_penalty, max_new_tokens); a
+// field the file does not set stays empty. A GGUF carries none. A wrong type is a user error.
+struct GenerationDefaults {
+  std::optional<bool> do_sample;
+  std::optional<double> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int64_t> top_k, max_new_tokens;
+  std::string source;  // the file read; empty when there is none
+};
+GenerationDefaults read_generation_defaults(const Model& model);
+
+// What the user asked for on the command line (unset: not given).
+struct GenerationRequest {
+  std::optional<bool> do_sample;  // --do-sample / --greedy
+  std::optional<double> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int64_t> top_k, max_new_tokens;
+  uint64_t seed = 0;
+};
+
+// Resolves sampling as transformers' generate() does with a model's generation_config: each
+// setting from the request, else the model's generation_config.json, else GenerationConfig's
+// default (greedy, temperature 1, top_k 50, top_p 1, no min_p, no penalty; max_new_tokens 256 is
+// tuna's, HF's max_length 20 being too short to be useful). A requested temperature of 0 means
+// greedy; a requested temperature > 0 turns sampling on unless --greedy is given.
+void resolve_generation_options(const GenerationRequest& request,
+                                const GenerationDefaults& defaults, GenerationOptions& out);
 
 // The ids that end a generation: the tokenizer's EOS, plus generation_config.json's
 // eos_token_id (int or list) in a model directory; for a GGUF, which carries no generation

@@ -4,7 +4,9 @@
 #include "io/hf_config.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -417,6 +419,19 @@ ModelSpec parse_hf_config(const json& config, const std::string& source) {
     s.tied_embeddings = config["tie_word_embeddings"].get<bool>();
   read_special_ids(ConfigReader{config, source}, s);
   if (s.eos_ids.empty() && body != &config) read_special_ids(c, s);
+  // Dropout inside the base model (active under model.train() in transformers): recorded so
+  // training can say it is not applied.
+  // GPT2Config defaults its three *_pdrop to 0.1; the others default to 0.
+  const bool gpt2 = s.family == Family::GPT2;
+  for (const char* key :
+       {"resid_pdrop", "embd_pdrop", "attn_pdrop", "attention_dropout", "embed_dropout"}) {
+    const bool pdrop = std::string_view(key).ends_with("_pdrop");
+    const double p = c.number_or(key, gpt2 && pdrop ? 0.1 : 0.0);
+    if (!(p > 0.0) || (pdrop && !gpt2)) continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s %g", s.base_dropout.empty() ? "" : ", ", key, p);
+    s.base_dropout += buf;
+  }
   if (s.n_heads % s.n_kv_heads != 0)
     c.fail("num_key_value_heads", "must divide num_attention_heads");
   if (!s.learned_positions && s.head_dim % 2 != 0) c.fail("head_dim", "must be even for RoPE");

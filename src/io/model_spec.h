@@ -47,6 +47,9 @@ struct ModelSpec {
   bool scale_embeddings = false;  // Gemma: embeddings · sqrt(hidden) in the weight dtype
   std::string weight_prefix;      // prefix before the text model's names (multimodal checkpoints)
   std::string torch_dtype;        // the checkpoint's declared dtype ("bfloat16", ...), informative
+  // The config's non-zero dropout probabilities inside the base model ("resid_pdrop 0.1, ...");
+  // tuna's training applies none of them (only LoRA's own dropout). Empty when there are none.
+  std::string base_dropout;
   std::vector<LayerSpec> layers;
 
   std::vector<int64_t> eos_ids;

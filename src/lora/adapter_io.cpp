@@ -12,6 +12,7 @@
 #include "core/message.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "model/save_hf_model.h"
 
 namespace tuna {
 
@@ -51,22 +52,6 @@ std::string read_text(const std::string& path) {
 }
 
 }  // namespace
-
-Tensor permute_rope_rows(const Tensor& rows, int64_t heads, bool to_hf) {
-  const int64_t n = rows.dim(0), cols = rows.dim(1), D = n / heads, half = D / 2;
-  TUNA_ASSERT(n % heads == 0 && D % 2 == 0, "rope permutation needs heads · even head dim rows");
-  Tensor out = Tensor::empty(rows.shape(), DType::F32);
-  const float* src = rows.data<float>();
-  float* dst = out.data_mut<float>();
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t s = 0; s < 2; ++s)
-      for (int64_t j = 0; j < half; ++j) {
-        const int64_t hf = h * D + s * half + j, gguf = h * D + j * 2 + s;
-        const int64_t from = to_hf ? gguf : hf, to = to_hf ? hf : gguf;
-        std::copy(src + from * cols, src + (from + 1) * cols, dst + to * cols);
-      }
-  return out;
-}
 
 void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model& model) {
   std::filesystem::create_directories(dir);
@@ -138,6 +123,7 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
 
   std::map<std::string, std::pair<Tensor, Tensor>> ab;  // module -> (A, B)
   std::set<std::string> done;
+  std::vector<std::pair<std::string, Tensor>> saved_biases;
   for (const auto& key : f.names()) {
     if (key.rfind(kPrefix, 0) != 0)
       throw_user_error(
@@ -177,6 +163,8 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
       s.weight = t;
       s.dtype = f.entry(key).dtype;
       set.saved.push_back(std::move(s));
+    } else if (ends_with(name, ".bias") && set.config.modules_to_save) {
+      saved_biases.emplace_back(name, t);  // a modules_to_save copy's own bias (bias "none")
     } else {
       throw_user_error("lora", st_path + ": unexpected tensor " + quote(key),
                        "expected <module>.lora_A.weight / .lora_B.weight (plus modules_to_save "
@@ -186,6 +174,15 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   for (auto& s : set.saved)
     for (size_t i = 0; i < set.biases.size(); ++i)
       if (set.biases[i].first == s.name + ".bias") s.bias = set.biases[i].second;
+  for (const auto& [name, t] : saved_biases) {
+    auto it = std::find_if(set.saved.begin(), set.saved.end(),
+                           [&](const SavedModule& s) { return s.name + ".bias" == name; });
+    if (it == set.saved.end())
+      throw_user_error("lora", st_path + ": unexpected tensor " + quote(kPrefix + name),
+                       "a bias belongs to a modules_to_save copy or needs bias \"all\" / "
+                       "\"lora_only\" in adapter_config.json");
+    it->bias = t;
+  }
 
   for (const auto& m : lin) {  // PEFT's module order
     auto it = ab.find(m.name);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lora/targets.h"
+#include "model/save_hf_model.h"  // permute_rope_rows
 
 namespace tuna {
 
@@ -22,9 +23,5 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
 // Reads a PEFT LoRA adapter directory (or its adapter_model.safetensors beside
 // adapter_config.json) for `model`. A/B become F32 (any float dtype accepted); grads zero.
 LoraSet load_peft_adapter(const std::string& dir, const Model& model);
-
-// llama.cpp's converter permutes q/k rows per head: HF row (h, half, j) -> GGUF row (h, j, half).
-// rows: [heads·D, cols] F32; to_hf true undoes it.
-Tensor permute_rope_rows(const Tensor& rows, int64_t heads, bool to_hf);
 
 }  // namespace tuna

@@ -46,8 +46,8 @@ struct Model::Checkpoint {
   }
 };
 
-static WeightNames weight_names_for(const ModelSpec& spec,
-                                    const std::function<bool(const std::string&)>& has) {
+WeightNames hf_weight_names(const ModelSpec& spec,
+                            const std::function<bool(const std::string&)>& has) {
   switch (spec.family) {
     case Family::GEMMA2:
     case Family::GEMMA3:
@@ -93,7 +93,7 @@ Model Model::load_with_spec(const std::string& dir, const ModelSpec& spec) {
   const Checkpoint& ck = *m.checkpoint_;
   auto has = [&](const std::string& n) { return ck.has(n); };
   TensorSource get = [&](const std::string& n) { return ck.has(n) ? ck.tensor(n) : Tensor(); };
-  m.weights_ = bind_weights(m.spec_, weight_names_for(m.spec_, has), get, dir);
+  m.weights_ = bind_weights(m.spec_, hf_weight_names(m.spec_, has), get, dir);
   return m;
 }
 

@@ -53,6 +53,10 @@ WeightNames llama_weight_names(const ModelSpec& spec,
 WeightNames gemma_weight_names(const ModelSpec& spec,
                                const std::function<bool(const std::string&)>& has);
 WeightNames gguf_weight_names(const ModelSpec& spec);
+// The Hugging Face checkpoint names of the spec's family (the one of the four above that
+// transformers' class uses; `has` probes prefixes of multimodal checkpoints).
+WeightNames hf_weight_names(const ModelSpec& spec,
+                            const std::function<bool(const std::string&)>& has);
 WeightNames gpt2_weight_names(const ModelSpec& spec,
                               const std::function<bool(const std::string&)>& has);
 

@@ -1,6 +1,7 @@
-// CPU linear: OpenBLAS SGEMM on F32 weights; for other formats, rows of W are dequantized in
-// tiles (≈ 4 MiB of F32) into scratch and multiplied tile by tile. Bias added last. Backward:
-// dX through the same tiles, dW (F32 weights) one SGEMM, db a fixed-order column sum.
+// CPU linear: OpenBLAS SGEMM on F32 weights (one token: our own row dots — see rows_dot); for other
+// formats, rows of W are dequantized in tiles (≈ 4 MiB of F32) into scratch and multiplied tile by
+// tile. Bias added last. Backward: dX through the same tiles, dW (F32 weights) one SGEMM, db a
+// fixed-order column sum.
 #include <algorithm>
 #include <vector>
 
@@ -29,6 +30,37 @@ int64_t tile_rows_for(const Tensor& w) {
   return std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, w.dim(1)));
 }
 
+// One token (decoding): y[r0:r1] = tile[r1 - r0, I] · x[I], rows split across threads, each dot
+// in a fixed order — SGEMM with M = 1 spends most of its time packing the tile it reads once.
+void rows_dot(const float* tile, int64_t rows, int64_t I, const float* x, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* w = tile + r * I;
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < I; ++i) acc += w[i] * x[i];
+    y[r] = acc;
+  }
+}
+
+// One token through a transposed (GPT-2 Conv1D) tile: y[O] (+)= x[r0:r1] · tile[r1 - r0, O],
+// columns split across threads, rows added in order.
+void rows_axpy(const float* tile, int64_t rows, int64_t O, const float* x, float* y, bool add) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c0 = 0; c0 < O; c0 += 256) {
+    const int64_t c1 = std::min(O, c0 + 256);
+    float acc[256];
+    for (int64_t c = c0; c < c1; ++c) acc[c - c0] = add ? y[c] : 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float xr = x[r];
+      const float* w = tile + r * O;
+#pragma omp simd
+      for (int64_t c = c0; c < c1; ++c) acc[c - c0] += xr * w[c];
+    }
+    for (int64_t c = c0; c < c1; ++c) y[c] = acc[c - c0];
+  }
+}
+
 }  // namespace
 
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
@@ -38,7 +70,12 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
   float* py = y.data_mut<float>();
   if (N == 0 || O == 0) return;
   for_each_weight_tile(w, tile_rows_for(w), [&](int64_t r0, int64_t r1, const float* tile) {
-    if (!transposed) {
+    if (N == 1) {
+      if (!transposed)
+        rows_dot(tile, r1 - r0, I, px, py + r0);
+      else
+        rows_axpy(tile, r1 - r0, O, px + r0, py, r0 != 0);
+    } else if (!transposed) {
       // y[:, r0:r1] = x[N, I] · tile[r1 - r0, I]ᵀ
       sgemm(false, true, N, r1 - r0, I, 1.0f, px, I, tile, I, 0.0f, py + r0, O);
     } else {

@@ -17,8 +17,12 @@ const std::vector<ConfigKey>& config_schema() {
       // ---- model ----
       {"model", "model", T::STRING, "null", "", "model_name_or_path,model_id,base_model",
        "the base model: a Hugging Face directory, a repo id in the local HF cache, or a GGUF file"},
+      {"use_peft", "model", T::BOOL, "true", "", "",
+       "train a LoRA adapter (TRL ModelConfig's name; TRL's CLI defaults to false, tuna to true so "
+       "the lora keys apply); false: full fine-tuning of every weight"},
       {"adapter", "model", T::STRING, "null", "", "",
-       "start from an existing PEFT adapter directory", NOT_YET},
+       "start from an existing PEFT adapter directory (trained on with its own "
+       "adapter_config.json, as PeftModel.from_pretrained(..., is_trainable=True))"},
       {"torch_dtype", "model", T::ENUM, "\"auto\"", "auto|float32|bfloat16|float16", "dtype",
        "weight dtype to load; the CPU computes in float32 whatever is set"},
       {"trust_remote_code", "model", T::BOOL, "false", "", "", "tuna runs no Python model code",

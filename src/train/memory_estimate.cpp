@@ -25,7 +25,8 @@ int64_t activation_bytes_per_token_layer(const ModelSpec& s, int64_t adapted_ran
 
 MemoryEstimate estimate_training_memory(const Model& model,
                                         const std::vector<LoraAdapter>& adapters, int64_t tokens,
-                                        bool checkpointing, double opt_bytes) {
+                                        bool checkpointing, double opt_bytes,
+                                        int64_t base_trainable) {
   const ModelSpec& s = model.spec();
   MemoryEstimate e;
   e.weights = model.weight_bytes();
@@ -35,6 +36,7 @@ MemoryEstimate estimate_training_memory(const Model& model,
     params += a.a.numel() + a.b.numel();
     if (a.layer >= 0 && a.layer < s.n_layers) rank_sum[static_cast<size_t>(a.layer)] += a.r;
   }
+  params += base_trainable;
   e.trainable = static_cast<int64_t>(static_cast<double>(params) * (8.0 + opt_bytes));
   int64_t worst_layer = 0;
   for (int64_t l = 0; l < s.n_layers; ++l) {

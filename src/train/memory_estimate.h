@@ -18,7 +18,7 @@ struct ModelSpec;
 
 struct MemoryEstimate {
   int64_t weights = 0;      // base weights as held (quantized blocks stay quantized)
-  int64_t trainable = 0;    // LoRA A/B + gradients + optimizer state
+  int64_t trainable = 0;    // LoRA A/B or base masters + gradients + optimizer state
   int64_t activations = 0;  // what the forward keeps for the backward, whole micro-batch
   int64_t scratch = 0;      // hidden states, their gradient, LM-head/loss tiles
   int64_t total() const { return weights + trainable + activations + scratch; }
@@ -30,10 +30,13 @@ struct MemoryEstimate {
 int64_t activation_bytes_per_token_layer(const ModelSpec& spec, int64_t adapted_rank_sum);
 
 // optimizer_state_bytes_per_param: 8 for AdamW, ≈ 2 for 8-bit AdamW, 0–4 for SGD.
+// base_trainable_params: base weights that train (full fine-tuning, modules_to_save, biases),
+// each holding an F32 master, an F32 gradient and the optimizer state.
 MemoryEstimate estimate_training_memory(const Model& model,
                                         const std::vector<LoraAdapter>& adapters,
                                         int64_t tokens_per_micro_batch, bool gradient_checkpointing,
-                                        double optimizer_state_bytes_per_param);
+                                        double optimizer_state_bytes_per_param,
+                                        int64_t base_trainable_params = 0);
 
 // MemAvailable from /proc/meminfo (bytes), or -1 when unknown.
 int64_t available_memory_bytes();

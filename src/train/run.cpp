@@ -24,6 +24,7 @@
 #include "tokenizer/tokenizer.h"
 #include "train/dataset_prep.h"
 #include "train/memory_estimate.h"
+#include "train/trainable_set.h"
 #include "train/trainer.h"
 
 namespace tuna {
@@ -59,17 +60,6 @@ DType dtype_named(const std::string& s) {
   return DType::F32;
 }
 
-// The config keys this first version of the loop cannot honour yet (the schema accepts them).
-void check_supported(const TrainConfig& cfg) {
-  auto refuse = [&](const std::string& key, const std::string& why) {
-    throw_user_error("config", "not supported yet: " + key + " (" + why + ")",
-                     "remove it from " + cfg.source + " or set it to its default");
-  };
-  if (cfg.at("modules_to_save").is_array())
-    refuse("modules_to_save", "their gradients are not wired yet");
-  if (cfg.at("bias").get<std::string>() != "none") refuse("bias", "bias training is not wired yet");
-}
-
 }  // namespace
 
 TrainBatch to_train_batch(const MicroBatch& mb) {
@@ -94,13 +84,14 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     else
       std::fprintf(stderr, "%s\n", s.c_str());
   };
-  check_supported(cfg);
+  check_trainable_config(cfg);
   const std::string out_dir = cfg.at("output_dir").get<std::string>();
   const bool resuming = cfg.at("resume_from_checkpoint").is_string();
   if (!resuming && fs::exists(out_dir) && !fs::is_empty(out_dir) &&
       !cfg.at("overwrite_output_dir").get<bool>() &&
-      fs::exists(fs::path(out_dir) / "adapter_model.safetensors"))
-    throw_user_error("train", out_dir + " already holds a finished adapter",
+      (fs::exists(fs::path(out_dir) / "adapter_model.safetensors") ||
+       fs::exists(fs::path(out_dir) / "model.safetensors")))
+    throw_user_error("train", out_dir + " already holds a finished adapter or model",
                      "choose another output_dir or set overwrite_output_dir: true");
   fs::create_directories(out_dir);
 
@@ -150,6 +141,11 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   }
   if ((cfg.at("bf16").is_boolean() && cfg.at("bf16").get<bool>()) || cfg.at("fp16").get<bool>())
     print("note: bf16/fp16 apply on GPUs; this CPU run computes in float32");
+  if (!model.spec().base_dropout.empty())
+    print("note: the model's config sets dropout inside the base model (" +
+          model.spec().base_dropout +
+          "), which transformers applies while training; tuna does not (only lora_dropout), so "
+          "runs differ from the HF Trainer's in that randomness");
 
   // Chat template for messages data: the model's own, else the family's built-in one.
   std::unique_ptr<ChatTemplate> chat;
@@ -162,23 +158,12 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   PreparedData data = prepare_training_data(cfg, tok, chat.get());
   print("data: " + data.summary());
 
-  // LoRA adapters (PEFT's LoraConfig from the config's lora keys).
-  nlohmann::json lj = nlohmann::json::object();
-  const ojson lora_section = cfg.section("lora");
-  for (const auto& [k, v] : lora_section.items())
-    if (!v.is_null()) lj[k] = nlohmann::json::parse(v.dump());
-  LoraConfig lcfg = lora_config_from_json(lj, cfg.source);
-  lcfg.seed = static_cast<uint64_t>(cfg.at("seed").get<int64_t>());
-  LoraSet lora = create_lora(model, lcfg, model_arg);
-  print(trainable_parameters_line(count_trainable_parameters(model, lora)));
-  std::vector<LoraAdapter> adapters;  // the text blocks' (tensors shared with `lora`)
-  std::vector<TrainableParam> params;
-  for (LoraAdapter& a : lora.adapters) {
-    if (a.layer < 0) continue;
-    adapters.push_back(a);
-    params.push_back({a.module + ".lora_A.weight", a.a, a.grad_a, true});
-    params.push_back({a.module + ".lora_B.weight", a.b, a.grad_b, true});
-  }
+  // What trains: LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
+  TrainableSet ts = make_trainable_set(cfg, model, model_arg);
+  for (const std::string& n : ts.notes) print("note: " + n);
+  print(ts.trainable_line);
+  std::vector<TrainableParam>& params = ts.params;
+  ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
 
   TrainerArgs ta;
   ta.per_device_train_batch_size = cfg.at("per_device_train_batch_size").get<int64_t>();
@@ -216,17 +201,11 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
                        "the checkpoint is damaged; use an older one");
     ta.start_step = state["global_step"].get<int64_t>();
     ta.start_tokens = state.value("num_tokens", int64_t{0});
-    std::ifstream ts(fs::path(resume_dir) / "trainer_state.json");
-    ojson tstate = ojson::parse(ts, nullptr, false);
+    std::ifstream tsf(fs::path(resume_dir) / "trainer_state.json");
+    ojson tstate = ojson::parse(tsf, nullptr, false);
     if (!tstate.is_discarded() && tstate.contains("log_history"))
       resumed_history = tstate["log_history"];
-    LoraSet saved = load_peft_adapter(resume_dir, model);
-    for (LoraAdapter& a : lora.adapters)
-      for (const LoraAdapter& b : saved.adapters)
-        if (a.module == b.module) {
-          std::memcpy(a.a.raw_mut(), b.a.raw(), a.a.nbytes());
-          std::memcpy(a.b.raw_mut(), b.b.raw(), a.b.nbytes());
-        }
+    ts.load(resume_dir, model);
     print("resuming from " + resume_dir + " at step " + std::to_string(ta.start_step));
   }
 
@@ -240,7 +219,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     o.step = static_cast<uint64_t>(step);
     o.micro = static_cast<uint64_t>(micro);
     StepResult r =
-        forward_backward(model, model.weights(), &adapters, nullptr, to_train_batch(mb), o);
+        forward_backward(model, ts.weights, &ts.adapters, base_grads, to_train_batch(mb), o);
     return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
   });
   const int64_t total = trainer.total_steps(data.train.size());
@@ -251,14 +230,18 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   size_t longest = 1;
   for (const TrainRow& r : data.train) longest = std::max(longest, r.input_ids.size());
   const OptimizerChoice oc = resolve_optimizer(ta.optim);
+  int64_t base_trainable_numel = 0;  // full FT / modules_to_save / biases: master + grad + state
+  for_each_weight_slot(
+      ts.grads, [&](const std::string&, const Tensor& g) { base_trainable_numel += g.numel(); });
   const MemoryEstimate need = estimate_training_memory(
-      model, adapters,
+      model, ts.adapters,
       static_cast<int64_t>(longest) * std::min<int64_t>(ta.per_device_train_batch_size,
                                                         static_cast<int64_t>(data.train.size())),
       checkpointing,
       oc.kind == OptimizerKind::ADAMW_8BIT ? 2.03
       : oc.kind == OptimizerKind::SGD      ? 4.0
-                                           : 8.0);
+                                           : 8.0,
+      base_trainable_numel);
   print("memory: needs about " + need.describe());
   if (const int64_t avail = available_memory_bytes(); avail > 0 && need.total() > avail)
     throw_user_error("train",
@@ -277,7 +260,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       StepOptions o;
       o.backward = false;
       StepResult r =
-          forward_backward(model, model.weights(), &adapters, nullptr, to_train_batch(mb), o);
+          forward_backward(model, ts.weights, &ts.adapters, nullptr, to_train_batch(mb), o);
       loss += r.loss_sum;
       counted += r.n_counted;
       correct += r.n_correct;
@@ -293,11 +276,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   const int64_t eval_steps =
       cfg.at("eval_steps").is_number() ? cfg.at("eval_steps").get<int64_t>() : logging_steps;
   const int64_t save_steps = cfg.at("save_steps").get<int64_t>();
-  const int64_t steps_per_epoch = std::max<int64_t>(
-      1, static_cast<int64_t>(
-             (data.train.size() + static_cast<size_t>(ta.per_device_train_batch_size) - 1) /
-             static_cast<size_t>(ta.per_device_train_batch_size)) /
-             ta.gradient_accumulation_steps);
+  const int64_t steps_per_epoch = trainer.updates_per_epoch(data.train.size());
   if (eval_strategy != "no" && data.eval.empty())
     throw_user_error("config",
                      "eval_strategy is " + eval_strategy + " but there is no validation data",
@@ -331,7 +310,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     const fs::path tmp = fs::path(out_dir) / (".checkpoint-" + std::to_string(step) + ".tmp");
     fs::remove_all(tmp);
     fs::create_directories(tmp);
-    save_peft_adapter(tmp.string(), lora, model);
+    ts.save(tmp.string(), model);
     trainer.optimizer().save((tmp / "optimizer.safetensors").string());
     write_text((tmp / "trainer_state.json").string(), trainer_state(step, epoch).dump(2));
     write_text(
@@ -373,7 +352,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       loss_sum += l.loss;
       ++window;
       if (l.step == 1) sum.first_loss = l.loss;
-      const bool epoch_end = l.step % steps_per_epoch == 0;
+      const bool epoch_end = l.epoch_end;
       if (l.step % logging_steps == 0 || l.step == total) {
         const auto now = std::chrono::steady_clock::now();
         const double elapsed = std::chrono::duration<double>(now - t0).count();
@@ -446,7 +425,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
                                              ta.per_device_train_batch_size);
   sum.train_samples_per_second = samples / runtime;
   sum.train_steps_per_second = static_cast<double>(last.step) / runtime;
-  save_peft_adapter(out_dir, lora, model);
+  const std::vector<std::string> saved_notes = ts.save(out_dir, model);
   sum.adapter_dir = out_dir;
   auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
   ojson results{{"epoch", sum.epoch},
@@ -461,7 +440,13 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
              trainer_state(last.step, last.epoch).dump(2));
   write_text((fs::path(out_dir) / "train_results.json").string(), results.dump(2));
   print("done: " + results.dump());
-  print("adapter: " + out_dir + "/adapter_model.safetensors (PEFT format)");
+  if (ts.full) {
+    print("model: " + out_dir +
+          "/model.safetensors + config.json (a Hugging Face model directory, F32 weights)");
+    for (const std::string& n : saved_notes) print("note: " + n);
+  } else {
+    print("adapter: " + out_dir + "/adapter_model.safetensors (PEFT format)");
+  }
   return sum;
 }
 

@@ -90,11 +90,19 @@ Trainer::Trainer(TrainerArgs args, std::vector<TrainableParam> params, GradientF
 
 int64_t Trainer::total_steps(size_t n_rows) const {
   if (args_.max_steps > 0) return args_.max_steps;
-  // HF: len(dataloader) // gradient_accumulation_steps updates per epoch (at least 1).
+  // transformers 4.57: max_steps = ceil(num_train_epochs × updates per epoch).
+  return static_cast<int64_t>(
+      std::ceil(args_.num_train_epochs * static_cast<double>(updates_per_epoch(n_rows))));
+}
+
+int64_t Trainer::updates_per_epoch(size_t n_rows) const {
+  // HF's inner loop: an epoch of `batches` micro-batches makes batches // accumulation full
+  // updates plus one short update of the remaining micro-batches, if any (the last micro-batches
+  // of an epoch never wait for the next epoch); at least one.
   const int64_t batches = (static_cast<int64_t>(n_rows) + args_.per_device_train_batch_size - 1) /
                           args_.per_device_train_batch_size;
-  const int64_t per_epoch = std::max<int64_t>(batches / args_.gradient_accumulation_steps, 1);
-  return static_cast<int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(per_epoch)));
+  const int64_t acc = args_.gradient_accumulation_steps;
+  return std::max<int64_t>(batches / acc + (batches % acc != 0 ? 1 : 0), 1);
 }
 
 std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
@@ -107,21 +115,25 @@ std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
                       args_.lr_scheduler_kwargs);
   const size_t bs = static_cast<size_t>(args_.per_device_train_batch_size);
   const int64_t batches_per_epoch = static_cast<int64_t>((rows.size() + bs - 1) / bs);
+  const int64_t acc = args_.gradient_accumulation_steps;
+  const int64_t per_epoch = updates_per_epoch(rows.size());
   std::vector<StepLog> logs;
-  int64_t batch_index = args_.start_step * args_.gradient_accumulation_steps;
   int64_t tokens_seen = args_.start_tokens, loaded_epoch = -1;
   std::vector<size_t> order;  // this epoch's row order when shuffling
   for (int64_t step = args_.start_step; step < total; ++step) {
     for (TrainableParam& p : params_) std::memset(p.grad.raw_mut(), 0, p.grad.nbytes());
+    // Which micro-batches: update u of epoch e takes batches [u·acc, min(u·acc + acc, batches)).
+    const int64_t epoch = step / per_epoch, u = step % per_epoch;
+    const int64_t first_batch = u * acc;
+    const int64_t n_micro = std::min(acc, batches_per_epoch - first_batch);
+    if (args_.shuffle_seed >= 0 && epoch != loaded_epoch) {
+      order = seeded_permutation(rows.size(), static_cast<uint64_t>(args_.shuffle_seed),
+                                 static_cast<uint64_t>(epoch));
+      loaded_epoch = epoch;
+    }
     std::vector<MicroBatch> micro;
-    for (int64_t k = 0; k < args_.gradient_accumulation_steps; ++k, ++batch_index) {
-      const size_t first = static_cast<size_t>(batch_index % batches_per_epoch) * bs;
-      const int64_t epoch = batch_index / batches_per_epoch;
-      if (args_.shuffle_seed >= 0 && epoch != loaded_epoch) {
-        order = seeded_permutation(rows.size(), static_cast<uint64_t>(args_.shuffle_seed),
-                                   static_cast<uint64_t>(epoch));
-        loaded_epoch = epoch;
-      }
+    for (int64_t k = 0; k < n_micro; ++k) {
+      const size_t first = static_cast<size_t>(first_batch + k) * bs;
       micro.push_back(collate(rows, first, std::min(bs, rows.size() - first), args_.pad_token_id,
                               args_.shuffle_seed >= 0 ? &order : nullptr));
     }
@@ -146,7 +158,9 @@ std::vector<StepLog> Trainer::train(const std::vector<TrainRow>& rows,
     log.lr_used = schedule.lr(step);
     optimizer_->step(log.lr_used);
     log.learning_rate = schedule.lr(step + 1);
-    log.epoch = static_cast<double>(batch_index) / static_cast<double>(batches_per_epoch);
+    log.epoch = static_cast<double>(epoch) +
+                static_cast<double>(first_batch + n_micro) / static_cast<double>(batches_per_epoch);
+    log.epoch_end = u == per_epoch - 1;
     log.num_tokens = tokens_seen;
     log.mean_token_accuracy = counted > 0 ? static_cast<double>(correct) / counted : 0.0;
     if (!std::isfinite(log.loss))

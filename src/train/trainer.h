@@ -73,6 +73,7 @@ struct StepLog {
   double lr_used = 0;        // the learning rate of this update
   double learning_rate = 0;  // what HF logs: the scheduler's lr after stepping
   double epoch = 0;
+  bool epoch_end = false;  // the last update of an epoch (save/eval strategy "epoch")
   int64_t num_items_in_batch = 0;
   int64_t num_tokens = 0;          // input tokens (attention_mask) seen so far
   double mean_token_accuracy = 0;  // correct / counted of this step
@@ -87,7 +88,10 @@ class Trainer {
   std::vector<StepLog> train(const std::vector<TrainRow>& rows,
                              const std::function<void(const StepLog&)>& on_step = {});
 
+  // Optimizer steps of the run: max_steps, else ceil(num_train_epochs × updates_per_epoch).
   int64_t total_steps(size_t n_rows) const;
+  // Updates one epoch makes: full accumulations plus a short one for the remainder (HF's loop).
+  int64_t updates_per_epoch(size_t n_rows) const;
   Optimizer& optimizer() { return *optimizer_; }
 
  private:

@@ -55,6 +55,18 @@ TEST(HfConfig, LlamaWithLlama3Rope) {
   EXPECT_FALSE(s.layers[0].sliding);
 }
 
+// Dropout inside the base model is recorded (tuna train says it is not applied): GPT2Config's
+// *_pdrop default to 0.1, attention_dropout to 0.
+TEST(HfConfig, BaseDropoutIsRecorded) {
+  EXPECT_EQ(parse_hf_config(llama_config(), "cfg.json").base_dropout, "");
+  json l = llama_config();
+  l["attention_dropout"] = 0.05;
+  EXPECT_EQ(parse_hf_config(l, "cfg.json").base_dropout, "attention_dropout 0.05");
+  json g = json::parse(R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_layer": 2,
+    "n_head": 4, "vocab_size": 256, "attn_pdrop": 0.0})");
+  EXPECT_EQ(parse_hf_config(g, "cfg.json").base_dropout, "resid_pdrop 0.1, embd_pdrop 0.1");
+}
+
 TEST(HfConfig, V5RopeParameters) {
   json c = llama_config();
   c.erase("rope_scaling");

@@ -77,6 +77,30 @@ TEST_F(LoraIo, CreatedAdapterRoundTrips) {
             count_trainable_parameters(model, set).trainable);
 }
 
+// A modules_to_save copy of a linear with a bias (Qwen2's q_proj) keeps its bias with bias "none":
+// PEFT saves the copy's whole state dict, and tuna reads it back onto the copy.
+TEST_F(LoraIo, ModulesToSaveBiasRoundTripsWithBiasNone) {
+  const Model model = load_tiny("qwen2");
+  LoraConfig c = lora_config_from_json({{"target_modules", {"v_proj"}},
+                                        {"r", 4},
+                                        {"modules_to_save", {"q_proj"}},
+                                        {"task_type", "CAUSAL_LM"}},
+                                       "test");
+  LoraSet set = create_lora(model, c, "tests/golden/models/qwen2");
+  ASSERT_FALSE(set.saved.empty());
+  ASSERT_TRUE(set.saved[0].bias.defined());
+  set.saved[0].bias.data_mut<float>()[0] = 0.25f;  // a trained value, to see it come back
+  save_peft_adapter(path("q"), set, model);
+  const LoraSet back = load_peft_adapter(path("q"), model);
+  ASSERT_EQ(back.saved.size(), set.saved.size());
+  for (size_t i = 0; i < set.saved.size(); ++i) {
+    EXPECT_EQ(back.saved[i].name, set.saved[i].name);
+    ASSERT_TRUE(back.saved[i].bias.defined()) << back.saved[i].name;
+    EXPECT_EQ(back.saved[i].bias.to_f32_vector(), set.saved[i].bias.to_f32_vector());
+  }
+  EXPECT_TRUE(back.biases.empty());
+}
+
 TEST_F(LoraIo, MismatchingBaseIsAUserError) {
   const std::string dir = kLoraGolden + "/adapters/llama";
   auto message = [](const std::function<void()>& f) {

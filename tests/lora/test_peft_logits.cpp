@@ -1,8 +1,9 @@
 // A PEFT adapter applied by tuna gives PEFT's logits: each golden adapter of tests/golden/lora
 // (saved by PEFT with random non-zero B; tuna writes byte-identical files, test_lora_io.cpp) is
 // loaded with load_peft_adapter and applied on the fly by the inference decoder, and its logits
-// on the model's golden ids must equal PeftModel's (merge.safetensors "logits"): within 1e-4
-// (the forward's gate, DESIGN.md §8; observed 1.2e-5 llama, 2.4e-5 gpt2).
+// on the model's golden ids must equal PeftModel's (merge.safetensors "logits"): max |Δ| relative
+// to the largest logit ≤ 1e-5 (issue 5's bound; observed 2.1e-6 llama, 2.5e-6 gpt2), and within
+// the forward's absolute gate 1e-4 (DESIGN.md §8; observed 1.2e-5 llama, 2.4e-5 gpt2).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -43,8 +44,10 @@ TEST_P(PeftLogits, AdapterAppliedByTunaMatchesPeftModel) {
         std::max(worst, static_cast<double>(std::abs(got.data<float>()[i] - ref.data<float>()[i])));
     scale = std::max(scale, static_cast<double>(std::abs(ref.data<float>()[i])));
   }
-  std::printf("[%s] max |Δ logit| %.2e (max |logit| %.2f)\n", name.c_str(), worst, scale);
+  std::printf("[%s] max |Δ logit| %.2e (max |logit| %.2f, relative %.2e)\n", name.c_str(), worst,
+              scale, worst / scale);
   EXPECT_LE(worst, 1e-4);
+  EXPECT_LE(worst / scale, 1e-5);
   // Without the adapter the logits must differ (the golden B is non-zero): the test can fail.
   KvDecoder base(model);
   Tensor plain = base.feed(ids);

@@ -304,5 +304,90 @@ TEST(GenerateReal, GreedyIsDeterministicAndStopsAtStopStrings) {
   EXPECT_EQ(streamed_stop, c.text);
 }
 
+// generation_config.json's sampling settings, as transformers' generate() takes them: the file's
+// values unless the command line sets them; --greedy / temperature 0 decode greedily.
+TEST(GenerationDefaults, ReadFromGenerationConfigAndOverridden) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "tuna_generation_defaults";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(kModels + "/gemma3/" + f, dir / f);
+  auto write_config = [&](const std::string& text) {
+    std::FILE* f = std::fopen((dir / "generation_config.json").c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  // Gemma 3's own generation_config.json (google/gemma-3-270m).
+  write_config(R"({"cache_implementation": "hybrid", "do_sample": true, "top_k": 64,
+                   "top_p": 0.95, "bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0})");
+  {
+    const Model model = Model::load(dir.string());
+    const GenerationDefaults d = read_generation_defaults(model);
+    EXPECT_EQ(d.source, (dir / "generation_config.json").string());
+    ASSERT_TRUE(d.do_sample && d.top_k && d.top_p);
+    EXPECT_TRUE(*d.do_sample);
+    EXPECT_EQ(*d.top_k, 64);
+    EXPECT_DOUBLE_EQ(*d.top_p, 0.95);
+    EXPECT_FALSE(d.temperature || d.min_p || d.repetition_penalty || d.max_new_tokens);
+
+    GenerationOptions g;
+    resolve_generation_options({}, d, g);
+    EXPECT_TRUE(g.sampling.do_sample);
+    EXPECT_EQ(g.sampling.temperature, 1.0f);
+    EXPECT_EQ(g.sampling.top_k, 64);
+    EXPECT_EQ(g.sampling.top_p, 0.95f);
+    EXPECT_EQ(g.max_new_tokens, 256);
+
+    GenerationRequest greedy;
+    greedy.do_sample = false;
+    resolve_generation_options(greedy, d, g);
+    EXPECT_FALSE(g.sampling.do_sample);
+    GenerationRequest zero;
+    zero.temperature = 0.0;
+    resolve_generation_options(zero, d, g);
+    EXPECT_FALSE(g.sampling.do_sample);
+    GenerationRequest warm;
+    warm.temperature = 0.5;
+    warm.top_k = 5;
+    warm.max_new_tokens = 7;
+    resolve_generation_options(warm, d, g);
+    EXPECT_TRUE(g.sampling.do_sample);
+    EXPECT_EQ(g.sampling.temperature, 0.5f);
+    EXPECT_EQ(g.sampling.top_k, 5);
+    EXPECT_EQ(g.sampling.top_p, 0.95f);
+    EXPECT_EQ(g.max_new_tokens, 7);
+    GenerationRequest sample_cold;
+    sample_cold.do_sample = true;
+    sample_cold.temperature = 0.0;
+    EXPECT_THROW(resolve_generation_options(sample_cold, d, g), Error);
+  }
+  // No sampling settings (the tiny models' file): HF's defaults, greedy.
+  write_config(R"({"bos_token_id": 2, "eos_token_id": 1, "max_new_tokens": 12})");
+  {
+    const Model model = Model::load(dir.string());
+    GenerationOptions g;
+    resolve_generation_options({}, read_generation_defaults(model), g);
+    EXPECT_FALSE(g.sampling.do_sample);
+    EXPECT_EQ(g.sampling.top_k, 50);
+    EXPECT_EQ(g.sampling.top_p, 1.0f);
+    EXPECT_EQ(g.max_new_tokens, 12);
+  }
+  // A wrong type names the file and the key.
+  write_config(R"({"top_k": "sixty-four"})");
+  {
+    const Model model = Model::load(dir.string());
+    try {
+      read_generation_defaults(model);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::USER);
+      EXPECT_NE(std::string(e.what()).find("top_k must be an integer"), std::string::npos)
+          << e.what();
+    }
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace tuna

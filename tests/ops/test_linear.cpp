@@ -95,8 +95,12 @@ TEST_P(LinearTest, RandomWithBias) {
 TEST_P(LinearTest, RandomTransposed) {
   check(5, 17, 29, true, true, 30);
 }
+// One row (decoding) takes the row-dot / row-axpy path instead of SGEMM.
 TEST_P(LinearTest, SingleRowInput) {
   check(1, 64, 48, true, false, 35);
+}
+TEST_P(LinearTest, SingleRowTransposed) {
+  check(1, 37, 600, true, true, 36);
 }
 
 // Shapes below are derived from the tile size (kLinearTileElements = 2^20 elements).
@@ -109,6 +113,13 @@ TEST_P(LinearTest, WeightSplitIntoSeveralTiles) {
 // Transposed [in = 2.3 tiles of rows, out 1000]: the K-split path accumulates three products.
 TEST_P(LinearTest, TransposedWeightSplitIntoSeveralTiles) {
   check(5, (kTile / 1000) * 23 / 10, 1000, true, true, 50);
+}
+// The same with one row: the row paths over several tiles (the transposed one accumulates).
+TEST_P(LinearTest, SingleRowSeveralTiles) {
+  check(1, 1000, (kTile / 1000) * 23 / 10, true, false, 41);
+}
+TEST_P(LinearTest, SingleRowTransposedSeveralTiles) {
+  check(1, (kTile / 1000) * 23 / 10, 1000, true, true, 51);
 }
 // Rows wider than a tile: one row per tile, both layouts.
 TEST_P(LinearTest, RowsWiderThanATile) {

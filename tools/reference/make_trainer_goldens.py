@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Training-loop goldens: 20 optimizer steps of PEFT LoRA under the Hugging Face Trainer on the tiny
 models of tests/golden/models (issue 5 item 8: AdamW, cosine schedule with warmup, gradient
-accumulation 2, clipping; F32, dropout 0, the same initial adapter and data order).
+accumulation 2, clipping; F32, dropout 0, the same initial adapter and data order), plus a 3-epoch
+run whose epochs end with a short accumulation (llama_epoch_edge).
 
 For each model writes tests/golden/trainer/<name>/:
   init/                      PEFT's initial adapter as save_pretrained writes it (A random Kaiming,
@@ -14,13 +15,14 @@ For each model writes tests/golden/trainer/<name>/:
                              unshifted labels, as transformers 4.57 does), grad_norm before clipping,
                              the learning rate used for the step; plus the arguments
 and tests/golden/trainer/manifest.json (command, versions, seed).
-Usage: python make_trainer_goldens.py
+Usage: python make_trainer_goldens.py [CASE ...]
 """
 
 import hashlib
 import json
 import os
 import platform
+import sys
 import tempfile
 
 import peft
@@ -48,10 +50,17 @@ ARGS = dict(
     optim="adamw_torch_fused",
     logging_steps=1,
 )
+SEVEN = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# name -> (tiny model, LoraConfig fields, TrainingArguments overrides, number of rows)
 CASES = {
-    "llama": dict(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
-    "gemma3": dict(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
-    "gpt2": dict(target_modules=["c_attn", "c_proj", "c_fc"], fan_in_fan_out=True),
+    "llama": ("llama", dict(target_modules=SEVEN), {}, 40),
+    "gemma3": ("gemma3", dict(target_modules=SEVEN), {}, 40),
+    "gpt2": ("gpt2", dict(target_modules=["c_attn", "c_proj", "c_fc"], fan_in_fan_out=True), {}, 40),
+    # Epochs whose micro-batches are not a multiple of the accumulation: 9 rows in batches of 2 =
+    # 5 micro-batches (the last has one row) → updates of 2, 2 and 1 micro-batches per epoch; the
+    # Trainer plans ceil(3 × 5 // 2) = 6 steps, so the run ends after two epochs.
+    "llama_epoch_edge": ("llama", dict(target_modules=SEVEN),
+                         dict(max_steps=-1, num_train_epochs=3, warmup_steps=1), 9),
 }
 
 
@@ -66,7 +75,7 @@ class Rows(Dataset):
         return {k: torch.tensor(v) for k, v in self.rows[i].items()}
 
 
-def make_rows(vocab, pad_id, n=2 * 2 * STEPS // 2, seed=SEED):
+def make_rows(vocab, pad_id, n, seed=SEED):
     """n rows of length 12 (right-padded): a 3–5 token 'prompt' labelled -100, then a response
     drawn from a small repeating pattern so the loss can fall."""
     g = torch.Generator().manual_seed(seed)
@@ -90,13 +99,16 @@ def make_rows(vocab, pad_id, n=2 * 2 * STEPS // 2, seed=SEED):
 
 
 class Recorder(Trainer):
-    """Records, per optimizer step, the unrounded accumulated loss and the learning rate used."""
+    """Records, per optimizer step, the unrounded accumulated loss, num_items_in_batch, the number
+    of micro-batches and the learning rate used (the step ends in StepEnd below)."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.curve = []
         self._acc = 0.0
         self._micro = 0
+        self._items = 0
+        self._lr = 0.0
 
     def _get_train_sampler(self, *args, **kwargs):
         return SequentialSampler(self.train_dataset)
@@ -105,17 +117,24 @@ class Recorder(Trainer):
         loss = super().training_step(model, inputs, num_items_in_batch)
         self._acc += float(loss)
         self._micro += 1
-        if self._micro == self.args.gradient_accumulation_steps:
-            self.curve.append({"loss": self._acc, "num_items_in_batch": int(num_items_in_batch),
-                               "lr": self.optimizer.param_groups[0]["lr"]})
-            self._acc = 0.0
-            self._micro = 0
+        self._items = int(num_items_in_batch)
+        self._lr = self.optimizer.param_groups[0]["lr"]
         return loss
 
+    def end_step(self, epoch):
+        self.curve.append({"loss": self._acc, "num_items_in_batch": self._items, "lr": self._lr,
+                           "micro_batches": self._micro, "epoch": epoch})
+        self._acc = 0.0
+        self._micro = 0
 
-class GradNorm(TrainerCallback):
+
+class StepEnd(TrainerCallback):
     def __init__(self):
+        self.trainer = None
         self.norms = []
+
+    def on_step_end(self, args, state, control, **kw):
+        self.trainer.end_step(float(state.epoch))
 
     def on_log(self, args, state, control, logs=None, **kw):
         if logs and "grad_norm" in logs:
@@ -130,41 +149,47 @@ def save_adapter(model, d):
 
 
 def run(name, case):
+    model_name, lora, overrides, n_rows = case
     torch.manual_seed(SEED)
     # GPT-2's config turns on dropout in the base model (resid/embd/attn 0.1) under model.train();
     # tuna's base model has no dropout (only LoRA's), so the golden switches it off.
-    extra = dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0) if name == "gpt2" else {}
-    model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, name), dtype=torch.float32,
+    extra = dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0) if model_name == "gpt2" else {}
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, model_name), dtype=torch.float32,
                                                  attn_implementation="eager", **extra)
-    cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, task_type="CAUSAL_LM", **case)
+    cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, task_type="CAUSAL_LM", **lora)
     model = get_peft_model(model, cfg)
     out = os.path.join(OUT, name)
     os.makedirs(out, exist_ok=True)
-    model.peft_config["default"].base_model_name_or_path = f"tests/golden/models/{name}"
+    model.peft_config["default"].base_model_name_or_path = f"tests/golden/models/{model_name}"
     save_adapter(model, os.path.join(out, "init"))
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
-    rows = make_rows(model.config.vocab_size, pad)
+    rows = make_rows(model.config.vocab_size, pad, n_rows)
+    targs = {**ARGS, **overrides}
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=tmp, report_to=[], use_cpu=True, seed=SEED, save_strategy="no",
-                                 dataloader_drop_last=False, **ARGS)
-        norms = GradNorm()
+                                 dataloader_drop_last=False, **targs)
+        norms = StepEnd()
         trainer = Recorder(model=model, args=args, train_dataset=Rows(rows), callbacks=[norms])
+        norms.trainer = trainer
         trainer.train()
-    assert len(trainer.curve) == STEPS and len(norms.norms) == STEPS
+    assert len(trainer.curve) == trainer.state.global_step and len(norms.norms) == len(trainer.curve)
     for step, gn in zip(trainer.curve, norms.norms):
         step["grad_norm"] = gn
     save_adapter(model, os.path.join(out, "final"))
     with open(os.path.join(out, "data.json"), "w") as f:
         json.dump(rows, f)
     with open(os.path.join(out, "curve.json"), "w") as f:
-        json.dump({"args": ARGS, "lora": {"r": 4, "lora_alpha": 8, **case}, "steps": trainer.curve}, f, indent=1)
+        json.dump({"model": model_name, "args": targs, "lora": {"r": 4, "lora_alpha": 8, **lora},
+                   "steps": trainer.curve}, f, indent=1)
     print(f"{name}: loss {trainer.curve[0]['loss']:.4f} -> {trainer.curve[-1]['loss']:.4f}")
 
 
 def main():
     torch.set_num_threads(1)
+    only = sys.argv[1:]  # case names; none: all
     for name, case in CASES.items():
-        run(name, case)
+        if not only or name in only:
+            run(name, case)
     manifest = {
         "command": "tools/reference/regenerate.sh trainer",
         "python": platform.python_version(),

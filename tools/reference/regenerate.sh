@@ -16,6 +16,9 @@
 #   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
 #   tools/reference/regenerate.sh lora             PEFT targets/counts, adapter files, merge/unmerge
 #   tools/reference/regenerate.sh packing          TRL pack_dataset (bfd, wrapped) + SFT collator labels/positions
+#   tools/reference/regenerate.sh fullft           full FT / modules_to_save / bias curves under the HF
+#                                                  Trainer + transformers loading a tuna-saved model
+#                                                  (needs build/tests/test_model and the real model)
 # The real-model sets need models/gemma-3-270m-q4_k_m.gguf (scripts/setup.sh fetches it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -40,6 +43,16 @@ case "$what" in
   train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
   lora) OMP_NUM_THREADS=1 exec "$py" "$here/make_lora_goldens.py" "$@" ;;
   packing) OMP_NUM_THREADS=1 exec "$py" "$here/make_packing_goldens.py" "$@" ;;
+  fullft)
+    OMP_NUM_THREADS=1 "$py" "$here/make_fullft_goldens.py"
+    # The directory tuna writes from the real GGUF (the test keeps it), then transformers scores it.
+    root="$(cd "$here/../.." && pwd)" g="$root/tests/golden/fullft/saved_gemma3_270m"
+    tmp="$(mktemp -d)"
+    TUNA_SAVED_MODEL_DIR="$tmp/saved" "$root/build/tests/test_model" \
+      --gtest_filter=SaveHfModel.GgufGemma3LoadsInTransformers || true
+    cp "$tmp/saved/config.json" "$g/config.json"
+    "$py" "$here/check_saved_model.py" "$tmp/saved" "$g/ids.txt" "$g/transformers.json"
+    rm -rf "$tmp" ;;
   all)
     OMP_NUM_THREADS=1 "$py" "$here/make_goldens.py"
     "$py" "$here/make_gguf_goldens.py"
@@ -55,6 +68,7 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_lora_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_packing_goldens.py"
+    exec "$0" fullft
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora|packing] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora|packing|fullft] [generator arguments]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,49 @@
+// Writing a model as a Hugging Face model directory that transformers loads
+// (AutoModelForCausalLM.from_pretrained): model.safetensors under transformers' tensor names, all
+// F32 (the trained master weights as they are: no rounding, so tuna and transformers reload
+// exactly what was trained), config.json, generation_config.json and the tokenizer files. An HF
+// base's config.json is copied (torch_dtype set to float32); a GGUF base's is written from its
+// metadata with transformers' field names (gemma3 → Gemma3ForCausalLM "gemma3_text", llama,
+// qwen2, qwen3), its llama q/k rows are un-permuted (llama.cpp's converter permutes them) and its
+// Gemma norm weights are saved without the converter's +1 (the loader already removed it).
+// Not here: LoRA adapters (lora/adapter_io.h), GGUF export.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "model/weights.h"
+
+namespace tuna {
+
+class Model;
+
+// (engine slot, transformers tensor name) for every slot of the model's weights, in slot order
+// (train_step.h for_each_weight_slot); a tied LM head is left out (transformers saves it once,
+// as the embedding).
+std::vector<std::pair<std::string, std::string>> hf_slot_names(const Model& model);
+
+// config.json for the saved directory (see the file comment). User error when the GGUF
+// architecture's config cannot be expressed (e.g. a sliding window on llama/qwen).
+nlohmann::ordered_json hf_config_json(const Model& model);
+
+// Writes model.safetensors (+ config.json, generation_config.json, tokenizer files when the base
+// has them) into `dir` (created; files written atomically). `weights`: the model's weights or
+// training masters (train_step.h make_master_weights), any stored format. Returns notes for the
+// user (e.g. what a GGUF base lacks: tokenizer.json).
+std::vector<std::string> save_hf_model(const std::string& dir, const Model& model,
+                                       const ModelWeights& weights);
+
+// Reads `dir`/model.safetensors written by save_hf_model back into the F32 slots of `into`
+// (master weights of the same model; q/k rows permuted back for a GGUF llama base). Every slot
+// must be present with the right shape; anything else is a user error naming the file.
+void load_hf_model_weights(const std::string& dir, const Model& model, ModelWeights& into);
+
+// llama.cpp's converter permutes q/k rows per head: HF row (h, half, j) -> GGUF row (h, j, half).
+// rows: [heads·D, cols] (or [heads·D] for a bias) F32; to_hf true undoes it.
+Tensor permute_rope_rows(const Tensor& rows, int64_t heads, bool to_hf);
+
+}  // namespace tuna
