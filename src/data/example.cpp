@@ -293,6 +293,10 @@ bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Exam
       break;
     }
   }
+  return truncate_train_row(out, o, stats);
+}
+
+bool truncate_train_row(TrainRow& out, const TokenizeOptions& o, TokenizeStats& stats) {
   if (o.max_length > 0 && static_cast<int64_t>(out.input_ids.size()) > o.max_length) {
     ++stats.truncated;
     const auto n = static_cast<std::ptrdiff_t>(o.max_length);

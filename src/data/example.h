@@ -44,6 +44,9 @@ Example make_example(const Record& record, DataFormat format, const ExampleOptio
 struct TrainRow {
   std::vector<int32_t> input_ids;
   std::vector<int32_t> labels;  // same length as input_ids
+  // Empty: one sample at positions 0..n-1. A packed row (data/packing.h, bfd) holds several
+  // samples: the position of each token within its own sample, 0 where a sample starts.
+  std::vector<int32_t> position_ids = {};
 };
 
 struct TokenizeOptions {
@@ -64,5 +67,10 @@ struct TokenizeStats {
 // when every label ended up masked (the row is dropped, as TRL does; counted in stats).
 bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Example& ex,
                       const TokenizeOptions& options, TokenizeStats& stats, TrainRow& out);
+
+// The tail of tokenize_example: cuts `row` to options.max_length (keep_end: the last tokens;
+// counted in stats.truncated) and returns false (counted in stats.dropped_fully_masked) when no
+// label after the first token is left. For rows tokenised with max_length 0 and truncated later.
+bool truncate_train_row(TrainRow& row, const TokenizeOptions& options, TokenizeStats& stats);
 
 }  // namespace tuna

@@ -22,6 +22,7 @@ void check_train_batch(const ModelSpec& s, const TrainBatch& tb, Batch& batch) {
   batch.T = tb.T;
   batch.ids = tb.ids;
   batch.mask = tb.attention_mask;
+  batch.positions = tb.position_ids;
   validate_batch(s, batch);
   if (tb.labels.size() != tb.ids.size())
     throw_user_error("train",
@@ -59,6 +60,31 @@ std::vector<std::array<LoraAdapter*, kLoraTargets>> adapter_table(const ModelSpe
     slot = &ad;
   }
   return table;
+}
+
+// Packed rows: segment_start [B, T] = the index of the token where each token's sample starts
+// (the last position_id 0 at or before it), undefined when the batch has no position_ids. Each
+// sample must count 0, 1, 2, … from its start (what TRL's collator builds from seq_lengths).
+Tensor segment_starts(const TrainBatch& tb) {
+  if (tb.position_ids.empty()) return Tensor();
+  Tensor seg = Tensor::empty({tb.B, tb.T}, DType::I32);
+  int32_t* out = seg.data_mut<int32_t>();
+  for (int64_t b = 0; b < tb.B; ++b) {
+    int32_t start = 0;
+    for (int64_t t = 0; t < tb.T; ++t) {
+      const size_t i = static_cast<size_t>(b * tb.T + t);
+      if (tb.position_ids[i] == 0) start = static_cast<int32_t>(t);
+      if (tb.position_ids[i] != t - start)
+        throw_user_error("train",
+                         "position_ids of row " + std::to_string(b) + " read " +
+                             std::to_string(tb.position_ids[i]) + " at token " + std::to_string(t) +
+                             " where its sample (starting at token " + std::to_string(start) +
+                             ") is at " + std::to_string(t - start),
+                         "packed rows count 0, 1, 2, … within each sample and restart at 0");
+      out[i] = start;
+    }
+  }
+  return seg;
 }
 
 // nn.Embedding(padding_idx=pad_token_id) in transformers' Llama/Mistral/Qwen/Gemma/EXAONE;
@@ -101,6 +127,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   c.T = T;
   c.N = N;
   c.key_valid = key_valid_mask(batch);
+  c.segment_start = segment_starts(tb);
   c.rope = build_rope(s, positions);
   c.adapters = adapter_table(s, weights, adapters);
   c.seed = opt.seed;

@@ -23,6 +23,12 @@ struct TrainBatch {
   std::vector<int32_t> ids;             // [B·T]
   std::vector<int32_t> attention_mask;  // [B·T] 1 = real token, 0 = padding; empty: all real
   std::vector<int32_t> labels;          // [B·T] token ids, −100 = no loss (kIgnoreIndex)
+  // [B·T] or empty (0..T−1 on every row). Packed rows (data/packing.h): each sample counts
+  // 0, 1, 2, … from where it starts; a 0 starts a new sample. Positions drive RoPE / GPT-2's
+  // learned positions, and attention stays inside each sample (causal, sliding window counted
+  // within it) — transformers' padding-free position_ids under flash-attention. Padding may hold
+  // any restart (TRL pads with 0).
+  std::vector<int32_t> position_ids;
 };
 
 struct StepOptions {

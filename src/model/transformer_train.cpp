@@ -118,7 +118,7 @@ void block_forward(const TrainContext& c, int64_t li, BlockActs& a, Tensor& x_ou
   a.attn = f32(N, H * D);
   Tensor a4 = a.attn.reshape({B, T, H, D});
   attention_forward(q.reshape({B, T, H, D}), k.reshape({B, T, K, D}), v.reshape({B, T, K, D}),
-                    c.key_valid, layer_attention_params(s, li), a4);
+                    c.key_valid, layer_attention_params(s, li), a4, c.segment_start);
   Tensor proj = f32(N, C);  // [N, C] sub-block output
   linear_fwd(c, li, LoraTarget::O, a.attn, proj, a.xa[static_cast<size_t>(LoraTarget::O)]);
   if (s.sandwich_norm) {
@@ -208,7 +208,7 @@ void block_backward(const TrainContext& c, int64_t li, const BlockActs& a, const
            dv4 = dv.reshape({B, T, K, D});
     attention_backward(a.q.reshape({B, T, H, D}), a.k.reshape({B, T, K, D}),
                        a.v.reshape({B, T, K, D}), c.key_valid, layer_attention_params(s, li),
-                       d_attn.reshape({B, T, H, D}), dq4, dk4, dv4);
+                       d_attn.reshape({B, T, H, D}), dq4, dk4, dv4, c.segment_start);
   }
   if (!s.learned_positions) {
     Tensor dqr = dq.reshape({N, H, D}), dkr = dk.reshape({N, K, D});

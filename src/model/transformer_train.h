@@ -41,7 +41,8 @@ struct TrainContext {
   const ModelWeights* weights = nullptr;
   ModelWeights* grads = nullptr;  // nullable; defined slots are trainable
   int64_t B = 0, T = 0, N = 0;
-  Tensor key_valid;  // [B, T] I32 or undefined
+  Tensor key_valid;      // [B, T] I32 or undefined
+  Tensor segment_start;  // [B, T] I32: first token of each token's sample (packed), or undefined
   RopeSet rope;
   // adapters[layer][target]: the LoRA adapter on that linear, or nullptr.
   std::vector<std::array<LoraAdapter*, kLoraTargets>> adapters;

@@ -1,7 +1,9 @@
 // Scaled dot-product attention for decoder-only models, as transformers' eager path computes
 // it: scores = (Q·Kᵀ)·scale, optional soft-capping tanh(s/c)·c, causal mask (optionally a
 // sliding window: key j is visible from query i iff i − window < j ≤ i) and key padding mask,
-// softmax in F32, then P·V. GQA/MQA: query head h reads kv head h / (H / K).
+// softmax in F32, then P·V. GQA/MQA: query head h reads kv head h / (H / K). Packed rows
+// (several samples in one row): segment_start confines each query to its own sample, as
+// flash-attention's varlen path does with transformers' padding-free position_ids.
 // Backward recomputes the probabilities tile by tile (attention_backward_cpu.cpp).
 #pragma once
 
@@ -18,22 +20,25 @@ struct AttentionParams {
 };
 
 // q: [B, T, H, D]  k, v: [B, T, K, D]  key_valid: [B, T] I32 (1 = real token) or undefined
-// out: [B, T, H, D]; every tensor F32 except key_valid.
+// out: [B, T, H, D]; every tensor F32 except key_valid and segment_start.
+// segment_start: [B, T] I32 or undefined: query i sees only keys j ≥ segment_start[i] (the first
+// token of its sample, ≤ i); the sliding window applies inside the sample as well.
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
-                       const AttentionParams& params, Tensor& out);
+                       const AttentionParams& params, Tensor& out,
+                       const Tensor& segment_start = Tensor());
 
-// Backward of attention_forward: q, k, v, key_valid, params as in the forward;
+// Backward of attention_forward: q, k, v, key_valid, params, segment_start as in the forward;
 // d_out: [B, T, H, D]  dq: [B, T, H, D]  dk, dv: [B, T, K, D], all F32 and written.
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                         const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
-                        Tensor& dv);
+                        Tensor& dv, const Tensor& segment_start = Tensor());
 
 namespace cpu {
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
-                       const AttentionParams& params, Tensor& out);
+                       const AttentionParams& params, Tensor& out, const Tensor& segment_start);
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                         const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
-                        Tensor& dv);
+                        Tensor& dv, const Tensor& segment_start);
 }  // namespace cpu
 
 }  // namespace tuna

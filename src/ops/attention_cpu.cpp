@@ -10,6 +10,9 @@
 // dQ = dS·K (written), dK += dSᵀ·Q, dV += Pᵀ·dO. A task owns its kv head's dK/dV rows and adds
 // into them in a fixed order (heads, then blocks), so results do not depend on the thread
 // count. Its parallelism is B × K tasks.
+// Packed rows (segment_start): a query's visible keys start at its sample's first token, so a
+// block's key range starts at the smallest such start among its queries (no work across
+// samples beyond the tile's edge, and none of it reaches the probabilities).
 #include <omp.h>
 
 #include <algorithm>
@@ -27,12 +30,14 @@ namespace tuna::cpu {
 namespace {
 
 // One query row of a tile: row[c] holds Q_i·K_(k0+c); turns it into the probabilities of the
-// forward (scale, soft-cap, causal/window/padding mask, softmax in F32). A row with no visible
-// key (a padded query) becomes zeros. dcap (backward): d(capped score)/d(raw dot) per key.
+// forward (scale, soft-cap, causal/window/sample/padding mask, softmax in F32). A row with no
+// visible key (a padded query) becomes zeros. dcap (backward): d(capped score)/d(raw dot) per key.
+// seg_b: the batch row's segment_start (nullptr: one sample per row).
 void softmax_row(float* row, int64_t nk, int64_t i, int64_t k0, const int32_t* valid_b,
-                 const AttentionParams& params, float* dcap) {
+                 const int32_t* seg_b, const AttentionParams& params, float* dcap) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  const int64_t lo = params.window > 0 ? std::max<int64_t>(0, i - params.window + 1) : 0;
+  int64_t lo = params.window > 0 ? std::max<int64_t>(0, i - params.window + 1) : 0;
+  if (seg_b != nullptr) lo = std::max<int64_t>(lo, seg_b[i]);
   float max = neg_inf;
   for (int64_t c = 0; c < nk; ++c) {
     const int64_t j = k0 + c;
@@ -66,10 +71,23 @@ void softmax_row(float* row, int64_t nk, int64_t i, int64_t k0, const int32_t* v
   for (int64_t c = 0; c < nk; ++c) row[c] *= inv;
 }
 
+// The first key any query of [q0, q1) can see: the window's start for the first query, raised to
+// the smallest sample start among the block's queries when rows are packed.
+int64_t block_first_key(int64_t q0, int64_t q1, const AttentionParams& params,
+                        const int32_t* seg_b) {
+  int64_t k0 = params.window > 0 ? std::max<int64_t>(0, q0 - params.window + 1) : 0;
+  if (seg_b != nullptr) {
+    int64_t first = q0;
+    for (int64_t i = q0; i < q1; ++i) first = std::min<int64_t>(first, seg_b[i]);
+    k0 = std::max(k0, first);
+  }
+  return k0;
+}
+
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
-                       const AttentionParams& params, Tensor& out) {
+                       const AttentionParams& params, Tensor& out, const Tensor& segment_start) {
   const int64_t B = q.dim(0), T = q.dim(1), H = q.dim(2), D = q.dim(3), K = k.dim(2);
   const int64_t group = H / K;
   const int64_t QB = std::min<int64_t>(T, 128);  // query rows per task
@@ -78,6 +96,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
   const float* pk = k.data<float>();
   const float* pv = v.data<float>();
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
+  const int32_t* seg = segment_start.defined() ? segment_start.data<int32_t>() : nullptr;
   float* po = out.data_mut<float>();
 
   const int threads = omp_get_max_threads();
@@ -99,8 +118,9 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
       for (int64_t h = 0; h < H; ++h) {
         for (int64_t blk = 0; blk < n_blocks; ++blk) {
           const int64_t q0 = blk * QB, q1 = std::min(T, q0 + QB), nq = q1 - q0;
+          const int32_t* seg_b = seg != nullptr ? seg + b * T : nullptr;
           // Keys visible to any query of the block: [k0, q1).
-          const int64_t k0 = params.window > 0 ? std::max<int64_t>(0, q0 - params.window + 1) : 0;
+          const int64_t k0 = block_first_key(q0, q1, params, seg_b);
           const int64_t nk = q1 - k0;
           const int64_t kh = h / group;
           const float* qh = pq + ((b * T + q0) * H + h) * D;   // rows strided by H*D
@@ -111,7 +131,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
           sgemm(false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, scores, nk);
           const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
           for (int64_t r = 0; r < nq; ++r) {
-            softmax_row(scores + r * nk, nk, q0 + r, k0, valid_b, params, nullptr);
+            softmax_row(scores + r * nk, nk, q0 + r, k0, valid_b, seg_b, params, nullptr);
           }
           // out[q0:q1] = P[nq, nk] · V[k0:q1]
           sgemm(false, false, nq, D, nk, 1.0f, scores, nk, vb, K * D, 0.0f, oh, H * D);
@@ -123,7 +143,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                         const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
-                        Tensor& dv) {
+                        Tensor& dv, const Tensor& segment_start) {
   const int64_t B = q.dim(0), T = q.dim(1), H = q.dim(2), D = q.dim(3), K = k.dim(2);
   const int64_t group = H / K;
   const int64_t QB = std::min<int64_t>(T, 128);
@@ -133,6 +153,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   const float* pv = v.data<float>();
   const float* pdo = d_out.data<float>();
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
+  const int32_t* seg = segment_start.defined() ? segment_start.data<int32_t>() : nullptr;
   float* pdq = dq.data_mut<float>();
   float* pdk = dk.data_mut<float>();
   float* pdv = dv.data_mut<float>();
@@ -163,7 +184,8 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
         for (int64_t h = kh * group; h < (kh + 1) * group; ++h) {
           for (int64_t blk = 0; blk < n_blocks; ++blk) {
             const int64_t q0 = blk * QB, q1 = std::min(T, q0 + QB), nq = q1 - q0;
-            const int64_t k0 = params.window > 0 ? std::max<int64_t>(0, q0 - params.window + 1) : 0;
+            const int32_t* seg_b = seg != nullptr ? seg + b * T : nullptr;
+            const int64_t k0 = block_first_key(q0, q1, params, seg_b);
             const int64_t nk = q1 - k0;
             const float* qh = pq + ((b * T + q0) * H + h) * D;  // rows strided by H*D
             const float* doh = pdo + ((b * T + q0) * H + h) * D;
@@ -181,7 +203,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
               float* row = prob + r * nk;
               float* drow = dprob + r * nk;
               float* crow = dcap + r * nk;
-              softmax_row(row, nk, q0 + r, k0, valid_b, params, crow);
+              softmax_row(row, nk, q0 + r, k0, valid_b, seg_b, params, crow);
               float dot = 0.0f;  // Σ_j P_ij · dP_ij
               for (int64_t c = 0; c < nk; ++c) dot += row[c] * drow[c];
               // d(raw dot) = P ⊙ (dP − dot) ⊙ d(capped score)/d(raw dot); masked keys have P = 0

@@ -79,11 +79,26 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
                                 : -1;
   to.assistant_only_loss = cfg.at("assistant_only_loss").get<bool>();
 
+  // Packing (TRL's _prepare_dataset): rows are packed instead of truncated — bfd cuts each row
+  // to max_length keeping its start, wrapped cuts nothing — so rows are tokenised whole and
+  // the sets that are not packed (eval with eval_packing: false) are truncated afterwards.
+  d.train_packed = cfg.at("packing").get<bool>();
+  d.eval_packed =
+      cfg.at("eval_packing").is_boolean() ? cfg.at("eval_packing").get<bool>() : d.train_packed;
+  d.packing_strategy =
+      parse_packing_strategy(cfg.at("packing_strategy").get<std::string>(), cfg.source);
+  if ((d.train_packed || d.eval_packed) && to.max_length <= 0)
+    throw_user_error("config", cfg.source + ": packing needs max_length (the packed length)",
+                     "set max_length, e.g. max_length: 1024");
+  d.keep_end_ignored = d.train_packed && d.packing_strategy == PackingStrategy::BFD && to.keep_end;
+  TokenizeOptions to_whole = to;
+  if (d.train_packed || d.eval_packed) to_whole.max_length = 0;
+
   std::vector<TrainRow> all;
-  tokenize_all(records, d.format, eo, tok, chat, to, skip, all, d.stats, rejects);
+  tokenize_all(records, d.format, eo, tok, chat, to_whole, skip, all, d.stats, rejects);
   if (const std::string eval_path = opt_string(cfg, "eval_dataset"); !eval_path.empty()) {
     std::vector<Record> ev = read_records(eval_path, skip ? &rejects : nullptr);
-    tokenize_all(ev, d.format, eo, tok, chat, to, skip, d.eval, d.stats, rejects);
+    tokenize_all(ev, d.format, eo, tok, chat, to_whole, skip, d.eval, d.stats, rejects);
   }
   const uint64_t seed =
       static_cast<uint64_t>(cfg.at("data_seed").is_number() ? cfg.at("data_seed").get<int64_t>()
@@ -93,6 +108,19 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
   const auto n_eval = static_cast<size_t>(split * static_cast<double>(all.size()));
   for (size_t i = 0; i < order.size(); ++i)
     (i < n_eval ? d.eval : d.train).push_back(std::move(all[order[i]]));
+  const int64_t max_length = to.max_length;
+  auto finish = [&](std::vector<TrainRow>& rows, bool packed, PackStats& ps) {
+    if (packed) {
+      rows = pack_rows(rows, max_length, d.packing_strategy, &ps);
+    } else if (to_whole.max_length != to.max_length) {
+      std::vector<TrainRow> kept;
+      for (TrainRow& r : rows)
+        if (truncate_train_row(r, to, d.stats)) kept.push_back(std::move(r));
+      rows = std::move(kept);
+    }
+  };
+  finish(d.train, d.train_packed, d.train_pack);
+  finish(d.eval, d.eval_packed, d.eval_pack);
   if (d.train.empty())
     throw_user_error("data",
                      path + ": no trainable rows left (" + std::to_string(d.stats.rows) +
@@ -116,8 +144,17 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
 }
 
 std::string PreparedData::summary() const {
-  std::string s = std::to_string(train.size()) + " training rows, " + std::to_string(eval.size()) +
-                  " validation rows (format " + data_format_name(format) + ")";
+  std::string s = train_packed ? std::to_string(train_pack.rows) + " training rows"
+                               : std::to_string(train.size()) + " training rows";
+  s += ", " + std::to_string(eval_packed ? eval_pack.rows : eval.size()) +
+       " validation rows (format " + data_format_name(format) + ")";
+  if (train_packed)
+    s += "; packing (" + std::string(packing_strategy_name(packing_strategy)) +
+         "): " + train_pack.summary();
+  if (eval_packed) s += "; validation " + eval_pack.summary();
+  if (keep_end_ignored)
+    s += "; truncation_mode keep_end does not apply to packed rows (bfd keeps each row's start, "
+         "as TRL does)";
   if (stats.truncated) s += "; " + std::to_string(stats.truncated) + " truncated to max_length";
   if (stats.dropped_fully_masked)
     s += "; " + std::to_string(stats.dropped_fully_masked) + " dropped (nothing left to train on)";

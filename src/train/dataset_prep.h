@@ -1,13 +1,15 @@
 // From a `tuna train` config to tokenised training and validation rows: read the dataset file(s),
 // resolve the format, build examples, tokenise with masks, split off validation data, shuffle
 // with a seeded counter-based permutation, and report what happened (rows, truncated, dropped,
-// boundary mismatches, rejects written to output_dir/rejects.jsonl with their reason).
+// boundary mismatches, rejects written to output_dir/rejects.jsonl with their reason), and pack
+// the rows into max_length sequences when the config says `packing` (data/packing.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "data/example.h"
+#include "data/packing.h"
 #include "train/config.h"
 
 namespace tuna {
@@ -21,6 +23,11 @@ struct PreparedData {
   TokenizeStats stats;
   size_t rejected = 0;       // unreadable or invalid rows skipped (skip_invalid)
   std::string rejects_path;  // where they were written ("" when none)
+  // packing / eval_packing: train / eval hold packed sequences (their stats say how many rows).
+  bool train_packed = false, eval_packed = false;
+  PackingStrategy packing_strategy = PackingStrategy::BFD;
+  PackStats train_pack, eval_pack;
+  bool keep_end_ignored = false;  // truncation_mode keep_end with bfd packing (TRL ignores it)
   // One-paragraph summary for the console.
   std::string summary() const;
 };

@@ -60,15 +60,6 @@ DType dtype_named(const std::string& s) {
   return DType::F32;
 }
 
-// The config keys this first version of the loop cannot honour yet (the schema accepts them).
-void check_supported(const TrainConfig& cfg) {
-  auto refuse = [&](const std::string& key, const std::string& why) {
-    throw_user_error("config", "not supported yet: " + key + " (" + why + ")",
-                     "remove it from " + cfg.source + " or set it to its default");
-  };
-  if (cfg.at("packing").get<bool>()) refuse("packing", "rows are padded, not packed");
-}
-
 }  // namespace
 
 TrainBatch to_train_batch(const MicroBatch& mb) {
@@ -79,6 +70,8 @@ TrainBatch to_train_batch(const MicroBatch& mb) {
   b.ids.assign(mb.input_ids.data<int32_t>(), mb.input_ids.data<int32_t>() + n);
   b.attention_mask.assign(mb.attention_mask.data<int32_t>(), mb.attention_mask.data<int32_t>() + n);
   b.labels.assign(mb.labels.data<int32_t>(), mb.labels.data<int32_t>() + n);
+  if (mb.position_ids.defined())
+    b.position_ids.assign(mb.position_ids.data<int32_t>(), mb.position_ids.data<int32_t>() + n);
   return b;
 }
 
@@ -91,7 +84,6 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     else
       std::fprintf(stderr, "%s\n", s.c_str());
   };
-  check_supported(cfg);
   check_trainable_config(cfg);
   const std::string out_dir = cfg.at("output_dir").get<std::string>();
   const bool resuming = cfg.at("resume_from_checkpoint").is_string();
@@ -350,7 +342,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   auto last_t = t0;
   RunSummary sum;
   print("training: " + std::to_string(total) + " steps, " + std::to_string(data.train.size()) +
-        " rows, batch " + std::to_string(ta.per_device_train_batch_size) + " x " +
+        (data.train_packed ? " packed sequences" : " rows") + ", batch " +
+        std::to_string(ta.per_device_train_batch_size) + " x " +
         std::to_string(ta.gradient_accumulation_steps) + " accumulation");
   std::vector<StepLog> logs;
   try {

@@ -17,7 +17,11 @@ MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, in
                    const std::vector<size_t>* order) {
   auto row = [&](size_t i) -> const TrainRow& { return rows[order ? (*order)[i] : i]; };
   size_t T = 1;
-  for (size_t i = first; i < first + n; ++i) T = std::max(T, row(i).input_ids.size());
+  bool packed = false;
+  for (size_t i = first; i < first + n; ++i) {
+    T = std::max(T, row(i).input_ids.size());
+    packed = packed || !row(i).position_ids.empty();
+  }
   const auto B = static_cast<int64_t>(n);
   MicroBatch mb;
   mb.rows = B;
@@ -27,14 +31,24 @@ MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, in
   int32_t* ids = mb.input_ids.data_mut<int32_t>();
   int32_t* mask = mb.attention_mask.data_mut<int32_t>();
   int32_t* labels = mb.labels.data_mut<int32_t>();
+  int32_t* pos = nullptr;
+  if (packed) {
+    mb.position_ids = Tensor::empty({B, static_cast<int64_t>(T)}, DType::I32);
+    pos = mb.position_ids.data_mut<int32_t>();
+  }
   for (size_t b = 0; b < n; ++b) {
     const TrainRow& r = row(first + b);
     TUNA_ASSERT(r.labels.size() == r.input_ids.size(), "row labels and ids differ in length");
+    TUNA_ASSERT(r.position_ids.empty() || r.position_ids.size() == r.input_ids.size(),
+                "row position_ids and ids differ in length");
     for (size_t t = 0; t < T; ++t) {
       const bool real = t < r.input_ids.size();
       ids[b * T + t] = real ? r.input_ids[t] : pad_id;
       mask[b * T + t] = real ? 1 : 0;
       labels[b * T + t] = real ? r.labels[t] : -100;
+      if (pos != nullptr)
+        pos[b * T + t] =
+            !real ? 0 : (r.position_ids.empty() ? static_cast<int32_t>(t) : r.position_ids[t]);
     }
   }
   return mb;
@@ -43,7 +57,8 @@ MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, in
 namespace {
 
 // transformers 4.57's num_items_in_batch: labels != -100 over the unshifted labels (the first
-// position of each row counts although the shift never scores it).
+// position of each row counts although the shift never scores it; in packed rows TRL's collator
+// has set every sample's first label to -100, so there it is exactly the scored tokens).
 int64_t hf_num_items(const MicroBatch& mb) {
   int64_t n = 0;
   const int32_t* l = mb.labels.data<int32_t>();
@@ -51,6 +66,8 @@ int64_t hf_num_items(const MicroBatch& mb) {
   return n;
 }
 
+// TRL's num_tokens: attention_mask.sum(), or with padding-free packing position_ids.size(1) of
+// the flattened batch — the real tokens either way.
 int64_t input_tokens(const MicroBatch& mb) {
   int64_t n = 0;
   const int32_t* m = mb.attention_mask.data<int32_t>();

@@ -19,11 +19,14 @@
 
 namespace tuna {
 
-// A micro-batch, right-padded to its longest row.
+// A micro-batch, right-padded to its longest row (packed rows: its longest packed sequence).
 struct MicroBatch {
   Tensor input_ids;       // [B, T] I32 (pad_token_id in the padding)
   Tensor attention_mask;  // [B, T] I32 (1 real, 0 padding)
   Tensor labels;          // [B, T] I32 (-100 in the padding)
+  // [B, T] I32 when the rows are packed (position within each sample, 0 in the padding as TRL
+  // pads), else undefined (0..T-1).
+  Tensor position_ids;
   int64_t rows = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -455,6 +456,64 @@ TEST(CliTrain, ResumeEqualsUninterrupted) {
   expect_user_error(run("train " + cfg.string() + " output_dir=" + (dir / "c").string() +
                         " resume_from_checkpoint=" + dir.string()),
                     "not a complete tuna checkpoint");
+}
+
+// packing: true on the real model: the data line reports rows → packed sequences, training runs
+// over the packed sequences, eval packs the validation rows too. The whole set fits in one
+// micro-batch either way, so the packed run must give the unpacked run's loss curve (no attention
+// across samples) — and the loss falls, every step seeing the same data.
+TEST(CliTrain, PackingOnTheRealModel) {
+  require_real_model();
+  fs::path dir = temp_dir("tuna_cli_train_packing");
+  const fs::path data =
+      fs::path(TUNA_GOLDEN_DIR) / ".." / ".." / "examples" / "data" / "quickstart_fish.jsonl";
+  fs::path cfg = write_text(
+      dir, "cfg.yaml",
+      "model: " + kGguf + "\ndataset: " + data.string() +
+          "\nmax_samples: 10\nvalidation_split: 0.2\npacking: true\nmax_length: 128\n"
+          "lora: {r: 8, lora_alpha: 16, target_modules: [q_proj, v_proj, o_proj]}\n"
+          "training: {max_steps: 3, per_device_train_batch_size: 4, learning_rate: 3e-3, "
+          "lr_scheduler_type: constant, logging_steps: 1, eval_strategy: steps, eval_steps: 3}\n");
+  auto curve = [&](const fs::path& out) {
+    std::ifstream m(out / "metrics.jsonl");
+    std::vector<double> losses;
+    for (std::string line; std::getline(m, line);) {
+      const auto j = nlohmann::json::parse(line);
+      losses.push_back(j.contains("loss") ? j["loss"].get<double>() : j["eval_loss"].get<double>());
+    }
+    return losses;  // 3 training losses, then the eval loss
+  };
+  CliRun r = run("train " + cfg.string() + " output_dir=" + (dir / "packed").string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  // 10 rows, 2 held out: 8 rows of ~25-35 tokens pack into a few 128-token sequences.
+  const std::string head = "packing (bfd): 8 rows → ";
+  const size_t at = r.err.find(head);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int sequences = std::atoi(r.err.c_str() + at + head.size());
+  EXPECT_GE(sequences, 2) << r.err;
+  EXPECT_LE(sequences, 4) << r.err;
+  EXPECT_NE(r.err.find("training: 3 steps, " + std::to_string(sequences) + " packed sequences"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("validation 2 rows → 1 packed sequences"), std::string::npos) << r.err;
+  CliRun u = run("train " + cfg.string() + " packing=false per_device_train_batch_size=8 " +
+                 "output_dir=" + (dir / "unpacked").string());
+  ASSERT_EQ(u.status, 0) << u.err;
+  const std::vector<double> packed = curve(dir / "packed"), unpacked = curve(dir / "unpacked");
+  ASSERT_EQ(packed.size(), 4u);
+  ASSERT_EQ(unpacked.size(), 4u);
+  for (size_t i = 0; i < packed.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(packed[i]));
+    EXPECT_NEAR(packed[i], unpacked[i], 1e-4 * unpacked[i]) << "loss " << i;
+  }
+  EXPECT_LT(packed[2], packed[0]) << "the same batch every step: the loss falls";
+  // max_length is the packed length: packing without it is a user error; strategies are TRL's.
+  expect_user_error(
+      run("train " + cfg.string() + " max_length=null output_dir=" + (dir / "x").string()),
+      "packing needs max_length");
+  expect_user_error(run("train " + cfg.string() +
+                        " packing_strategy=bfd_split output_dir=" + (dir / "y").string()),
+                    "packing_strategy");
 }
 
 // Full fine-tuning (use_peft: false) resumes bit-identically too: the checkpoint holds the F32

@@ -15,6 +15,7 @@
 #   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
 #   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
 #   tools/reference/regenerate.sh lora             PEFT targets/counts, adapter files, merge/unmerge
+#   tools/reference/regenerate.sh packing          TRL pack_dataset (bfd, wrapped) + SFT collator labels/positions
 #   tools/reference/regenerate.sh fullft           full FT / modules_to_save / bias curves under the HF
 #                                                  Trainer + transformers loading a tuna-saved model
 #                                                  (needs build/tests/test_model and the real model)
@@ -41,6 +42,7 @@ case "$what" in
   trainer) OMP_NUM_THREADS=1 exec "$py" "$here/make_trainer_goldens.py" "$@" ;;
   train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
   lora) OMP_NUM_THREADS=1 exec "$py" "$here/make_lora_goldens.py" "$@" ;;
+  packing) OMP_NUM_THREADS=1 exec "$py" "$here/make_packing_goldens.py" "$@" ;;
   fullft)
     OMP_NUM_THREADS=1 "$py" "$here/make_fullft_goldens.py"
     # The directory tuna writes from the real GGUF (the test keeps it), then transformers scores it.
@@ -65,7 +67,8 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_trainer_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_lora_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_packing_goldens.py"
     exec "$0" fullft
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora|fullft] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora|packing|fullft] [generator arguments]" >&2; exit 2 ;;
 esac
