@@ -147,11 +147,9 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
           "), which transformers applies while training; tuna does not (only lora_dropout), so "
           "runs differ from the HF Trainer's in that randomness");
 
-  // What trains (checked against the config before the data is read): LoRA adapters (+
-  // modules_to_save, biases), or every weight (use_peft: false).
+  // What trains (its conflicts with the config are found before the data is read; it is reported
+  // after): LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
   TrainableSet ts = make_trainable_set(cfg, model, model_arg);
-  for (const std::string& n : ts.notes) print("note: " + n);
-  print(ts.trainable_line);
   std::vector<TrainableParam>& params = ts.params;
   ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
 
@@ -165,6 +163,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   }
   PreparedData data = prepare_training_data(cfg, tok, chat.get());
   print("data: " + data.summary());
+  for (const std::string& n : ts.notes) print("note: " + n);
+  print(ts.trainable_line);
 
   TrainerArgs ta;
   ta.per_device_train_batch_size = cfg.at("per_device_train_batch_size").get<int64_t>();
