@@ -20,16 +20,15 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 
 import peft
 import torch
 import transformers
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, TrainingArguments
+from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_trainer_goldens import GradNorm, Recorder, Rows, make_rows, save_adapter  # noqa: E402
+from make_trainer_goldens import make_rows, save_adapter, train_recorded  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "tests", "golden", "models")
@@ -73,15 +72,8 @@ def run(name, case):
                         (sum(p.numel() for p in model.parameters()),) * 2)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
     rows = make_rows(model.config.vocab_size, pad, n=16)
-    with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=tmp, report_to=[], use_cpu=True, seed=SEED, save_strategy="no",
-                                 dataloader_drop_last=False, **ARGS)
-        norms = GradNorm()
-        trainer = Recorder(model=model, args=args, train_dataset=Rows(rows), callbacks=[norms])
-        trainer.train()
-    assert len(trainer.curve) == STEPS and len(norms.norms) == STEPS
-    for step, gn in zip(trainer.curve, norms.norms):
-        step["grad_norm"] = gn
+    curve = train_recorded(model, rows, ARGS)
+    assert len(curve) == STEPS
     if case["lora"] is not None:
         save_adapter(model, os.path.join(out, "final"))
     else:
@@ -91,9 +83,9 @@ def run(name, case):
         json.dump(rows, f)
     with open(os.path.join(out, "curve.json"), "w") as f:
         json.dump({"args": ARGS, "model": case["model"], "lora": case["lora"], "trainable": trainable,
-                   "all": total, "steps": trainer.curve}, f,
+                   "all": total, "steps": curve}, f,
                   indent=1)
-    print(f"{name}: loss {trainer.curve[0]['loss']:.4f} -> {trainer.curve[-1]['loss']:.4f}")
+    print(f"{name}: loss {curve[0]['loss']:.4f} -> {curve[-1]['loss']:.4f}")
 
 
 def main():

@@ -141,6 +141,22 @@ class StepEnd(TrainerCallback):
             self.norms.append(float(logs["grad_norm"]))
 
 
+def train_recorded(model, rows, targs):
+    """Runs the HF Trainer over `rows` in order with TrainingArguments `targs`; returns per optimizer
+    step: loss, num_items_in_batch, lr, micro_batches, epoch and grad_norm."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, report_to=[], use_cpu=True, seed=SEED, save_strategy="no",
+                                 dataloader_drop_last=False, **targs)
+        ends = StepEnd()
+        trainer = Recorder(model=model, args=args, train_dataset=Rows(rows), callbacks=[ends])
+        ends.trainer = trainer
+        trainer.train()
+    assert len(trainer.curve) == trainer.state.global_step == len(ends.norms)
+    for step, gn in zip(trainer.curve, ends.norms):
+        step["grad_norm"] = gn
+    return trainer.curve
+
+
 def save_adapter(model, d):
     """PEFT's save_pretrained (adapter_model.safetensors + adapter_config.json), without the
     model card it also writes."""
@@ -165,23 +181,14 @@ def run(name, case):
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
     rows = make_rows(model.config.vocab_size, pad, n_rows)
     targs = {**ARGS, **overrides}
-    with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=tmp, report_to=[], use_cpu=True, seed=SEED, save_strategy="no",
-                                 dataloader_drop_last=False, **targs)
-        norms = StepEnd()
-        trainer = Recorder(model=model, args=args, train_dataset=Rows(rows), callbacks=[norms])
-        norms.trainer = trainer
-        trainer.train()
-    assert len(trainer.curve) == trainer.state.global_step and len(norms.norms) == len(trainer.curve)
-    for step, gn in zip(trainer.curve, norms.norms):
-        step["grad_norm"] = gn
+    curve = train_recorded(model, rows, targs)
     save_adapter(model, os.path.join(out, "final"))
     with open(os.path.join(out, "data.json"), "w") as f:
         json.dump(rows, f)
     with open(os.path.join(out, "curve.json"), "w") as f:
         json.dump({"model": model_name, "args": targs, "lora": {"r": 4, "lora_alpha": 8, **lora},
-                   "steps": trainer.curve}, f, indent=1)
-    print(f"{name}: loss {trainer.curve[0]['loss']:.4f} -> {trainer.curve[-1]['loss']:.4f}")
+                   "steps": curve}, f, indent=1)
+    print(f"{name}: loss {curve[0]['loss']:.4f} -> {curve[-1]['loss']:.4f}")
 
 
 def main():
