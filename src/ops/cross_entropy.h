@@ -4,7 +4,7 @@
 // vocab is 262,144). Only tokens with a label reach the head (no logits for −100 positions).
 // Logits are computed once per step: a frozen head streams the vocabulary in tiles with an
 // online log-sum-exp and a rescaled dHidden accumulator (≈ 16 MiB of logits, one weight tile,
-// three [chunk × C] buffers); a trained head keeps [chunk × V] logits (≈ 64 MiB) per chunk.
+// three [chunk × C] buffers); a trained head keeps [chunk × V] logits (≈ 256 MiB) per chunk.
 //
 // Label shift: the op shifts, as HF's ForCausalLMLoss does. `labels` are aligned with the
 // inputs (HF's `labels`: input ids with −100 where no loss is wanted); position t of a sequence

@@ -7,7 +7,7 @@
 //   unnormalised accumulator acc += p·Wtile, rescaled whenever a row's running max grows (the
 //   flash-attention recurrence); at the end dH = grad_scale·(acc / Σexp − cap'(z_y)·W[y]).
 // - trained head (full fine-tuning, F32): rows are chunked so that [chunk × V] logits fit in
-//   ≈ 64 MiB; each chunk's logits turn into g = (softmax − onehot)·grad_scale in place, then
+//   ≈ 256 MiB; each chunk's logits turn into g = (softmax − onehot)·grad_scale in place, then
 //   dH = g·W and dW += gᵀ·H (the dW of a tile needs the final normaliser, so a one-pass
 //   accumulator cannot give it).
 // Tile and chunk sizes follow from the shapes only and per-token sums run in one thread in
@@ -25,9 +25,11 @@ namespace tuna::cpu {
 
 namespace {
 
-constexpr int64_t kTokenChunk = 2048;                      // frozen head: rows per chunk
-constexpr int64_t kLogitElements = int64_t{1} << 22;       // ≈ 16 MiB of F32 logits per tile
-constexpr int64_t kChunkLogitElements = int64_t{1} << 24;  // trained head: ≈ 64 MiB [chunk × V]
+constexpr int64_t kTokenChunk = 2048;                 // frozen head: rows per chunk
+constexpr int64_t kLogitElements = int64_t{1} << 22;  // ≈ 16 MiB of F32 logits per tile
+// Trained head: ≈ 256 MiB of [chunk × V] logits (256 rows of Gemma's vocabulary). Each chunk
+// streams W twice and dW once through memory, so small chunks would make the head memory-bound.
+constexpr int64_t kChunkLogitElements = int64_t{1} << 26;
 
 // logits[m, v] = softcap(h[m] · tile[v]) for a tile of vocabulary rows.
 void tile_logits(const float* h, int64_t M, int64_t C, const float* tile, int64_t rows, float cap,
@@ -53,6 +55,15 @@ inline float cap_derivative(float z, float cap) {
   const float t = z / cap;
   return 1.0f - t * t;
 }
+
+// The same on 8 lanes (cap > 0).
+struct CapDerivative {
+  float cap;
+  Lanes operator()(Lanes z) const {
+    const Lanes t = z / cap;
+    return 1.0f - t * t;
+  }
+};
 
 // The counted positions (rows of hidden) and their targets, in token order.
 struct Counted {
@@ -84,8 +95,6 @@ void head_loss_online(const float* ph, const Tensor& w, const Counted& cp, int64
   std::vector<float> h(mcc), acc, w_target;  // h, acc, w_target: [chunk, C]
   if (grads) acc.resize(mcc), w_target.resize(mcc);
   std::vector<float> logits(static_cast<size_t>(chunk * vocab_tile));  // [chunk, tile]
-  std::vector<float> capped;  // [chunk, tile] exp(z − max) when soft-capped logits need z too
-  if (grads && cap > 0.0f) capped.resize(logits.size());
   std::vector<float> run_max(mc), run_sum(mc), target_logit(mc), best(mc);
   std::vector<int64_t> best_index(mc);
   const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -122,9 +131,7 @@ void head_loss_online(const float* ph, const Tensor& w, const Counted& cp, int64
           s = exp_shifted_sum(row, n, new_max, row);  // row ← p = exp(z − max)
         } else {
           // row ← p = exp(z − max) · cap'(z): this tile's unnormalised softmax, through the cap
-          float* e = capped.data() + m * n;
-          s = exp_shifted_sum(row, n, new_max, e);
-          for (int64_t v = 0; v < n; ++v) row[v] = e[v] * cap_derivative(row[v], cap);
+          s = exp_shifted_sum_weighted(row, n, new_max, row, CapDerivative{cap});
         }
         if (grads && rescale != 1.0f)
           for (int64_t c = 0; c < C; ++c) acc[mi * static_cast<size_t>(C) + c] *= rescale;
@@ -165,8 +172,6 @@ void head_loss_trained(const float* ph, const Tensor& w, const Counted& cp, int6
   std::vector<float> h(static_cast<size_t>(chunk * C)), dh;  // [chunk, C]
   if (pdh != nullptr) dh.resize(static_cast<size_t>(chunk * C));
   std::vector<float> g(static_cast<size_t>(chunk * V));  // [chunk, V] logits, then gradients
-  std::vector<float> capped;  // [chunk, V] exp(z − max) when soft-capped logits need z too
-  if (cap > 0.0f) capped.resize(g.size());
   std::vector<float> lse(static_cast<size_t>(chunk)), target_logit(static_cast<size_t>(chunk));
   std::vector<int64_t> best_index(static_cast<size_t>(chunk));
 
@@ -189,11 +194,10 @@ void head_loss_trained(const float* ph, const Tensor& w, const Counted& cp, int6
         const float soft = grad_scale / s;
         map_lanes(row, V, row, [soft](Lanes e) { return e * soft; });
       } else {
-        // Σ exp(z − max) first (into scratch), then each exp again, times the cap derivative.
-        float* e = capped.data() + m * V;
-        s = exp_shifted_sum(row, V, mx, e);
-        const float inv = grad_scale / s;
-        for (int64_t v = 0; v < V; ++v) row[v] = e[v] * inv * cap_derivative(row[v], cap);
+        // row ← exp(z − max) · cap'(z), then normalised with the sum of the unweighted exps.
+        s = exp_shifted_sum_weighted(row, V, mx, row, CapDerivative{cap});
+        const float soft = grad_scale / s;
+        map_lanes(row, V, row, [soft](Lanes p) { return p * soft; });
       }
       lse[mi] = mx + std::log(s);
       row[tgt[m]] -= grad_scale * cap_derivative(target_logit[mi], cap);

@@ -89,11 +89,35 @@ inline void map_lanes(const float* in, int64_t n, float* out, Fn fn) {
   if (i < n) store_lanes(out + i, fn(load_lanes(in + i, n - i)), n - i);
 }
 
-// out[v] = e^(z[v] − shift) for v < n (out may be z); returns Σ out[v], summed in 8 lanes then
-// lane by lane: the order depends on n only.
-inline float exp_shifted_sum(const float* z, int64_t n, float shift, float* out) {
+// out[v] = e^(z[v] − shift) · weight(z[v]) for v < n (out may be z; weight: Lanes → Lanes);
+// returns Σ e^(z[v] − shift) without the weight, summed in 8 lanes then lane by lane: the order
+// depends on n only.
+template <typename Weight>
+inline float exp_shifted_sum_weighted(const float* z, int64_t n, float shift, float* out,
+                                      Weight weight) {
   Lanes acc = {};
   int64_t i = 0;
+  for (; i + kLaneCount <= n; i += kLaneCount) {
+    const Lanes x = load_lanes(z + i);
+    const Lanes e = exp_lanes(x - shift);
+    store_lanes(out + i, e * weight(x));
+    acc += e;
+  }
+  float s = 0.0f;
+  for (int64_t j = 0; j < kLaneCount; ++j) s += acc[j];
+  if (i < n) {
+    const Lanes x = load_lanes(z + i, n - i);
+    const Lanes e = exp_lanes(x - shift);
+    store_lanes(out + i, e * weight(x), n - i);
+    for (int64_t j = 0; j < n - i; ++j) s += e[j];
+  }
+  return s;
+}
+
+// out[v] = e^(z[v] − shift) (out may be z); returns Σ out[v] as exp_shifted_sum_weighted does.
+inline float exp_shifted_sum(const float* z, int64_t n, float shift, float* out) {
+  int64_t i = 0;
+  Lanes acc = {};
   for (; i + kLaneCount <= n; i += kLaneCount) {
     const Lanes e = exp_lanes(load_lanes(z + i) - shift);
     store_lanes(out + i, e);
