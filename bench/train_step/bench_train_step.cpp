@@ -3,7 +3,9 @@
 // ids (all labelled), after one warm-up step. Prints one JSON line: seconds per step, tokens/s,
 // peak RSS, and the time split (forward+backward vs optimizer). bench/train_step/run.sh pairs it
 // with PEFT + torch on the same model and thread count. On a GGUF base LoRA trains against the
-// stored quantised blocks (dequantised tile by tile inside each matmul).
+// stored quantised blocks (dequantised tile by tile inside each matmul). qlora=1 builds what the
+// peer's QLoRA run has: every weight dequantised to F32 (transformers' GGUF loader), then the
+// seven projections quantised to NF4 with double quant (load_in_4bit; embedding/head stay F32).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,14 +19,43 @@
 #include "core/threads.h"
 #include "model/model.h"
 #include "model/train_step.h"
+#include "ops/dequantize.h"
 #include "train/memory_estimate.h"
 #include "train/optimizer.h"
+
+namespace {
+
+// An owned F32 copy of a weight in any stored format (F32 weights are returned as they are).
+tuna::Tensor dequantized(const tuna::Tensor& t) {
+  if (!t.defined() || t.dtype() == tuna::DType::F32) return t;
+  tuna::Tensor out = tuna::Tensor::empty(t.shape(), tuna::DType::F32);
+  tuna::dequantize_rows(t, 0, t.numel() / t.dim(-1), out.data_mut<float>());
+  return out;
+}
+
+// The QLoRA base: every weight F32, then load_in_4bit (nf4, double quant, compute float32).
+tuna::ModelWeights qlora_base(const tuna::ModelWeights& stored, int threads) {
+  tuna::ModelWeights w = stored;
+  const bool tied = w.lm_head.raw() == w.embed.raw();
+  w.embed = dequantized(w.embed);
+  w.lm_head = tied ? w.embed : dequantized(w.lm_head);
+  for (tuna::LayerWeights& l : w.layers)
+    for (tuna::Tensor* t : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) *t = dequantized(*t);
+  tuna::Bnb4bitConfig config;
+  config.params.type = tuna::Bnb4Type::NF4;
+  config.params.double_quant = true;
+  config.params.offset_threads = threads;
+  tuna::quantize_base_4bit(w, config);
+  return w;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_train_step MODEL [batch=4] [seq=256] [steps=3] [threads=0] "
-                 "[checkpointing=0]\n");
+                 "[checkpointing=0] [qlora=0]\n");
     return 2;
   }
   const int64_t B = argc > 2 ? std::atoll(argv[2]) : 4;
@@ -32,11 +63,13 @@ int main(int argc, char** argv) {
   const int steps = argc > 4 ? std::atoi(argv[4]) : 3;
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
   const bool checkpointing = argc > 6 && std::atoi(argv[6]) != 0;
+  const bool qlora = argc > 7 && std::atoi(argv[7]) != 0;
   try {
     tuna::set_num_threads(threads);
     tuna::check_blas_backend();
     tuna::Model model = tuna::Model::load(argv[1]);
-    const tuna::ModelWeights& w = model.weights();
+    const tuna::ModelWeights w =
+        qlora ? qlora_base(model.weights(), tuna::num_threads()) : model.weights();
     std::vector<tuna::LoraAdapter> adapters;
     const int64_t r = 8;
     for (size_t l = 0; l < w.layers.size(); ++l) {
@@ -104,12 +137,14 @@ int main(int argc, char** argv) {
     const double secs = (fb_secs + opt_secs) / steps;
     std::printf(
         "{\"impl\": \"tuna\", \"model\": \"%s\", \"batch\": %lld, \"seq\": %lld, \"threads\": %d, "
-        "\"gradient_checkpointing\": %s, \"seconds_per_step\": %.4f, \"tokens_per_second\": %.2f, "
+        "\"gradient_checkpointing\": %s, \"qlora\": %s, \"seconds_per_step\": %.4f, "
+        "\"tokens_per_second\": %.2f, "
         "\"forward_backward_seconds\": %.4f, \"optimizer_seconds\": %.4f, \"loss\": %.4f, "
         "\"trainable\": %lld, \"estimated_mb\": %.1f, \"peak_rss_mb\": %.1f}\n",
         argv[1], static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(),
-        checkpointing ? "true" : "false", secs, static_cast<double>(B * T) / secs, fb_secs / steps,
-        opt_secs / steps, loss, static_cast<long long>(trainable),
+        checkpointing ? "true" : "false", qlora ? "true" : "false", secs,
+        static_cast<double>(B * T) / secs, fb_secs / steps, opt_secs / steps, loss,
+        static_cast<long long>(trainable),
         static_cast<double>(
             tuna::estimate_training_memory(model, adapters, B * T, checkpointing, 8.0).total()) /
             (1024.0 * 1024.0),

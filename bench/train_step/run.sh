@@ -4,23 +4,28 @@
 # (transformers' GGUF loader, F32, eager) with the same thread count, in one run. Prints both
 # JSON lines and the ratios (tuna ÷ PEFT). tuna trains against the stored Q4_K/Q5_0/Q8_0 blocks
 # (dequantised tile by tile); PEFT trains against the F32 dequantisation of the same file.
-#   usage: bench/train_step/run.sh [batch=4] [seq=256] [steps=3] [threads=2]
+# qlora=1: both sides train against that F32 dequantisation with the seven projections quantised
+# to NF4 + double quant at load (tuna: quantize_base_4bit; PEFT: bitsandbytes' CPU backend).
+#   usage: bench/train_step/run.sh [batch=4] [seq=256] [steps=3] [threads=2] [qlora=0]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-batch="${1:-4}" seq="${2:-256}" steps="${3:-3}" threads="${4:-2}"
+batch="${1:-4}" seq="${2:-256}" steps="${3:-3}" threads="${4:-2}" qlora="${5:-0}"
+peer_flags=()
+[ "$qlora" = 1 ] && peer_flags+=(--qlora)
 venv="$("$root/tools/reference/setup_venv.sh")"
 py="$venv/bin/python"
 model="$("$root/scripts/fetch_model.sh")"
-t="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_train_step}" "$model" "$batch" "$seq" "$steps" "$threads")"
+t="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_train_step}" "$model" "$batch" "$seq" "$steps" "$threads" 0 "$qlora")"
 p="$(OMP_NUM_THREADS="$threads" "$py" "$root/tools/reference/bench_train_step_peer.py" "$model" --batch "$batch" \
-      --seq "$seq" --steps "$steps" --threads "$threads" 2>/dev/null | tail -1)"
+      --seq "$seq" --steps "$steps" --threads "$threads" "${peer_flags[@]}" 2>/dev/null | tail -1)"
 echo "$t"
 echo "$p"
 "$py" - "$t" "$p" <<'PY'
 import json, sys
 t, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert t["trainable"] == p["trainable"], (t["trainable"], p["trainable"])
-print(json.dumps({"bench": "train_step", "batch": t["batch"], "seq": t["seq"], "threads": t["threads"],
+assert t["qlora"] == p["qlora"], (t["qlora"], p["qlora"])
+print(json.dumps({"bench": "train_step", "qlora": t["qlora"], "batch": t["batch"], "seq": t["seq"], "threads": t["threads"],
                   "speed_ratio_tuna_over_peft": round(t["tokens_per_second"] / p["tokens_per_second"], 3),
                   "memory_ratio_tuna_over_peft": round(t["peak_rss_mb"] / p["peak_rss_mb"], 3)}))
 PY

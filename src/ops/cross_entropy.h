@@ -1,9 +1,10 @@
 // Fused, chunked LM head + cross-entropy for training: logits = hidden · Wᵀ (optionally
 // soft-capped, Gemma 2), loss = −log softmax(logits)[label], summed over counted tokens, with
 // dHidden and (trainable head) dW — without ever materialising [tokens × vocab] logits (Gemma's
-// vocab is 262,144). Tokens are processed in chunks and the vocabulary in tiles with an online
-// log-sum-exp; logits are recomputed tile by tile for the gradient pass. Scratch is bounded
-// (≈ 16 MiB of logits plus one weight tile and two [chunk × C] buffers).
+// vocab is 262,144). Only tokens with a label reach the head (no logits for −100 positions).
+// Logits are computed once per step: a frozen head streams the vocabulary in tiles with an
+// online log-sum-exp and a rescaled dHidden accumulator (≈ 16 MiB of logits, one weight tile,
+// three [chunk × C] buffers); a trained head keeps [chunk × V] logits (≈ 256 MiB) per chunk.
 //
 // Label shift: the op shifts, as HF's ForCausalLMLoss does. `labels` are aligned with the
 // inputs (HF's `labels`: input ids with −100 where no loss is wanted); position t of a sequence

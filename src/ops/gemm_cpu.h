@@ -23,9 +23,9 @@ inline void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
               C, static_cast<int>(ldc));
 }
 
-// sgemm split into output blocks fixed by the shape (64-row blocks when M ≥ 128, else 256-column
-// blocks), each computed by one single-threaded OpenBLAS call inside an OpenMP loop: every
-// element comes out of the same call whatever the thread count, so results are bit-identical.
+// sgemm split into output blocks fixed by the shape (blocks of 64–256 rows when M ≥ 128, else
+// 256-column blocks), each computed by one single-threaded OpenBLAS call inside an OpenMP loop:
+// every element comes out of the same call whatever the thread count, so results are bit-identical.
 void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                    int64_t ldc);

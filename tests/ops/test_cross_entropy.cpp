@@ -1,6 +1,7 @@
 // lm_head_cross_entropy against a double-precision reference that materialises every logit
 // (HF's shift, −100 ignored, optional final soft-cap): loss, counts, argmax accuracy, dHidden and
-// dW, including several vocabulary tiles, several token chunks and a BF16 head; central finite
+// dW (trained head) or dHidden alone (frozen head, the one-pass path), including several
+// vocabulary tiles, several token chunks and a BF16 head; central finite
 // differences (grad_check_util.h); gradient accumulation equal to one big batch; label errors;
 // bit-identical results with 1 and 2 threads; an unshifted reference must disagree.
 #include <gtest/gtest.h>
@@ -115,6 +116,13 @@ void check_against_reference(const Shape3& s, float cap, DType head_dtype, uint3
   EXPECT_LT(tuna_test::max_rel_diff(dh.to_f32_vector(), ref.dh), dh_tol) << "dhidden";
   if (f32) {
     EXPECT_LT(tuna_test::max_rel_diff(dw.to_f32_vector(), ref.dw), 1e-5) << "dw";
+    // The same F32 head frozen (no dW): the one-pass online path gives the same loss and dH.
+    Tensor dh_frozen = Tensor::empty(hidden.shape(), DType::F32);
+    const tuna::LmHeadLossResult frozen = tuna::lm_head_cross_entropy(
+        hidden, w, labels, cap, static_cast<float>(scale), &dh_frozen, nullptr);
+    EXPECT_EQ(frozen.n_correct, ref.correct);
+    EXPECT_NEAR(frozen.loss_sum, ref.loss, 2e-6 * std::fabs(ref.loss));
+    EXPECT_LT(tuna_test::max_rel_diff(dh_frozen.to_f32_vector(), ref.dh), dh_tol) << "frozen dh";
   }
   // Deliberately wrong: the unshifted loss (position t scored against its own label).
   const RefLoss unshifted = reference(hidden, wv, s.V, l, s.B, s.T, cap, scale, 0);
@@ -135,6 +143,10 @@ TEST(CrossEntropy, SeveralVocabularyTiles) {
 
 TEST(CrossEntropy, SeveralTokenChunks) {
   check_against_reference({2, 1300, 8, 40}, 5.0f, DType::F32, 6);  // > 2048 counted tokens
+  check_against_reference({2, 1300, 8, 40}, 0.0f, DType::BF16, 7);
+  // Trained head: 999 counted tokens × 70,000 > 2^26 logits, so two [chunk × V] chunks.
+  check_against_reference({1, 1250, 4, 70000}, 0.0f, DType::F32, 8);
+  check_against_reference({1, 1250, 4, 70000}, 2.0f, DType::F32, 9);
 }
 
 TEST(CrossEntropy, MatchesFiniteDifferences) {
@@ -217,6 +229,12 @@ TEST(CrossEntropy, ThreadCountInvariant) {
         tuna::lm_head_cross_entropy(hidden, w, labels, 30.0f, 0.01f, &dh, &dw);
     return std::vector<std::vector<float>>{
         {static_cast<float>(r.loss_sum)}, dh.to_f32_vector(), dw.to_f32_vector()};
+  });
+  tuna_test::expect_thread_invariant([&] {  // frozen head: the one-pass online path
+    Tensor dh = Tensor::empty({B, T, C}, DType::F32);
+    const tuna::LmHeadLossResult r =
+        tuna::lm_head_cross_entropy(hidden, w, labels, 30.0f, 0.01f, &dh, nullptr);
+    return std::vector<std::vector<float>>{{static_cast<float>(r.loss_sum)}, dh.to_f32_vector()};
   });
 }
 
