@@ -1,12 +1,16 @@
-// `tuna generate --model M [--adapter A] (--prompt P | --messages FILE) [--template alpaca]
+// `tuna generate --model M [--adapter A] [--prompt P | --messages FILE] [--template alpaca]
 // [--max-new-tokens N] [--do-sample | --greedy] [--temperature T] [--top-k K] [--top-p P]
 // [--min-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--no-merge] [--compare-base]`:
-// text generation with a KV cache, streamed to stdout as it is produced. Settings not given come
+// text generation with a KV cache, streamed to stdout as it is produced; with neither --prompt
+// nor --messages, an interactive chat over stdin. Settings not given come
 // from the model's generation_config.json, as transformers' generate() takes them. The adapter is
 // merged into a copy of the weights it touches, or with --no-merge applied on the fly. Statistics
 // go to stderr.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <optional>
 
 #include "cli/chat_prompt.h"
@@ -85,6 +89,20 @@ std::vector<int32_t> prompt_ids(const Options& o, const Tokenizer& tok) {
   return tok.encode(text, !has_bos);
 }
 
+// The chat turns of interactive mode: the conversation so far, rendered with `chat` and the
+// generation prompt (encoded without special tokens when the rendering starts with BOS).
+std::vector<int32_t> chat_ids(const ChatTemplate& chat, const Tokenizer& tok,
+                              const nlohmann::ordered_json& messages) {
+  ChatTemplateInputs in;
+  in.messages = messages;
+  in.add_generation_prompt = true;
+  in.variables = tok.special_tokens_map();
+  const std::string text = chat.render(in).text;
+  const auto bos = tok.options().bos_token;
+  const bool has_bos = bos && !bos->empty() && text.compare(0, bos->size(), *bos) == 0;
+  return tok.encode(text, !has_bos);
+}
+
 Generation run_one(const Model& model, const ModelWeights* weights,
                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                    const std::vector<int32_t>& prompt, const GenerationOptions& g) {
@@ -138,12 +156,13 @@ Runner register_generate(CLI::App& app) {
                "print the base model's answer, then the adapter's");
   return [o]() {
     check_options(*o);
-    if (o->prompt.empty() && o->messages.empty())
-      throw_user_error("generate", "nothing to generate from",
-                       "pass --prompt TEXT or --messages FILE");
+    const bool interactive = o->prompt.empty() && o->messages.empty();
+    if (interactive && o->compare_base)
+      throw_user_error("generate", "--compare-base needs --prompt or --messages",
+                       "pass the prompt to compare on, e.g. --prompt 'Hello'");
     Model model = Model::load(o->model);
     Tokenizer tok = load_model_tokenizer(o->model);
-    const std::vector<int32_t> prompt = prompt_ids(*o, tok);
+    const std::vector<int32_t> prompt = interactive ? std::vector<int32_t>{} : prompt_ids(*o, tok);
 
     GenerationOptions g;
     if (o->do_sample) o->req.do_sample = true;
@@ -167,13 +186,49 @@ Runner register_generate(CLI::App& app) {
       check_generation_adapter(*lora);
       if (!o->no_merge) merged = merged_adapter_weights(model, *lora);
     }
+    const ModelWeights* weights = merged ? &*merged : nullptr;
+    const std::vector<LoraAdapter>* applied = lora && o->no_merge ? &lora->adapters : nullptr;
+    if (interactive) {
+      // One line per turn from stdin; the reply streams to stdout. Chat models keep the
+      // conversation (with --template alpaca each line stands alone); /reset starts over.
+      const bool tty = isatty(STDIN_FILENO) != 0;
+      if (tty)
+        std::fprintf(stderr,
+                     "interactive: type a message and press Enter (/reset starts over, an "
+                     "empty line or Ctrl-D ends)\n");
+      std::optional<ChatTemplate> chat;
+      if (o->tmpl != "alpaca") {
+        std::string origin;
+        const std::string source = choose_template("", o->model, tok, &origin);
+        chat = ChatTemplate::parse(source, origin);
+      }
+      nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+      for (std::string line;;) {
+        if (tty) std::fprintf(stderr, "> "), std::fflush(stderr);
+        if (!std::getline(std::cin, line) || line.empty()) break;
+        if (line == "/reset") {
+          messages = nlohmann::ordered_json::array();
+          continue;
+        }
+        std::vector<int32_t> ids;
+        if (o->tmpl == "alpaca") {
+          ids = tok.encode(alpaca_prompt(line), true);
+        } else {
+          messages.push_back({{"role", "user"}, {"content", line}});
+          ids = chat_ids(*chat, tok, messages);
+        }
+        const Generation reply = run_one(model, weights, applied, tok, ids, g);
+        if (o->tmpl != "alpaca")
+          messages.push_back({{"role", "assistant"}, {"content", reply.text}});
+      }
+      return 0;
+    }
     if (o->compare_base) {
       std::printf("=== base ===\n");
       run_one(model, nullptr, nullptr, tok, prompt, g);
       std::printf("=== adapter (%s) ===\n", o->adapter.c_str());
     }
-    run_one(model, merged ? &*merged : nullptr, lora && o->no_merge ? &lora->adapters : nullptr,
-            tok, prompt, g);
+    run_one(model, weights, applied, tok, prompt, g);
     return 0;
   };
 }

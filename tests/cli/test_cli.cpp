@@ -637,6 +637,20 @@ TEST(CliGenerate, GreedyOnTheRealModelIsDeterministic) {
                  " --prompt 'Name a colour.' --template alpaca --max-new-tokens 4 "
                  "--temperature 0.8 --top-p 0.9 --seed 5");
   ASSERT_EQ(d.status, 0) << d.err;
+  // Interactive (no --prompt / --messages): one turn per stdin line, the conversation kept
+  // (the second prompt holds the first exchange), /reset starting over (the third reply is the
+  // first again, and the first is the --messages run's).
+  fs::path turns = write_text(dir, "turns.txt", "Hi!\nWhat is 2+2?\n/reset\nHi!\n");
+  CliRun e = run("generate --model " + kGguf + " --max-new-tokens 4 < " + turns.string());
+  ASSERT_EQ(e.status, 0) << e.err;
+  std::vector<int> prompts;
+  for (size_t at = e.err.find('['); at != std::string::npos; at = e.err.find('[', at + 1))
+    prompts.push_back(std::atoi(e.err.c_str() + at + 1));
+  ASSERT_EQ(prompts.size(), 3u) << e.err;
+  EXPECT_GT(prompts[1], prompts[0] + 4) << e.err;
+  EXPECT_EQ(prompts[2], prompts[0]) << e.err;
+  EXPECT_EQ(e.out.substr(0, c.out.size()), c.out);
+  EXPECT_EQ(e.out.substr(e.out.size() - c.out.size()), c.out);
 }
 
 TEST(CliGenerate, CompareBaseWithAnAdapter) {
@@ -681,7 +695,10 @@ TEST(CliGenerate, BadInputIsAUserError) {
   expect_user_error(run(m + "--prompt x --no-merge"), "--adapter");
   expect_user_error(run(m + "--prompt x --template chatml"), "alpaca");
   expect_user_error(run(m + "--messages " + (dir / "missing.json").string()), "missing.json");
-  expect_user_error(run(m), "--prompt");
+  // Without --prompt / --messages generate chats over stdin, where --compare-base has nothing
+  // to compare on.
+  expect_user_error(run(m + "--compare-base --adapter " + (dir / "nope").string() + " < /dev/null"),
+                    "--compare-base needs --prompt or --messages");
   expect_user_error(run(m + "--prompt x --adapter " + (dir / "nope").string()), "nope");
   EXPECT_EQ(run(m + "--prompt x --top-k abc").status, 2);
 }
