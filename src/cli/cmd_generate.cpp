@@ -69,38 +69,36 @@ void check_options(const Options& o) {
       bad("--stop is empty", "pass the text that ends a generation, e.g. --stop '###'");
 }
 
-// The prompt ids: the rendered chat (encoded without special tokens when it already starts with
-// BOS, as apply_chat_template does) or the plain / alpaca-wrapped prompt with special tokens.
-std::vector<int32_t> prompt_ids(const Options& o, const Tokenizer& tok) {
-  if (o.messages.empty()) {
-    const std::string text = o.tmpl == "alpaca" ? alpaca_prompt(o.prompt) : o.prompt;
-    return tok.encode(text, true);
-  }
-  ChatTemplateInputs in = read_conversation(o.messages);
+// The model's chat template (or the built-in one of its family, noted on stderr).
+ChatTemplate model_chat(const std::string& model, const Tokenizer& tok) {
+  std::string origin;
+  const std::string source = choose_template("", model, tok, &origin);
+  return ChatTemplate::parse(source, origin);
+}
+
+// A conversation's prompt ids: rendered with the generation prompt and the tokenizer's special
+// tokens as variables (the conversation's own variables win), encoded without special tokens
+// when the rendering already starts with BOS, as apply_chat_template does.
+std::vector<int32_t> chat_ids(const ChatTemplate& chat, const Tokenizer& tok,
+                              ChatTemplateInputs in) {
   in.add_generation_prompt = true;
   nlohmann::ordered_json vars = tok.special_tokens_map();
   for (auto& [k, v] : in.variables.items()) vars[k] = v;
   in.variables = std::move(vars);
-  std::string origin;
-  const std::string source = choose_template("", o.model, tok, &origin);
-  const std::string text = ChatTemplate::parse(source, origin).render(in).text;
+  const std::string text = chat.render(in).text;
   const auto bos = tok.options().bos_token;
   const bool has_bos = bos && !bos->empty() && text.compare(0, bos->size(), *bos) == 0;
   return tok.encode(text, !has_bos);
 }
 
-// The chat turns of interactive mode: the conversation so far, rendered with `chat` and the
-// generation prompt (encoded without special tokens when the rendering starts with BOS).
-std::vector<int32_t> chat_ids(const ChatTemplate& chat, const Tokenizer& tok,
-                              const nlohmann::ordered_json& messages) {
-  ChatTemplateInputs in;
-  in.messages = messages;
-  in.add_generation_prompt = true;
-  in.variables = tok.special_tokens_map();
-  const std::string text = chat.render(in).text;
-  const auto bos = tok.options().bos_token;
-  const bool has_bos = bos && !bos->empty() && text.compare(0, bos->size(), *bos) == 0;
-  return tok.encode(text, !has_bos);
+// The prompt ids: the --messages conversation (chat_ids) or the plain / alpaca-wrapped prompt
+// with special tokens.
+std::vector<int32_t> prompt_ids(const Options& o, const Tokenizer& tok) {
+  if (o.messages.empty()) {
+    const std::string text = o.tmpl == "alpaca" ? alpaca_prompt(o.prompt) : o.prompt;
+    return tok.encode(text, true);
+  }
+  return chat_ids(model_chat(o.model, tok), tok, read_conversation(o.messages));
 }
 
 Generation run_one(const Model& model, const ModelWeights* weights,
@@ -197,29 +195,25 @@ Runner register_generate(CLI::App& app) {
                      "interactive: type a message and press Enter (/reset starts over, an "
                      "empty line or Ctrl-D ends)\n");
       std::optional<ChatTemplate> chat;
-      if (o->tmpl != "alpaca") {
-        std::string origin;
-        const std::string source = choose_template("", o->model, tok, &origin);
-        chat = ChatTemplate::parse(source, origin);
-      }
-      nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+      if (o->tmpl != "alpaca") chat = model_chat(o->model, tok);
+      ChatTemplateInputs conversation;
       for (std::string line;;) {
         if (tty) std::fprintf(stderr, "> "), std::fflush(stderr);
         if (!std::getline(std::cin, line) || line.empty()) break;
         if (line == "/reset") {
-          messages = nlohmann::ordered_json::array();
+          conversation.messages = nlohmann::ordered_json::array();
           continue;
         }
         std::vector<int32_t> ids;
         if (o->tmpl == "alpaca") {
           ids = tok.encode(alpaca_prompt(line), true);
         } else {
-          messages.push_back({{"role", "user"}, {"content", line}});
-          ids = chat_ids(*chat, tok, messages);
+          conversation.messages.push_back({{"role", "user"}, {"content", line}});
+          ids = chat_ids(*chat, tok, conversation);
         }
         const Generation reply = run_one(model, weights, applied, tok, ids, g);
         if (o->tmpl != "alpaca")
-          messages.push_back({{"role", "assistant"}, {"content", reply.text}});
+          conversation.messages.push_back({{"role", "assistant"}, {"content", reply.text}});
       }
       return 0;
     }
