@@ -28,25 +28,14 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_trainer_goldens import make_rows, save_adapter, train_recorded  # noqa: E402
+import make_trainer_goldens as trainer_goldens  # noqa: E402
+from make_trainer_goldens import MODELS, ROOT, SEED, make_rows, save_adapter, train_recorded  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODELS = os.path.join(ROOT, "tests", "golden", "models")
 OUT = os.path.join(ROOT, "tests", "golden", "fullft")
-SEED = 1234
 STEPS = 8
-ARGS = dict(
-    per_device_train_batch_size=2,
-    gradient_accumulation_steps=2,
-    max_steps=STEPS,
-    learning_rate=2e-3,
-    lr_scheduler_type="cosine",
-    warmup_steps=2,
-    max_grad_norm=0.5,
-    weight_decay=0.01,
-    optim="adamw_torch_fused",
-    logging_steps=1,
-)
+# The trainer goldens' TrainingArguments (AdamW fused, cosine, accumulation 2, clipping, weight
+# decay), over 8 steps with 2 of warm-up.
+ARGS = {**trainer_goldens.ARGS, "max_steps": STEPS, "warmup_steps": 2}
 CASES = {
     "full_llama": dict(model="llama", lora=None),
     "full_gemma3": dict(model="gemma3", lora=None),
