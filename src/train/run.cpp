@@ -6,16 +6,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
 #include "core/file_io.h"
 #include "io/gguf.h"
-#include "lora/adapter_io.h"
-#include "lora/config.h"
-#include "lora/targets.h"
 #include "model/model.h"
 #include "model/quantize_base.h"
 #include "model/train_step.h"
