@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   try {
     tuna::set_num_threads(threads);
     tuna::check_blas_backend();
+    tuna::keep_freed_memory_for_reuse();  // as tuna train does
     tuna::Model model = tuna::Model::load(argv[1]);
     const tuna::ModelWeights w =
         qlora ? qlora_base(model.weights(), tuna::num_threads()) : model.weights();

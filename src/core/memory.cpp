@@ -1,6 +1,8 @@
 // Aligned allocation, arena, RSS readings. See memory.h.
 #include "core/memory.h"
 
+#include <malloc.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +29,13 @@ void* aligned_alloc_bytes(size_t bytes) {
 
 void aligned_free(void* p) {
   std::free(p);
+}
+
+void keep_freed_memory_for_reuse() {
+  // glibc's largest allowed mmap threshold (HEAP_MAX_SIZE / 2 on 64-bit); larger blocks (the
+  // full-FT head's logit chunks) stay mmapped. Setting either value fixes both (no dynamic raise).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 AlignedBuffer make_aligned_buffer(size_t bytes) {

@@ -34,7 +34,7 @@ constexpr int64_t kChunkLogitElements = int64_t{1} << 26;
 // logits[m, v] = softcap(h[m] · tile[v]) for a tile of vocabulary rows.
 void tile_logits(const float* h, int64_t M, int64_t C, const float* tile, int64_t rows, float cap,
                  float* logits) {
-  sgemm_blocked(false, true, M, rows, C, 1.0f, h, C, tile, C, 0.0f, logits, rows);
+  sgemm_column_blocked(false, true, M, rows, C, 1.0f, h, C, tile, C, 0.0f, logits, rows);
   if (cap <= 0.0f) return;
 #pragma omp parallel for schedule(static)
   for (int64_t m = 0; m < M; ++m)

@@ -8,18 +8,12 @@
 
 namespace tuna::cpu {
 
-void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                   int64_t ldc) {
-  constexpr int64_t kMinRowBlock = 64, kMaxRowBlock = 256, kColumnBlock = 256;
-  const bool by_rows = M >= 2 * kMinRowBlock;
-  // Row blocks: about a quarter of M (rounded up to 16 rows, the kernels' unroll), between 64
-  // and 256 rows. Every block packs all of op(B) again, so 64-row blocks of a 1,024-token batch
-  // spent ~20 % of SGEMM time packing; 256-row blocks measured 15–25 % faster on the training
-  // shapes (2-core Zen 4) while M < 1,024 still gives four blocks to share between threads.
-  const int64_t quarter = ((M + 3) / 4 + 15) / 16 * 16;
-  const int64_t size =
-      by_rows ? std::min(kMaxRowBlock, std::max(kMinRowBlock, quarter)) : kColumnBlock;
+namespace {
+
+// C's rows (by_rows) or columns cut into blocks of `size`, each one single-threaded OpenBLAS call.
+void sgemm_in_blocks(bool by_rows, int64_t size, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                     int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                     int64_t ldb, float beta, float* C, int64_t ldc) {
   const int64_t n_blocks = ((by_rows ? M : N) + size - 1) / size;
   // Inside an active parallel region the OpenMP OpenBLAS runs each call single-threaded.
 #pragma omp parallel for schedule(dynamic)
@@ -37,6 +31,34 @@ void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
       sgemm(trans_a, trans_b, M, n, K, alpha, A, lda, b, ldb, beta, C + i0, ldc);
     }
   }
+}
+
+// About a quarter of `extent`, rounded up to 16 (the kernels' unroll).
+int64_t quarter_of(int64_t extent) {
+  return ((extent + 3) / 4 + 15) / 16 * 16;
+}
+
+}  // namespace
+
+void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc) {
+  constexpr int64_t kMinRowBlock = 64, kMaxRowBlock = 256, kColumnBlock = 256;
+  const bool by_rows = M >= 2 * kMinRowBlock;
+  // Row blocks: about a quarter of M, between 64 and 256 rows. Every block packs all of op(B)
+  // again, so 64-row blocks of a 1,024-token batch spent ~20 % of SGEMM time packing; 256-row
+  // blocks measured 15–25 % faster on the training shapes (2-core Zen 4) while M < 1,024 still
+  // gives four blocks to share between threads.
+  const int64_t size =
+      by_rows ? std::min(kMaxRowBlock, std::max(kMinRowBlock, quarter_of(M))) : kColumnBlock;
+  sgemm_in_blocks(by_rows, size, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemm_column_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                          const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+                          float* C, int64_t ldc) {
+  const int64_t size = std::max<int64_t>(256, quarter_of(N));
+  sgemm_in_blocks(false, size, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void column_sums(const float* rows, int64_t N, int64_t C, float* out, bool accumulate) {

@@ -30,6 +30,13 @@ void sgemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                    int64_t ldc);
 
+// The same with C's columns in about four blocks (≥ 256 columns) whatever M is: for a wide,
+// weight-shaped op(B) (an LM-head vocabulary tile) read by many rows, each block packs its part
+// of op(B) once instead of once per row block (op(A), the smaller operand, is packed per block).
+void sgemm_column_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                          const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+                          float* C, int64_t ldc);
+
 // Column sums out[c] (+)= Σ_n rows[n, c] over [N, C] in row order: columns split across threads,
 // each column summed by one thread in a fixed order (bit-identical for any thread count).
 void column_sums(const float* rows, int64_t N, int64_t C, float* out, bool accumulate);

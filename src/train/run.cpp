@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/memory.h"
 #include "io/gguf.h"
 #include "model/model.h"
 #include "model/quantize_base.h"
@@ -81,6 +82,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       std::fprintf(stderr, "%s\n", s.c_str());
   };
   check_trainable_config(cfg);
+  keep_freed_memory_for_reuse();
   const std::string out_dir = cfg.at("output_dir").get<std::string>();
   const bool resuming = cfg.at("resume_from_checkpoint").is_string();
   if (!resuming && fs::exists(out_dir) && !fs::is_empty(out_dir) &&
