@@ -31,6 +31,11 @@ int64_t count_loss_tokens(const Tensor& labels) {
   return n;
 }
 
+int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t vocab, int64_t hidden,
+                                   bool head_trained) {
+  return cpu::lm_head_loss_scratch_bytes(tokens, vocab, hidden, head_trained);
+}
+
 LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, const Tensor& labels,
                                        float final_softcap, float grad_scale, Tensor* d_hidden,
                                        Tensor* d_w) {

@@ -41,10 +41,17 @@ LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, co
                                        float final_softcap, float grad_scale, Tensor* d_hidden,
                                        Tensor* d_w);
 
+// Bytes of scratch lm_head_cross_entropy allocates for `tokens` counted tokens (at most) with a
+// [vocab, hidden] head, frozen or trained (d_w given): what the training memory estimate counts.
+int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t vocab, int64_t hidden,
+                                   bool head_trained);
+
 namespace cpu {
+int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t vocab, int64_t hidden,
+                                   bool head_trained);
 LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, const Tensor& labels,
                                        float final_softcap, float grad_scale, Tensor* d_hidden,
                                        Tensor* d_w);
-}
+}  // namespace cpu
 
 }  // namespace tuna

@@ -31,6 +31,19 @@ constexpr int64_t kLogitElements = int64_t{1} << 22;  // ≈ 16 MiB of F32 logit
 // streams W twice and dW once through memory, so small chunks would make the head memory-bound.
 constexpr int64_t kChunkLogitElements = int64_t{1} << 26;
 
+// Frozen head: rows per chunk, and vocabulary rows per tile ([chunk × tile] ≈ 16 MiB).
+int64_t online_chunk(int64_t tokens) {
+  return std::min(tokens, kTokenChunk);
+}
+int64_t online_vocab_tile(int64_t tokens, int64_t V) {
+  return std::max<int64_t>(
+      1, std::min(V, kLogitElements / std::max<int64_t>(1, online_chunk(tokens))));
+}
+// Trained head: rows per chunk ([chunk × V] ≈ 256 MiB).
+int64_t trained_chunk(int64_t tokens, int64_t V) {
+  return std::max<int64_t>(1, std::min(tokens, kChunkLogitElements / std::max<int64_t>(1, V)));
+}
+
 // logits[m, v] = softcap(h[m] · tile[v]) for a tile of vocabulary rows.
 void tile_logits(const float* h, int64_t M, int64_t C, const float* tile, int64_t rows, float cap,
                  float* logits) {
@@ -89,8 +102,8 @@ void head_loss_online(const float* ph, const Tensor& w, const Counted& cp, int64
                       float grad_scale, float* pdh, LmHeadLossResult& result) {
   const int64_t M_all = static_cast<int64_t>(cp.rows.size()), V = w.dim(0);
   const bool grads = pdh != nullptr;
-  const int64_t chunk = std::min(M_all, kTokenChunk);
-  const int64_t vocab_tile = std::max<int64_t>(1, std::min(V, kLogitElements / chunk));
+  const int64_t chunk = online_chunk(M_all);
+  const int64_t vocab_tile = online_vocab_tile(M_all, V);
   const size_t mc = static_cast<size_t>(chunk), mcc = static_cast<size_t>(chunk * C);
   std::vector<float> h(mcc), acc, w_target;  // h, acc, w_target: [chunk, C]
   if (grads) acc.resize(mcc), w_target.resize(mcc);
@@ -168,7 +181,7 @@ void head_loss_trained(const float* ph, const Tensor& w, const Counted& cp, int6
                        float grad_scale, float* pdh, float* pdw, LmHeadLossResult& result) {
   const int64_t M_all = static_cast<int64_t>(cp.rows.size()), V = w.dim(0);
   const float* pw = w.data<float>();
-  const int64_t chunk = std::max<int64_t>(1, std::min(M_all, kChunkLogitElements / V));
+  const int64_t chunk = trained_chunk(M_all, V);
   std::vector<float> h(static_cast<size_t>(chunk * C)), dh;  // [chunk, C]
   if (pdh != nullptr) dh.resize(static_cast<size_t>(chunk * C));
   std::vector<float> g(static_cast<size_t>(chunk * V));  // [chunk, V] logits, then gradients
@@ -219,6 +232,17 @@ void head_loss_trained(const float* ph, const Tensor& w, const Counted& cp, int6
 }
 
 }  // namespace
+
+int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t V, int64_t C, bool head_trained) {
+  tokens = std::max<int64_t>(1, tokens);
+  if (head_trained) {  // h, dh [chunk, C]; g [chunk, V]; the F32 head needs no tile
+    const int64_t chunk = trained_chunk(tokens, V);
+    return 4 * (2 * chunk * C + chunk * V);
+  }
+  // h, acc, w_target [chunk, C]; logits [chunk, tile]; one dequantized weight tile [tile, C]
+  const int64_t chunk = online_chunk(tokens), tile = online_vocab_tile(tokens, V);
+  return 4 * (3 * chunk * C + chunk * tile + tile * C);
+}
 
 LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, const Tensor& labels,
                                        float final_softcap, float grad_scale, Tensor* d_hidden,

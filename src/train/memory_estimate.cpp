@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/model.h"
+#include "ops/cross_entropy.h"
 
 namespace tuna {
 
@@ -26,7 +27,7 @@ int64_t activation_bytes_per_token_layer(const ModelSpec& s, int64_t adapted_ran
 MemoryEstimate estimate_training_memory(const Model& model,
                                         const std::vector<LoraAdapter>& adapters, int64_t tokens,
                                         bool checkpointing, double opt_bytes,
-                                        int64_t base_trainable) {
+                                        int64_t base_trainable, bool head_trained) {
   const ModelSpec& s = model.spec();
   MemoryEstimate e;
   e.weights = model.weight_bytes();
@@ -47,11 +48,11 @@ MemoryEstimate estimate_training_memory(const Model& model,
   e.activations *= tokens;
   if (checkpointing) e.activations += worst_layer * tokens;  // the block being recomputed
   // Hidden states and their gradient, the block's backward temporaries (≈ 2 × the widest
-  // activation), and the loss's fixed tiles (≈ 16 MiB of logits per chunk).
-  // Plus ≈ 96 MiB of process baseline (code, OpenBLAS buffers, tokenizer) measured with
-  // bench_train_step.
+  // activation), and the LM head + loss's scratch as the op sizes it (≈ 30 MiB frozen, ≈ 260 MiB
+  // trained for Gemma's 262,144 × 640 head). Plus ≈ 96 MiB of process baseline (code, OpenBLAS
+  // buffers, tokenizer) measured with bench_train_step.
   e.scratch = tokens * 4 * (3 * s.hidden + 2 * std::max(s.ffn, s.n_heads * s.head_dim)) +
-              (16 << 20) + (96 << 20);
+              lm_head_loss_scratch_bytes(tokens, s.vocab, s.hidden, head_trained) + (96 << 20);
   return e;
 }
 

@@ -32,11 +32,14 @@ int64_t activation_bytes_per_token_layer(const ModelSpec& spec, int64_t adapted_
 // optimizer_state_bytes_per_param: 8 for AdamW, ≈ 2 for 8-bit AdamW, 0–4 for SGD.
 // base_trainable_params: base weights that train (full fine-tuning, modules_to_save, biases),
 // each holding an F32 master, an F32 gradient and the optimizer state.
+// head_trained: the LM head (or the tied embedding) trains — its loss keeps [chunk × vocab]
+// logits (≈ 256 MiB for Gemma) instead of one ≈ 16 MiB tile.
 MemoryEstimate estimate_training_memory(const Model& model,
                                         const std::vector<LoraAdapter>& adapters,
                                         int64_t tokens_per_micro_batch, bool gradient_checkpointing,
                                         double optimizer_state_bytes_per_param,
-                                        int64_t base_trainable_params = 0);
+                                        int64_t base_trainable_params = 0,
+                                        bool head_trained = false);
 
 // MemAvailable from /proc/meminfo (bytes), or -1 when unknown.
 int64_t available_memory_bytes();

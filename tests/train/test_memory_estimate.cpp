@@ -1,12 +1,13 @@
 // The training memory estimate: the per-token activation term mirrors what the Gemma 3 270M
 // forward keeps (10,552 floats per token and layer with r=8 on seven linears), checkpointing
-// keeps far less, and /proc/meminfo is read. bench_train_step compares it with measured peaks
-// (docs/training.md "Memory").
+// keeps far less, a trained LM head adds its [chunk × vocab] logits, and /proc/meminfo is read.
+// bench_train_step compares it with measured peaks (docs/training.md "Memory").
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "model/model.h"
+#include "ops/cross_entropy.h"
 #include "train/memory_estimate.h"
 
 namespace tuna {
@@ -31,6 +32,17 @@ TEST(MemoryEstimate, Gemma3ActivationsAndCheckpointing) {
   EXPECT_EQ(full.weights, m.weight_bytes());
   EXPECT_NE(full.describe().find("activations"), std::string::npos);
   EXPECT_GT(available_memory_bytes(), int64_t{1} << 26);
+  // The loss scratch as the LM-head op sizes it: a frozen head streams ≈ 16 MiB logit tiles
+  // (plus one dequantized weight tile); a trained head (full fine-tuning) keeps 256 rows ×
+  // 262,144 logits = 256 MiB, which the estimate must count.
+  const int64_t V = m.spec().vocab, C = m.spec().hidden;
+  EXPECT_EQ(lm_head_loss_scratch_bytes(1024, V, C, false),
+            4 * (3 * 1024 * C + 1024 * (4194304 / 1024) + (4194304 / 1024) * C));
+  EXPECT_EQ(lm_head_loss_scratch_bytes(1024, V, C, true), 4 * (2 * 256 * C + 256 * V));
+  MemoryEstimate trained = estimate_training_memory(m, adapters, 1024, false, 8.0, 0, true);
+  EXPECT_EQ(trained.scratch - full.scratch, lm_head_loss_scratch_bytes(1024, V, C, true) -
+                                                lm_head_loss_scratch_bytes(1024, V, C, false));
+  EXPECT_GT(trained.scratch - full.scratch, int64_t{200} << 20);  // 256 MiB logits − ≈ 34 MiB
 }
 
 }  // namespace
