@@ -82,6 +82,18 @@ bool dtype_from_name(const std::string& name, DType* out) {
   return false;
 }
 
+DType dtype_from_torch_name(const std::string& name) {
+  if (name == "bfloat16") return DType::BF16;
+  if (name == "float16") return DType::F16;
+  return DType::F32;
+}
+
+const char* torch_dtype_name(DType t) {
+  TUNA_ASSERT(t == DType::F32 || t == DType::BF16 || t == DType::F16,
+              "torch_dtype_name: F32, BF16 or F16");
+  return t == DType::BF16 ? "bfloat16" : t == DType::F16 ? "float16" : "float32";
+}
+
 void f16_to_f32_n(const uint16_t* src, float* dst, size_t n) {
   for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(src[i]);
 }

@@ -34,6 +34,10 @@ size_t dtype_nbytes(DType t, int64_t numel);
 const char* dtype_name(DType t);  // "F32", "BF16", ... (safetensors spelling)
 bool dtype_from_name(const std::string& name, DType* out);  // safetensors spelling
 bool dtype_is_float(DType t);
+// torch's names: "float32"/"bfloat16"/"float16" ↔ F32/BF16/F16 (config.json's torch_dtype, the
+// bnb compute dtype). dtype_from_torch_name maps anything else to F32.
+DType dtype_from_torch_name(const std::string& name);
+const char* torch_dtype_name(DType t);  // F32, BF16, F16 only
 
 // --- F16 / BF16 <-> F32, bit-exact --------------------------------------------------------
 

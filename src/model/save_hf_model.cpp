@@ -3,10 +3,13 @@
 #include "model/save_hf_model.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <string>
+#include <system_error>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -86,6 +89,19 @@ int64_t permuted_heads(const Model& model, const std::string& slot) {
   return 0;
 }
 
+// An F32 tensor rounded to BF16/F16 (nearest even, as torch's .to()); F32 is returned as is.
+Tensor cast_for_save(const Tensor& t, DType dtype) {
+  if (dtype == DType::F32) return t;
+  Tensor out = Tensor::empty(t.shape(), dtype);
+  auto* dst = out.data_mut<uint16_t>();
+  const auto n = static_cast<size_t>(t.numel());
+  if (dtype == DType::BF16)
+    f32_to_bf16_n(t.data<float>(), dst, n);
+  else
+    f32_to_f16_n(t.data<float>(), dst, n);
+  return out;
+}
+
 ojson eos_json(const ModelSpec& s) {
   if (s.eos_ids.empty()) return nullptr;
   if (s.eos_ids.size() == 1) return s.eos_ids[0];
@@ -96,14 +112,23 @@ ojson id_json(int64_t id) {
   return id >= 0 ? ojson(id) : ojson(nullptr);
 }
 
+// A float GGUF value as the decimal a Hugging Face config holds (1e-06, not the widened double
+// 9.999999974752427e-07): the shortest text that reads back as the same float, as a double.
+ojson float_json(float v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec != std::errc()) return static_cast<double>(v);
+  return std::strtod(std::string(buf, end).c_str(), nullptr);
+}
+
 ojson rope_scaling_json(const RopeConfig& r) {
   if (r.scaling == RopeScalingType::LINEAR)
-    return ojson{{"factor", r.factor}, {"rope_type", "linear"}};
+    return ojson{{"factor", float_json(r.factor)}, {"rope_type", "linear"}};
   return nullptr;
 }
 
 // config.json from a GGUF base's spec, with the fields transformers 4.57's config classes read.
-ojson config_from_gguf_spec(const ModelSpec& s, const std::string& where) {
+ojson config_from_gguf_spec(const ModelSpec& s, const std::string& where, DType dtype) {
   auto refuse = [&](const std::string& what) {
     throw_user_error("model", where + ": cannot write a transformers config.json (" + what + ")",
                      "use the model's Hugging Face checkpoint as the base for full fine-tuning");
@@ -118,12 +143,12 @@ ojson config_from_gguf_spec(const ModelSpec& s, const std::string& where) {
   c["num_key_value_heads"] = s.n_kv_heads;
   c["head_dim"] = s.head_dim;
   c["max_position_embeddings"] = s.max_positions;
-  c["rms_norm_eps"] = s.norm_eps;
+  c["rms_norm_eps"] = float_json(s.norm_eps);
   c["tie_word_embeddings"] = s.tied_embeddings;
   c["bos_token_id"] = id_json(s.bos_id);
   c["eos_token_id"] = eos_json(s);
   c["pad_token_id"] = id_json(s.pad_id);
-  c["torch_dtype"] = "float32";
+  c["torch_dtype"] = torch_dtype_name(dtype);
   const RopeConfig& global = s.layers.empty() ? RopeConfig{} : s.layers.back().rope;
   if (s.family == Family::GEMMA3) {
     c["model_type"] = "gemma3_text";
@@ -133,7 +158,8 @@ ojson config_from_gguf_spec(const ModelSpec& s, const std::string& where) {
         std::llround(1.0 / (static_cast<double>(s.attn_scale) * static_cast<double>(s.attn_scale)));
     c["attention_bias"] = false;
     c["attn_logit_softcapping"] = nullptr;
-    c["final_logit_softcapping"] = s.final_softcap > 0 ? ojson(s.final_softcap) : ojson(nullptr);
+    c["final_logit_softcapping"] =
+        s.final_softcap > 0 ? float_json(s.final_softcap) : ojson(nullptr);
     int64_t window = 0;
     float local_theta = 10000.0f, global_theta = global.theta;
     ojson types = ojson::array();
@@ -146,8 +172,8 @@ ojson config_from_gguf_spec(const ModelSpec& s, const std::string& where) {
     }
     c["sliding_window"] = window > 0 ? ojson(window) : ojson(nullptr);
     c["layer_types"] = types;
-    c["rope_theta"] = global_theta;
-    c["rope_local_base_freq"] = local_theta;
+    c["rope_theta"] = float_json(global_theta);
+    c["rope_local_base_freq"] = float_json(local_theta);
     for (const LayerSpec& l : s.layers)
       if (!l.sliding) c["rope_scaling"] = rope_scaling_json(l.rope);
     if (!c.contains("rope_scaling")) c["rope_scaling"] = nullptr;
@@ -158,7 +184,7 @@ ojson config_from_gguf_spec(const ModelSpec& s, const std::string& where) {
     if (l.sliding) refuse("a sliding window on " + s.model_type);
   c["model_type"] = s.model_type;
   c["hidden_act"] = "silu";
-  c["rope_theta"] = global.theta;
+  c["rope_theta"] = float_json(global.theta);
   c["rope_scaling"] = rope_scaling_json(global);
   if (s.family == Family::LLAMA) {
     if (s.qkv_bias != s.o_bias) refuse("llama with biases on only some attention projections");
@@ -222,21 +248,21 @@ std::vector<std::pair<std::string, std::string>> hf_slot_names(const Model& mode
   return out;
 }
 
-ojson hf_config_json(const Model& model) {
-  if (model.gguf() != nullptr) return config_from_gguf_spec(model.spec(), model.dir());
+ojson hf_config_json(const Model& model, DType dtype) {
+  const char* name = torch_dtype_name(dtype);
+  if (model.gguf() != nullptr) return config_from_gguf_spec(model.spec(), model.dir(), dtype);
   const fs::path path = fs::path(model.dir()) / "config.json";
   std::ifstream in(path);
   ojson c = ojson::parse(in, nullptr, false);
   if (c.is_discarded() || !c.is_object())
     throw_user_error("model", path.string() + " is not valid JSON", "fix the base's config.json");
-  // The weights are written in F32 (the trained masters, unrounded).
-  if (c.contains("dtype")) c["dtype"] = "float32";
-  c["torch_dtype"] = "float32";
+  if (c.contains("dtype")) c["dtype"] = name;
+  c["torch_dtype"] = name;
   return c;
 }
 
 std::vector<std::string> save_hf_model(const std::string& dir, const Model& model,
-                                       const ModelWeights& weights) {
+                                       const ModelWeights& weights, DType dtype) {
   if (!model.spec().weight_prefix.empty())
     throw_user_error("model",
                      model.dir() + " is a multimodal checkpoint (" + model.spec().architecture +
@@ -244,7 +270,7 @@ std::vector<std::string> save_hf_model(const std::string& dir, const Model& mode
                      "fine-tune the text model's own checkpoint, or train a LoRA adapter");
   fs::create_directories(dir);
   std::vector<std::string> notes;
-  const ojson config = hf_config_json(model);
+  const ojson config = hf_config_json(model, dtype);
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::map<std::string, Tensor> by_slot;
   for_each_weight_slot(weights,
@@ -252,7 +278,7 @@ std::vector<std::string> save_hf_model(const std::string& dir, const Model& mode
   for (const auto& [slot, name] : hf_slot_names(model)) {
     Tensor t = to_owned_f32(by_slot.at(slot));
     if (const int64_t heads = permuted_heads(model, slot)) t = permute_rope_rows(t, heads, true);
-    tensors.emplace_back(name, t);
+    tensors.emplace_back(name, cast_for_save(t, dtype));
   }
   std::sort(tensors.begin(), tensors.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -1,8 +1,9 @@
 // Writing a model as a Hugging Face model directory that transformers loads
-// (AutoModelForCausalLM.from_pretrained): model.safetensors under transformers' tensor names, all
-// F32 (the trained master weights as they are: no rounding, so tuna and transformers reload
-// exactly what was trained), config.json, generation_config.json and the tokenizer files. An HF
-// base's config.json is copied (torch_dtype set to float32); a GGUF base's is written from its
+// (AutoModelForCausalLM.from_pretrained): model.safetensors under transformers' tensor names, F32
+// by default (the trained master weights as they are: no rounding, so tuna and transformers
+// reload exactly what was trained) or BF16/F16 on request, config.json, generation_config.json
+// and the tokenizer files. An HF base's config.json is copied (torch_dtype set to the saved
+// dtype); a GGUF base's is written from its
 // metadata with transformers' field names (gemma3 → Gemma3ForCausalLM "gemma3_text", llama,
 // qwen2, qwen3), its llama q/k rows are un-permuted (llama.cpp's converter permutes them) and its
 // Gemma norm weights are saved without the converter's +1 (the loader already removed it).
@@ -26,16 +27,19 @@ class Model;
 // as the embedding).
 std::vector<std::pair<std::string, std::string>> hf_slot_names(const Model& model);
 
-// config.json for the saved directory (see the file comment). User error when the GGUF
-// architecture's config cannot be expressed (e.g. a sliding window on llama/qwen).
-nlohmann::ordered_json hf_config_json(const Model& model);
+// config.json for the saved directory (see the file comment) with torch_dtype naming `dtype`.
+// User error when the GGUF architecture's config cannot be expressed (e.g. a sliding window on
+// llama/qwen).
+nlohmann::ordered_json hf_config_json(const Model& model, DType dtype = DType::F32);
 
 // Writes model.safetensors (+ config.json, generation_config.json, tokenizer files when the base
 // has them) into `dir` (created; files written atomically). `weights`: the model's weights or
-// training masters (train_step.h make_master_weights), any stored format. Returns notes for the
-// user (e.g. what a GGUF base lacks: tokenizer.json).
+// training masters (train_step.h make_master_weights), any stored format. `dtype`: F32 (the
+// masters unrounded), or BF16 / F16 — every tensor rounded to nearest even as torch's .to(dtype)
+// does, config.json's torch_dtype saying so (what save_pretrained writes for a model loaded with
+// that torch_dtype). Returns notes for the user (e.g. what a GGUF base lacks: tokenizer.json).
 std::vector<std::string> save_hf_model(const std::string& dir, const Model& model,
-                                       const ModelWeights& weights);
+                                       const ModelWeights& weights, DType dtype = DType::F32);
 
 // Reads `dir`/model.safetensors written by save_hf_model back into the F32 slots of `into`
 // (master weights of the same model; q/k rows permuted back for a GGUF llama base). Every slot

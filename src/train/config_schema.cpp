@@ -24,7 +24,8 @@ const std::vector<ConfigKey>& config_schema() {
        "start from an existing PEFT adapter directory (trained on with its own "
        "adapter_config.json, as PeftModel.from_pretrained(..., is_trainable=True))"},
       {"torch_dtype", "model", T::ENUM, "\"auto\"", "auto|float32|bfloat16|float16", "dtype",
-       "weight dtype to load; the CPU computes in float32 whatever is set"},
+       "weight dtype to load; the CPU computes in float32 whatever is set. Full fine-tuning "
+       "saves the final model in it (auto: the base's dtype; unset: float32)"},
       {"trust_remote_code", "model", T::BOOL, "false", "", "", "tuna runs no Python model code",
        NOT_YET},
       {"device_map", "model", T::STRING, "null", "", "",

@@ -51,12 +51,6 @@ std::string fmt_seconds(double s) {
   return buf;
 }
 
-DType dtype_named(const std::string& s) {
-  if (s == "bfloat16") return DType::BF16;
-  if (s == "float16") return DType::F16;
-  return DType::F32;
-}
-
 }  // namespace
 
 TrainBatch to_train_batch(const MicroBatch& mb) {
@@ -130,7 +124,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
     q.params.type =
         cfg.at("bnb_4bit_quant_type").get<std::string>() == "nf4" ? Bnb4Type::NF4 : Bnb4Type::FP4;
     q.params.double_quant = cfg.at("bnb_4bit_use_double_quant").get<bool>();
-    q.params.compute_dtype = dtype_named(cfg.at("bnb_4bit_compute_dtype").get<std::string>());
+    q.params.compute_dtype =
+        dtype_from_torch_name(cfg.at("bnb_4bit_compute_dtype").get<std::string>());
     if (cfg.at("llm_int8_skip_modules").is_array())
       q.skip_modules = cfg.at("llm_int8_skip_modules").get<std::vector<std::string>>();
     QuantizedBase qb = model.quantize_base_4bit(q);
@@ -240,7 +235,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
       oc.kind == OptimizerKind::ADAMW_8BIT ? 2.03
       : oc.kind == OptimizerKind::SGD      ? 4.0
                                            : 8.0,
-      base_trainable_numel);
+      base_trainable_numel,
+      (model.spec().tied_embeddings ? ts.grads.embed : ts.grads.lm_head).defined());
   print("memory: needs about " + need.describe());
   if (const int64_t avail = available_memory_bytes(); avail > 0 && need.total() > avail)
     throw_user_error("train",
@@ -424,7 +420,7 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
                                              ta.per_device_train_batch_size);
   sum.train_samples_per_second = samples / runtime;
   sum.train_steps_per_second = static_cast<double>(last.step) / runtime;
-  const std::vector<std::string> saved_notes = ts.save(out_dir, model);
+  const std::vector<std::string> saved_notes = ts.save(out_dir, model, true);
   sum.adapter_dir = out_dir;
   auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
   ojson results{{"epoch", sum.epoch},

@@ -94,6 +94,17 @@ void refuse_tied(const Model& model, const std::string& what) {
       "false, or leave lm_head/embed_tokens out of modules_to_save");
 }
 
+// Full fine-tuning's output dtype, as save_pretrained after transformers loaded the base with
+// the config's torch_dtype: float32/bfloat16/float16 as named; "auto" written in the config →
+// the HF base's own torch_dtype (config.json), F32 for a GGUF base (transformers dequantizes
+// GGUF to float32); not set → F32 (TRL passes dtype=None, transformers 4.57 loads float32).
+DType full_save_dtype(const TrainConfig& cfg, const Model& model) {
+  if (!cfg.has("torch_dtype")) return DType::F32;
+  const std::string name = cfg.at("torch_dtype").get<std::string>();
+  if (name != "auto") return dtype_from_torch_name(name);
+  return model.gguf() != nullptr ? DType::F32 : dtype_from_torch_name(model.spec().torch_dtype);
+}
+
 }  // namespace
 
 void check_trainable_config(const TrainConfig& cfg) {
@@ -142,10 +153,18 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
     }
     set.trainable_line =
         trainable_parameters_line({set.trainable_parameters, set.trainable_parameters});
+    set.save_dtype = full_save_dtype(cfg, model);
     if (model.gguf() != nullptr)
       set.notes.push_back(
           "full fine-tuning a GGUF base: its quantized blocks are dequantized into F32 master "
-          "weights; the saved model is F32 (quantize it again with llama.cpp after training)");
+          "weights; the saved model is " +
+          std::string(dtype_name(set.save_dtype)) +
+          " (quantize it again with llama.cpp after training)");
+    if (set.save_dtype != DType::F32)
+      set.notes.push_back(std::string("training runs on F32 master weights; the final model is "
+                                      "saved as ") +
+                          dtype_name(set.save_dtype) +
+                          " (torch_dtype), checkpoints keep the F32 masters");
     return set;
   }
 
@@ -215,8 +234,9 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
   return set;
 }
 
-std::vector<std::string> TrainableSet::save(const std::string& dir, const Model& model) const {
-  if (full) return save_hf_model(dir, model, weights);
+std::vector<std::string> TrainableSet::save(const std::string& dir, const Model& model,
+                                            bool final_output) const {
+  if (full) return save_hf_model(dir, model, weights, final_output ? save_dtype : DType::F32);
   save_peft_adapter(dir, lora, model);
   return {};
 }

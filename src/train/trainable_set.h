@@ -32,11 +32,14 @@ struct TrainableSet {
   int64_t trainable_parameters = 0;
   std::string trainable_line;      // print_trainable_parameters' line
   std::vector<std::string> notes;  // things the user should know (printed once)
+  DType save_dtype = DType::F32;   // full: the final model's dtype (torch_dtype; see below)
 
   // Writes what is trained into `dir`: the PEFT adapter (adapter_model.safetensors +
-  // adapter_config.json), or (full) a Hugging Face model directory (model/save_hf_model.h).
-  // Returns notes about the saved directory.
-  std::vector<std::string> save(const std::string& dir, const Model& model) const;
+  // adapter_config.json), or (full) a Hugging Face model directory (model/save_hf_model.h) — in
+  // save_dtype when `final_output`, else F32 (checkpoints keep the masters exactly, so a resumed
+  // run equals an uninterrupted one). Returns notes about the saved directory.
+  std::vector<std::string> save(const std::string& dir, const Model& model,
+                                bool final_output = false) const;
   // Restores the trained tensors from a directory save() wrote (resuming).
   void load(const std::string& dir, const Model& model);
 };

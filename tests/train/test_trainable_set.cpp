@@ -183,6 +183,47 @@ TEST_P(FullFtParity, MatchesHfTrainer) {
 INSTANTIATE_TEST_SUITE_P(Goldens, FullFtParity,
                          ::testing::Values("full_llama", "full_gemma3", "mts_llama", "bias_qwen2"));
 
+// Full fine-tuning's final model is written in the dtype save_pretrained would use after
+// transformers loaded the base with the config's torch_dtype ("auto": the base's own dtype;
+// unset: float32, transformers 4.57's default);
+// checkpoints keep the F32 masters. BF16/F16 are the masters rounded to nearest even.
+TEST(TrainableSet, FullSaveDtypeFollowsTorchDtype) {
+  Model llama = Model::load(kModels + "llama");  // config dtype float32
+  Model qwen2 = Model::load(kModels + "qwen2");  // config dtype bfloat16
+  const std::string full = "use_peft: false\n";
+  auto set_for = [&](const Model& m, const std::string& extra) {
+    return make_trainable_set(parse_train_config("model: m\n" + full + extra, "t.yaml"), m, "m");
+  };
+  EXPECT_EQ(set_for(llama, "").save_dtype, DType::F32);
+  EXPECT_EQ(set_for(qwen2, "").save_dtype, DType::F32);  // unset: transformers loads float32
+  EXPECT_EQ(set_for(llama, "torch_dtype: auto\n").save_dtype, DType::F32);
+  EXPECT_EQ(set_for(qwen2, "torch_dtype: auto\n").save_dtype, DType::BF16);
+  EXPECT_EQ(set_for(qwen2, "torch_dtype: float32\n").save_dtype, DType::F32);
+  EXPECT_EQ(set_for(llama, "torch_dtype: float16\n").save_dtype, DType::F16);
+
+  TrainableSet set = set_for(llama, "torch_dtype: bfloat16\n");
+  const fs::path out = fs::temp_directory_path() / "tuna_fullft_bf16";
+  fs::remove_all(out);
+  set.save((out / "final").string(), llama, true);
+  set.save((out / "checkpoint").string(), llama);
+  const SafetensorsFile fin = SafetensorsFile::open((out / "final/model.safetensors").string());
+  const SafetensorsFile ckpt =
+      SafetensorsFile::open((out / "checkpoint/model.safetensors").string());
+  const Tensor master = set.weights.layers[0].q;
+  const Tensor saved = fin.tensor("model.layers.0.self_attn.q_proj.weight");
+  ASSERT_EQ(saved.dtype(), DType::BF16);
+  ASSERT_EQ(saved.numel(), master.numel());
+  for (int64_t i = 0; i < master.numel(); ++i)
+    ASSERT_EQ(saved.data<uint16_t>()[i], f32_to_bf16(master.data<float>()[i])) << i;
+  EXPECT_EQ(ckpt.tensor("model.layers.0.self_attn.q_proj.weight").dtype(), DType::F32);
+  EXPECT_EQ(json::parse(tuna_test::read_file((out / "final/config.json").string()))["dtype"],
+            "bfloat16");
+  EXPECT_EQ(json::parse(tuna_test::read_file((out / "checkpoint/config.json").string()))["dtype"],
+            "float32");
+  EXPECT_EQ(Model::load((out / "final").string()).spec().torch_dtype, "bfloat16");
+  fs::remove_all(out);
+}
+
 TEST(TrainableSet, ConfigConflictsAreUserErrors) {
   Model model = Model::load(kModels + "llama");
   tuna_test::expect_user_error(
