@@ -20,6 +20,7 @@
 #include "model/model.h"
 #include "model/train_step.h"
 #include "ops/dequantize.h"
+#include "ops/quant_bnb4.h"
 #include "train/memory_estimate.h"
 #include "train/optimizer.h"
 
@@ -33,19 +34,21 @@ tuna::Tensor dequantized(const tuna::Tensor& t) {
   return out;
 }
 
-// The QLoRA base: every weight F32, then load_in_4bit (nf4, double quant, compute float32).
+// The QLoRA base: every weight F32 (transformers' GGUF loader), then load_in_4bit (nf4, double
+// quant, compute float32) on the seven projections. Each projection is dequantised and quantised
+// in turn, so only one F32 projection exists at a time (embedding/head stay F32, as on the peer).
 tuna::ModelWeights qlora_base(const tuna::ModelWeights& stored, int threads) {
   tuna::ModelWeights w = stored;
   const bool tied = w.lm_head.raw() == w.embed.raw();
   w.embed = dequantized(w.embed);
   w.lm_head = tied ? w.embed : dequantized(w.lm_head);
+  tuna::Bnb4bitParams params;
+  params.type = tuna::Bnb4Type::NF4;
+  params.double_quant = true;
+  params.offset_threads = threads;
   for (tuna::LayerWeights& l : w.layers)
-    for (tuna::Tensor* t : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) *t = dequantized(*t);
-  tuna::Bnb4bitConfig config;
-  config.params.type = tuna::Bnb4Type::NF4;
-  config.params.double_quant = true;
-  config.params.offset_threads = threads;
-  tuna::quantize_base_4bit(w, config);
+    for (tuna::Tensor* t : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+      *t = tuna::quantize_weight_4bit(dequantized(*t), params);
   return w;
 }
 
