@@ -6,6 +6,8 @@
 // stored quantised blocks (dequantised tile by tile inside each matmul). qlora=1 builds what the
 // peer's QLoRA run has: every weight dequantised to F32 (transformers' GGUF loader), then the
 // seven projections quantised to NF4 with double quant (load_in_4bit; embedding/head stay F32).
+// full=1 trains every weight instead (use_peft: false — F32 masters dequantised from the GGUF,
+// AdamW over all of them, the tied LM head trained through the 256-row logit chunks).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,8 +23,10 @@
 #include "model/train_step.h"
 #include "ops/dequantize.h"
 #include "ops/quant_bnb4.h"
+#include "train/config.h"
 #include "train/memory_estimate.h"
 #include "train/optimizer.h"
+#include "train/trainable_set.h"
 
 namespace {
 
@@ -58,7 +62,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_train_step MODEL [batch=4] [seq=256] [steps=3] [threads=0] "
-                 "[checkpointing=0] [qlora=0]\n");
+                 "[checkpointing=0] [qlora=0] [full=0]\n");
     return 2;
   }
   const int64_t B = argc > 2 ? std::atoll(argv[2]) : 4;
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
   const bool checkpointing = argc > 6 && std::atoi(argv[6]) != 0;
   const bool qlora = argc > 7 && std::atoi(argv[7]) != 0;
+  const bool full = argc > 8 && std::atoi(argv[8]) != 0;
   try {
     tuna::set_num_threads(threads);
     tuna::check_blas_backend();
@@ -75,8 +80,14 @@ int main(int argc, char** argv) {
     const tuna::ModelWeights w =
         qlora ? qlora_base(model.weights(), tuna::num_threads()) : model.weights();
     std::vector<tuna::LoraAdapter> adapters;
+    tuna::TrainableSet full_set;  // full: masters, gradients and named params, as tuna train
+    if (full)
+      full_set = tuna::make_trainable_set(
+          tuna::parse_train_config(std::string("model: ") + argv[1] + "\nuse_peft: false\n",
+                                   "bench.yaml"),
+          model, argv[1]);
     const int64_t r = 8;
-    for (size_t l = 0; l < w.layers.size(); ++l) {
+    for (size_t l = 0; !full && l < w.layers.size(); ++l) {
       const tuna::LayerWeights& lw = w.layers[l];
       const std::pair<tuna::LoraTarget, const tuna::Tensor*> targets[] = {
           {tuna::LoraTarget::Q, &lw.q},       {tuna::LoraTarget::K, &lw.k},
@@ -102,8 +113,8 @@ int main(int argc, char** argv) {
         adapters.push_back(std::move(a));
       }
     }
-    std::vector<tuna::TrainableParam> params;
-    int64_t trainable = 0;
+    std::vector<tuna::TrainableParam> params = full_set.params;
+    int64_t trainable = full_set.trainable_parameters;
     for (tuna::LoraAdapter& a : adapters) {
       params.push_back({a.module + ".A", a.a, a.grad_a, true});
       params.push_back({a.module + ".B", a.b, a.grad_b, true});
@@ -126,7 +137,9 @@ int main(int argc, char** argv) {
       o.gradient_checkpointing = checkpointing;
       o.step = static_cast<uint64_t>(s);
       auto t0 = std::chrono::steady_clock::now();
-      tuna::StepResult res = tuna::forward_backward(model, w, &adapters, nullptr, batch, o);
+      tuna::StepResult res = full ? tuna::forward_backward(model, full_set.weights, &adapters,
+                                                           &full_set.grads, batch, o)
+                                  : tuna::forward_backward(model, w, &adapters, nullptr, batch, o);
       auto t1 = std::chrono::steady_clock::now();
       opt->step(1e-4);
       auto t2 = std::chrono::steady_clock::now();
@@ -141,16 +154,17 @@ int main(int argc, char** argv) {
     const double secs = (fb_secs + opt_secs) / steps;
     std::printf(
         "{\"impl\": \"tuna\", \"model\": \"%s\", \"batch\": %lld, \"seq\": %lld, \"threads\": %d, "
-        "\"gradient_checkpointing\": %s, \"qlora\": %s, \"seconds_per_step\": %.4f, "
+        "\"gradient_checkpointing\": %s, \"qlora\": %s, \"full\": %s, \"seconds_per_step\": %.4f, "
         "\"tokens_per_second\": %.2f, "
         "\"forward_backward_seconds\": %.4f, \"optimizer_seconds\": %.4f, \"loss\": %.4f, "
         "\"trainable\": %lld, \"estimated_mb\": %.1f, \"peak_rss_mb\": %.1f}\n",
         argv[1], static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(),
-        checkpointing ? "true" : "false", qlora ? "true" : "false", secs,
+        checkpointing ? "true" : "false", qlora ? "true" : "false", full ? "true" : "false", secs,
         static_cast<double>(B * T) / secs, fb_secs / steps, opt_secs / steps, loss,
         static_cast<long long>(trainable),
-        static_cast<double>(
-            tuna::estimate_training_memory(model, adapters, B * T, checkpointing, 8.0).total()) /
+        static_cast<double>(tuna::estimate_training_memory(model, adapters, B * T, checkpointing,
+                                                           8.0, full ? trainable : 0, full)
+                                .total()) /
             (1024.0 * 1024.0),
         static_cast<double>(tuna::peak_rss_bytes()) / (1024.0 * 1024.0));
     return 0;

@@ -4,18 +4,25 @@
 # (transformers' GGUF loader, F32, eager) with the same thread count, in one run. Prints both
 # JSON lines and the ratios (tuna ÷ PEFT). tuna trains against the stored Q4_K/Q5_0/Q8_0 blocks
 # (dequantised tile by tile); PEFT trains against the F32 dequantisation of the same file.
-# qlora=1: both sides train against that F32 dequantisation with the seven projections quantised
-# to NF4 + double quant at load (tuna: quantize_base_4bit; PEFT: bitsandbytes' CPU backend).
-#   usage: bench/train_step/run.sh [batch=4] [seq=256] [steps=3] [threads=2] [qlora=0]
+# mode 1 (qlora): both sides train against that F32 dequantisation with the seven projections
+# quantised to NF4 + double quant at load (tuna: quantize_base_4bit; PEFT: bitsandbytes' CPU
+# backend). mode full: full fine-tuning, every weight trained (tuna: use_peft: false's F32
+# masters; the peer: the transformers model without PEFT), AdamW over all of them.
+#   usage: bench/train_step/run.sh [batch=4] [seq=256] [steps=3] [threads=2] [mode=0|1|full]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-batch="${1:-4}" seq="${2:-256}" steps="${3:-3}" threads="${4:-2}" qlora="${5:-0}"
-peer_flags=()
-[ "$qlora" = 1 ] && peer_flags+=(--qlora)
+batch="${1:-4}" seq="${2:-256}" steps="${3:-3}" threads="${4:-2}" mode="${5:-0}"
+qlora=0 full=0 peer_flags=()
+case "$mode" in
+  0 | lora) ;;
+  1 | qlora) qlora=1 peer_flags+=(--qlora) ;;
+  full) full=1 peer_flags+=(--full) ;;
+  *) echo "run.sh: mode is 0 (LoRA), 1 (QLoRA) or full, not '$mode'" >&2; exit 2 ;;
+esac
 venv="$("$root/tools/reference/setup_venv.sh")"
 py="$venv/bin/python"
 model="$("$root/scripts/fetch_model.sh")"
-t="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_train_step}" "$model" "$batch" "$seq" "$steps" "$threads" 0 "$qlora")"
+t="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_train_step}" "$model" "$batch" "$seq" "$steps" "$threads" 0 "$qlora" "$full")"
 p="$(OMP_NUM_THREADS="$threads" "$py" "$root/tools/reference/bench_train_step_peer.py" "$model" --batch "$batch" \
       --seq "$seq" --steps "$steps" --threads "$threads" "${peer_flags[@]}" 2>/dev/null | tail -1)"
 echo "$t"
@@ -25,7 +32,8 @@ import json, sys
 t, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert t["trainable"] == p["trainable"], (t["trainable"], p["trainable"])
 assert t["qlora"] == p["qlora"], (t["qlora"], p["qlora"])
-print(json.dumps({"bench": "train_step", "qlora": t["qlora"], "batch": t["batch"], "seq": t["seq"], "threads": t["threads"],
+assert t["full"] == p["full"], (t["full"], p["full"])
+print(json.dumps({"bench": "train_step", "qlora": t["qlora"], "full": t["full"], "batch": t["batch"], "seq": t["seq"], "threads": t["threads"],
                   "speed_ratio_tuna_over_peft": round(t["tokens_per_second"] / p["tokens_per_second"], 3),
                   "memory_ratio_tuna_over_peft": round(t["peak_rss_mb"] / p["peak_rss_mb"], 3)}))
 PY

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include "core/error.h"
@@ -59,15 +60,18 @@ struct AdamCoeffs {
 };
 
 // Elements [b, e) of one tensor. kScalarTail: the kernel's scalar loop over the last n % 8
-// elements, where the compiler contracted the other product of exp_avg_sq's update.
-template <bool kScalarTail>
+// elements, where the compiler contracted the other product of exp_avg_sq's update. kDecays and
+// kLerpSmall are k.decays and k.lerp_small as template arguments, so the loop has no branch and
+// vectorises (sqrt and division stay correctly rounded: optimizer.cpp is built with
+// -fno-math-errno, which only drops errno for sqrt of negatives).
+template <bool kScalarTail, bool kDecays, bool kLerpSmall>
 void adamw_update(const AdamCoeffs& k, float* p, const float* g, float* m, float* v, int64_t b,
                   int64_t e) {
   for (int64_t j = b; j < e; ++j) {
     float pj = p[j];
     const float gj = g[j];
-    if (k.decays) pj = pj * k.decay;  // decoupled weight decay, before the update
-    const float mj = std::fma(k.lerp_coeff, gj - m[j], k.lerp_small ? m[j] : gj);
+    if (kDecays) pj = pj * k.decay;  // decoupled weight decay, before the update
+    const float mj = std::fma(k.lerp_coeff, gj - m[j], kLerpSmall ? m[j] : gj);
     const float vj = kScalarTail ? std::fma(v[j], k.beta2, (k.sq_coeff * gj) * gj)
                                  : std::fma(k.sq_coeff * gj, gj, v[j] * k.beta2);
     const float denom = std::sqrt(vj) / k.bc2_sqrt + k.eps;
@@ -115,8 +119,18 @@ class AdamW final : public Optimizer {
       float* v = state_[i][1].data_mut<float>();
       const int64_t n = tp.param.numel();
       const int64_t body = n - n % kTorchVecWidth;
-      for_chunks(body, [&](int64_t b, int64_t e) { adamw_update<false>(k, p, g, m, v, b, e); });
-      adamw_update<true>(k, p, g, m, v, body, n);
+      auto update = [&](auto decays, auto lerp_small) {
+        for_chunks(body, [&](int64_t b, int64_t e) {
+          adamw_update<false, decays(), lerp_small()>(k, p, g, m, v, b, e);
+        });
+        adamw_update<true, decays(), lerp_small()>(k, p, g, m, v, body, n);
+      };
+      using T = std::true_type;
+      using F = std::false_type;
+      if (k.decays)
+        k.lerp_small ? update(T{}, T{}) : update(T{}, F{});
+      else
+        k.lerp_small ? update(F{}, T{}) : update(F{}, F{});
     }
   }
 };

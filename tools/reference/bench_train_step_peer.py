@@ -8,7 +8,9 @@ together with gguf_file, so the GGUF is first dequantised to an F32 safetensors 
 cached next to the GGUF, in a child process so its memory is not counted) and that directory is
 loaded with BitsAndBytesConfig — the seven projections become Linear4bit, the tied
 embedding/LM head stays F32. No prepare_model_for_kbit_training (it would turn on gradient
-checkpointing; neither side checkpoints). Prints one JSON line: seconds per step, tokens/s,
+checkpointing; neither side checkpoints). --full trains every weight of the F32 model instead
+(no PEFT: all parameters require grad, the tied embedding/LM head once, AdamW over all of them,
+weight decay 0 as TrainingArguments' default). Prints one JSON line: seconds per step, tokens/s,
 peak RSS."""
 import argparse
 import json
@@ -47,6 +49,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--qlora", action="store_true")
+    ap.add_argument("--full", action="store_true")
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
@@ -67,10 +70,11 @@ def main():
         assert n4 > 0, "no Linear4bit module: the base was not quantised"
     cfg = peft.LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
                           target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    model = peft.get_peft_model(model, cfg)
+    if not a.full:
+        model = peft.get_peft_model(model, cfg)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-4, fused=True)
+    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0, fused=True)
     g = torch.Generator().manual_seed(1234)
     ids = torch.randint(1000, 200000, (a.batch, a.seq), generator=g)
     ids[:, 0] = 2
@@ -89,7 +93,8 @@ def main():
     secs = (time.perf_counter() - t0) / a.steps
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"impl": "peft", "peft": peft.__version__, "torch": torch.__version__,
-                      "transformers": transformers.__version__, "qlora": a.qlora, "linear4bit": n4,
+                      "transformers": transformers.__version__, "qlora": a.qlora, "full": a.full,
+                      "linear4bit": n4,
                       "bitsandbytes": _bnb_version(), "batch": a.batch,
                       "seq": a.seq, "threads": a.threads, "seconds_per_step": round(secs, 4),
                       "tokens_per_second": round(a.batch * a.seq / secs, 2), "loss": round(loss, 4),
