@@ -1,7 +1,9 @@
 // Aligned allocation, arena, RSS readings. See memory.h.
 #include "core/memory.h"
 
+#if defined(__GLIBC__)
 #include <malloc.h>
+#endif
 
 #include <cstdint>
 #include <cstdio>
@@ -34,8 +36,10 @@ void aligned_free(void* p) {
 void keep_freed_memory_for_reuse() {
   // glibc's largest allowed mmap threshold (HEAP_MAX_SIZE / 2 on 64-bit); larger blocks (the
   // full-FT head's logit chunks) stay mmapped. Setting either value fixes both (no dynamic raise).
+#if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
 
 AlignedBuffer make_aligned_buffer(size_t bytes) {
