@@ -27,17 +27,22 @@ namespace {
 
 constexpr int64_t kTokenChunk = 2048;                 // frozen head: rows per chunk
 constexpr int64_t kLogitElements = int64_t{1} << 22;  // ≈ 16 MiB of F32 logits per tile
+// ≈ 16 MiB of dequantized weight rows per tile: with few tokens the logit budget alone would
+// allow 32,768 rows (84 MiB of Gemma's head at 128 tokens).
+constexpr int64_t kWeightTileElements = int64_t{1} << 22;
 // Trained head: ≈ 256 MiB of [chunk × V] logits (256 rows of Gemma's vocabulary). Each chunk
 // streams W twice and dW once through memory, so small chunks would make the head memory-bound.
 constexpr int64_t kChunkLogitElements = int64_t{1} << 26;
 
-// Frozen head: rows per chunk, and vocabulary rows per tile ([chunk × tile] ≈ 16 MiB).
+// Frozen head: rows per chunk, and vocabulary rows per tile ([chunk × tile] logits and
+// [tile × C] weights each ≤ ≈ 16 MiB).
 int64_t online_chunk(int64_t tokens) {
   return std::min(tokens, kTokenChunk);
 }
-int64_t online_vocab_tile(int64_t tokens, int64_t V) {
-  return std::max<int64_t>(
-      1, std::min(V, kLogitElements / std::max<int64_t>(1, online_chunk(tokens))));
+int64_t online_vocab_tile(int64_t tokens, int64_t V, int64_t C) {
+  const int64_t by_logits = kLogitElements / std::max<int64_t>(1, online_chunk(tokens));
+  const int64_t by_weights = kWeightTileElements / std::max<int64_t>(1, C);
+  return std::max<int64_t>(1, std::min({V, by_logits, by_weights}));
 }
 // Trained head: rows per chunk ([chunk × V] ≈ 256 MiB).
 int64_t trained_chunk(int64_t tokens, int64_t V) {
@@ -103,7 +108,7 @@ void head_loss_online(const float* ph, const Tensor& w, const Counted& cp, int64
   const int64_t M_all = static_cast<int64_t>(cp.rows.size()), V = w.dim(0);
   const bool grads = pdh != nullptr;
   const int64_t chunk = online_chunk(M_all);
-  const int64_t vocab_tile = online_vocab_tile(M_all, V);
+  const int64_t vocab_tile = online_vocab_tile(M_all, V, C);
   const size_t mc = static_cast<size_t>(chunk), mcc = static_cast<size_t>(chunk * C);
   std::vector<float> h(mcc), acc, w_target;  // h, acc, w_target: [chunk, C]
   if (grads) acc.resize(mcc), w_target.resize(mcc);
@@ -240,7 +245,7 @@ int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t V, int64_t C, bool he
     return 4 * (2 * chunk * C + chunk * V);
   }
   // h, acc, w_target [chunk, C]; logits [chunk, tile]; one dequantized weight tile [tile, C]
-  const int64_t chunk = online_chunk(tokens), tile = online_vocab_tile(tokens, V);
+  const int64_t chunk = online_chunk(tokens), tile = online_vocab_tile(tokens, V, C);
   return 4 * (3 * chunk * C + chunk * tile + tile * C);
 }
 
