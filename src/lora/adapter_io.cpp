@@ -74,6 +74,18 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
   std::set<std::string> adapted;
   for (const auto& a : lora.adapters) adapted.insert(a.module);
   for (const auto& [name, t] : lora.biases) {
+    // A modules_to_save module's bias under bias "all"/"lora_only": PEFT's state dict holds the
+    // copy's bias (<module>.bias, written above), again as <module>.modules_to_save.bias, and the
+    // original's as <module>.original_module.bias.
+    const auto saved = std::find_if(
+        lora.saved.begin(), lora.saved.end(),
+        [&](const SavedModule& m) { return m.bias.defined() && m.name + ".bias" == name; });
+    if (saved != lora.saved.end()) {
+      items.push_back({kPrefix + saved->name + ".modules_to_save.bias",
+                       cast_from_f32(saved->bias, saved->dtype)});
+      items.push_back({kPrefix + saved->name + ".original_module.bias", t});
+      continue;
+    }
     if (std::any_of(items.begin(), items.end(),
                     [&](const Item& i) { return i.name == kPrefix + name; }))
       continue;
@@ -124,6 +136,7 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   std::map<std::string, std::pair<Tensor, Tensor>> ab;  // module -> (A, B)
   std::set<std::string> done;
   std::vector<std::pair<std::string, Tensor>> saved_biases;
+  std::vector<std::pair<std::string, Tensor>> original_biases;  // "<module>.bias" of a saved module
   for (const auto& key : f.names()) {
     if (key.rfind(kPrefix, 0) != 0)
       throw_user_error(
@@ -152,6 +165,20 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
                        "tuna reads LoRA on linear layers (no embedding LoRA, no DoRA)");
     // modules_to_save copies and trainable biases keep their parameter names.
     const Tensor t = f.tensor(key).to_f32();
+    // bias "all"/"lora_only" with modules_to_save: PEFT also saves the wrapper's two inner biases.
+    // <module>.modules_to_save.bias repeats the copy's bias (<module>.bias), and PEFT's loader
+    // drops it; <module>.original_module.bias is the frozen original's.
+    const std::string inner_copy = ".modules_to_save.bias",
+                      inner_original = ".original_module.bias";
+    if (set.config.bias != LoraBias::NONE && set.config.modules_to_save &&
+        ends_with(name, inner_copy))
+      continue;
+    if (set.config.bias != LoraBias::NONE && set.config.modules_to_save &&
+        ends_with(name, inner_original)) {
+      original_biases.emplace_back(name.substr(0, name.size() - inner_original.size()) + ".bias",
+                                   t);
+      continue;
+    }
     if (name.find("bias") != std::string::npos && set.config.bias != LoraBias::NONE) {
       std::string param = name;
       const std::string base = ".base_layer.bias";
@@ -174,6 +201,15 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   for (auto& s : set.saved)
     for (size_t i = 0; i < set.biases.size(); ++i)
       if (set.biases[i].first == s.name + ".bias") s.bias = set.biases[i].second;
+  // The original's bias takes the bias list's entry (the copy keeps <module>.bias).
+  for (auto& [name, t] : original_biases) {
+    auto it = std::find_if(set.biases.begin(), set.biases.end(),
+                           [&](const auto& b) { return b.first == name; });
+    if (it != set.biases.end())
+      it->second = t;
+    else
+      set.biases.emplace_back(name, t);
+  }
   for (const auto& [name, t] : saved_biases) {
     auto it = std::find_if(set.saved.begin(), set.saved.end(),
                            [&](const SavedModule& s) { return s.name + ".bias" == name; });

@@ -511,7 +511,12 @@ TrainableCount count_trainable_parameters(const Model& model, const LoraSet& lor
     c.trainable += n;
     c.all += n;
   }
-  for (const auto& b : lora.biases) c.trainable += b.second.numel();
+  // A modules_to_save module's original bias is frozen (PEFT's wrapper freezes the original; the
+  // copy's bias, counted above, trains).
+  for (const auto& b : lora.biases)
+    if (std::none_of(lora.saved.begin(), lora.saved.end(),
+                     [&](const SavedModule& s) { return s.name + ".bias" == b.first; }))
+      c.trainable += b.second.numel();
   return c;
 }
 

@@ -1,8 +1,9 @@
 // What `tuna train` trains besides plain LoRA, against the Hugging Face Trainer
 // (tests/golden/fullft, made by tools/reference/make_fullft_goldens.py): full fine-tuning
 // (use_peft: false) of the tiny llama and gemma3 (tied), PEFT LoRA + modules_to_save=[lm_head]
-// and LoRA + bias="all", started from PEFT's own initial adapter through `adapter:`. Same data
-// order and arguments; every step's loss and grad norm and the final weights must match, and
+// and LoRA + bias="all" (also with modules_to_save=[v_proj], a saved module with its own bias),
+// started from PEFT's own initial adapter through `adapter:`. Same data order and arguments;
+// every step's loss and grad norm and the final weights must match, and
 // print_trainable_parameters' counts must be PEFT's. The saved full model reloads with the
 // trained weights and transformers' tensor names.
 #include <gtest/gtest.h>
@@ -181,7 +182,8 @@ TEST_P(FullFtParity, MatchesHfTrainer) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Goldens, FullFtParity,
-                         ::testing::Values("full_llama", "full_gemma3", "mts_llama", "bias_qwen2"));
+                         ::testing::Values("full_llama", "full_gemma3", "mts_llama", "bias_qwen2",
+                                           "mts_bias_qwen2"));
 
 // Full fine-tuning's final model is written in the dtype save_pretrained would use after
 // transformers loaded the base with the config's torch_dtype ("auto": the base's own dtype;

@@ -7,6 +7,8 @@ clipping 0.5, weight decay 0.01 with HF's no-decay group for biases and norms; F
                             models; final/ is the trained model as save_pretrained writes it
   mts_llama                 PEFT LoRA (q_proj, v_proj) + modules_to_save=["lm_head"]
   bias_qwen2                PEFT LoRA (q/k/v/o) + bias="all"
+  mts_bias_qwen2            PEFT LoRA (q/k/o) + modules_to_save=["v_proj"] (a saved module with its
+                            own bias) + bias="all"
 
 For the PEFT cases init/ and final/ are adapters written by PEFT's save_pretrained (tuna starts
 from init/ through `adapter:`). Every case has data.json (rows in Trainer order) and curve.json
@@ -41,6 +43,8 @@ CASES = {
     "full_gemma3": dict(model="gemma3", lora=None),
     "mts_llama": dict(model="llama", lora=dict(target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])),
     "bias_qwen2": dict(model="qwen2", lora=dict(target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], bias="all")),
+    "mts_bias_qwen2": dict(model="qwen2", lora=dict(target_modules=["q_proj", "k_proj", "o_proj"],
+                                                    modules_to_save=["v_proj"], bias="all")),
 }
 
 
