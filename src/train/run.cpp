@@ -437,7 +437,8 @@ RunSummary run_training(const TrainConfig& cfg, Model& model, const Tokenizer& t
   print("done: " + results.dump());
   if (ts.full) {
     print("model: " + out_dir +
-          "/model.safetensors + config.json (a Hugging Face model directory, F32 weights)");
+          "/model.safetensors + config.json (a Hugging Face model directory, " +
+          dtype_name(ts.save_dtype) + " weights)");
     for (const std::string& n : saved_notes) print("note: " + n);
   } else {
     print("adapter: " + out_dir + "/adapter_model.safetensors (PEFT format)");
