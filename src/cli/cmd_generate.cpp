@@ -103,17 +103,25 @@ std::vector<int32_t> prompt_ids(const Options& o, const Tokenizer& tok) {
 
 Generation run_one(const Model& model, const ModelWeights* weights,
                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
-                   const std::vector<int32_t>& prompt, const GenerationOptions& g) {
+                   const std::vector<int32_t>& prompt, const GenerationOptions& g,
+                   KvSession* session = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
-  Generation out = generate(model, weights, adapters, tok, prompt, g, [](const std::string& piece) {
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
-  });
+  Generation out = generate(
+      model, weights, adapters, tok, prompt, g,
+      [](const std::string& piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+      },
+      session);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (out.text.empty() || out.text.back() != '\n') std::printf("\n");
   std::fflush(stdout);
-  std::fprintf(stderr, "[%zu prompt + %zu generated tokens, stop: %s, %.1f tokens/s]\n",
-               prompt.size(), out.ids.size(), out.finish_reason.c_str(),
+  const std::string reused =
+      out.reused_prompt_tokens > 0
+          ? " (" + std::to_string(out.reused_prompt_tokens) + " cached from the last turn)"
+          : "";
+  std::fprintf(stderr, "[%zu prompt%s + %zu generated tokens, stop: %s, %.1f tokens/s]\n",
+               prompt.size(), reused.c_str(), out.ids.size(), out.finish_reason.c_str(),
                s > 0 ? static_cast<double>(out.ids.size()) / s : 0.0);
   return out;
 }
@@ -197,11 +205,15 @@ Runner register_generate(CLI::App& app) {
       std::optional<ChatTemplate> chat;
       if (o->tmpl != "alpaca") chat = model_chat(o->model, tok);
       ChatTemplateInputs conversation;
+      // The KV cache stays between turns: each turn prefills only what its prompt adds to the
+      // conversation the cache already holds.
+      KvSession session{KvDecoder(model, weights, applied), {}};
       for (std::string line;;) {
         if (tty) std::fprintf(stderr, "> "), std::fflush(stderr);
         if (!std::getline(std::cin, line) || line.empty()) break;
         if (line == "/reset") {
           conversation.messages = nlohmann::ordered_json::array();
+          session.reset();
           continue;
         }
         std::vector<int32_t> ids;
@@ -211,7 +223,7 @@ Runner register_generate(CLI::App& app) {
           conversation.messages.push_back({{"role", "user"}, {"content", line}});
           ids = chat_ids(*chat, tok, conversation);
         }
-        const Generation reply = run_one(model, weights, applied, tok, ids, g);
+        const Generation reply = run_one(model, weights, applied, tok, ids, g, &session);
         if (o->tmpl != "alpaca")
           conversation.messages.push_back({{"role", "assistant"}, {"content", reply.text}});
       }

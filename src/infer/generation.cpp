@@ -66,20 +66,35 @@ class StopFilter {
 Generation generate(const Model& model, const ModelWeights* weights,
                     const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
-                    const TextSink& sink) {
+                    const TextSink& sink, KvSession* session) {
   if (prompt.empty())
     throw_user_error("generate", "the prompt encodes to no tokens",
                      "pass a non-empty --prompt or --messages");
   if (options.sampling.do_sample && !(options.sampling.temperature > 0.0f))
     throw_user_error("generate", "sampling needs a temperature > 0",
                      "use --temperature 0 for greedy decoding");
-  KvDecoder decoder(model, weights, adapters);
+  std::optional<KvDecoder> fresh;
+  if (session == nullptr) fresh.emplace(model, weights, adapters);
+  KvDecoder& decoder = session != nullptr ? session->decoder : *fresh;
   StreamingDecoder stream(tok, /*skip_special_tokens=*/true);
   StopFilter stop(options.stop_strings, sink);
   Generation g;
   g.finish_reason = "length";
   std::vector<int32_t> context = prompt;
-  std::vector<float> logits = decoder.next_logits(prompt);
+  size_t reuse = 0;  // cached positions the prompt shares (at least one prompt id is fed)
+  if (session != nullptr) {
+    TUNA_ASSERT(static_cast<int64_t>(session->ids.size()) == decoder.length(),
+                "KvSession: ids and cache out of step");
+    while (reuse + 1 < prompt.size() && reuse < session->ids.size() &&
+           session->ids[reuse] == prompt[reuse])
+      ++reuse;
+    decoder.truncate(static_cast<int64_t>(reuse));
+    session->ids.resize(reuse);
+    g.reused_prompt_tokens = static_cast<int64_t>(reuse);
+  }
+  const std::vector<int32_t> fed(prompt.begin() + static_cast<std::ptrdiff_t>(reuse), prompt.end());
+  std::vector<float> logits = decoder.next_logits(fed);
+  if (session != nullptr) session->ids.insert(session->ids.end(), fed.begin(), fed.end());
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     const int32_t id = choose_next_token(logits, context, options.sampling, step);
     g.ids.push_back(id);
@@ -92,7 +107,10 @@ Generation generate(const Model& model, const ModelWeights* weights,
       g.finish_reason = "stop";
       break;
     }
-    if (step + 1 < options.max_new_tokens) logits = decoder.next_logits({id});
+    if (step + 1 < options.max_new_tokens) {
+      logits = decoder.next_logits({id});
+      if (session != nullptr) session->ids.push_back(id);
+    }
   }
   if (g.finish_reason != "stop" && stop.push(stream.flush())) g.finish_reason = "stop";
   stop.finish();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lora/targets.h"
+#include "model/generate.h"
 #include "model/model.h"
 #include "model/sampling.h"
 #include "tokenizer/tokenizer.h"
@@ -25,9 +26,22 @@ struct GenerationOptions {
 };
 
 struct Generation {
-  std::vector<int32_t> ids;   // generated ids (an ending EOS id included)
-  std::string text;           // the text printed (cut before a stop string)
-  std::string finish_reason;  // "eos", "stop" (a stop string) or "length"
+  std::vector<int32_t> ids;          // generated ids (an ending EOS id included)
+  std::string text;                  // the text printed (cut before a stop string)
+  std::string finish_reason;         // "eos", "stop" (a stop string) or "length"
+  int64_t reused_prompt_tokens = 0;  // prompt ids whose keys/values came from a KvSession
+};
+
+// A KV cache kept across generate() calls (a chat): `ids` are the tokens whose keys/values the
+// decoder holds. A call reuses the longest prefix its prompt shares with them and prefills only
+// the rest. The decoder must have been made for the same weights and adapters as the calls.
+struct KvSession {
+  KvDecoder decoder;
+  std::vector<int32_t> ids;
+  void reset() {
+    decoder.reset();
+    ids.clear();
+  }
 };
 
 // Called with each piece of text as soon as it is final (never a partial UTF-8 character,
@@ -36,11 +50,12 @@ using TextSink = std::function<void(const std::string&)>;
 
 // Generates after `prompt` (ids, special tokens already in place). `weights`: the model's own
 // when null (e.g. merged_adapter_weights otherwise); `adapters`: LoRA adapters applied on the
-// fly, or null. Special tokens are not printed.
+// fly, or null. Special tokens are not printed. `session`: a cache kept across calls (its
+// decoder built for `weights`/`adapters`), or null for a fresh one.
 Generation generate(const Model& model, const ModelWeights* weights,
                     const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
-                    const TextSink& sink = {});
+                    const TextSink& sink = {}, KvSession* session = nullptr);
 
 // The sampling settings a model directory's generation_config.json sets (HF GenerationConfig
 // fields: do_sample, temperature, top_k, top_p, min_p, repetition_penalty, max_new_tokens); a

@@ -75,6 +75,17 @@ void KvDecoder::reset() {
   values_.assign(static_cast<size_t>(spec_.n_layers), {});
 }
 
+void KvDecoder::truncate(int64_t n) {
+  TUNA_ASSERT(n >= 0 && n <= length_, "KvDecoder::truncate: n outside [0, length]");
+  if (n == length_) return;
+  for (size_t l = 0; l < keys_.size(); ++l) {
+    const size_t per_position = keys_[l].size() / static_cast<size_t>(length_);  // K · D
+    keys_[l].resize(per_position * static_cast<size_t>(n));
+    values_[l].resize(per_position * static_cast<size_t>(n));
+  }
+  length_ = n;
+}
+
 Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
   TUNA_ASSERT(!ids.empty(), "KvDecoder::feed: no ids");
   const int64_t n = static_cast<int64_t>(ids.size()), p0 = length_, H = spec_.n_heads,

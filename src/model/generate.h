@@ -32,6 +32,10 @@ class KvDecoder {
 
   int64_t length() const { return length_; }
   void reset();  // forget the cache (length 0)
+  // Keeps the first n ≤ length() positions: the cache then holds exactly what feeding those n
+  // ids from scratch gives (a causal model's keys/values of a prefix do not depend on what
+  // follows), so a new sequence sharing them continues from position n.
+  void truncate(int64_t n);
 
  private:
   const ModelSpec& spec_;

@@ -272,6 +272,66 @@ TEST(KvCacheReal, Gemma3GgufTwentyTokens) {
   EXPECT_LE(kv_vs_full(model, ids, 6), 1e-4f);
 }
 
+// Truncating the cache to a prefix and feeding a different continuation gives the full
+// forward's logits of prefix + continuation (what a chat turn does with the last turn's cache).
+TEST(KvCache, TruncateThenFeedMatchesTheFullForward) {
+  for (const char* name : {"gemma3", "llama"}) {
+    const Model model = Model::load(kModels + "/" + name);
+    const int64_t V = model.spec().vocab;
+    const std::vector<int32_t> first = test_ids(20, V);
+    std::vector<int32_t> second(first.begin(), first.begin() + 10);
+    for (int32_t id : test_ids(9, V)) second.push_back(static_cast<int32_t>((id * 7 + 3) % V));
+    KvDecoder dec(model);
+    dec.feed(std::vector<int32_t>(first.begin(), first.begin() + 14));
+    for (size_t t = 14; t < first.size(); ++t) dec.feed({first[t]});
+    dec.truncate(10);
+    EXPECT_EQ(dec.length(), 10);
+    const Tensor got = dec.feed(std::vector<int32_t>(second.begin() + 10, second.end()));
+    EXPECT_EQ(dec.length(), static_cast<int64_t>(second.size()));
+    Batch batch;
+    batch.T = static_cast<int64_t>(second.size());
+    batch.ids = second;
+    const Tensor full = model.forward(batch);  // [1, T, V]
+    float worst = 0.0f;
+    for (int64_t r = 0; r < got.dim(0); ++r)
+      for (int64_t v = 0; v < V; ++v)
+        worst = std::max(
+            worst, std::fabs(got.data<float>()[r * V + v] - full.data<float>()[(10 + r) * V + v]));
+    EXPECT_LE(worst, 1e-4f) << name;
+  }
+}
+
+// A KvSession kept across calls (interactive chat): the second prompt extends the first
+// exchange, only its new ids are prefilled, and the greedy reply equals a fresh generation's.
+TEST(GenerateReal, SessionReusesThePreviousTurnsCache) {
+  ASSERT_TRUE(std::filesystem::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
+  const Model model = Model::load(kGguf);
+  const Tokenizer tok = tokenizer_from_gguf(*model.gguf());
+  GenerationOptions g;
+  g.max_new_tokens = 6;
+  g.eos_ids = generation_eos_ids(model, tok);
+  KvSession session{KvDecoder(model), {}};
+  const std::vector<int32_t> first = tok.encode("The capital of France is", true);
+  const Generation a = generate(model, nullptr, nullptr, tok, first, g, {}, &session);
+  EXPECT_EQ(a.reused_prompt_tokens, 0);
+  ASSERT_EQ(a.ids.size(), 6u);
+  std::vector<int32_t> second = first;
+  second.insert(second.end(), a.ids.begin(), a.ids.end());
+  for (int32_t id : tok.encode(" The capital of Italy is", false)) second.push_back(id);
+  const Generation b = generate(model, nullptr, nullptr, tok, second, g, {}, &session);
+  // The last generated id was never fed (generation stopped), so it is prefilled now.
+  EXPECT_EQ(b.reused_prompt_tokens, static_cast<int64_t>(first.size() + a.ids.size() - 1));
+  const Generation fresh = generate(model, nullptr, nullptr, tok, second, g);
+  EXPECT_EQ(b.ids, fresh.ids);
+  EXPECT_EQ(b.text, fresh.text);
+  // The same prompt again reuses all but its last id; a reset session reuses nothing.
+  const Generation c = generate(model, nullptr, nullptr, tok, second, g, {}, &session);
+  EXPECT_EQ(c.reused_prompt_tokens, static_cast<int64_t>(second.size() - 1));
+  EXPECT_EQ(c.ids, fresh.ids);
+  session.reset();
+  EXPECT_EQ(generate(model, nullptr, nullptr, tok, first, g, {}, &session).reused_prompt_tokens, 0);
+}
+
 TEST(GenerateReal, GreedyIsDeterministicAndStopsAtStopStrings) {
   ASSERT_TRUE(std::filesystem::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
   const Model model = Model::load(kGguf);
