@@ -8,10 +8,13 @@
 # quantised to NF4 + double quant at load (tuna: quantize_base_4bit; PEFT: bitsandbytes' CPU
 # backend). mode full: full fine-tuning, every weight trained (tuna: use_peft: false's F32
 # masters; the peer: the transformers model without PEFT), AdamW over all of them.
-#   usage: bench/train_step/run.sh [batch=4] [seq=256] [steps=3] [threads=2] [mode=0|1|full]
+# runs > 1 repeats the pair (tuna, then the peer) that many times and ends with the median and
+# range of the ratios: on a shared VM either side's throughput moves 10-20 % between identical runs.
+# A warning goes to stderr when the machine is already busy (1-minute load ≥ 0.5) at the start.
+#   usage: bench/train_step/run.sh [batch=4] [seq=256] [steps=3] [threads=2] [mode=0|1|full] [runs=1]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-batch="${1:-4}" seq="${2:-256}" steps="${3:-3}" threads="${4:-2}" mode="${5:-0}"
+batch="${1:-4}" seq="${2:-256}" steps="${3:-3}" threads="${4:-2}" mode="${5:-0}" runs="${6:-1}"
 qlora=0 full=0 peer_flags=()
 case "$mode" in
   0 | lora) ;;
@@ -22,12 +25,17 @@ esac
 venv="$("$root/tools/reference/setup_venv.sh")"
 py="$venv/bin/python"
 model="$("$root/scripts/fetch_model.sh")"
-t="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_train_step}" "$model" "$batch" "$seq" "$steps" "$threads" 0 "$qlora" "$full")"
-p="$(OMP_NUM_THREADS="$threads" "$py" "$root/tools/reference/bench_train_step_peer.py" "$model" --batch "$batch" \
-      --seq "$seq" --steps "$steps" --threads "$threads" "${peer_flags[@]}" 2>/dev/null | tail -1)"
-echo "$t"
-echo "$p"
-"$py" - "$t" "$p" <<'PY'
+load="$(cut -d' ' -f1 /proc/loadavg)"
+awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }' &&
+  echo "run.sh: warning: the machine is busy (load $load); OpenMP timings on shared cores are unreliable" >&2
+ratios=()
+for ((run = 1; run <= runs; run++)); do
+  t="$(OMP_NUM_THREADS="$threads" "${TUNA_BENCH_BIN:-$root/build/bin/bench_train_step}" "$model" "$batch" "$seq" "$steps" "$threads" 0 "$qlora" "$full")"
+  p="$(OMP_NUM_THREADS="$threads" "$py" "$root/tools/reference/bench_train_step_peer.py" "$model" --batch "$batch" \
+        --seq "$seq" --steps "$steps" --threads "$threads" "${peer_flags[@]}" 2>/dev/null | tail -1)"
+  echo "$t"
+  echo "$p"
+  r="$("$py" - "$t" "$p" <<'PY'
 import json, sys
 t, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert t["trainable"] == p["trainable"], (t["trainable"], p["trainable"])
@@ -37,3 +45,18 @@ print(json.dumps({"bench": "train_step", "qlora": t["qlora"], "full": t["full"],
                   "speed_ratio_tuna_over_peft": round(t["tokens_per_second"] / p["tokens_per_second"], 3),
                   "memory_ratio_tuna_over_peft": round(t["peak_rss_mb"] / p["peak_rss_mb"], 3)}))
 PY
+)"
+  echo "$r"
+  ratios+=("$r")
+done
+if ((runs > 1)); then
+  "$py" - "${ratios[@]}" <<'PY'
+import json, statistics, sys
+rs = [json.loads(a) for a in sys.argv[1:]]
+speed = [r["speed_ratio_tuna_over_peft"] for r in rs]
+memory = [r["memory_ratio_tuna_over_peft"] for r in rs]
+print(json.dumps({"bench": "train_step", "runs": len(rs), "qlora": rs[0]["qlora"], "full": rs[0]["full"],
+                  "speed_ratio_median": statistics.median(speed), "speed_ratio_min": min(speed),
+                  "speed_ratio_max": max(speed), "memory_ratio_median": statistics.median(memory)}))
+PY
+fi
