@@ -72,6 +72,12 @@ int main(int argc, char** argv) {
   const bool checkpointing = argc > 6 && std::atoi(argv[6]) != 0;
   const bool qlora = argc > 7 && std::atoi(argv[7]) != 0;
   const bool full = argc > 8 && std::atoi(argv[8]) != 0;
+  if (full && qlora) {
+    std::fprintf(stderr,
+                 "bench_train_step: qlora and full are exclusive (4-bit weights do not "
+                 "train in full)\n");
+    return 2;
+  }
   try {
     tuna::set_num_threads(threads);
     tuna::check_blas_backend();

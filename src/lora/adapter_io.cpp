@@ -83,7 +83,8 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
     if (saved != lora.saved.end()) {
       items.push_back({kPrefix + saved->name + ".modules_to_save.bias",
                        cast_from_f32(saved->bias, saved->dtype)});
-      items.push_back({kPrefix + saved->name + ".original_module.bias", t});
+      items.push_back(
+          {kPrefix + saved->name + ".original_module.bias", cast_from_f32(t, saved->dtype)});
       continue;
     }
     if (std::any_of(items.begin(), items.end(),
@@ -200,7 +201,8 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   }
   for (auto& s : set.saved)
     for (size_t i = 0; i < set.biases.size(); ++i)
-      if (set.biases[i].first == s.name + ".bias") s.bias = set.biases[i].second;
+      if (set.biases[i].first == s.name + ".bias")
+        s.bias = set.biases[i].second.to_f32();  // own storage: the copy trains, the original not
   // The original's bias takes the bias list's entry (the copy keeps <module>.bias).
   for (auto& [name, t] : original_biases) {
     auto it = std::find_if(set.biases.begin(), set.biases.end(),

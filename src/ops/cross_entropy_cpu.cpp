@@ -244,9 +244,14 @@ int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t V, int64_t C, bool he
     const int64_t chunk = trained_chunk(tokens, V);
     return 4 * (2 * chunk * C + chunk * V);
   }
-  // h, acc, w_target [chunk, C]; logits [chunk, tile]; one dequantized weight tile [tile, C]
-  const int64_t chunk = online_chunk(tokens), tile = online_vocab_tile(tokens, V, C);
-  return 4 * (3 * chunk * C + chunk * tile + tile * C);
+  // h, acc, w_target [chunk, C]; logits [chunk, tile]; one dequantized weight tile [tile, C].
+  // Bounds over any count of counted tokens up to `tokens` (fewer tokens: a smaller chunk but a
+  // wider tile, up to the weight-tile cap).
+  const int64_t chunk = online_chunk(tokens);
+  const int64_t logits = std::min(chunk * V, kLogitElements);
+  const int64_t tile_rows =
+      std::max<int64_t>(1, std::min(V, kWeightTileElements / std::max<int64_t>(1, C)));
+  return 4 * (3 * chunk * C + logits + tile_rows * C);
 }
 
 LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, const Tensor& labels,

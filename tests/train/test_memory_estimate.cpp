@@ -37,7 +37,7 @@ TEST(MemoryEstimate, Gemma3ActivationsAndCheckpointing) {
   // 262,144 logits = 256 MiB, which the estimate must count.
   const int64_t V = m.spec().vocab, C = m.spec().hidden;
   EXPECT_EQ(lm_head_loss_scratch_bytes(1024, V, C, false),
-            4 * (3 * 1024 * C + 1024 * (4194304 / 1024) + (4194304 / 1024) * C));
+            4 * (3 * 1024 * C + 4194304 + (4194304 / C) * C));
   EXPECT_EQ(lm_head_loss_scratch_bytes(1024, V, C, true), 4 * (2 * 256 * C + 256 * V));
   MemoryEstimate trained = estimate_training_memory(m, adapters, 1024, false, 8.0, 0, true);
   EXPECT_EQ(trained.scratch - full.scratch, lm_head_loss_scratch_bytes(1024, V, C, true) -
