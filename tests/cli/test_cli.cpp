@@ -638,8 +638,9 @@ TEST(CliGenerate, GreedyOnTheRealModelIsDeterministic) {
                  "--temperature 0.8 --top-p 0.9 --seed 5");
   ASSERT_EQ(d.status, 0) << d.err;
   // Interactive (no --prompt / --messages): one turn per stdin line, the conversation kept
-  // (the second prompt holds the first exchange), /reset starting over (the third reply is the
-  // first again, and the first is the --messages run's).
+  // (the second prompt holds the first exchange, most of it from the KV cache the first turn
+  // left), /reset starting over with an empty cache (the third reply is the first again, and
+  // the first is the --messages run's).
   fs::path turns = write_text(dir, "turns.txt", "Hi!\nWhat is 2+2?\n/reset\nHi!\n");
   CliRun e = run("generate --model " + kGguf + " --max-new-tokens 4 < " + turns.string());
   ASSERT_EQ(e.status, 0) << e.err;
@@ -649,6 +650,12 @@ TEST(CliGenerate, GreedyOnTheRealModelIsDeterministic) {
   ASSERT_EQ(prompts.size(), 3u) << e.err;
   EXPECT_GT(prompts[1], prompts[0] + 4) << e.err;
   EXPECT_EQ(prompts[2], prompts[0]) << e.err;
+  const size_t cached = e.err.find(" cached from the last turn)");
+  ASSERT_NE(cached, std::string::npos) << e.err;
+  EXPECT_EQ(e.err.find(" cached from the last turn)", cached + 1), std::string::npos)
+      << "only the second turn reuses the cache (/reset empties it)\n"
+      << e.err;
+  EXPECT_GE(std::atoi(e.err.c_str() + e.err.rfind('(', cached) + 1), prompts[0]) << e.err;
   EXPECT_EQ(e.out.substr(0, c.out.size()), c.out);
   EXPECT_EQ(e.out.substr(e.out.size() - c.out.size()), c.out);
 }
