@@ -217,15 +217,14 @@ Runner register_generate(CLI::App& app) {
           continue;
         }
         std::vector<int32_t> ids;
-        if (o->tmpl == "alpaca") {
+        if (!chat) {  // --template alpaca
           ids = tok.encode(alpaca_prompt(line), true);
         } else {
           conversation.messages.push_back({{"role", "user"}, {"content", line}});
           ids = chat_ids(*chat, tok, conversation);
         }
         const Generation reply = run_one(model, weights, applied, tok, ids, g, &session);
-        if (o->tmpl != "alpaca")
-          conversation.messages.push_back({{"role", "assistant"}, {"content", reply.text}});
+        if (chat) conversation.messages.push_back({{"role", "assistant"}, {"content", reply.text}});
       }
       return 0;
     }

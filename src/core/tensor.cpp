@@ -139,6 +139,20 @@ Tensor Tensor::to_f32() const {
   return t;
 }
 
+Tensor Tensor::f32_to(DType dtype) const {
+  TUNA_ASSERT(dtype_ == DType::F32, "f32_to: the tensor is not F32");
+  TUNA_ASSERT(dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16,
+              "f32_to: F32, BF16 or F16");
+  if (dtype == DType::F32) return *this;
+  Tensor t = empty(shape_, dtype, device_);
+  const auto n = static_cast<size_t>(numel());
+  if (dtype == DType::BF16)
+    f32_to_bf16_n(data<float>(), t.data_mut<uint16_t>(), n);
+  else
+    f32_to_f16_n(data<float>(), t.data_mut<uint16_t>(), n);
+  return t;
+}
+
 std::vector<float> Tensor::to_f32_vector() const {
   std::vector<float> v(static_cast<size_t>(numel()));
   convert_to_f32(dtype_, data_, v.data(), v.size());

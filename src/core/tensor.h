@@ -85,6 +85,9 @@ class Tensor {
   Tensor slice0(int64_t begin, int64_t end) const;
   Tensor copy() const;    // deep, owned, same dtype; a QuantState is shared (immutable)
   Tensor to_f32() const;  // owned F32 copy (converts F16/BF16/ints)
+  // An F32 tensor as F32 (itself, shared), BF16 or F16, rounded to nearest even as torch's
+  // .to(dtype) does (owned).
+  Tensor f32_to(DType dtype) const;
   std::vector<float> to_f32_vector() const;
 
  private:

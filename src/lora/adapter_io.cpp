@@ -25,15 +25,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Tensor cast_from_f32(const Tensor& t, DType dtype) {
-  if (dtype == DType::F32) return t;
-  Tensor out = Tensor::empty(t.shape(), dtype);
-  const float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i)
-    out.data_mut<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(p[i]) : f32_to_f16(p[i]);
-  return out;
-}
-
 // Heads of the q/k projection an adapter sits on when its rows are RoPE-permuted, else 0.
 int64_t permuted_heads(const Model& model, const LoraAdapter& a) {
   if (!model.spec().rope_interleaved || model.gguf() == nullptr || a.layer < 0) return 0;
@@ -67,9 +58,8 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
                      heads > 0 ? permute_rope_rows(a.b, heads, true) : a.b});
   }
   for (const auto& s : lora.saved) {
-    items.push_back({kPrefix + s.name + ".weight", cast_from_f32(s.weight, s.dtype)});
-    if (s.bias.defined())
-      items.push_back({kPrefix + s.name + ".bias", cast_from_f32(s.bias, s.dtype)});
+    items.push_back({kPrefix + s.name + ".weight", s.weight.f32_to(s.dtype)});
+    if (s.bias.defined()) items.push_back({kPrefix + s.name + ".bias", s.bias.f32_to(s.dtype)});
   }
   std::set<std::string> adapted;
   for (const auto& a : lora.adapters) adapted.insert(a.module);
@@ -77,14 +67,11 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
     // A modules_to_save module's bias under bias "all"/"lora_only": PEFT's state dict holds the
     // copy's bias (<module>.bias, written above), again as <module>.modules_to_save.bias, and the
     // original's as <module>.original_module.bias.
-    const auto saved = std::find_if(
-        lora.saved.begin(), lora.saved.end(),
-        [&](const SavedModule& m) { return m.bias.defined() && m.name + ".bias" == name; });
-    if (saved != lora.saved.end()) {
-      items.push_back({kPrefix + saved->name + ".modules_to_save.bias",
-                       cast_from_f32(saved->bias, saved->dtype)});
+    const SavedModule* saved = lora.saved_module_of_bias(name);
+    if (saved != nullptr && saved->bias.defined()) {
       items.push_back(
-          {kPrefix + saved->name + ".original_module.bias", cast_from_f32(t, saved->dtype)});
+          {kPrefix + saved->name + ".modules_to_save.bias", saved->bias.f32_to(saved->dtype)});
+      items.push_back({kPrefix + saved->name + ".original_module.bias", t.f32_to(saved->dtype)});
       continue;
     }
     if (std::any_of(items.begin(), items.end(),
@@ -138,6 +125,7 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   std::set<std::string> done;
   std::vector<std::pair<std::string, Tensor>> saved_biases;
   std::vector<std::pair<std::string, Tensor>> original_biases;  // "<module>.bias" of a saved module
+  const bool wrapper_biases = set.config.bias != LoraBias::NONE && set.config.modules_to_save;
   for (const auto& key : f.names()) {
     if (key.rfind(kPrefix, 0) != 0)
       throw_user_error(
@@ -171,11 +159,8 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
     // drops it; <module>.original_module.bias is the frozen original's.
     const std::string inner_copy = ".modules_to_save.bias",
                       inner_original = ".original_module.bias";
-    if (set.config.bias != LoraBias::NONE && set.config.modules_to_save &&
-        ends_with(name, inner_copy))
-      continue;
-    if (set.config.bias != LoraBias::NONE && set.config.modules_to_save &&
-        ends_with(name, inner_original)) {
+    if (wrapper_biases && ends_with(name, inner_copy)) continue;
+    if (wrapper_biases && ends_with(name, inner_original)) {
       original_biases.emplace_back(name.substr(0, name.size() - inner_original.size()) + ".bias",
                                    t);
       continue;

@@ -493,6 +493,12 @@ LoraSet create_lora(const Model& model, const LoraConfig& config, const std::str
   return set;
 }
 
+const SavedModule* LoraSet::saved_module_of_bias(const std::string& name) const {
+  for (const SavedModule& s : saved)
+    if (s.name + ".bias" == name) return &s;
+  return nullptr;
+}
+
 TrainableCount count_trainable_parameters(const Model& model, const LoraSet& lora) {
   TrainableCount c;
   const ModelSpec& spec = model.spec();
@@ -511,12 +517,8 @@ TrainableCount count_trainable_parameters(const Model& model, const LoraSet& lor
     c.trainable += n;
     c.all += n;
   }
-  // A modules_to_save module's original bias is frozen (PEFT's wrapper freezes the original; the
-  // copy's bias, counted above, trains).
-  for (const auto& b : lora.biases)
-    if (std::none_of(lora.saved.begin(), lora.saved.end(),
-                     [&](const SavedModule& s) { return s.name + ".bias" == b.first; }))
-      c.trainable += b.second.numel();
+  for (const auto& b : lora.biases)  // a saved module's original bias is frozen
+    if (lora.saved_module_of_bias(b.first) == nullptr) c.trainable += b.second.numel();
   return c;
 }
 

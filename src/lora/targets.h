@@ -47,6 +47,11 @@ struct LoraSet {
   std::vector<SavedModule> saved;     // modules_to_save copies
   // Biases made trainable by bias = "all" / "lora_only": (parameter name, F32 copy).
   std::vector<std::pair<std::string, Tensor>> biases;
+
+  // The modules_to_save copy whose own bias the bias parameter `name` ("<module>.bias") is, or
+  // null. Such an entry of `biases` is the wrapped original's bias: frozen, as PEFT freezes it
+  // (the copy's bias trains); bias "all" still saves it as <module>.original_module.bias.
+  const SavedModule* saved_module_of_bias(const std::string& name) const;
 };
 
 // PEFT's model_type key for TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING ("llama",

@@ -89,19 +89,6 @@ int64_t permuted_heads(const Model& model, const std::string& slot) {
   return 0;
 }
 
-// An F32 tensor rounded to BF16/F16 (nearest even, as torch's .to()); F32 is returned as is.
-Tensor cast_for_save(const Tensor& t, DType dtype) {
-  if (dtype == DType::F32) return t;
-  Tensor out = Tensor::empty(t.shape(), dtype);
-  auto* dst = out.data_mut<uint16_t>();
-  const auto n = static_cast<size_t>(t.numel());
-  if (dtype == DType::BF16)
-    f32_to_bf16_n(t.data<float>(), dst, n);
-  else
-    f32_to_f16_n(t.data<float>(), dst, n);
-  return out;
-}
-
 ojson eos_json(const ModelSpec& s) {
   if (s.eos_ids.empty()) return nullptr;
   if (s.eos_ids.size() == 1) return s.eos_ids[0];
@@ -278,7 +265,7 @@ std::vector<std::string> save_hf_model(const std::string& dir, const Model& mode
   for (const auto& [slot, name] : hf_slot_names(model)) {
     Tensor t = to_owned_f32(by_slot.at(slot));
     if (const int64_t heads = permuted_heads(model, slot)) t = permute_rope_rows(t, heads, true);
-    tensors.emplace_back(name, cast_for_save(t, dtype));
+    tensors.emplace_back(name, t.f32_to(dtype));
   }
   std::sort(tensors.begin(), tensors.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

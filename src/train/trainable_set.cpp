@@ -210,14 +210,11 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
     if (s.bias.defined())
       bind(s.name + ".bias", s.bias, kPrefix + s.name + ".modules_to_save.default.bias");
   }
-  std::set<std::string> adapted, saved;
+  std::set<std::string> adapted;
   for (const LoraAdapter& a : set.lora.adapters) adapted.insert(a.module);
-  for (const SavedModule& s : set.lora.saved) saved.insert(s.name);
   for (const auto& [name, t] : set.lora.biases) {
+    if (set.lora.saved_module_of_bias(name) != nullptr) continue;  // the frozen original's
     const std::string module = name.substr(0, name.size() - 5);
-    // A modules_to_save module's original bias: frozen, as PEFT's wrapper freezes the original
-    // (bias "all" still saves it, as <module>.original_module.bias); the copy's bias trains.
-    if (saved.count(module)) continue;
     bind(name, t, kPrefix + (adapted.count(module) ? module + ".base_layer.bias" : name));
   }
   if (bound.empty()) {
