@@ -1,9 +1,9 @@
 // Decoder implementations; see decoders.h.
 #include "tokenizer/decoders.h"
 
+#include "core/utf8.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/pre_tokenizers.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna::tok {
 

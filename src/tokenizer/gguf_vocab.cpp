@@ -10,12 +10,12 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/decoders.h"
 #include "tokenizer/normalizers.h"
 #include "tokenizer/pre_tokenizers.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna {
 

@@ -3,8 +3,8 @@
 // them, the behavior merges or drops them, and empty pieces disappear.
 #include "tokenizer/pre_tokenizers.h"
 
+#include "core/utf8.h"
 #include "tokenizer/byte_level.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna::tok {
 

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <set>
 
-#include "tokenizer/jinja_ast.h"
-#include "tokenizer/jinja_lexer.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
+#include "template/jinja_ast.h"
+#include "template/jinja_lexer.h"
 
 namespace tuna::jinja {
 namespace {
