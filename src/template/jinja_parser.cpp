@@ -163,7 +163,7 @@ class Parser {
 
   std::unique_ptr<Node> parse_statement_tracked() {
     const std::string tag = cur().text;
-    if (tag.rfind("end", 0) == 0 || tag == "elif" || tag == "else")
+    if (tag.starts_with("end") || tag == "elif" || tag == "else")
       fail("unexpected '{% " + tag + " %}'" +
            (open_.empty() ? std::string(": no block is open") : open_block()));
     if (open_.size() >= kMaxDepth) fail("blocks nested too deeply");

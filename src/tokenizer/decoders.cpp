@@ -165,7 +165,7 @@ class WordPieceDecoder : public Decoder {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) {
-        if (t.compare(0, prefix_.size(), prefix_) == 0)
+        if (t.starts_with(prefix_))
           t.erase(0, prefix_.size());
         else
           t = std::string(" ").append(t);
