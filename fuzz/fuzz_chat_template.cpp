@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/utf8.h"
 #include "replay_driver.h"
 #include "tokenizer/chat_template.h"
-#include "tokenizer/utf8.h"
 
 namespace {
 

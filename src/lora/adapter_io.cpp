@@ -20,11 +20,6 @@ namespace {
 
 const std::string kPrefix = "base_model.model.";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Heads of the q/k projection an adapter sits on when its rows are RoPE-permuted, else 0.
 int64_t permuted_heads(const Model& model, const LoraAdapter& a) {
   if (!model.spec().rope_interleaved || model.gguf() == nullptr || a.layer < 0) return 0;
@@ -96,7 +91,7 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
 
 LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   std::string dir = dir_or_file;
-  if (ends_with(dir, ".safetensors")) dir = std::filesystem::path(dir).parent_path().string();
+  if (dir.ends_with(".safetensors")) dir = std::filesystem::path(dir).parent_path().string();
   const std::string config_path = dir + "/adapter_config.json";
   nlohmann::json j;
   try {
@@ -133,7 +128,7 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
           "this is not a PEFT adapter saved by save_pretrained");
     const std::string name = key.substr(kPrefix.size());
     for (const char* part : {".lora_A.weight", ".lora_B.weight"}) {
-      if (!ends_with(name, part)) continue;
+      if (!name.ends_with(part)) continue;
       const std::string module = name.substr(0, name.size() - std::string(part).size());
       if (!by_name.count(module)) {
         const std::string* best = closest_name(module, known);
@@ -159,8 +154,8 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
     // drops it; <module>.original_module.bias is the frozen original's.
     const std::string inner_copy = ".modules_to_save.bias",
                       inner_original = ".original_module.bias";
-    if (wrapper_biases && ends_with(name, inner_copy)) continue;
-    if (wrapper_biases && ends_with(name, inner_original)) {
+    if (wrapper_biases && name.ends_with(inner_copy)) continue;
+    if (wrapper_biases && name.ends_with(inner_original)) {
       original_biases.emplace_back(name.substr(0, name.size() - inner_original.size()) + ".bias",
                                    t);
       continue;
@@ -168,15 +163,15 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
     if (name.find("bias") != std::string::npos && set.config.bias != LoraBias::NONE) {
       std::string param = name;
       const std::string base = ".base_layer.bias";
-      if (ends_with(param, base)) param = param.substr(0, param.size() - base.size()) + ".bias";
+      if (param.ends_with(base)) param = param.substr(0, param.size() - base.size()) + ".bias";
       set.biases.emplace_back(param, t);
-    } else if (ends_with(name, ".weight") && set.config.modules_to_save) {
+    } else if (name.ends_with(".weight") && set.config.modules_to_save) {
       SavedModule s;
       s.name = name.substr(0, name.size() - 7);
       s.weight = t;
       s.dtype = f.entry(key).dtype;
       set.saved.push_back(std::move(s));
-    } else if (ends_with(name, ".bias") && set.config.modules_to_save) {
+    } else if (name.ends_with(".bias") && set.config.modules_to_save) {
       saved_biases.emplace_back(name, t);  // a modules_to_save copy's own bias (bias "none")
     } else {
       throw_user_error("lora", st_path + ": unexpected tensor " + quote(key),

@@ -21,11 +21,6 @@ namespace tuna {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 bool is_conditional(const ModelSpec& spec) {
   return !spec.weight_prefix.empty();
 }
@@ -51,11 +46,11 @@ void add_checkpoint_linears(const Model& model, std::vector<LinearModule>& out) 
   if (!is_conditional(model.spec()) || model.gguf() != nullptr) return;
   const SafetensorsModel st = SafetensorsModel::open_dir(model.dir());
   for (const auto& name : st.names()) {
-    if (name.find("vision_tower.") == std::string::npos || !ends_with(name, ".weight")) continue;
+    if (name.find("vision_tower.") == std::string::npos || !name.ends_with(".weight")) continue;
     const std::string module = name.substr(0, name.size() - 7);
     bool linear = false;
     for (const char* s : {".q_proj", ".k_proj", ".v_proj", ".out_proj", ".fc1", ".fc2"})
-      linear = linear || ends_with(module, s);
+      linear = linear || module.ends_with(s);
     if (!linear || st.entry(name).shape.ndim != 2) continue;
     LinearModule m;
     m.name = module.rfind("model.", 0) == 0 ? module : "model." + module;
@@ -104,7 +99,7 @@ bool regex_match(const std::string& pattern, const std::string& s, bool full,
 
 bool list_matches(const std::vector<std::string>& names, const std::string& key) {
   for (const auto& n : names)
-    if (key == n || ends_with(key, "." + n)) return true;
+    if (key == n || key.ends_with("." + n)) return true;
   return false;
 }
 
@@ -150,7 +145,7 @@ std::vector<std::pair<std::string, Tensor>> bias_parameters(const Model& model,
   if (is_conditional(s) && model.gguf() == nullptr) {
     const SafetensorsModel st = SafetensorsModel::open_dir(model.dir());
     for (const auto& name : st.names()) {
-      if (name.find("language_model") != std::string::npos || !ends_with(name, "bias")) continue;
+      if (name.find("language_model") != std::string::npos || !name.ends_with("bias")) continue;
       const std::string full = name.rfind("model.", 0) == 0 ? name : "model." + name;
       if (std::none_of(out.begin(), out.end(), [&](const auto& b) { return b.first == full; }))
         out.emplace_back(full, st.tensor(name));
@@ -179,7 +174,7 @@ std::vector<std::string> minimal_target_modules(const std::vector<std::string>& 
   std::set<std::string> other;
   for (const auto& m : all_modules) {
     if (target_set.count(m) || std::any_of(targets.begin(), targets.end(),
-                                           [&](const auto& t) { return ends_with(m, "." + t); }))
+                                           [&](const auto& t) { return m.ends_with("." + t); }))
       continue;
     for (auto& s : suffixes(m)) other.insert(s);
   }
@@ -191,7 +186,7 @@ std::vector<std::string> minimal_target_modules(const std::vector<std::string>& 
     for (const auto& s : sfx) {
       if (required.count(s) || other.count(s)) continue;
       if (std::none_of(required.begin(), required.end(),
-                       [&](const auto& r) { return ends_with(item, "." + r); })) {
+                       [&](const auto& r) { return item.ends_with("." + r); })) {
         required.insert(s);
         break;
       }
@@ -341,7 +336,7 @@ std::vector<size_t> resolve_lora_targets(const LoraConfig& c, const std::vector<
       const std::string* best = closest_name(entry, short_names);
       std::string hint = "the model's linear modules are: " + known;
       if (best != nullptr) hint = "did you mean '" + *best + "'? " + hint;
-      if (entry == "lm_head" || ends_with(entry, "embed_tokens") || entry == "wte")
+      if (entry == "lm_head" || entry.ends_with("embed_tokens") || entry == "wte")
         hint =
             "LoRA on the embedding or the output head is not supported; train it whole with "
             "modules_to_save: [" +
@@ -458,7 +453,7 @@ LoraSet create_lora(const Model& model, const LoraConfig& config, const std::str
     for (const auto& entry : *config.modules_to_save) {
       bool any = false;
       for (const auto& [name, weight] : candidates) {
-        if (!ends_with(name, entry)) continue;
+        if (!name.ends_with(entry)) continue;
         any = true;
         if (!weight.defined() || dtype_is_block(weight.dtype()))
           throw_user_error("lora",

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
 #include "tokenizer/normalizers.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna::tok {
 

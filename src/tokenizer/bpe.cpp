@@ -9,7 +9,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace tuna::tok {
 
@@ -410,7 +410,7 @@ std::unique_ptr<BpeModel> make_bpe_model(const json& j, const JsonWhere& w) {
       const json& e = (*jm)[i];
       if (e.is_string()) {  // legacy "a b"
         const std::string& s = e.get_ref<const std::string&>();
-        if (s.rfind("#version", 0) == 0) continue;
+        if (s.starts_with("#version")) continue;
         size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
           json_fail(w.at("merges").at(i), "a merge must be two pieces separated by one space");

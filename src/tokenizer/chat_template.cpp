@@ -1,7 +1,7 @@
 // ChatTemplate: parse once, render many conversations (see chat_template.h).
 #include "tokenizer/chat_template.h"
 
-#include "tokenizer/jinja_interp.h"
+#include "template/jinja_interp.h"
 
 namespace tuna {
 namespace {

@@ -1,7 +1,7 @@
 // Chat templates rendered exactly as transformers' apply_chat_template(tokenize=False) renders
 // them with jinja2 (sandboxed, trim_blocks, lstrip_blocks, loop controls, tojson with
 // ensure_ascii=False, raise_exception, strftime_now, {% generation %} assistant spans), by
-// tuna's own Jinja engine (src/tokenizer/jinja_*: no packaged C++ Jinja exists on this platform).
+// tuna's own Jinja engine (src/template/jinja_*: no packaged C++ Jinja exists on this platform).
 // A feature the engine does not implement is a clear error at parse time, never wrong output.
 #pragma once
 

@@ -1,9 +1,9 @@
 // Decoder implementations; see decoders.h.
 #include "tokenizer/decoders.h"
 
+#include "core/utf8.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/pre_tokenizers.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna::tok {
 
@@ -165,7 +165,7 @@ class WordPieceDecoder : public Decoder {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) {
-        if (t.compare(0, prefix_.size(), prefix_) == 0)
+        if (t.starts_with(prefix_))
           t.erase(0, prefix_.size());
         else
           t = std::string(" ").append(t);

@@ -10,12 +10,12 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/decoders.h"
 #include "tokenizer/normalizers.h"
 #include "tokenizer/pre_tokenizers.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna {
 
@@ -306,10 +306,6 @@ json replace_json(const char* from, const char* to) {
   return json{{"type", "Replace"}, {"pattern", {{"String", from}}}, {"content", to}};
 }
 
-bool starts_with(const std::string& s, const char* prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
 TokenizerOptions base_options(const Vocab& v, const std::vector<std::string>& content,
                               const GgufFile& g) {
   TokenizerOptions o;
@@ -345,7 +341,7 @@ Tokenizer build_llama(const Vocab& v, const GgufFile& g) {
   const size_t n = v.tokens.size();
   if (v.scores.empty())
     fail(v.file, "tokenizer.ggml.scores is missing (a \"llama\" vocabulary needs piece scores)");
-  const bool gemma = starts_with(v.arch, "gemma");
+  const bool gemma = v.arch.starts_with("gemma");
 
   // SentencePiece's pieces: user-defined pieces with "▁" again (llama.cpp wrote " ").
   std::vector<std::string> sp(v.tokens);

@@ -6,9 +6,9 @@
 
 #include <cstdlib>
 
+#include "core/unicode_tables.h"
+#include "core/utf8.h"
 #include "tokenizer/byte_level.h"
-#include "tokenizer/unicode_tables.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna::tok {
 

@@ -3,8 +3,8 @@
 // them, the behavior merges or drops them, and empty pieces disappear.
 #include "tokenizer/pre_tokenizers.h"
 
+#include "core/utf8.h"
 #include "tokenizer/byte_level.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna::tok {
 
@@ -188,7 +188,7 @@ class MetaspacePreTokenizer : public PreTokenizer {
         else
           piece.push_back(c);
       }
-      bool starts = piece.compare(0, rep_.size(), rep_) == 0;
+      bool starts = piece.starts_with(rep_);
       if (!starts && (scheme_ == PrependScheme::ALWAYS ||
                       (scheme_ == PrependScheme::FIRST && i == 0 && pt.first_at_origin)))
         piece.insert(0, rep_);

@@ -6,7 +6,7 @@
 #include <pcre2.h>
 
 #include "core/error.h"
-#include "tokenizer/unicode_tables.h"
+#include "core/unicode_tables.h"
 
 namespace tuna::tok {
 

@@ -14,10 +14,6 @@ namespace tuna {
 
 namespace {
 
-bool ends_with_replacement(const std::string& s) {
-  return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
-}
-
 // Length of the longest tail of `s` that is a proper prefix of a clean-up pattern.
 size_t cleanup_hold(const std::string& s) {
   static const std::array<std::string_view, 10> kPatterns = {" .",   " ?",  " !",  " ,",   " ' ",
@@ -43,7 +39,7 @@ std::string StreamingDecoder::decode_window() const {
 std::string StreamingDecoder::push(int32_t id) {
   ids_.push_back(id);
   std::string s = decode_window();
-  if (s.compare(0, prefix_.size(), prefix_) != 0) {
+  if (!s.starts_with(prefix_)) {
     // The new token rewrote text already emitted. Only ByteFallback does that: a stray byte
     // after a complete character turns the whole byte run into U+FFFDs. Restart the window.
     ids_.assign(1, id);
@@ -51,7 +47,7 @@ std::string StreamingDecoder::push(int32_t id) {
     prefix_count_ = 0;
     s = decode_window();
   }
-  if (ends_with_replacement(s)) return {};
+  if (s.ends_with("\xEF\xBF\xBD")) return {};  // U+FFFD: maybe a character still incomplete
   size_t hold = tokenizer_.options().clean_up_tokenization_spaces ? cleanup_hold(s) : 0;
   size_t end = s.size() - hold;
   if (end <= prefix_.size()) return {};
@@ -69,8 +65,7 @@ std::string StreamingDecoder::push(int32_t id) {
 std::string StreamingDecoder::flush() {
   std::string s = decode_window();
   std::string out;
-  if (s.size() > prefix_.size() && s.compare(0, prefix_.size(), prefix_) == 0)
-    out = s.substr(prefix_.size());
+  if (s.size() > prefix_.size() && s.starts_with(prefix_)) out = s.substr(prefix_.size());
   ids_.clear();
   prefix_.clear();
   prefix_count_ = 0;

@@ -9,12 +9,12 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/decoders.h"
 #include "tokenizer/normalizers.h"
 #include "tokenizer/post_processors.h"
 #include "tokenizer/pre_tokenizers.h"
-#include "tokenizer/utf8.h"
 #include "tokenizer/wordpiece.h"
 
 namespace tuna {

@@ -20,11 +20,6 @@ std::vector<std::string> split_components(const std::string& name) {
   }
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Module names that are torch.nn.LayerNorm instances in transformers' classes.
 bool is_layernorm_module(const std::string& model_type, const std::string& component) {
   if (model_type == "gpt2")
@@ -48,7 +43,7 @@ bool hf_weight_decay_applies(const std::string& model_type, const std::string& n
   const std::vector<std::string> original = split_components(name);
   for (size_t i = 0; i < parts.size(); ++i) {
     // (?:^|\.)norm(?:$|\.) and _norm(?:$|\.): a dot-separated component "norm" or "*_norm".
-    if (parts[i] == "norm" || ends_with(parts[i], "_norm")) return false;
+    if (parts[i] == "norm" || parts[i].ends_with("_norm")) return false;
     // Module components (every one but the parameter's own name), matched case-sensitively as
     // Python attribute names are.
     if (i + 1 < parts.size() && is_layernorm_module(model_type, original[i])) return false;

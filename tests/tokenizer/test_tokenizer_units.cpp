@@ -1,7 +1,7 @@
-// Unit tests of the tokenizer pieces on small hand-written tokenizer.json snippets: UTF-8 repair,
-// BPE options, added-token flags, tokenizer_config handling (Gemma's post-processor rebuild,
-// special tokens, chat templates), C++-built pipelines, streaming decode, and the errors for bad
-// input (exit status 2, file + JSON path, the supported types listed).
+// Unit tests of the tokenizer pieces on small hand-written tokenizer.json snippets: BPE options,
+// added-token flags, tokenizer_config handling (Gemma's post-processor rebuild, special tokens,
+// chat templates), C++-built pipelines, streaming decode, and the errors for bad input (exit
+// status 2, file + JSON path, the supported types listed). UTF-8 repair: tests/core/test_utf8.cpp.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "golden_util.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/decoders.h"
@@ -16,7 +17,6 @@
 #include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/tokenizer.h"
-#include "tokenizer/utf8.h"
 
 namespace tuna {
 namespace {
@@ -60,36 +60,6 @@ json spm_bpe() {
 
 Tokenizer from(const json& j, const json* cfg = nullptr) {
   return Tokenizer::from_json(j, cfg, "test.json", "test_config.json");
-}
-
-TEST(Utf8, LossyMatchesPythonReplace) {
-  // Expected strings are bytes.decode("utf-8", errors="replace") in Python 3.11.
-  const std::string R = "\xEF\xBF\xBD";
-  EXPECT_EQ(utf8::lossy("a\xE0\x80z"), "a" + R + R + "z");
-  EXPECT_EQ(utf8::lossy("\xED\xA0\x80"), R + R + R);  // surrogates are ill-formed
-  EXPECT_EQ(utf8::lossy("\xF0\x9F\x98"), R);          // truncated 4-byte sequence
-  EXPECT_EQ(utf8::lossy("\xEA\xB0"), R);
-  EXPECT_EQ(utf8::lossy("\xC0\x80"), R + R);
-  EXPECT_EQ(utf8::lossy("\xF4\x90\x80\x80"), R + R + R + R);
-  EXPECT_EQ(utf8::lossy("\xFE\xFF\x80"), R + R + R);
-  EXPECT_EQ(utf8::lossy("ok \xEA\xB0\x80"), "ok \xEA\xB0\x80");
-  std::string out;
-  EXPECT_EQ(utf8::append_lossy(out, "x\xFFy\xC3"), 2u);
-  EXPECT_TRUE(utf8::is_valid("\xF0\x9F\x98\x80"));
-  EXPECT_FALSE(utf8::is_valid("\xF0\x9F\x98"));
-}
-
-TEST(Utf8, CharacterClassesFollowHf) {
-  EXPECT_TRUE(utf8::is_whitespace(0x3000));
-  EXPECT_FALSE(utf8::is_whitespace(0x180E));  // not White_Space any more
-  EXPECT_FALSE(utf8::is_whitespace(0x200B));
-  EXPECT_TRUE(utf8::is_bert_punctuation(0x3002));
-  EXPECT_FALSE(utf8::is_bert_punctuation(0x2E4F));  // newer than HF's unicode_categories
-  EXPECT_TRUE(utf8::is_word_char(0xAC00));
-  EXPECT_TRUE(utf8::is_word_char(0x0301));  // marks are \w in Rust's regex
-  std::string lower;
-  utf8::append_lower(lower, 0x130);  // İ → i̇ (two code points)
-  EXPECT_EQ(lower, "i\xCC\x87");
 }
 
 TEST(Normalizers, UnicodeFormsKeepWhatHfKeeps) {

@@ -18,7 +18,7 @@ Every id list / decoded string is what transformers' AutoTokenizer (a fast token
 tok(text, add_special_tokens=...).input_ids and tok.decode(ids, skip_special_tokens=...).
 
 Usage: python make_tokenizer_goldens.py [--out DIR] [--assets DIR] [--only NAME ...]
-       python make_tokenizer_goldens.py --unicode-tables src/tokenizer/unicode_tables.cpp
+       python make_tokenizer_goldens.py --unicode-tables src/core/unicode_tables.cpp
 """
 
 import argparse
@@ -675,7 +675,7 @@ def write_unicode_tables(path):
            f"// Character classes probed from HF tokenizers {tokenizers.__version__} itself (every code",
            "// point run through its pre-tokenizers/normalizers), so the Unicode version of the Rust",
            "// crates it uses (unicode_categories, regex, std) is matched exactly. See unicode_tables.h.",
-           '#include "tokenizer/unicode_tables.h"', "", "// clang-format off", "namespace tuna::utf8 {", ""]
+           '#include "core/unicode_tables.h"', "", "// clang-format off", "namespace tuna::utf8 {", ""]
     for key, name, ascii_too in names:
         r = ranges(props[key], ascii_too)
         out.append(f"const CodepointRange {name}[] = {{")

@@ -2,7 +2,7 @@
 // Character classes probed from HF tokenizers 0.22.2 itself (every code
 // point run through its pre-tokenizers/normalizers), so the Unicode version of the Rust
 // crates it uses (unicode_categories, regex, std) is matched exactly. See unicode_tables.h.
-#include "tokenizer/unicode_tables.h"
+#include "core/unicode_tables.h"
 
 // clang-format off
 namespace tuna::utf8 {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "tokenizer/jinja_ast.h"
+#include "template/jinja_ast.h"
 
 namespace tuna::jinja {
 
@@ -52,7 +52,7 @@ class Interpreter {
   Value make_macro(const Node& n);
 };
 
-// ---- built-ins (jinja_builtins.cpp) ----
+// ---- built-ins (jinja_filters.cpp: filters, tests; jinja_methods.cpp: the rest) ----
 Value call_filter(Interpreter& in, std::string_view name, const Value& subject, Args& args);
 bool call_test(Interpreter& in, std::string_view name, const Value& subject, Args& args);
 // A bound method of a str, dict or list (`found` false when the type has no such method).

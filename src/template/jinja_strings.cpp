@@ -1,14 +1,14 @@
 // Python str operations for tuna's Jinja engine (our own; see jinja_strings.h). Case mapping
 // uses utf8proc's simple mappings plus Python's full upper-case of U+00DF (ß → SS); other
 // multi-character case mappings are not reproduced.
-#include "tokenizer/jinja_strings.h"
+#include "template/jinja_strings.h"
 
 #include <utf8proc.h>
 
 #include <algorithm>
 
-#include "tokenizer/jinja_value.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
+#include "template/jinja_value.h"
 
 namespace tuna::jinja {
 namespace {

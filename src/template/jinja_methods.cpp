@@ -9,9 +9,9 @@
 #include <ctime>
 #include <set>
 
-#include "tokenizer/jinja_interp.h"
-#include "tokenizer/jinja_strings.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
+#include "template/jinja_interp.h"
+#include "template/jinja_strings.h"
 
 namespace tuna::jinja {
 
@@ -196,9 +196,7 @@ Value str_method(const Value& self, const std::string& name, bool* found) {
           raise("TypeError", std::string(starts ? "startswith" : "endswith") +
                                  " first arg must be str or a tuple of str, not " + o.type_name());
         const std::string& x = o.as_string();
-        if (x.size() <= s.size() && (starts ? s.compare(0, x.size(), x) == 0
-                                            : s.compare(s.size() - x.size(), x.size(), x) == 0))
-          return Value(true);
+        if (starts ? s.starts_with(x) : s.ends_with(x)) return Value(true);
       }
       return Value(false);
     });

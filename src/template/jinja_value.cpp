@@ -1,6 +1,6 @@
 // Python object semantics for the Jinja engine: str/repr, truthiness, ==, ordering, `in`,
 // float repr and json.dumps. Our own code (see jinja_value.h).
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_value.h"
 
 #include <utf8proc.h>
 
@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace tuna::jinja {
 

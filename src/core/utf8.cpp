@@ -1,10 +1,10 @@
 // UTF-8 decoding/encoding, lossy repair with Python/Rust replacement semantics, and lookups into
 // the generated Unicode tables. See utf8.h.
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 #include <algorithm>
 
-#include "tokenizer/unicode_tables.h"
+#include "core/unicode_tables.h"
 
 namespace tuna::utf8 {
 

@@ -1,11 +1,11 @@
 // Lexer of tuna's Jinja engine (our own; see jinja_ast.h): jinja2's tokenizer under transformers'
 // settings — trim_blocks, lstrip_blocks, `-`/`+` whitespace control, raw blocks, comments.
-#include "tokenizer/jinja_lexer.h"
+#include "template/jinja_lexer.h"
 
 #include <cctype>
 #include <cstdlib>
 
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace tuna::jinja {
 namespace {

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <set>
 
-#include "tokenizer/jinja_ast.h"
-#include "tokenizer/jinja_lexer.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
+#include "template/jinja_ast.h"
+#include "template/jinja_lexer.h"
 
 namespace tuna::jinja {
 namespace {
@@ -163,7 +163,7 @@ class Parser {
 
   std::unique_ptr<Node> parse_statement_tracked() {
     const std::string tag = cur().text;
-    if (tag.rfind("end", 0) == 0 || tag == "elif" || tag == "else")
+    if (tag.starts_with("end") || tag == "elif" || tag == "else")
       fail("unexpected '{% " + tag + " %}'" +
            (open_.empty() ? std::string(": no block is open") : open_block()));
     if (open_.size() >= kMaxDepth) fail("blocks nested too deeply");

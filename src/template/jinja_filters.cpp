@@ -6,9 +6,9 @@
 #include <functional>
 #include <map>
 
-#include "tokenizer/jinja_interp.h"
-#include "tokenizer/jinja_strings.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
+#include "template/jinja_interp.h"
+#include "template/jinja_strings.h"
 
 namespace tuna::jinja {
 namespace {

@@ -2,7 +2,7 @@
 // Python arithmetic, attribute/item lookup with jinja2's sandbox rules and Undefined messages.
 #include <cmath>
 
-#include "tokenizer/jinja_interp.h"
+#include "template/jinja_interp.h"
 
 namespace tuna::jinja {
 

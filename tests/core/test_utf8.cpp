@@ -1,0 +1,44 @@
+// UTF-8 helpers (core/utf8.h): lossy repair with Python's replacement semantics and the
+// character classes as HF tokenizers computes them. The tokenizer and template tests cover their
+// use in context.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/utf8.h"
+
+namespace tuna {
+namespace {
+
+TEST(Utf8, LossyMatchesPythonReplace) {
+  // Expected strings are bytes.decode("utf-8", errors="replace") in Python 3.11.
+  const std::string R = "\xEF\xBF\xBD";
+  EXPECT_EQ(utf8::lossy("a\xE0\x80z"), "a" + R + R + "z");
+  EXPECT_EQ(utf8::lossy("\xED\xA0\x80"), R + R + R);  // surrogates are ill-formed
+  EXPECT_EQ(utf8::lossy("\xF0\x9F\x98"), R);          // truncated 4-byte sequence
+  EXPECT_EQ(utf8::lossy("\xEA\xB0"), R);
+  EXPECT_EQ(utf8::lossy("\xC0\x80"), R + R);
+  EXPECT_EQ(utf8::lossy("\xF4\x90\x80\x80"), R + R + R + R);
+  EXPECT_EQ(utf8::lossy("\xFE\xFF\x80"), R + R + R);
+  EXPECT_EQ(utf8::lossy("ok \xEA\xB0\x80"), "ok \xEA\xB0\x80");
+  std::string out;
+  EXPECT_EQ(utf8::append_lossy(out, "x\xFFy\xC3"), 2u);
+  EXPECT_TRUE(utf8::is_valid("\xF0\x9F\x98\x80"));
+  EXPECT_FALSE(utf8::is_valid("\xF0\x9F\x98"));
+}
+
+TEST(Utf8, CharacterClassesFollowHf) {
+  EXPECT_TRUE(utf8::is_whitespace(0x3000));
+  EXPECT_FALSE(utf8::is_whitespace(0x180E));  // not White_Space any more
+  EXPECT_FALSE(utf8::is_whitespace(0x200B));
+  EXPECT_TRUE(utf8::is_bert_punctuation(0x3002));
+  EXPECT_FALSE(utf8::is_bert_punctuation(0x2E4F));  // newer than HF's unicode_categories
+  EXPECT_TRUE(utf8::is_word_char(0xAC00));
+  EXPECT_TRUE(utf8::is_word_char(0x0301));  // marks are \w in Rust's regex
+  std::string lower;
+  utf8::append_lower(lower, 0x130);  // İ → i̇ (two code points)
+  EXPECT_EQ(lower, "i\xCC\x87");
+}
+
+}  // namespace
+}  // namespace tuna

@@ -1,0 +1,156 @@
+// The generation loop of infer/generation.h through its public API, on the tiny golden Llama
+// (tests/golden/models/llama, vocab 256) with a tokenizer that spells id i as two characters:
+// greedy ids are the full forward's argmax step by step, generation ends at max_new_tokens, at
+// the first EOS id (not printed) or before a stop string (also one spanning two tokens, never
+// streamed), and the streamed text is the returned text. The real-model cases (Gemma 3 GGUF,
+// KV sessions) are in the model tests.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "infer/generation.h"
+#include "model/model.h"
+#include "test_util.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tuna {
+namespace {
+
+const std::string kLlama = std::string(TUNA_GOLDEN_DIR) + "/models/llama";
+
+// A BPE without merges whose id i is the piece letter(i % 26) + digit(i / 26) ("a0", "b0", ...,
+// "v9"), fused on decode: every id of the tiny models prints as two ASCII characters.
+Tokenizer two_char_tokenizer(int64_t vocab) {
+  nlohmann::json pieces = nlohmann::json::object();
+  for (int64_t i = 0; i < vocab; ++i)
+    pieces[std::string{static_cast<char>('a' + i % 26), static_cast<char>('0' + i / 26)}] = i;
+  const nlohmann::json j = {
+      {"version", "1.0"},
+      {"added_tokens", nlohmann::json::array()},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", nullptr},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "Fuse"}}},
+      {"model", {{"type", "BPE"}, {"vocab", pieces}, {"merges", nlohmann::json::array()}}}};
+  return Tokenizer::from_json(j, nullptr, "two-character test tokenizer");
+}
+
+// Greedy continuation by the full forward (no KV cache, no generate()): argmax of the last
+// position's logits, appended, `n` times.
+std::vector<int32_t> full_forward_greedy(const Model& model, std::vector<int32_t> seq, int n) {
+  const int64_t V = model.spec().vocab;
+  std::vector<int32_t> out;
+  for (int step = 0; step < n; ++step) {
+    Batch batch;
+    batch.T = static_cast<int64_t>(seq.size());
+    batch.ids = seq;
+    const Tensor logits = model.forward(batch);  // [1, T, V]
+    const float* last = logits.data<float>() + (batch.T - 1) * V;
+    const int32_t id = static_cast<int32_t>(std::max_element(last, last + V) - last);
+    out.push_back(id);
+    seq.push_back(id);
+  }
+  return out;
+}
+
+class Generate : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = new Model(Model::load(kLlama));
+    tok_ = new Tokenizer(two_char_tokenizer(model_->spec().vocab));
+  }
+  static void TearDownTestSuite() {
+    delete tok_;
+    delete model_;
+  }
+  // Greedy generation after kPrompt; `streamed` gets what the sink received.
+  Generation run(const GenerationOptions& g, std::string* streamed = nullptr) const {
+    return generate(*model_, nullptr, nullptr, *tok_, kPrompt, g, [streamed](const std::string& s) {
+      if (streamed) *streamed += s;
+    });
+  }
+  static inline const std::vector<int32_t> kPrompt = {5, 77, 130, 9, 201, 64};
+  static inline Model* model_ = nullptr;
+  static inline Tokenizer* tok_ = nullptr;
+};
+
+TEST_F(Generate, GreedyFollowsTheFullForwardUntilMaxNewTokens) {
+  ASSERT_EQ(model_->spec().vocab, 256);
+  GenerationOptions g;
+  g.max_new_tokens = 12;
+  std::string streamed;
+  const Generation out = run(g, &streamed);
+  EXPECT_EQ(out.ids, full_forward_greedy(*model_, kPrompt, 12));
+  EXPECT_EQ(out.finish_reason, "length");
+  EXPECT_EQ(out.text, tok_->decode(out.ids, true));
+  EXPECT_EQ(out.text.size(), 24u);
+  EXPECT_EQ(streamed, out.text);
+  EXPECT_EQ(out.reused_prompt_tokens, 0);
+
+  g.max_new_tokens = 0;
+  const Generation none = run(g);
+  EXPECT_TRUE(none.ids.empty());
+  EXPECT_EQ(none.text, "");
+  EXPECT_EQ(none.finish_reason, "length");
+}
+
+TEST_F(Generate, StopsAtTheFirstEosIdWithoutPrintingIt) {
+  GenerationOptions g;
+  g.max_new_tokens = 12;
+  const std::vector<int32_t> full = run(g).ids;
+  // The id generated fifth (its first occurrence may be earlier) and one never generated.
+  const int32_t eos = full[4];
+  const size_t first = static_cast<size_t>(std::find(full.begin(), full.end(), eos) - full.begin());
+  int32_t unused = 0;
+  while (std::find(full.begin(), full.end(), unused) != full.end()) ++unused;
+  g.eos_ids = {unused, eos};
+  std::string streamed;
+  const Generation out = run(g, &streamed);
+  EXPECT_EQ(out.finish_reason, "eos");
+  ASSERT_EQ(out.ids.size(), first + 1);
+  EXPECT_TRUE(std::equal(out.ids.begin(), out.ids.end(), full.begin()));
+  const std::vector<int32_t> printed(out.ids.begin(), out.ids.end() - 1);
+  EXPECT_EQ(out.text, tok_->decode(printed, true));
+  EXPECT_EQ(streamed, out.text);
+}
+
+TEST_F(Generate, StopStringsCutTheTextAndAreNeverStreamed) {
+  GenerationOptions g;
+  g.max_new_tokens = 12;
+  const Generation full = run(g);
+  ASSERT_EQ(full.text.size(), 24u);
+  // The second character of the 7th token and the first of the 8th: the stop string spans a
+  // token boundary, so the 7th token's tail must be held back until the 8th arrives.
+  const std::string spanning = full.text.substr(13, 2);
+  // A stop string that never appears is ignored; the earliest cut among several wins.
+  g.stop_strings = {"#never#", spanning, full.text.substr(20, 3)};
+  std::string streamed;
+  const Generation out = run(g, &streamed);
+  // Generation stops at the first token whose text completes a stop string, cut before it.
+  size_t tokens = 0, cut = std::string::npos;
+  while (cut == std::string::npos && tokens < full.ids.size()) {
+    const std::string so_far = full.text.substr(0, 2 * ++tokens);
+    for (const std::string& s : g.stop_strings) cut = std::min(cut, so_far.find(s));
+  }
+  ASSERT_LE(cut, 13u);
+  EXPECT_EQ(out.finish_reason, "stop");
+  EXPECT_EQ(out.text, full.text.substr(0, cut));
+  EXPECT_EQ(streamed, out.text);
+  ASSERT_EQ(out.ids.size(), tokens);
+  EXPECT_TRUE(std::equal(out.ids.begin(), out.ids.end(), full.ids.begin()));
+}
+
+TEST_F(Generate, RefusesAnEmptyPromptAndColdSampling) {
+  GenerationOptions g;
+  tuna_test::expect_user_error([&] { generate(*model_, nullptr, nullptr, *tok_, {}, g); },
+                               {"prompt"});
+  g.sampling.do_sample = true;
+  g.sampling.temperature = 0.0f;
+  tuna_test::expect_user_error([&] { run(g); }, {"temperature"});
+}
+
+}  // namespace
+}  // namespace tuna

@@ -1,0 +1,117 @@
+// The Jinja engine on its own (template/jinja_*: parse_template, Interpreter, Value), without the
+// chat-template front end of tokenizer/chat_template.h: rendering under transformers' settings,
+// Python value semantics, {% generation %} spans, and the exception class and position of each
+// error. Expected strings are jinja2 3.1's (ImmutableSandboxedEnvironment, trim_blocks,
+// lstrip_blocks, loopcontrols). Golden parity lives in tests/tokenizer/test_chat_template.cpp.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "template/jinja_interp.h"
+
+namespace tuna::jinja {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// Renders `source` with `context` (a JSON object of template variables) and the chat globals.
+std::string render(const std::string& source, const ojson& context = ojson::object()) {
+  Body body = parse_template(source);
+  Interpreter interp(make_globals(), Value::from_json(context));
+  interp.render(body);
+  return interp.out();
+}
+
+// The error a template raises while parsing or rendering, as "Type line:column message".
+std::string error_of(const std::string& source, const ojson& context = ojson::object()) {
+  try {
+    render(source, context);
+  } catch (const TemplateError& e) {
+    return e.type() + " " + std::to_string(e.line()) + ":" + std::to_string(e.column()) + " " +
+           e.what();
+  }
+  return "rendered";
+}
+
+TEST(Jinja, LoopsAndWhitespaceControlFollowTransformersSettings) {
+  ojson ctx = {
+      {"messages",
+       {{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", "yo"}}}}};
+  // trim_blocks drops the newline after a tag, lstrip_blocks the indentation before it.
+  EXPECT_EQ(render("{% for m in messages %}\n  {% if m.role == 'user' %}\n"
+                   "<{{ loop.index }}:{{ m['content'] }}>\n  {% endif %}\n{% endfor %}\n",
+                   ctx),
+            "<1:hi>\n");
+  EXPECT_EQ(render("{%- for m in messages -%} [{{ m.role }}] {%- endfor %}", ctx),
+            "[user][assistant]");
+  EXPECT_EQ(render("{% for i in range(5) %}{% if i == 3 %}{% break %}{% endif %}"
+                   "{% if i == 1 %}{% continue %}{% endif %}{{ i }}{% endfor %}"),
+            "02");
+  // Only a namespace carries state out of a loop (jinja2 scoping).
+  EXPECT_EQ(render("{% set n = 0 %}{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}"
+                   "{% set n = n + i %}{% set ns.n = ns.n + i %}{% endfor %}{{ n }} {{ ns.n }}"),
+            "0 6");
+  EXPECT_EQ(render("{% macro tag(name, v='x') %}<{{ name }}={{ v }}>{% endmacro %}"
+                   "{{ tag('a') }}{{ tag('b', v=2) }}"),
+            "<a=x><b=2>");
+  // One trailing newline of the template is dropped (keep_trailing_newline=False).
+  EXPECT_EQ(render("a\n\n"), "a\n");
+}
+
+TEST(Jinja, ValuesBehaveAsPythonObjects) {
+  EXPECT_EQ(render("{{ [1, 'a', none, true, 1.5] }}"), "[1, 'a', None, True, 1.5]");
+  EXPECT_EQ(render("{{ {'k': [1, 2]} }}"), "{'k': [1, 2]}");
+  EXPECT_EQ(render("{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % -3 }} {{ 1 / 2 }} {{ 2 ** 10 }}"),
+            "3 -4 -2 0.5 1024");
+  EXPECT_EQ(render("{{ 0.1 + 0.2 }} {{ 1e20 }} {{ 3.0 }}"), "0.30000000000000004 1e+20 3.0");
+  // Strings are UTF-8 but count, index and slice in code points.
+  EXPECT_EQ(render("{{ s | length }} {{ s[1] }} {{ s[::-1] }}", {{"s", "한국어"}}), "3 국 어국한");
+  EXPECT_EQ(render("{{ ('\u3000x\u3000').strip() }}|{{ 'a,b'.split(',') }}"), "x|['a', 'b']");
+  EXPECT_EQ(render("{{ 'ß' | upper }} {{ 'Hello World' | lower }}"), "SS hello world");
+  EXPECT_EQ(render("{{ x is defined }} {{ y is none }} {{ 3 is odd }} {{ 'b' in ['a', 'b'] }}",
+                   {{"y", nullptr}}),
+            "False True True True");
+  EXPECT_EQ(render("{{ x }}|{{ x | default('d') }}"), "|d");  // Undefined prints as nothing
+}
+
+TEST(Jinja, TojsonIsTransformersFilter) {
+  ojson ctx = {{"t", {{"name", "f"}, {"desc", "é \"q\""}, {"args", {1, 2.5, nullptr}}}}};
+  EXPECT_EQ(render("{{ t | tojson }}", ctx),
+            R"({"name": "f", "desc": "é \"q\"", "args": [1, 2.5, null]})");
+  EXPECT_EQ(render("{{ {'b': 1, 'a': [true]} | tojson(indent=2) }}"),
+            "{\n  \"b\": 1,\n  \"a\": [\n    true\n  ]\n}");
+}
+
+TEST(Jinja, GenerationSpansAreByteRangesOfTheOutput) {
+  Body body = parse_template(
+      "ab{% generation %}cd{% endgeneration %}e{% generation %}한{% "
+      "endgeneration %}");
+  Interpreter interp(make_globals(), Value::dict());
+  interp.render(body);
+  EXPECT_EQ(interp.out(), "abcde한");
+  std::vector<std::pair<size_t, size_t>> want = {{2, 4}, {5, 8}};
+  EXPECT_EQ(interp.generation_spans(), want);
+}
+
+// A runtime error's position is the operator that raised it: the call's '(', the binary
+// operator, the attribute's '.'.
+TEST(Jinja, ErrorsCarryPythonTypeAndPosition) {
+  EXPECT_EQ(error_of("x\n{% if a %}\n{% endfor %}"),
+            "TemplateSyntaxError 3:4 unexpected '{% endfor %}' (the innermost open block is 'if' "
+            "from line 2)");
+  EXPECT_EQ(error_of("{{ raise_exception('no system role') }}"),
+            "TemplateError 1:19 no system role");
+  EXPECT_EQ(error_of("line\n{{ 'a' + 1 }}"),
+            "TypeError 2:8 can only concatenate str (not \"int\") to str");
+  EXPECT_EQ(error_of("{{ m.content.x }}", {{"m", ojson::object()}}),
+            "UndefinedError 1:13 'dict object' has no attribute 'content'");
+  // The immutable sandbox: methods that modify a list are refused.
+  EXPECT_EQ(error_of("{% set l = [] %}{{ l.append(1) }}").rfind("SecurityError ", 0), 0u)
+      << error_of("{% set l = [] %}{{ l.append(1) }}");
+}
+
+}  // namespace
+}  // namespace tuna::jinja
