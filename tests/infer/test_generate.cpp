@@ -13,11 +13,11 @@
 #include <string>
 
 #include "infer/generation.h"
+#include "infer/kv_decoder.h"
+#include "infer/sampling.h"
 #include "lora/config.h"
 #include "lora/targets.h"
-#include "model/generate.h"
 #include "model/model.h"
-#include "model/sampling.h"
 #include "model/train_step.h"
 #include "tokenizer/gguf_vocab.h"
 
