@@ -26,11 +26,12 @@ ModelWiring model_wiring(const ModelSpec& s) {
   wr.fused_qkv = s.family == Family::GPT2;
   wr.qk_norm = s.qk_norm;
   wr.qk_norm_kind = s.norm == NormType::RMS_GEMMA ? RmsNormKind::GEMMA : RmsNormKind::LLAMA;
-  wr.rope = !s.learned_positions;
+  wr.learned_positions = s.learned_positions;
   wr.rope_interleaved = s.rope_interleaved;
   wr.sandwich_norm = s.sandwich_norm;
   wr.gated_mlp = s.gated_mlp;
   wr.activation = s.activation;
+  wr.embed_scale = embedding_scale(s, DType::F32);
   // nn.Embedding(padding_idx=pad_token_id) in transformers' Llama/Mistral/Qwen/Gemma/EXAONE;
   // GPT-2's wte has no padding_idx.
   if (s.family != Family::GPT2 && s.pad_id >= 0 && s.pad_id < s.vocab)
@@ -197,7 +198,7 @@ void block_forward(const BlockContext& c, int64_t li, BlockActs& a, Tensor& x_ou
     rms_norm_forward(a.q_pre.reshape({N * H, D}), lw.q_norm, wr.norm_eps, wr.qk_norm_kind, qn);
     rms_norm_forward(a.k_pre.reshape({N * K, D}), lw.k_norm, wr.norm_eps, wr.qk_norm_kind, kn);
   }
-  if (wr.rope) {
+  if (!wr.learned_positions) {
     Tensor qr = a.q.reshape({N, H, D}), kr = a.k.reshape({N, K, D});
     rope_forward(qr, c.rope.for_layer(li), c.rope.rows, wr.rope_interleaved);
     rope_forward(kr, c.rope.for_layer(li), c.rope.rows, wr.rope_interleaved);
@@ -304,7 +305,7 @@ void block_backward(const BlockContext& c, int64_t li, const BlockActs& a, const
                        a.v.reshape({B, T, K, D}), c.key_valid, layer_attention_params(s, li),
                        d_attn.reshape({B, T, H, D}), dq4, dk4, dv4, c.segment_start);
   }
-  if (wr.rope) {
+  if (!wr.learned_positions) {
     Tensor dqr = dq.reshape({N, H, D}), dkr = dk.reshape({N, K, D});
     rope_backward(dqr, c.rope.for_layer(li), c.rope.rows, wr.rope_interleaved);
     rope_backward(dkr, c.rope.for_layer(li), c.rope.rows, wr.rope_interleaved);
@@ -336,10 +337,10 @@ void block_backward(const BlockContext& c, int64_t li, const BlockActs& a, const
   add_inplace(d_in, d_mid);
 }
 
-void embed_forward(const ModelSpec& s, const ModelWeights& w, const std::vector<int32_t>& ids,
+void embed_forward(const ModelWiring& wr, const ModelWeights& w, const std::vector<int32_t>& ids,
                    const std::vector<int32_t>& positions, Tensor& x) {
-  embedding_forward(w.embed, ids, embedding_scale(s, DType::F32), x);
-  if (s.learned_positions) embedding_add_forward(w.pos_embed, positions, x);
+  embedding_forward(w.embed, ids, wr.embed_scale, x);
+  if (wr.learned_positions) embedding_add_forward(w.pos_embed, positions, x);
 }
 
 Tensor stack_hidden(const BlockContext& c, const std::vector<int32_t>& ids,
@@ -347,7 +348,7 @@ Tensor stack_hidden(const BlockContext& c, const std::vector<int32_t>& ids,
   TUNA_ASSERT(!c.keep && c.N == static_cast<int64_t>(ids.size()), "stack_hidden: N ids, no keep");
   const ModelSpec& s = *c.spec;
   Tensor x = Tensor::empty({c.N, s.hidden}, DType::F32);  // [N, C] residual stream
-  embed_forward(s, *c.weights, ids, positions, x);
+  embed_forward(c.wiring, *c.weights, ids, positions, x);
   BlockActs workspace;  // buffers allocated by the first block, reused by the others
   for (int64_t li = 0; li < s.n_layers; ++li) {
     workspace.x_in = x;

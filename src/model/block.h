@@ -18,21 +18,21 @@
 
 namespace tuna {
 
-// ---- a family's wiring
-// --------------------------------------------------------------------------- How a family's pieces
-// are wired, read from its spec once: every block, embedding and norm decision reads this, never
-// the family name or which weight tensors happen to be defined.
+// ---- a family's wiring --------------------------------------------------------------------------
+// How a family's pieces are wired, read from its spec once: every block, embedding and norm
+// decision reads this, never the family name or which weight tensors happen to be defined.
 struct ModelWiring {
   NormType norm = NormType::RMS;  // every block norm and the final norm
   float norm_eps = 1e-6f;
   bool fused_qkv = false;  // one [3C, C] q | k | v linear (GPT-2's c_attn), else q, k, v
   bool qk_norm = false;    // RMSNorm over D on q and k before RoPE (Qwen3, Gemma 3)
   RmsNormKind qk_norm_kind = RmsNormKind::LLAMA;
-  bool rope = true;  // RoPE on q and k; false: learned positions added to the embeddings
+  bool learned_positions = false;  // position embeddings added to x (GPT-2), else RoPE on q, k
   bool rope_interleaved = false;
   bool sandwich_norm = false;  // post-attention and post-MLP norms (Gemma 2/3)
   bool gated_mlp = true;       // down(act(gate) · up), else down(act(up)) (GPT-2)
   Activation activation = Activation::SILU;
+  float embed_scale = 1.0f;        // embeddings · sqrt(C) for Gemma (rounded as the spec says)
   int32_t embed_padding_idx = -1;  // embedding row that gets no gradient (nn.Embedding padding_idx)
 };
 ModelWiring model_wiring(const ModelSpec& s);
@@ -44,8 +44,7 @@ void apply_norm(const ModelWiring& wr, const Tensor& x, const Tensor& w, const T
 void apply_norm_backward(const ModelWiring& wr, const Tensor& x, const Tensor& w, const Tensor& dy,
                          Tensor& dx, Tensor* dw, Tensor* db);
 
-// ---- the adapter table
-// ---------------------------------------------------------------------------
+// ---- the adapter table --------------------------------------------------------------------------
 constexpr size_t kLoraTargets = 8;  // LoraTarget values
 // adapters[layer][target]: the LoRA adapter applied unmerged on that linear, or nullptr. The
 // forward only reads an adapter; the backward adds into its grad_a / grad_b.
@@ -85,11 +84,10 @@ auto linear_slots(L& l, LoraTarget t) {
   return std::pair<P, P>{nullptr, nullptr};
 }
 
-// ---- the block
-// ----------------------------------------------------------------------------------- Decoding's
-// attention hook: appends the new keys/values of `layer` (positions length() .. length() + n − 1)
-// to the cache and attends each new query to the cached positions it may see. q [n, H·D], k, v [n,
-// K·D] (after q/k norm and RoPE) -> attn [n, H·D].
+// ---- the block ----------------------------------------------------------------------------------
+// Decoding's attention hook: appends the keys/values of the n new tokens (the positions after
+// those already cached) to the cache of `layer` and attends each new query to the cached
+// positions it may see. q [n, H·D], k, v [n, K·D] (after q/k norm and RoPE) -> attn [n, H·D].
 class KvCache {
  public:
   virtual ~KvCache() = default;
@@ -148,10 +146,9 @@ void block_forward(const BlockContext& c, int64_t layer, BlockActs& acts, Tensor
 void block_backward(const BlockContext& c, int64_t layer, const BlockActs& acts,
                     const Tensor& d_out, Tensor& d_in);
 
-// ---- the stack around it
-// --------------------------------------------------------------------------- x [N, C] = embeddings
-// of ids (· sqrt(C) for Gemma) + learned positions (GPT-2) at `positions`.
-void embed_forward(const ModelSpec& s, const ModelWeights& w, const std::vector<int32_t>& ids,
+// ---- the stack around it ------------------------------------------------------------------------
+// x [N, C] = embeddings of ids (· sqrt(C) for Gemma) + learned positions (GPT-2) at `positions`.
+void embed_forward(const ModelWiring& wr, const ModelWeights& w, const std::vector<int32_t>& ids,
                    const std::vector<int32_t>& positions, Tensor& x);
 
 // The inference stack (scoring and decoding): embeddings, every block with one reused workspace

@@ -102,7 +102,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
 
   // x: [N, C] embeddings (· sqrt(C) for Gemma, + learned positions for GPT-2)
   Tensor x = Tensor::empty({N, C}, DType::F32);
-  embed_forward(s, weights, tb.ids, positions, x);
+  embed_forward(c.wiring, weights, tb.ids, positions, x);
 
   // Per block: its activations, or only its input (x_in) with checkpointing.
   std::vector<BlockActs> acts(static_cast<size_t>(L));
@@ -148,7 +148,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
     std::swap(dx, d_in);
   }
   if (c.grads != nullptr && c.grads->embed.defined())
-    embedding_backward(tb.ids, dx, embedding_scale(s, DType::F32), c.grads->embed,
+    embedding_backward(tb.ids, dx, c.wiring.embed_scale, c.grads->embed,
                        c.wiring.embed_padding_idx);
   if (c.grads != nullptr && c.grads->pos_embed.defined())
     embedding_backward(positions, dx, 1.0f, c.grads->pos_embed, -1);

@@ -141,7 +141,7 @@ TEST_P(OneBlock, WiringAgreesWithTheLoadedWeights) {
     EXPECT_EQ(wr.sandwich_norm, lw.post_attn_norm.defined() && lw.post_ffn_norm.defined());
     EXPECT_EQ(wr.gated_mlp, lw.gate.defined());
   }
-  EXPECT_EQ(!wr.rope, model.weights().pos_embed.defined());
+  EXPECT_EQ(wr.learned_positions, model.weights().pos_embed.defined());
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, OneBlock,
