@@ -81,7 +81,6 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
               "gradients have L layers");
   const std::vector<int32_t> positions = batch_positions(batch);
 
-  const LayerAdapters adapter_table = layer_adapter_table(s, weights, adapters, AdapterUse::TRAIN);
   BlockContext c;
   c.spec = &s;
   c.wiring = model_wiring(s);
@@ -93,6 +92,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   c.key_valid = key_valid_mask(batch);
   c.segment_start = segment_starts(tb);
   c.rope = build_rope(s, positions);
+  const LayerAdapters adapter_table = layer_adapter_table(s, weights, adapters, AdapterUse::TRAIN);
   c.adapters = &adapter_table;
   c.keep = true;
   c.seed = opt.seed;
