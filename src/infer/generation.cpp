@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "infer/kv_decoder.h"
 #include "io/gguf.h"
 #include "lora/merge.h"
-#include "model/generate.h"
-#include "model/transformer_train.h"  // linear_slots
+#include "model/block.h"  // linear_slots
 
 namespace tuna {
 

@@ -1,5 +1,5 @@
 // Text generation for `tuna generate`: the decoding loop over a KvDecoder (prefill, then one
-// token per step), HF-style sampling (model/sampling.h), stop at EOS ids or stop strings
+// token per step), HF-style sampling (infer/sampling.h), stop at EOS ids or stop strings
 // (text-level; the output is cut before the stop string), streaming text through a
 // StreamingDecoder so no UTF-8 character is ever split. Also the EOS ids a model stops at and
 // a PEFT adapter merged into a copy of the weights it touches. CPU, one sequence.
@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "infer/kv_decoder.h"
+#include "infer/sampling.h"
 #include "lora/targets.h"
-#include "model/generate.h"
 #include "model/model.h"
-#include "model/sampling.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tuna {

@@ -1,5 +1,5 @@
-// Shared forward pieces (see forward_common.h): used by the inference and training passes so
-// both read batches, positions, masks, RoPE and norms the same way.
+// Shared forward pieces (see forward_common.h): used by the scoring, decoding and training
+// drivers so all read batches, positions, masks and RoPE the same way.
 #include "model/forward_common.h"
 
 #include <algorithm>
@@ -96,33 +96,6 @@ AttentionParams layer_attention_params(const ModelSpec& s, int64_t layer) {
   ap.softcap = s.attn_softcap;
   ap.window = ls.sliding ? ls.window : 0;
   return ap;
-}
-
-RmsNormKind qk_norm_kind(const ModelSpec& s) {
-  return s.norm == NormType::RMS_GEMMA ? RmsNormKind::GEMMA : RmsNormKind::LLAMA;
-}
-
-void apply_norm(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
-  switch (s.norm) {
-    case NormType::RMS:
-      return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::LLAMA, y);
-    case NormType::RMS_GEMMA:
-      return rms_norm_forward(x, w, s.norm_eps, RmsNormKind::GEMMA, y);
-    case NormType::LAYER:
-      return layer_norm_forward(x, w, b, s.norm_eps, y);
-  }
-}
-
-void apply_norm_backward(const ModelSpec& s, const Tensor& x, const Tensor& w, const Tensor& dy,
-                         Tensor& dx, Tensor* dw, Tensor* db) {
-  switch (s.norm) {
-    case NormType::RMS:
-      return rms_norm_backward(x, w, s.norm_eps, RmsNormKind::LLAMA, dy, dx, dw);
-    case NormType::RMS_GEMMA:
-      return rms_norm_backward(x, w, s.norm_eps, RmsNormKind::GEMMA, dy, dx, dw);
-    case NormType::LAYER:
-      return layer_norm_backward(x, w, s.norm_eps, dy, dx, dw, db);
-  }
 }
 
 void add_inplace(Tensor& x, const Tensor& y) {

@@ -1,5 +1,5 @@
 // forward_backward: one micro-batch through the whole model for training. Embeddings (Gemma's
-// scale, GPT-2's learned positions) → L blocks (transformer_train.cpp) → final norm → fused
+// scale, GPT-2's learned positions) → L blocks (block.cpp) → final norm → fused
 // chunked LM head + cross-entropy (never [N×V] logits), then the backward in reverse, with
 // optional gradient checkpointing. Memory: per block the tensors listed in BlockActs (or only
 // the block input when checkpointing), plus one block's worth of scratch.
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "model/transformer_train.h"
+#include "model/block.h"
 #include "ops/cross_entropy.h"
 #include "ops/embedding.h"
 
@@ -29,37 +29,6 @@ void check_train_batch(const ModelSpec& s, const TrainBatch& tb, Batch& batch) {
                      "labels size " + std::to_string(tb.labels.size()) + " does not match the " +
                          std::to_string(tb.ids.size()) + " ids",
                      "labels are input ids with −100 where no loss is wanted");
-}
-
-// adapters[layer][target] table; checks each adapter against the model's shapes.
-std::vector<std::array<LoraAdapter*, kLoraTargets>> adapter_table(const ModelSpec& s,
-                                                                  const ModelWeights& w,
-                                                                  std::vector<LoraAdapter>* ads) {
-  std::vector<std::array<LoraAdapter*, kLoraTargets>> table(static_cast<size_t>(s.n_layers));
-  for (auto& row : table) row.fill(nullptr);
-  if (ads == nullptr) return table;
-  for (LoraAdapter& ad : *ads) {
-    if (ad.layer < 0 || ad.layer >= s.n_layers)
-      throw_user_error("train", "adapter " + ad.module + ": layer " + std::to_string(ad.layer) +
-                                    " is outside the model's " + std::to_string(s.n_layers));
-    LoraAdapter*& slot = table[static_cast<size_t>(ad.layer)][static_cast<size_t>(ad.target)];
-    if (slot != nullptr) throw_user_error("train", "two adapters on " + ad.module);
-    const Tensor* base = linear_slots(w.layers[static_cast<size_t>(ad.layer)], ad.target).first;
-    if (!base->defined())
-      throw_user_error("train", "adapter " + ad.module + " targets a linear this model lacks");
-    const int64_t in = w.linear_transposed ? base->dim(0) : base->dim(1);
-    const int64_t out = w.linear_transposed ? base->dim(1) : base->dim(0);
-    if (ad.a.shape() != Shape{ad.r, in} || ad.b.shape() != Shape{out, ad.r} ||
-        ad.a.dtype() != DType::F32 || ad.b.dtype() != DType::F32)
-      throw_user_error("train", "adapter " + ad.module + ": A " + ad.a.shape().to_string() +
-                                    ", B " + ad.b.shape().to_string() + " do not fit the base " +
-                                    base->shape().to_string() +
-                                    " with r = " + std::to_string(ad.r));
-    if (!ad.grad_a.defined()) ad.grad_a = Tensor::zeros(ad.a.shape(), DType::F32);
-    if (!ad.grad_b.defined()) ad.grad_b = Tensor::zeros(ad.b.shape(), DType::F32);
-    slot = &ad;
-  }
-  return table;
 }
 
 // Packed rows: segment_start [B, T] = the index of the token where each token's sample starts
@@ -87,13 +56,6 @@ Tensor segment_starts(const TrainBatch& tb) {
   return seg;
 }
 
-// nn.Embedding(padding_idx=pad_token_id) in transformers' Llama/Mistral/Qwen/Gemma/EXAONE;
-// GPT-2's wte has no padding_idx.
-int32_t embedding_padding_idx(const ModelSpec& s) {
-  if (s.family == Family::GPT2 || s.pad_id < 0 || s.pad_id >= s.vocab) return -1;
-  return static_cast<int32_t>(s.pad_id);
-}
-
 Tensor* trainable(Tensor& t) {
   return t.defined() ? &t : nullptr;
 }
@@ -119,8 +81,9 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
               "gradients have L layers");
   const std::vector<int32_t> positions = batch_positions(batch);
 
-  TrainContext c;
+  BlockContext c;
   c.spec = &s;
+  c.wiring = model_wiring(s);
   c.weights = &weights;
   c.grads = opt.backward ? grads : nullptr;
   c.B = B;
@@ -129,17 +92,17 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   c.key_valid = key_valid_mask(batch);
   c.segment_start = segment_starts(tb);
   c.rope = build_rope(s, positions);
-  c.adapters = adapter_table(s, weights, adapters);
+  const LayerAdapters adapter_table = layer_adapter_table(s, weights, adapters, AdapterUse::TRAIN);
+  c.adapters = &adapter_table;
+  c.keep = true;
   c.seed = opt.seed;
   c.step = opt.step;
   c.micro = opt.micro;
   c.dropout = opt.backward;
 
   // x: [N, C] embeddings (· sqrt(C) for Gemma, + learned positions for GPT-2)
-  const float embed_scale = embedding_scale(s, DType::F32);
   Tensor x = Tensor::empty({N, C}, DType::F32);
-  embedding_forward(weights.embed, tb.ids, embed_scale, x);
-  if (s.learned_positions) embedding_add_forward(weights.pos_embed, positions, x);
+  embed_forward(c.wiring, weights, tb.ids, positions, x);
 
   // Per block: its activations, or only its input (x_in) with checkpointing.
   std::vector<BlockActs> acts(static_cast<size_t>(L));
@@ -155,7 +118,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   }
   Tensor hidden = Tensor::empty({B, T, C}, DType::F32);  // final-normed [B, T, C]
   Tensor hidden2 = hidden.reshape({N, C});
-  apply_norm(s, x, weights.final_norm, weights.final_norm_bias, hidden2);
+  apply_norm(c.wiring, x, weights.final_norm, weights.final_norm_bias, hidden2);
 
   Tensor labels = Tensor::empty({B, T}, DType::I32);
   std::copy(tb.labels.begin(), tb.labels.end(), labels.data_mut<int32_t>());
@@ -170,7 +133,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
 
   // ---- backward ----
   Tensor dx = Tensor::empty({N, C}, DType::F32);  // ∂loss/∂(residual stream), [N, C]
-  apply_norm_backward(s, x, weights.final_norm, d_hidden.reshape({N, C}), dx,
+  apply_norm_backward(c.wiring, x, weights.final_norm, d_hidden.reshape({N, C}), dx,
                       c.grads ? trainable(c.grads->final_norm) : nullptr,
                       c.grads ? trainable(c.grads->final_norm_bias) : nullptr);
   Tensor d_in = Tensor::empty({N, C}, DType::F32);
@@ -185,7 +148,8 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
     std::swap(dx, d_in);
   }
   if (c.grads != nullptr && c.grads->embed.defined())
-    embedding_backward(tb.ids, dx, embed_scale, c.grads->embed, embedding_padding_idx(s));
+    embedding_backward(tb.ids, dx, c.wiring.embed_scale, c.grads->embed,
+                       c.wiring.embed_padding_idx);
   if (c.grads != nullptr && c.grads->pos_embed.defined())
     embedding_backward(positions, dx, 1.0f, c.grads->pos_embed, -1);
   return result;

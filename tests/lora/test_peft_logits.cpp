@@ -8,10 +8,10 @@
 
 #include <cmath>
 
+#include "infer/kv_decoder.h"
 #include "io/safetensors.h"
 #include "lora/adapter_io.h"
 #include "lora/targets.h"
-#include "model/generate.h"
 #include "model/model.h"
 
 namespace tuna {

@@ -1,9 +1,9 @@
-// KvDecoder (see generate.h): the shared decoder stack (decoder_hidden) with an attention step
-// that appends the new keys/values to the per-layer cache and attends each new query to the
-// cached positions it may see — causal, inside the layer's sliding window, with the forward's
-// scale, soft-capping and F32 softmax. Dimension letters: n new tokens, S cached + new
-// positions, H heads, K kv heads, D head dim, V vocab.
-#include "model/generate.h"
+// KvDecoder (see kv_decoder.h): the inference stack (model/block.h stack_hidden) with the cache as
+// the block's attention hook, which appends the new keys/values to the per-layer cache and
+// attends each new query to the cached positions it may see — causal, inside the layer's sliding
+// window, with the forward's scale, soft-capping and F32 softmax. Dimension letters: n new
+// tokens, S cached + new positions, H heads, K kv heads, D head dim, V vocab.
+#include "infer/kv_decoder.h"
 
 #include <algorithm>
 #include <cmath>
@@ -62,54 +62,70 @@ void cached_attention(const float* q, const float* k, const float* v, int64_t n,
 
 }  // namespace
 
+void KvDecoder::Cache::attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
+                              Tensor& attn) {
+  const int64_t n = q.dim(0), H = spec->n_heads, K = spec->n_kv_heads, D = spec->head_dim;
+  std::vector<float>& kc = keys[static_cast<size_t>(layer)];
+  std::vector<float>& vc = values[static_cast<size_t>(layer)];
+  kc.insert(kc.end(), k.data<float>(), k.data<float>() + n * K * D);
+  vc.insert(vc.end(), v.data<float>(), v.data<float>() + n * K * D);
+  cached_attention(q.data<float>(), kc.data(), vc.data(), n, length, H, K, D,
+                   layer_attention_params(*spec, layer), attn.data_mut<float>());
+}
+
 KvDecoder::KvDecoder(const Model& model, const ModelWeights* weights,
                      const std::vector<LoraAdapter>* adapters)
     : spec_(model.spec()), weights_(weights != nullptr ? *weights : model.weights()) {
-  if (adapters != nullptr) adapters_ = layer_adapter_table(*adapters, spec_.n_layers);
+  // The forward only reads adapters (the backward alone writes their gradients).
+  if (adapters != nullptr)
+    adapters_ = layer_adapter_table(
+        spec_, weights_, const_cast<std::vector<LoraAdapter>*>(adapters), AdapterUse::INFER);
+  cache_.spec = &spec_;
   reset();
 }
 
 void KvDecoder::reset() {
-  length_ = 0;
-  keys_.assign(static_cast<size_t>(spec_.n_layers), {});
-  values_.assign(static_cast<size_t>(spec_.n_layers), {});
+  cache_.length = 0;
+  cache_.keys.assign(static_cast<size_t>(spec_.n_layers), {});
+  cache_.values.assign(static_cast<size_t>(spec_.n_layers), {});
 }
 
 void KvDecoder::truncate(int64_t n) {
-  TUNA_ASSERT(n >= 0 && n <= length_, "KvDecoder::truncate: n outside [0, length]");
-  if (n == length_) return;
-  for (size_t l = 0; l < keys_.size(); ++l) {
-    const size_t per_position = keys_[l].size() / static_cast<size_t>(length_);  // K · D
-    keys_[l].resize(per_position * static_cast<size_t>(n));
-    values_[l].resize(per_position * static_cast<size_t>(n));
+  const int64_t length = cache_.length;
+  TUNA_ASSERT(n >= 0 && n <= length, "KvDecoder::truncate: n outside [0, length]");
+  if (n == length) return;
+  for (size_t l = 0; l < cache_.keys.size(); ++l) {
+    const size_t per_position = cache_.keys[l].size() / static_cast<size_t>(length);  // K · D
+    cache_.keys[l].resize(per_position * static_cast<size_t>(n));
+    cache_.values[l].resize(per_position * static_cast<size_t>(n));
   }
-  length_ = n;
+  cache_.length = n;
 }
 
 Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
   TUNA_ASSERT(!ids.empty(), "KvDecoder::feed: no ids");
-  const int64_t n = static_cast<int64_t>(ids.size()), p0 = length_, H = spec_.n_heads,
-                K = spec_.n_kv_heads, D = spec_.head_dim;
+  const int64_t n = static_cast<int64_t>(ids.size()), p0 = cache_.length;
   if (spec_.learned_positions && p0 + n > spec_.max_positions)
     throw_user_error("generate",
                      std::to_string(p0 + n) + " tokens exceed the model's " +
                          std::to_string(spec_.max_positions) + " learned positions",
-                     "use a shorter prompt or fewer --max-new-tokens");
+                     "use a shorter prompt or a smaller max_new_tokens");
   std::vector<int32_t> positions(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) positions[static_cast<size_t>(i)] = static_cast<int32_t>(p0 + i);
 
-  Tensor hidden = decoder_hidden(
-      spec_, weights_, ids, positions,
-      [&](int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& attn) {
-        std::vector<float>& kc = keys_[static_cast<size_t>(layer)];
-        std::vector<float>& vc = values_[static_cast<size_t>(layer)];
-        kc.insert(kc.end(), k.data<float>(), k.data<float>() + n * K * D);
-        vc.insert(vc.end(), v.data<float>(), v.data<float>() + n * K * D);
-        cached_attention(q.data<float>(), kc.data(), vc.data(), n, p0, H, K, D,
-                         layer_attention_params(spec_, layer), attn.data_mut<float>());
-      },
-      adapters_.empty() ? nullptr : &adapters_);
-  length_ += n;
+  BlockContext c;
+  c.spec = &spec_;
+  c.wiring = model_wiring(spec_);
+  c.weights = &weights_;
+  c.adapters = adapters_.empty() ? nullptr : &adapters_;
+  c.B = 1;
+  c.T = n;
+  c.N = n;
+  c.cache = &cache_;
+  c.rope = build_rope(spec_, positions);
+  c.keep = false;
+  Tensor hidden = stack_hidden(c, ids, positions);
+  cache_.length += n;
   return hidden;
 }
 

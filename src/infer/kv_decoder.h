@@ -2,14 +2,15 @@
 // the decoder stack over that token alone, attending to the cached keys/values of every earlier
 // position. Gives the logits Model::forward gives on the whole sequence (same masking, sliding
 // windows included: the cache keeps every position and masks as the full forward does; RoPE
-// positions continue). One unpadded sequence, CPU F32. Sampling lives in model/sampling.h.
+// positions continue): the one decoder block (model/block.h) runs with this cache as its attention
+// hook. One unpadded sequence, CPU F32. Sampling lives in infer/sampling.h.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
 #include "lora/adapter.h"
+#include "model/block.h"
 #include "model/model.h"
 
 namespace tuna {
@@ -30,7 +31,7 @@ class KvDecoder {
   // feed() and keep the last row only: next-token logits [V].
   std::vector<float> next_logits(const std::vector<int32_t>& ids);
 
-  int64_t length() const { return length_; }
+  int64_t length() const { return cache_.length; }
   void reset();  // forget the cache (length 0)
   // Keeps the first n ≤ length() positions: the cache then holds exactly what feeding those n
   // ids from scratch gives (a causal model's keys/values of a prefix do not depend on what
@@ -38,12 +39,20 @@ class KvDecoder {
   void truncate(int64_t n);
 
  private:
+  // The block's attention hook: per layer the keys and values of every position so far.
+  struct Cache final : KvCache {
+    const ModelSpec* spec = nullptr;
+    int64_t length = 0;  // positions cached before the pass in flight
+    // Per layer: [length, K, D] F32, row-major.
+    std::vector<std::vector<float>> keys, values;
+    void attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
+                Tensor& attn) override;
+  };
+
   const ModelSpec& spec_;
   const ModelWeights& weights_;
-  std::vector<std::array<const LoraAdapter*, 8>> adapters_;  // empty: none
-  int64_t length_ = 0;
-  // Per layer: keys and values of every position so far, [length, K, D] F32, row-major.
-  std::vector<std::vector<float>> keys_, values_;
+  LayerAdapters adapters_;  // empty: none
+  Cache cache_;
 };
 
 }  // namespace tuna

@@ -1,6 +1,6 @@
 // Sampling (see sampling.h), following transformers' generation/logits_process.py for each
 // processor and warper.
-#include "model/sampling.h"
+#include "infer/sampling.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,8 +1,8 @@
 // Generation: the KV-cache decoder gives the full forward's logits at every step on the tiny
 // golden models of each family (Gemma 3 sliding + global layers, Gemma 2 soft-capping, Llama,
-// Qwen 3, GPT-2) and on the real Gemma 3 270M GGUF; greedy decoding follows the full forward's
-// argmax; sampling is reproducible per seed; the HF processors on hand cases; a merged LoRA
-// adapter gives the loss of the adapter applied on the fly.
+// Mistral, Qwen 2/3, GPT-2, EXAONE) and on the real Gemma 3 270M GGUF; greedy decoding follows
+// the full forward's argmax; sampling is reproducible per seed; the HF processors on hand cases;
+// a merged LoRA adapter gives the loss of the adapter applied on the fly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,11 +13,11 @@
 #include <string>
 
 #include "infer/generation.h"
+#include "infer/kv_decoder.h"
+#include "infer/sampling.h"
 #include "lora/config.h"
 #include "lora/targets.h"
-#include "model/generate.h"
 #include "model/model.h"
-#include "model/sampling.h"
 #include "model/train_step.h"
 #include "tokenizer/gguf_vocab.h"
 
@@ -74,7 +74,9 @@ TEST_P(KvCacheTiny, EveryStepMatchesTheFullForward) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, KvCacheTiny,
-                         ::testing::Values("gemma3", "gemma2", "llama", "qwen3", "gpt2"));
+                         ::testing::Values("gemma3", "gemma3_bf16", "gemma2", "llama",
+                                           "llama_linear_tied", "mistral", "qwen2", "qwen3", "gpt2",
+                                           "exaone"));
 
 TEST(KvCache, GemmaWindowIsExercised) {
   // The tiny Gemma 3 has window 8: 24 tokens put most queries beyond it.
