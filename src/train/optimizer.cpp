@@ -1,7 +1,8 @@
-// Optimizer names, the AdamW and SGD update rules, and optimizer.safetensors. See optimizer.h.
-// Each element's arithmetic follows torch 2.9's CPU kernels operation by operation (float
-// arithmetic, scalars rounded to float where torch rounds them, FMAs where torch's vectorised
-// kernels use them) so results do not depend on how elements are split across threads.
+// Optimizer names, AdamW (through the multi-tensor op ops/adamw.h), the SGD update rule, flat
+// optimizer state and optimizer.safetensors. See optimizer.h. Each element's arithmetic follows
+// torch 2.9's CPU kernels operation by operation (float arithmetic, scalars rounded to float
+// where torch rounds them, FMAs where torch's vectorised kernels use them) so results do not
+// depend on how elements are split across threads.
 #include "train/optimizer.h"
 
 #include <algorithm>
