@@ -99,8 +99,9 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   const float* g = grad.data<float>();
   float* m = exp_avg.data_mut<float>();
   float* v = exp_avg_sq.data_mut<float>();
+  // Threads only when there is more than one chunk's work (a lone small tensor stays serial).
   const int64_t count = static_cast<int64_t>(items.size());
-#pragma omp parallel for schedule(static) if (count > 1)
+#pragma omp parallel for schedule(static) if (offset > kUpdateChunk)
   for (int64_t i = 0; i < count; ++i)
     k.lerp_small ? run_item<true>(k, items[i], p, g, m, v)
                  : run_item<false>(k, items[i], p, g, m, v);
