@@ -1,4 +1,4 @@
-// Aligned allocation, arena, RSS readings. See memory.h.
+// Aligned allocation, freed-memory reuse, RSS readings. See memory.h.
 #include "core/memory.h"
 
 #if defined(__GLIBC__)
@@ -44,32 +44,6 @@ void keep_freed_memory_for_reuse() {
 
 AlignedBuffer make_aligned_buffer(size_t bytes) {
   return AlignedBuffer(aligned_alloc_bytes(bytes));
-}
-
-Arena::Arena(size_t capacity_bytes) {
-  reserve(capacity_bytes);
-}
-
-void Arena::reserve(size_t capacity_bytes) {
-  block_.reset();
-  capacity_ = capacity_bytes;
-  used_ = 0;
-  if (capacity_bytes > 0) block_ = make_aligned_buffer(capacity_bytes);
-}
-
-void* Arena::alloc(size_t bytes) {
-  // Compare against the room left, never `used_ + bytes` (which can wrap).
-  const size_t room = capacity_ - used_;
-  const size_t rounded =
-      bytes > room ? room + 1 : (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded > room) {
-    throw_internal_error("arena", "arena exhausted: need " + std::to_string(used_ + rounded) +
-                                      " bytes, capacity " + std::to_string(capacity_));
-  }
-  void* p = static_cast<char*>(block_.get()) + used_;
-  used_ += rounded;
-  if (used_ > high_water_) high_water_ = used_;
-  return p;
 }
 
 static size_t read_status_kb(const char* key) {

@@ -1,5 +1,4 @@
-// Aligned allocation and a per-step bump arena. The arena is sized up front for a step's
-// activations and reset between steps; it never frees individual allocations.
+// Aligned allocation, keeping freed memory for the next training step, and RSS readings.
 #pragma once
 
 #include <cstddef>
@@ -17,27 +16,6 @@ struct AlignedDeleter {
 };
 using AlignedBuffer = std::unique_ptr<void, AlignedDeleter>;
 AlignedBuffer make_aligned_buffer(size_t bytes);
-
-// Bump allocator over one aligned block. alloc() returns kAlignment-aligned memory or throws
-// when the arena is exhausted (an internal error: arenas are sized from the step's shapes).
-class Arena {
- public:
-  explicit Arena(size_t capacity_bytes = 0);
-  void reserve(size_t capacity_bytes);  // drops all allocations
-  void* alloc(size_t bytes);
-  template <typename T>
-  T* alloc_n(size_t n) {
-    return static_cast<T*>(alloc(n * sizeof(T)));
-  }
-  void reset() { used_ = 0; }
-  size_t used() const { return used_; }
-  size_t capacity() const { return capacity_; }
-  size_t high_water() const { return high_water_; }
-
- private:
-  AlignedBuffer block_;
-  size_t capacity_ = 0, used_ = 0, high_water_ = 0;
-};
 
 // Keeps memory that a training step frees inside the process for the next step: blocks up to
 // 32 MiB come from the heap instead of fresh mmaps, and the heap's top is not returned to the

@@ -110,6 +110,37 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return t;
 }
 
+Tensor Tensor::view_at(int64_t offset, const Shape& shape) const {
+  TUNA_ASSERT(!dtype_is_block(dtype_) && quant_state_ == nullptr, "view_at of a block tensor");
+  TUNA_ASSERT(offset >= 0 && offset + shape.numel() <= numel(),
+              "view_at [" + std::to_string(offset) + ", +" + std::to_string(shape.numel()) +
+                  ") of " + shape_.to_string());
+  Tensor t = *this;
+  t.data_ = data_ + dtype_nbytes(dtype_, offset);
+  t.shape_ = shape;
+  return t;
+}
+
+Tensor Tensor::span_of(const std::vector<Tensor>& parts) {
+  if (parts.empty()) return Tensor();
+  const Tensor& first = parts.front();
+  if (!first.defined() || dtype_is_block(first.dtype_) || first.quant_state_ != nullptr)
+    return Tensor();
+  int64_t n = 0;
+  bool writable = true;
+  for (const Tensor& p : parts) {
+    if (p.holder_ != first.holder_ || p.dtype_ != first.dtype_ || p.device_ != first.device_ ||
+        p.data_ != first.data_ + dtype_nbytes(first.dtype_, n))
+      return Tensor();
+    n += p.numel();
+    writable = writable && p.writable_;
+  }
+  Tensor t = first;
+  t.shape_ = Shape{n};
+  t.writable_ = writable;
+  return t;
+}
+
 Tensor Tensor::with_quant_state(std::shared_ptr<const QuantState> state) const {
   Tensor t = *this;
   t.quant_state_ = std::move(state);

@@ -1,7 +1,8 @@
-// Tensor: row-major, up to 4 dims, a dtype and a device; it either owns aligned memory or is a
-// read-only view into memory kept alive by another owner (typically a MappedFile). Tensors
-// are cheap handles (shared ownership); copy() makes a deep copy. No strides: every tensor is
-// contiguous, and views are whole tensors or leading-dimension slices. A block-quantized tensor
+// Tensor: row-major, up to 4 dims, a dtype and a device; it either owns aligned memory, is a
+// read-only view into memory kept alive by another owner (typically a MappedFile), or is a
+// writable view into owned storage (a part of a flat buffer, view_at). Tensors are cheap handles
+// (shared ownership); copy() makes a deep copy. No strides: every tensor is contiguous, and views
+// are whole tensors, leading-dimension slices or element ranges. A block-quantized tensor
 // whose per-block statistics are not stored inline (bitsandbytes NF4/FP4) carries them in an
 // immutable QuantState shared by every handle to it.
 #pragma once
@@ -80,6 +81,14 @@ class Tensor {
   }
 
   Tensor reshape(const Shape& shape) const;  // same storage; numel must match
+  // Elements [offset, offset + shape.numel()) of this tensor as a tensor of `shape`: the same
+  // storage and owner, writable when this tensor is (per-tensor views into a flat buffer). Not
+  // for block-quantized dtypes.
+  Tensor view_at(int64_t offset, const Shape& shape) const;
+  // The 1-D tensor [Σ numel] that `parts` form when they lie back to back, in order, in one
+  // owner's storage with one dtype (e.g. the views view_at made of a flat buffer); undefined
+  // otherwise or when `parts` is empty. Writable when every part is.
+  static Tensor span_of(const std::vector<Tensor>& parts);
   // Rows [begin, end) of dim 0, same storage; not for tensors with a QuantState (their blocks
   // may span rows).
   Tensor slice0(int64_t begin, int64_t end) const;

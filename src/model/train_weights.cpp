@@ -1,7 +1,10 @@
 // Trainable base weights for full fine-tuning / modules_to_save / bias training: slot naming,
-// gradient sets shaped like ModelWeights, F32 master copies. Tied embeddings are one parameter
-// (its gradient lives in the embed slot). The step itself is in train_step.cpp.
+// gradient sets shaped like ModelWeights, F32 master copies. A set's gradients (and its masters)
+// are views into one flat F32 buffer, in slot order (train/param_buffer.h adopts it as is). Tied
+// embeddings are one parameter (its gradient lives in the embed slot). The step itself is in
+// train_step.cpp.
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "model/train_step.h"
@@ -68,21 +71,28 @@ Tensor* find_slot(ModelWeights& w, const std::string& slot) {
   return found;
 }
 
-// An owned F32 copy of a weight in any stored format (block formats through dequantize_rows).
-Tensor owned_f32(const Tensor& t) {
-  switch (t.dtype()) {
-    case DType::F32:
-      return t.copy();
-    case DType::F16:
-    case DType::BF16:
-      return t.to_f32();
-    default: {
-      TUNA_ASSERT(t.ndim() == 2, "block-quantized weights are 2-D");
-      Tensor out = Tensor::empty(t.shape(), DType::F32);
-      dequantize_rows(t, 0, t.dim(0), out.data_mut<float>());
-      return out;
-    }
+// A weight in any stored format as F32 into `out` (block formats through dequantize_rows).
+void f32_into(const Tensor& t, Tensor& out) {
+  if (dtype_is_block(t.dtype())) {
+    TUNA_ASSERT(t.ndim() == 2, "block-quantized weights are 2-D");
+    dequantize_rows(t, 0, t.dim(0), out.data_mut<float>());
+  } else {
+    convert_to_f32(t.dtype(), t.raw(), out.data_mut<float>(), static_cast<size_t>(t.numel()));
   }
+}
+
+// One F32 buffer (zero-filled when `zero`) for `shapes`, as views in order.
+std::vector<Tensor> flat_views(const std::vector<Shape>& shapes, bool zero) {
+  int64_t n = 0;
+  for (const Shape& s : shapes) n += s.numel();
+  const Tensor flat = zero ? Tensor::zeros({n}, DType::F32) : Tensor::empty({n}, DType::F32);
+  std::vector<Tensor> views;
+  int64_t offset = 0;
+  for (const Shape& s : shapes) {
+    views.push_back(flat.view_at(offset, s));
+    offset += s.numel();
+  }
+  return views;
 }
 
 }  // namespace
@@ -103,27 +113,40 @@ ModelWeights make_weight_gradients(const ModelSpec& spec, const ModelWeights& w,
   g.linear_transposed = w.linear_transposed;
   g.layers.resize(w.layers.size());
   auto selected = [&](const std::string& slot) { return !trainable || trainable(slot); };
+  std::vector<Shape> shapes;
   for_each_weight_slot(w, [&](const std::string& slot, const Tensor& t) {
     if (spec.tied_embeddings && slot == "lm_head") return;  // one parameter with embed
     const bool want =
         selected(slot) || (spec.tied_embeddings && slot == "embed" && selected("lm_head"));
     if (!want) return;
-    Tensor* dst = find_slot(g, slot);
-    TUNA_ASSERT(dst != nullptr, "gradient slot " + slot);
-    *dst = Tensor::zeros(t.shape(), DType::F32);
+    shapes.push_back(t.shape());
     g.names.push_back(slot);
   });
+  const std::vector<Tensor> views = flat_views(shapes, true);
+  for (size_t i = 0; i < views.size(); ++i) {
+    Tensor* dst = find_slot(g, g.names[i]);
+    TUNA_ASSERT(dst != nullptr, "gradient slot " + g.names[i]);
+    *dst = views[i];
+  }
   return g;
 }
 
 ModelWeights make_master_weights(const ModelSpec& spec, const ModelWeights& w,
                                  const ModelWeights& grads) {
   ModelWeights m = w;
+  std::vector<Tensor*> slots;
+  std::vector<Shape> shapes;
   for_each_weight_slot(grads, [&](const std::string& slot, const Tensor& g) {
     Tensor* dst = find_slot(m, slot);
     TUNA_ASSERT(dst != nullptr && dst->shape() == g.shape(), "master slot " + slot);
-    *dst = owned_f32(*dst);
+    slots.push_back(dst);
+    shapes.push_back(g.shape());
   });
+  std::vector<Tensor> views = flat_views(shapes, false);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    f32_into(*slots[i], views[i]);
+    *slots[i] = views[i];
+  }
   if (spec.tied_embeddings) m.lm_head = m.embed;
   return m;
 }

@@ -2,50 +2,34 @@
 #include "train/grad_clip.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
+
+#include "ops/grad_norm.h"
 
 namespace tuna {
 
 namespace {
 
-// Elements per partial sum: fixed, so the summation order depends on shapes only.
-constexpr int64_t kNormChunk = 1 << 12;
-
-struct ChunkRef {
-  size_t param;
-  int64_t begin, end;
-};
+std::vector<Tensor> grads_of(const std::vector<TrainableParam>& params) {
+  std::vector<Tensor> grads;
+  grads.reserve(params.size());
+  for (const TrainableParam& p : params) grads.push_back(p.grad);
+  return grads;
+}
 
 }  // namespace
 
 float grad_total_norm(const std::vector<TrainableParam>& params) {
-  std::vector<ChunkRef> chunks;
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int64_t n = params[i].grad.numel();
-    for (int64_t b = 0; b < n; b += kNormChunk)
-      chunks.push_back({i, b, std::min(n, b + kNormChunk)});
-  }
-  std::vector<double> partial(chunks.size(), 0.0);
-  const int64_t count = static_cast<int64_t>(chunks.size());
-#pragma omp parallel for schedule(static) if (count > 1)
-  for (int64_t c = 0; c < count; ++c) {
-    const float* g = params[chunks[c].param].grad.data<float>();
-    double sum = 0.0;
-    for (int64_t j = chunks[c].begin; j < chunks[c].end; ++j) {
-      const double x = g[j];
-      sum += x * x;
-    }
-    partial[c] = sum;
-  }
-  std::vector<double> per_tensor(params.size(), 0.0);
-  for (size_t c = 0; c < chunks.size(); ++c) per_tensor[chunks[c].param] += partial[c];
-  double total = 0.0;
-  for (double sq : per_tensor) {
-    const double norm = static_cast<float>(std::sqrt(sq));  // torch: one F32 norm per tensor
-    total += norm * norm;
-  }
-  return static_cast<float>(std::sqrt(total));
+  std::vector<int64_t> sizes;
+  sizes.reserve(params.size());
+  for (const TrainableParam& p : params) sizes.push_back(p.grad.numel());
+  const Tensor flat = Tensor::span_of(grads_of(params));
+  if (flat.defined()) return grad_norm(flat, sizes);
+  std::vector<double> sum_sq(params.size(), 0.0);
+  for (size_t i = 0; i < params.size(); ++i)
+    grad_sum_squares(params[i].grad.reshape({sizes[i]}), std::span(sizes).subspan(i, 1),
+                     std::span(sum_sq).subspan(i, 1));
+  return grad_norm_from_sum_squares(sum_sq);
 }
 
 float clip_grad_norm(std::vector<TrainableParam>& params, double max_norm) {
@@ -56,11 +40,11 @@ float clip_grad_norm(std::vector<TrainableParam>& params, double max_norm) {
   const float denom = total + static_cast<float>(1e-6);
   float coef = static_cast<float>(max_norm) / denom;
   coef = std::min(coef, 1.0f);  // NaN stays NaN, as torch.clamp
-  for (TrainableParam& tp : params) {
-    float* g = tp.grad.data_mut<float>();
-    const int64_t n = tp.grad.numel();
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-    for (int64_t j = 0; j < n; ++j) g[j] = g[j] * coef;
+  Tensor flat = Tensor::span_of(grads_of(params));
+  if (flat.defined()) {
+    grad_scale(flat, coef);
+  } else {
+    for (TrainableParam& tp : params) grad_scale(tp.grad, coef);
   }
   return total;
 }

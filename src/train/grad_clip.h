@@ -1,8 +1,9 @@
 // Gradient clipping with torch.nn.utils.clip_grad_norm_ semantics (what the HF Trainer calls
 // for max_grad_norm): the L2 norm over all gradients, then every gradient multiplied by
-// min(max_norm / (norm + 1e-6), 1). Sums of squares run in double over chunks fixed by the
-// tensor shapes and are combined in a fixed order, so the result never depends on the number
-// of threads. Does not skip non-finite norms (torch's error_if_nonfinite=False behaviour).
+// min(max_norm / (norm + 1e-6), 1). The arithmetic is the ops/grad_norm.h op's: one call over
+// the flat gradient buffer when the grads are views of one (train/param_buffer.h), one call per
+// tensor otherwise, with the same result. Does not skip non-finite norms (torch's
+// error_if_nonfinite=False behaviour).
 #pragma once
 
 #include <vector>

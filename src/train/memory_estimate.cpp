@@ -8,6 +8,7 @@
 
 #include "model/model.h"
 #include "ops/cross_entropy.h"
+#include "train/param_buffer.h"
 
 namespace tuna {
 
@@ -38,7 +39,9 @@ MemoryEstimate estimate_training_memory(const Model& model,
     if (a.layer >= 0 && a.layer < s.n_layers) rank_sum[static_cast<size_t>(a.layer)] += a.r;
   }
   params += base_trainable;
-  e.trainable = static_cast<int64_t>(static_cast<double>(params) * (8.0 + opt_bytes));
+  // The flat value and gradient buffers as ParamBuffer allocates them, plus the optimizer state.
+  e.trainable = param_buffer_bytes(params).total() +
+                static_cast<int64_t>(static_cast<double>(params) * opt_bytes);
   int64_t worst_layer = 0;
   for (int64_t l = 0; l < s.n_layers; ++l) {
     const int64_t per = activation_bytes_per_token_layer(s, rank_sum[static_cast<size_t>(l)]);

@@ -18,7 +18,8 @@ struct ModelSpec;
 
 struct MemoryEstimate {
   int64_t weights = 0;      // base weights as held (quantized blocks stay quantized)
-  int64_t trainable = 0;    // LoRA A/B or base masters + gradients + optimizer state
+  int64_t trainable = 0;    // the flat value + gradient buffers (param_buffer_bytes) for LoRA
+                            // A/B or base masters, + optimizer state
   int64_t activations = 0;  // what the forward keeps for the backward, whole micro-batch
   int64_t scratch = 0;      // hidden states, their gradient, LM-head/loss tiles
   int64_t total() const { return weights + trainable + activations + scratch; }
@@ -31,7 +32,8 @@ int64_t activation_bytes_per_token_layer(const ModelSpec& spec, int64_t adapted_
 
 // optimizer_state_bytes_per_param: 8 for AdamW, ≈ 2 for 8-bit AdamW, 0–4 for SGD.
 // base_trainable_params: base weights that train (full fine-tuning, modules_to_save, biases),
-// each holding an F32 master, an F32 gradient and the optimizer state.
+// each holding an F32 master, an F32 gradient (in the flat buffers, train/param_buffer.h) and
+// the optimizer state.
 // head_trained: the LM head (or the tied embedding) trains — its loss keeps [chunk × vocab]
 // logits (≈ 256 MiB for Gemma) instead of one ≈ 16 MiB tile.
 MemoryEstimate estimate_training_memory(const Model& model,

@@ -1,28 +1,28 @@
-// Optimizer names, the AdamW and SGD update rules, and optimizer.safetensors. See optimizer.h.
-// Each element's arithmetic follows torch 2.9's CPU kernels operation by operation (float
-// arithmetic, scalars rounded to float where torch rounds them, FMAs where torch's vectorised
-// kernels use them) so results do not depend on how elements are split across threads.
+// Optimizer names, AdamW (through the multi-tensor op ops/adamw.h), the SGD update rule, flat
+// optimizer state and optimizer.safetensors. See optimizer.h. Each element's arithmetic follows
+// torch 2.9's CPU kernels operation by operation (float arithmetic, scalars rounded to float
+// where torch rounds them, FMAs where torch's vectorised kernels use them) so results do not
+// depend on how elements are split across threads.
 #include "train/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
-#include <type_traits>
+#include <span>
 #include <utility>
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "ops/adamw.h"
 #include "train/optimizer_8bit.h"
 
 namespace tuna {
 
 namespace {
 
-// Elements per OpenMP work item; updates are elementwise, so this only sets granularity.
+// Elements per OpenMP work item of SGD; updates are elementwise, so this only sets granularity.
 constexpr int64_t kUpdateChunk = 1 << 14;
-// torch's fused CPU AdamW runs Vectorized<float> in 8-lane steps (the AVX2 kernel), then a
-// scalar loop.
-constexpr int64_t kTorchVecWidth = 8;
 
 const char* kind_name(OptimizerKind kind) {
   switch (kind) {
@@ -50,89 +50,44 @@ void for_chunks(int64_t n, const Fn& fn) {
   for (int64_t c = 0; c < chunks; ++c) fn(c * kUpdateChunk, std::min(n, (c + 1) * kUpdateChunk));
 }
 
-// Per-step constants of an AdamW update, rounded to float where torch rounds them.
-struct AdamCoeffs {
-  bool decays;
-  float decay;       // 1 − lr·wd
-  float lerp_coeff;  // exp_avg.lerp_(grad, 1 − β1): one FMA from the nearer end
-  bool lerp_small;
-  float sq_coeff, beta2, bc2_sqrt, eps, neg_step_size;
-};
-
-// Elements [b, e) of one tensor. kScalarTail: the kernel's scalar loop over the last n % 8
-// elements, where the compiler contracted the other product of exp_avg_sq's update. kDecays and
-// kLerpSmall are k.decays and k.lerp_small as template arguments, so the loop has no branch and
-// vectorises (sqrt and division stay correctly rounded: optimizer.cpp is built with
-// -fno-math-errno, which only drops errno for sqrt of negatives).
-template <bool kScalarTail, bool kDecays, bool kLerpSmall>
-void adamw_update(const AdamCoeffs& k, float* p, const float* g, float* m, float* v, int64_t b,
-                  int64_t e) {
-  for (int64_t j = b; j < e; ++j) {
-    float pj = p[j];
-    const float gj = g[j];
-    if (kDecays) pj = pj * k.decay;  // decoupled weight decay, before the update
-    const float mj = std::fma(k.lerp_coeff, gj - m[j], kLerpSmall ? m[j] : gj);
-    const float vj = kScalarTail ? std::fma(v[j], k.beta2, (k.sq_coeff * gj) * gj)
-                                 : std::fma(k.sq_coeff * gj, gj, v[j] * k.beta2);
-    const float denom = std::sqrt(vj) / k.bc2_sqrt + k.eps;
-    m[j] = mj;
-    v[j] = vj;
-    p[j] = pj + (k.neg_step_size * mj) / denom;
-  }
-}
-
-// torch.optim.AdamW (amsgrad=False, maximize=False). The order of operations is that of the
-// fused CPU kernel (aten/src/ATen/native/cpu/FusedAdamKernel.cpp, what adamw_torch_fused runs);
-// the single-tensor path (adamw_torch) does the same operations but takes its sqrt from MKL,
-// which is not always correctly rounded, so it can differ by an ulp there (docs/training.md).
+// torch.optim.AdamW (amsgrad=False, maximize=False) as one multi-tensor update (ops/adamw.h,
+// which follows the fused CPU kernel, what adamw_torch_fused runs); the single-tensor path
+// (adamw_torch) does the same operations but takes its sqrt from MKL, which is not always
+// correctly rounded, so it can differ by an ulp there (docs/training.md). One call over the flat
+// buffers when the parameters and gradients are views of one (train/param_buffer.h), else one
+// call per tensor — the same arithmetic either way.
 class AdamW final : public Optimizer {
  public:
   AdamW(std::string name, std::vector<TrainableParam> params, const OptimizerOptions& options)
       : Optimizer(std::move(name), std::move(params), options) {
     allocate_state();
+    for (const TrainableParam& tp : params_)
+      segments_.push_back({tp.param.numel(), tp.apply_weight_decay});
   }
   std::vector<std::string> state_names() const override { return {"exp_avg", "exp_avg_sq"}; }
 
   void step(double lr) override {
     ++steps_;
-    const double beta1 = options_.adam_beta1, beta2 = options_.adam_beta2;
-    const double step = static_cast<double>(steps_);
-    const double bias_correction1 = 1 - std::pow(beta1, step);
-    const double bias_correction2 = 1 - std::pow(beta2, step);
-    const float lerp_weight = static_cast<float>(1 - beta1);
-    AdamCoeffs k;
-    k.lerp_small = std::fabs(lerp_weight) < 0.5f;
-    k.lerp_coeff = k.lerp_small ? lerp_weight : lerp_weight - 1.0f;
-    k.sq_coeff = static_cast<float>(1 - beta2);
-    k.beta2 = static_cast<float>(beta2);
-    k.bc2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-    k.eps = static_cast<float>(options_.adam_epsilon);
-    k.neg_step_size = static_cast<float>(-(lr / bias_correction1));
+    const AdamwHyper h{lr,
+                       options_.adam_beta1,
+                       options_.adam_beta2,
+                       options_.adam_epsilon,
+                       options_.weight_decay,
+                       steps_};
+    if (flat_params_.defined() && flat_grads_.defined()) {
+      adamw_update(flat_params_, flat_grads_, flat_state_[0], flat_state_[1], segments_, h);
+      return;
+    }
     for (size_t i = 0; i < params_.size(); ++i) {
-      TrainableParam& tp = params_[i];
-      const double wd = tp.apply_weight_decay ? options_.weight_decay : 0.0;
-      k.decays = wd != 0;
-      k.decay = static_cast<float>(1 - lr * wd);
-      float* p = tp.param.data_mut<float>();
-      const float* g = tp.grad.data<float>();
-      float* m = state_[i][0].data_mut<float>();
-      float* v = state_[i][1].data_mut<float>();
-      const int64_t n = tp.param.numel();
-      const int64_t body = n - n % kTorchVecWidth;
-      auto update = [&](auto decays, auto lerp_small) {
-        for_chunks(body, [&](int64_t b, int64_t e) {
-          adamw_update<false, decays(), lerp_small()>(k, p, g, m, v, b, e);
-        });
-        adamw_update<true, decays(), lerp_small()>(k, p, g, m, v, body, n);
-      };
-      using T = std::true_type;
-      using F = std::false_type;
-      if (k.decays)
-        k.lerp_small ? update(T{}, T{}) : update(T{}, F{});
-      else
-        k.lerp_small ? update(F{}, T{}) : update(F{}, F{});
+      const Shape n{params_[i].param.numel()};
+      Tensor p = params_[i].param.reshape(n), m = state_[i][0].reshape(n),
+             v = state_[i][1].reshape(n);
+      adamw_update(p, params_[i].grad.reshape(n), m, v, std::span(segments_).subspan(i, 1), h);
     }
   }
+
+ private:
+  std::vector<AdamwSegment> segments_;  // per parameter: numel, weight-decay group
 };
 
 // torch.optim.SGD, single-tensor path (what CPU tensors get): weight decay is coupled
@@ -169,7 +124,7 @@ class Sgd final : public Optimizer {
       bool first = false;
       if (options_.momentum != 0) {
         first = !state_[i][0].defined();
-        if (first) state_[i][0] = Tensor::empty(tp.param.shape(), DType::F32);
+        if (first) state_[i][0] = flat_state_view(0, i);
         buf = state_[i][0].data_mut<float>();
       }
       for_chunks(tp.param.numel(), [&](int64_t b, int64_t e) {
@@ -275,19 +230,44 @@ Optimizer::Optimizer(std::string name, std::vector<TrainableParam> params, Optim
                 "grad shape differs from parameter " + tp.name);
     TUNA_ASSERT(!tp.param.is_view(), "optimizer parameter " + tp.name + " is read-only");
     TUNA_ASSERT(seen.insert(tp.name).second, "duplicate optimizer parameter " + tp.name);
+    offsets_.push_back(numel_);
+    numel_ += tp.param.numel();
   }
+  std::vector<Tensor> values, grads;
+  for (const TrainableParam& tp : params_) {
+    values.push_back(tp.param);
+    grads.push_back(tp.grad);
+  }
+  flat_params_ = Tensor::span_of(values);
+  flat_grads_ = Tensor::span_of(grads);
 }
 
 void Optimizer::allocate_state() {
-  state_.clear();
   const size_t n_states = state_names().size();
-  for (size_t i = 0; i < params_.size(); ++i) {
-    std::vector<Tensor> s(n_states);
-    for (size_t k = 0; k < n_states; ++k)
-      if (const auto layout = state_layout(i, k))
-        s[k] = Tensor::zeros(layout->shape, layout->dtype);
-    state_.push_back(std::move(s));
+  state_.assign(params_.size(), std::vector<Tensor>(n_states));
+  for (size_t k = 0; k < n_states; ++k) {
+    const bool flat = state_is_flat(k);
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (flat)
+        state_[i][k] = flat_state_view(k, i);
+      else if (const auto layout = state_layout(i, k))
+        state_[i][k] = Tensor::zeros(layout->shape, layout->dtype);
   }
+}
+
+bool Optimizer::state_is_flat(size_t k) const {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::optional<StateLayout> layout = state_layout(i, k);
+    if (!layout || layout->dtype != DType::F32 || layout->shape != params_[i].param.shape())
+      return false;
+  }
+  return !params_.empty();
+}
+
+Tensor Optimizer::flat_state_view(size_t k, size_t i) {
+  if (flat_state_.size() <= k) flat_state_.resize(k + 1);
+  if (!flat_state_[k].defined()) flat_state_[k] = Tensor::zeros({numel_}, DType::F32);
+  return flat_state_[k].view_at(offsets_[i], params_[i].param.shape());
 }
 
 std::optional<Optimizer::StateLayout> Optimizer::state_layout(size_t i, size_t) const {
@@ -353,7 +333,6 @@ void Optimizer::load(const std::string& path) {
     throw_user_error("optimizer", path + ": invalid step '" + step->second + "'",
                      "the file is damaged; resume from another checkpoint");
   const std::vector<std::string> names = state_names();
-  std::vector<std::vector<Tensor>> loaded(params_.size(), std::vector<Tensor>(names.size()));
   size_t used_tensors = 0;
   for (size_t i = 0; i < params_.size(); ++i) {
     for (size_t k = 0; k < names.size(); ++k) {
@@ -373,7 +352,6 @@ void Optimizer::load(const std::string& path) {
                              en.shape.to_string() + ", expected " + dtype_name(layout->dtype) +
                              " " + layout->shape.to_string(),
                          "the checkpoint was trained with other parameter shapes");
-      loaded[i][k] = file.tensor(key).copy();
       ++used_tensors;
     }
   }
@@ -382,6 +360,19 @@ void Optimizer::load(const std::string& path) {
                      path + " holds state for " + std::to_string(file.names().size()) +
                          " tensors, this run has " + std::to_string(used_tensors),
                      "the checkpoint was trained with other trainable parameters");
+  // Checked: copy straight from the file into the (flat) state.
+  std::vector<std::vector<Tensor>> loaded(params_.size(), std::vector<Tensor>(names.size()));
+  for (size_t k = 0; k < names.size(); ++k) {
+    const bool flat = state_is_flat(k);
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const std::string key = params_[i].name + "." + names[k];
+      const std::optional<StateLayout> layout = state_layout(i, k);
+      if (!layout || !file.contains(key)) continue;
+      Tensor dst = flat ? flat_state_view(k, i) : Tensor::empty(layout->shape, layout->dtype);
+      std::memcpy(dst.raw_mut(), file.tensor(key).raw(), dst.nbytes());
+      loaded[i][k] = std::move(dst);
+    }
+  }
   state_ = std::move(loaded);
   steps_ = steps;
 }

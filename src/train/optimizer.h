@@ -1,7 +1,9 @@
 // Optimizers with Hugging Face Trainer semantics on F32 CPU parameters: the `optim` names of
 // transformers 4.57's OptimizerNames that tuna supports, torch.optim.AdamW / SGD update rules in
-// torch's float operation order, and optimizer state save/load (optimizer.safetensors).
-// Does not schedule the learning rate (scheduler.h) nor clip gradients (grad_clip.h).
+// torch's float operation order, and optimizer state save/load (optimizer.safetensors). AdamW's
+// and SGD's state is one flat F32 buffer per state name; when the parameters are views of one
+// flat buffer (train/param_buffer.h), AdamW updates them all in one multi-tensor call. Does not
+// schedule the learning rate (scheduler.h) nor clip gradients (grad_clip.h).
 #pragma once
 
 #include <cstdint>
@@ -78,8 +80,14 @@ class Optimizer {
 
  protected:
   Optimizer(std::string name, std::vector<TrainableParam> params, OptimizerOptions options);
-  // Zero-filled state tensors for every parameter; called by subclasses' constructors.
+  // Zero-filled state tensors for every parameter; called by subclasses' constructors. A state
+  // that is F32 with every parameter's shape (AdamW's exp_avg / exp_avg_sq, SGD's momentum) is
+  // one flat buffer [N] in parameter order, each parameter's state a view into it.
   void allocate_state();
+  // Whether state_names()[k] lives in one flat buffer (see allocate_state).
+  bool state_is_flat(size_t k) const;
+  // The view of params_[i] in state k's flat buffer (allocated, zero-filled, on first use).
+  Tensor flat_state_view(size_t k, size_t i);
   struct StateLayout {
     DType dtype;
     Shape shape;
@@ -95,7 +103,13 @@ class Optimizer {
   // state_[i][k]: state_names()[k] of params_[i]; undefined until first written where torch
   // creates it lazily (SGD's momentum buffer).
   std::vector<std::vector<Tensor>> state_;
-  bool state_lazy_ = false;  // the first step defines state (SGD momentum), not zeros
+  bool state_lazy_ = false;         // the first step defines state (SGD momentum), not zeros
+  std::vector<Tensor> flat_state_;  // [N] F32 per flat state name (state_is_flat), else undefined
+  std::vector<int64_t> offsets_;    // params_[i]'s first element in the flat buffers
+  int64_t numel_ = 0;               // N: elements of all parameters
+  // params' values and grads as [N] when they lie back to back in one buffer each
+  // (train/param_buffer.h); undefined otherwise (the update then runs tensor by tensor).
+  Tensor flat_params_, flat_grads_;
 };
 
 // Builds the optimizer for a TrainingArguments `optim` name. Every param must be F32 on the

@@ -15,6 +15,10 @@
 //    AdamW formula (its "default" optimizer_update_32bit kernel): eps scaled by √(1 − β₂ᵗ), not
 //    torch.optim.AdamW's operation order.
 // Weight decay is decoupled, p·(1 − lr·wd) before the update, and only where wd > 0.
+// The state stays per tensor (unlike AdamW's flat buffers): bitsandbytes' blocks start at each
+// tensor's first element and a state is U8 for some tensors and F32 for others, so one flat
+// buffer per state would either move block boundaries or mix dtypes. The parameters and
+// gradients it updates may still be views of the flat ParamBuffer.
 #pragma once
 
 #include <memory>

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/error.h"
 #include "core/message.h"
@@ -105,6 +106,25 @@ DType full_save_dtype(const TrainConfig& cfg, const Model& model) {
   return model.gguf() != nullptr ? DType::F32 : dtype_from_torch_name(model.spec().torch_dtype);
 }
 
+// Every handle of the set that may share a trainable tensor's storage (re-pointed at its view
+// when the set is flattened).
+std::vector<Tensor*> tensor_handles(TrainableSet& set) {
+  std::vector<Tensor*> h;
+  for (std::vector<LoraAdapter>* list : {&set.lora.adapters, &set.adapters})
+    for (LoraAdapter& a : *list) h.insert(h.end(), {&a.a, &a.b, &a.grad_a, &a.grad_b});
+  for (SavedModule& s : set.lora.saved) h.insert(h.end(), {&s.weight, &s.bias});
+  for (auto& [name, t] : set.lora.biases) h.push_back(&t);
+  for (ModelWeights* w : {&set.weights, &set.grads})
+    for_each_weight_slot(*w, [&](const std::string&, Tensor& t) { h.push_back(&t); });
+  return h;
+}
+
+// The set, its trainable values and gradients moved into one flat buffer each.
+TrainableSet flattened(TrainableSet set) {
+  set.buffer = ParamBuffer::flatten(set.params, tensor_handles(set));
+  return set;
+}
+
 }  // namespace
 
 void check_trainable_config(const TrainConfig& cfg) {
@@ -165,7 +185,7 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
                                       "saved as ") +
                           dtype_name(set.save_dtype) +
                           " (torch_dtype), checkpoints keep the F32 masters");
-    return set;
+    return flattened(std::move(set));
   }
 
   if (cfg.at("adapter").is_string()) {
@@ -219,7 +239,7 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
   }
   if (bound.empty()) {
     set.weights = w;
-    return set;
+    return flattened(std::move(set));
   }
   set.grads =
       make_weight_gradients(spec, w, [&](const std::string& s) { return bound.count(s) > 0; });
@@ -232,7 +252,8 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
     set.params.push_back({name, bound.at(s), g, hf_weight_decay_applies(spec.model_type, name)});
   });
   set.base_trainable = true;
-  return set;
+  bound.clear();  // the flat buffer replaces these handles' storage
+  return flattened(std::move(set));
 }
 
 std::vector<std::string> TrainableSet::save(const std::string& dir, const Model& model,

@@ -4,7 +4,9 @@
 // (use_peft: false) every weight of the model as an F32 master. Gives the optimizer its
 // parameters (HF names, HF weight-decay grouping), the forward its weights, and saves/restores
 // what is trained: a PEFT adapter directory, or a Hugging Face model directory for full
-// fine-tuning. Not here: the step loop (trainer.h), checkpoint bookkeeping (run.cpp).
+// fine-tuning. Every trainable value and gradient lives in one flat buffer each (buffer; the
+// tensors below are views into it). Not here: the step loop (trainer.h), checkpoint bookkeeping
+// (run.cpp).
 #pragma once
 
 #include <string>
@@ -14,6 +16,7 @@
 #include "model/weights.h"
 #include "train/config.h"
 #include "train/optimizer.h"
+#include "train/param_buffer.h"
 
 namespace tuna {
 
@@ -29,6 +32,7 @@ struct TrainableSet {
                                        // masters on the trainable slots
   bool base_trainable = false;         // some slot of `grads` is defined
   std::vector<TrainableParam> params;  // the optimizer's parameters (HF/PEFT names)
+  ParamBuffer buffer;  // params' values and grads, flat in params' order (views everywhere above)
   int64_t trainable_parameters = 0;
   std::string trainable_line;      // print_trainable_parameters' line
   std::vector<std::string> notes;  // things the user should know (printed once)

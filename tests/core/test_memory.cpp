@@ -1,5 +1,4 @@
-// Aligned allocation, the bump Arena (alignment, reset, exhaustion, high-water mark, size
-// overflow) and the RSS readings from /proc.
+// Aligned allocation (alignment, size overflow) and the RSS readings from /proc.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -52,77 +51,6 @@ TEST(Memory, ImpossibleAllocationIsAUserError) {
       EXPECT_NE(std::string(e.what()).find("out of memory"), std::string::npos) << e.what();
     }
   }
-}
-
-TEST(Arena, AllocationsAre64AlignedAndBumped) {
-  tuna::Arena a(1024);
-  EXPECT_EQ(a.capacity(), 1024u);
-  EXPECT_EQ(a.used(), 0u);
-  char* p1 = static_cast<char*>(a.alloc(1));
-  char* p2 = static_cast<char*>(a.alloc(65));
-  char* p3 = static_cast<char*>(a.alloc(64));
-  EXPECT_TRUE(aligned64(p1));
-  EXPECT_TRUE(aligned64(p2));
-  EXPECT_TRUE(aligned64(p3));
-  EXPECT_EQ(p2 - p1, 64);
-  EXPECT_EQ(p3 - p2, 128);
-  EXPECT_EQ(a.used(), 256u);
-  float* f = a.alloc_n<float>(3);
-  EXPECT_TRUE(aligned64(f));
-  EXPECT_EQ(reinterpret_cast<char*>(f) - p1, 256);
-  EXPECT_EQ(a.used(), 320u);
-  std::memset(p1, 1, 320);  // all of it is usable memory
-}
-
-TEST(Arena, ResetReusesMemoryAndKeepsHighWater) {
-  tuna::Arena a(512);
-  void* first = a.alloc(100);
-  a.alloc(200);
-  EXPECT_EQ(a.used(), 128u + 256u);
-  EXPECT_EQ(a.high_water(), 384u);
-  a.reset();
-  EXPECT_EQ(a.used(), 0u);
-  EXPECT_EQ(a.high_water(), 384u);
-  EXPECT_EQ(a.alloc(10), first);
-  EXPECT_EQ(a.high_water(), 384u);
-  a.alloc(400);
-  EXPECT_EQ(a.high_water(), 64u + 448u);
-}
-
-TEST(Arena, ExhaustionIsAnInternalError) {
-  tuna::Arena a(256);
-  a.alloc(192);
-  EXPECT_NO_THROW(a.alloc(64));  // exactly full
-  EXPECT_EQ(a.used(), 256u);
-  try {
-    a.alloc(1);
-    FAIL() << "expected exhaustion";
-  } catch (const tuna::Error& e) {
-    EXPECT_EQ(e.kind(), tuna::ErrorKind::INTERNAL);
-    EXPECT_EQ(e.exit_status(), 70);
-    EXPECT_NE(std::string(e.what()).find("arena exhausted"), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(a.used(), 256u);  // a failed alloc changes nothing
-  tuna::Arena empty;
-  EXPECT_THROW(empty.alloc(1), tuna::Error);
-}
-
-TEST(Arena, HugeRequestIsExhaustionNotWraparound) {
-  tuna::Arena a(1024);
-  a.alloc(64);
-  EXPECT_THROW(a.alloc(std::numeric_limits<size_t>::max()), tuna::Error);
-  EXPECT_THROW(a.alloc(std::numeric_limits<size_t>::max() - 100), tuna::Error);
-  EXPECT_EQ(a.used(), 64u);
-}
-
-TEST(Arena, ReserveDropsAllocations) {
-  tuna::Arena a(128);
-  a.alloc(128);
-  a.reserve(4096);
-  EXPECT_EQ(a.capacity(), 4096u);
-  EXPECT_EQ(a.used(), 0u);
-  void* p = a.alloc(4096);
-  EXPECT_TRUE(aligned64(p));
 }
 
 TEST(Memory, RssReadings) {

@@ -224,4 +224,37 @@ TEST(Tensor, BlockTypesCountWholeBlocks) {
   EXPECT_THROW(Tensor::empty({3, 5}, DType::Q8_0), tuna::Error);  // not whole blocks
 }
 
+TEST(Tensor, ViewAtIsAWritableViewOfTheSameStorage) {
+  Tensor flat = Tensor::zeros({10}, DType::F32);
+  Tensor v = flat.view_at(4, {2, 3});
+  EXPECT_FALSE(v.is_view());
+  EXPECT_EQ(v.shape(), (Shape{2, 3}));
+  v.data_mut<float>()[5] = 3.0f;
+  EXPECT_EQ(flat.data<float>()[9], 3.0f);
+  flat = Tensor();  // the view keeps the storage alive
+  EXPECT_EQ(v.data<float>()[5], 3.0f);
+  EXPECT_THROW(v.view_at(1, {6}), tuna::Error);  // past its end
+  const float data[4] = {1, 2, 3, 4};
+  Tensor ro = Tensor::view(std::make_shared<int>(0), data, {4}, DType::F32);
+  EXPECT_TRUE(ro.view_at(1, {2}).is_view());  // a read-only view stays read-only
+  EXPECT_THROW(Tensor::zeros({64}, DType::Q8_0).view_at(0, {32}), tuna::Error);
+}
+
+TEST(Tensor, SpanOfBackToBackViews) {
+  Tensor flat = Tensor::zeros({10}, DType::F32);
+  const std::vector<Tensor> parts = {flat.view_at(0, {2, 2}), flat.view_at(4, {1}),
+                                     flat.view_at(5, {5})};
+  Tensor span = Tensor::span_of(parts);
+  ASSERT_TRUE(span.defined());
+  EXPECT_EQ(span.shape(), Shape{10});
+  EXPECT_EQ(span.raw(), flat.raw());
+  EXPECT_FALSE(span.is_view());
+  // A gap, another order, another storage or nothing: no span.
+  EXPECT_FALSE(Tensor::span_of({flat.view_at(0, {2}), flat.view_at(3, {2})}).defined());
+  EXPECT_FALSE(Tensor::span_of({flat.view_at(4, {1}), flat.view_at(0, {4})}).defined());
+  EXPECT_FALSE(
+      Tensor::span_of({Tensor::zeros({2}, DType::F32), Tensor::zeros({2}, DType::F32)}).defined());
+  EXPECT_FALSE(Tensor::span_of({}).defined());
+}
+
 }  // namespace

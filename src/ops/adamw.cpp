@@ -1,0 +1,32 @@
+// The multi-tensor AdamW update: argument checks (shapes and dtypes only) and device dispatch.
+// See adamw.h; the kernel is adamw_cpu.cpp.
+#include "ops/adamw.h"
+
+#include <initializer_list>
+
+#include "core/error.h"
+
+namespace tuna {
+
+void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+                  std::span<const AdamwSegment> segments, const AdamwHyper& hyper) {
+  const int64_t n = param.numel();
+  for (const Tensor* t :
+       std::initializer_list<const Tensor*>{&param, &grad, &exp_avg, &exp_avg_sq}) {
+    TUNA_ASSERT(t->dtype() == DType::F32 && t->ndim() == 1 && t->numel() == n,
+                "adamw: param, grad, exp_avg, exp_avg_sq must be [N] F32");
+    TUNA_ASSERT(t->device() == param.device(), "adamw: tensors on one device");
+  }
+  int64_t covered = 0;
+  for (const AdamwSegment& s : segments) {
+    TUNA_ASSERT(s.numel >= 0, "adamw: negative segment size");
+    covered += s.numel;
+  }
+  TUNA_ASSERT(covered == n, "adamw: segments must tile the flat buffers");
+  TUNA_ASSERT(hyper.step >= 1, "adamw: step counts from 1");
+  if (param.device() == Device::CPU)
+    return cpu::adamw_update(param, grad, exp_avg, exp_avg_sq, segments, hyper);
+  throw_internal_error("adamw", "no CUDA backend in this build");
+}
+
+}  // namespace tuna
