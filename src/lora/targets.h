@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "lora/adapter.h"
 #include "lora/config.h"
+#include "model/lora_adapter.h"
 
 namespace tuna {
 

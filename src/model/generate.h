@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "lora/adapter.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 
 namespace tuna {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "lora/adapter.h"
 #include "model/forward_common.h"
+#include "model/lora_adapter.h"
 #include "model/weights.h"
 
 namespace tuna {
