@@ -50,17 +50,17 @@ int64_t out_of(const Tensor& w, bool conv1d) {
   return conv1d ? w.dim(1) : w.dim(0);
 }
 
-// Vision-tower linears of a multimodal checkpoint (SigLIP: self_attn.{q,k,v,out}_proj, mlp.fc1/2),
-// named as transformers names them in memory ("model.vision_tower...").
+// Vision-tower linears of a multimodal checkpoint (the family variant's VisionTower), named as
+// transformers names them in memory ("model.vision_tower...").
 void add_checkpoint_linears(const Model& model, std::vector<LinearModule>& out) {
-  if (!is_conditional(model.spec()) || model.gguf() != nullptr) return;
+  const FamilyVariant::VisionTower& tower = family_of(model.spec()).variant->vision_tower;
+  if (tower.scope.empty() || !is_conditional(model.spec()) || model.gguf() != nullptr) return;
   const SafetensorsModel st = SafetensorsModel::open_dir(model.dir());
   for (const auto& name : st.names()) {
-    if (name.find("vision_tower.") == std::string::npos || !ends_with(name, ".weight")) continue;
+    if (name.find(tower.scope) == std::string::npos || !ends_with(name, ".weight")) continue;
     const std::string module = name.substr(0, name.size() - 7);
     bool linear = false;
-    for (const char* s : {".q_proj", ".k_proj", ".v_proj", ".out_proj", ".fc1", ".fc2"})
-      linear = linear || ends_with(module, s);
+    for (const std::string& s : tower.linears) linear = linear || ends_with(module, s);
     if (!linear || st.entry(name).shape.ndim != 2) continue;
     LinearModule m;
     m.name = module.rfind("model.", 0) == 0 ? module : "model." + module;

@@ -29,8 +29,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // Module names that are torch.nn.LayerNorm instances in transformers' classes: the family table's
-// layer_norm_module rows (their module's own name, e.g. GPT-2's "ln_1") and the variant's extra
-// ones (Gemma 3's SigLIP layer_norm1/2). Unknown model types have none.
+// layer_norm_module rows (their module's own name, e.g. GPT-2's "ln_1") and the variant's vision
+// tower's (Gemma 3's SigLIP layer_norm1/2). Unknown model types have none.
 std::set<std::string> layer_norm_modules(const std::string& model_type) {
   std::set<std::string> out;
   const FamilyRef ref = find_family_by_model_type(model_type);
@@ -40,8 +40,8 @@ std::set<std::string> layer_norm_modules(const std::string& model_type) {
     std::string module = row.hf.substr(0, row.hf.rfind('.'));  // without ".weight"
     out.insert(module.substr(module.rfind('.') + 1));
   }
-  out.insert(ref.variant->extra_layer_norm_modules.begin(),
-             ref.variant->extra_layer_norm_modules.end());
+  const auto& tower = ref.variant->vision_tower.layer_norm_modules;
+  out.insert(tower.begin(), tower.end());
   return out;
 }
 

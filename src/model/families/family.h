@@ -77,8 +77,13 @@ struct FamilyVariant {
   bool peft_default_targets = true;  // PEFT has default target_modules for model_type
   bool text_config = false;  // multimodal: the text model's keys under text_config, its weights
                              // under a prefix (spec.weight_prefix)
-  // nn.LayerNorm modules outside the table (a vision tower's), by module name.
-  std::vector<std::string> extra_layer_norm_modules;
+  // A multimodal checkpoint's vision tower: tuna does not run it, but PEFT adapts its linears
+  // and the HF Trainer groups its parameters, so adapters and counts keep them.
+  struct VisionTower {
+    std::string scope;                 // in its tensor names ("vision_tower."); empty: none
+    std::vector<std::string> linears;  // module-name suffixes of its linears (".q_proj", ".fc1")
+    std::vector<std::string> layer_norm_modules;  // its nn.LayerNorm modules, by name
+  } vision_tower;
 };
 
 inline FamilyVariant variant(Family family, std::string architecture, std::string model_type,

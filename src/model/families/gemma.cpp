@@ -185,8 +185,10 @@ const ModelFamily& gemma_family() {
         variant(Family::GEMMA3, "Gemma3ForConditionalGeneration", "gemma3", "", "gemma3");
     conditional.peft_default_targets = false;
     conditional.text_config = true;
-    // SigLIP vision tower (post_layernorm also matches the Trainer's name rule).
-    conditional.extra_layer_norm_modules = {"layer_norm1", "layer_norm2", "post_layernorm"};
+    // SigLIP (post_layernorm also matches the Trainer's name rule).
+    conditional.vision_tower = {"vision_tower.",
+                                {".q_proj", ".k_proj", ".v_proj", ".out_proj", ".fc1", ".fc2"},
+                                {"layer_norm1", "layer_norm2", "post_layernorm"}};
     f.variants = {
         variant(Family::GEMMA2, "Gemma2ForCausalLM", "gemma2", "", "gemma2"),
         variant(Family::GEMMA3, "Gemma3ForCausalLM", "gemma3_text", "gemma3", "gemma3"),
