@@ -5,26 +5,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/error.h"
 #include "io/hf_model_dir.h"
+#include "test_util.h"
 
 namespace tuna {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Runs `f`, expecting a user error whose message contains every fragment.
-template <typename F>
-void expect_user_error(F f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    FAIL() << "expected a user error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_status(), 2);
-    for (const auto& frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
-  }
-}
+using tuna_test::expect_user_error;
 
 TEST(HfModelDir, DirectoryAndHubCacheLayout) {
   fs::path root = fs::path(::testing::TempDir()) / "tuna_hub";
