@@ -40,7 +40,7 @@ std::string module_name(const ModelFamily& family, const ModelSpec& spec, const 
 }
 
 std::string without_weight(const std::string& name) {
-  return ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : name;
+  return name.ends_with(".weight") ? name.substr(0, name.size() - 7) : name;
 }
 
 int64_t in_of(const Tensor& w, bool conv1d) {

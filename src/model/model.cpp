@@ -91,15 +91,16 @@ Model Model::load_gguf(const std::string& path) {
   m.checkpoint_->gguf = GgufFile::open(path);
   const Checkpoint& ck = *m.checkpoint_;
   m.spec_ = spec_from_gguf(*ck.gguf);
-  const bool gemma = m.spec_.norm == NormType::RMS_GEMMA;
+  const bool norms_plus_one = family_of(m.spec_).family->gguf_norms_plus_one;
   TensorSource get = [&](const std::string& n) -> Tensor {
     if (!ck.has(n)) return Tensor();
     Tensor t = ck.tensor(n);
     const std::string suffix = "norm.weight";
-    if (gemma && n.size() >= suffix.size() &&
+    if (norms_plus_one && n.size() >= suffix.size() &&
         n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      // llama.cpp's Gemma converter stores every *norm.weight as 1 + w; tuna's Gemma norm
-      // multiplies by (1 + w), so take the 1 back out (F32; norms are tiny).
+      // llama.cpp's Gemma converter stores every *norm.weight as 1 + w (the family's
+      // gguf_norms_plus_one); tuna's Gemma norm multiplies by (1 + w), so take the 1 back out
+      // (F32; norms are tiny).
       Tensor w = t.to_f32();
       float* p = w.data_mut<float>();
       for (int64_t i = 0; i < w.numel(); ++i) p[i] -= 1.0f;

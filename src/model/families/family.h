@@ -106,6 +106,9 @@ struct ModelFamily {
   std::vector<FamilyVariant> variants;
   std::vector<WeightSlot> slots;   // the table; the engine binds what the spec needs
   bool linear_transposed = false;  // linear weights stored [in, out] (GPT-2 Conv1D)
+  // llama.cpp's converter stores every *norm.weight as 1 + w (Gemma): the GGUF loader takes the
+  // 1 back out.
+  bool gguf_norms_plus_one = false;
   // Dropout probabilities inside the base model (key, config class default) in config order:
   // recorded so training can say it does not apply them.
   std::vector<std::pair<std::string, double>> dropout_keys;

@@ -95,7 +95,7 @@ void read_gemma_config(const ConfigReader& c, ModelSpec& s) {
   }
 }
 
-// GGUF gemma3 (llama.cpp's converter stores norm weights as 1 + w; model.cpp takes the 1 out).
+// GGUF gemma3 (norm weights stored as 1 + w: gguf_norms_plus_one).
 void read_gemma_gguf(const GgufKeys& k, ModelSpec& s) {
   const RopeConfig rope = gguf_rope(k, s, 1e6);
   s.norm = NormType::RMS_GEMMA;
@@ -227,6 +227,7 @@ const ModelFamily& gemma_family() {
     f.read_hf_config = read_gemma_config;
     f.hf_name = gemma_hf_name;
     f.read_gguf = read_gemma_gguf;
+    f.gguf_norms_plus_one = true;
     f.write_hf_config = write_gemma_config;
     return f;
   }();
