@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "lora/adapter.h"
 #include "model/block.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 
 namespace tuna {

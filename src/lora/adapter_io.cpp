@@ -11,8 +11,9 @@
 #include "core/file_io.h"
 #include "core/message.h"
 #include "io/safetensors.h"
+#include "model/families/registry.h"
 #include "model/model.h"
-#include "model/save_hf_model.h"
+#include "model/rope_rows.h"
 
 namespace tuna {
 
@@ -20,11 +21,12 @@ namespace {
 
 const std::string kPrefix = "base_model.model.";
 
-// Heads of the q/k projection an adapter sits on when its rows are RoPE-permuted, else 0.
+// Heads of the q/k projection an adapter sits on when its rows are RoPE-permuted (the family
+// table's RopeRows of the adapter's slot), else 0.
 int64_t permuted_heads(const Model& model, const LoraAdapter& a) {
-  if (!model.spec().rope_interleaved || model.gguf() == nullptr || a.layer < 0) return 0;
-  if (a.target == LoraTarget::Q) return model.spec().n_heads;
-  if (a.target == LoraTarget::K) return model.spec().n_kv_heads;
+  if (a.layer < 0) return 0;
+  for (const WeightSlot& row : family_of(model.spec()).family->slots)
+    if (!row.peft.empty() && row.lora == a.target) return rope_permuted_heads(model, row);
   return 0;
 }
 

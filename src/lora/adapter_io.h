@@ -11,7 +11,7 @@
 #include <string>
 
 #include "lora/targets.h"
-#include "model/save_hf_model.h"  // permute_rope_rows
+#include "model/rope_rows.h"  // permute_rope_rows
 
 namespace tuna {
 

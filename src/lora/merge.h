@@ -9,7 +9,7 @@
 #pragma once
 
 #include "core/tensor.h"
-#include "lora/adapter.h"
+#include "model/lora_adapter.h"
 
 namespace tuna {
 

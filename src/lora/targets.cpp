@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -15,7 +16,9 @@
 #include "core/message.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
+#include "model/families/registry.h"
 #include "model/model.h"
+#include "model/train_step.h"
 
 namespace tuna {
 
@@ -25,12 +28,14 @@ bool is_conditional(const ModelSpec& spec) {
   return !spec.weight_prefix.empty();
 }
 
-std::string layer_prefix(const ModelSpec& spec, int64_t i) {
-  const std::string n = std::to_string(i);
-  if (spec.family == Family::GPT2 || spec.family == Family::EXAONE)
-    return "transformer.h." + n + ".";
-  if (is_conditional(spec)) return "model.language_model.layers." + n + ".";
-  return "model.layers." + n + ".";
+// A table name (with "{}" for a block's index) as transformers names the module in memory.
+std::string module_name(const ModelFamily& family, const ModelSpec& spec, const std::string& name,
+                        int64_t layer = 0) {
+  return with_layer(family_hf_name(family, name, spec, nullptr), layer);
+}
+
+std::string without_weight(const std::string& name) {
+  return name.ends_with(".weight") ? name.substr(0, name.size() - 7) : name;
 }
 
 int64_t in_of(const Tensor& w, bool conv1d) {
@@ -40,17 +45,17 @@ int64_t out_of(const Tensor& w, bool conv1d) {
   return conv1d ? w.dim(1) : w.dim(0);
 }
 
-// Vision-tower linears of a multimodal checkpoint (SigLIP: self_attn.{q,k,v,out}_proj, mlp.fc1/2),
-// named as transformers names them in memory ("model.vision_tower...").
+// Vision-tower linears of a multimodal checkpoint (the family variant's VisionTower), named as
+// transformers names them in memory ("model.vision_tower...").
 void add_checkpoint_linears(const Model& model, std::vector<LinearModule>& out) {
-  if (!is_conditional(model.spec()) || model.gguf() != nullptr) return;
+  const FamilyVariant::VisionTower& tower = family_of(model.spec()).variant->vision_tower;
+  if (tower.scope.empty() || !is_conditional(model.spec()) || model.gguf() != nullptr) return;
   const SafetensorsModel st = SafetensorsModel::open_dir(model.dir());
   for (const auto& name : st.names()) {
-    if (name.find("vision_tower.") == std::string::npos || !name.ends_with(".weight")) continue;
+    if (name.find(tower.scope) == std::string::npos || !name.ends_with(".weight")) continue;
     const std::string module = name.substr(0, name.size() - 7);
     bool linear = false;
-    for (const char* s : {".q_proj", ".k_proj", ".v_proj", ".out_proj", ".fc1", ".fc2"})
-      linear = linear || module.ends_with(s);
+    for (const std::string& s : tower.linears) linear = linear || module.ends_with(s);
     if (!linear || st.entry(name).shape.ndim != 2) continue;
     LinearModule m;
     m.name = module.rfind("model.", 0) == 0 ? module : "model." + module;
@@ -134,14 +139,21 @@ std::vector<std::pair<std::string, Tensor>> bias_parameters(const Model& model,
   const ModelWeights& w = model.weights();
   for (const auto& m : lin)
     if (m.bias.defined()) out.emplace_back(m.name + ".bias", m.bias);
-  if (s.family == Family::GPT2) {
-    for (size_t i = 0; i < w.layers.size(); ++i) {
-      const std::string p = layer_prefix(s, static_cast<int64_t>(i));
-      out.emplace_back(p + "ln_1.bias", w.layers[i].attn_norm_bias);
-      out.emplace_back(p + "ln_2.bias", w.layers[i].ffn_norm_bias);
-    }
-    out.emplace_back("transformer.ln_f.bias", w.final_norm_bias);
-  }
+  // Other biases (LayerNorm families' norms): per block in table order, then model-wide.
+  const ModelFamily& family = *family_of(s).family;
+  std::map<std::string, Tensor> slots;
+  for_each_weight_slot(w, [&](const std::string& slot, const Tensor& t) { slots[slot] = t; });
+  auto add = [&](const WeightSlot& row, const std::string& slot_prefix, int64_t layer) {
+    auto it = slots.find(slot_prefix + row.slot + "_bias");
+    if (row.peft.empty() && it != slots.end())
+      out.emplace_back(module_name(family, s, bias_name(row.hf), layer), it->second);
+  };
+  for (size_t i = 0; i < w.layers.size(); ++i)
+    for (const WeightSlot& row : family.slots)
+      if (row.hf.find("{}") != std::string::npos)
+        add(row, "layers." + std::to_string(i) + ".", static_cast<int64_t>(i));
+  for (const WeightSlot& row : family.slots)
+    if (row.hf.find("{}") == std::string::npos) add(row, "", 0);
   if (is_conditional(s) && model.gguf() == nullptr) {
     const SafetensorsModel st = SafetensorsModel::open_dir(model.dir());
     for (const auto& name : st.names()) {
@@ -199,8 +211,16 @@ std::vector<std::string> minimal_target_modules(const std::vector<std::string>& 
 }  // namespace
 
 std::string peft_model_type(const ModelSpec& spec) {
-  if (spec.family == Family::GEMMA3) return is_conditional(spec) ? "gemma3" : "gemma3_text";
-  return family_name(spec.family);  // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gpt2", ...
+  return family_of(spec).variant->model_type;  // "llama", "gemma3_text", "gemma3", "gpt2", ...
+}
+
+std::vector<std::string> peft_default_target_modules(const std::string& model_type) {
+  const FamilyRef ref = find_family_by_model_type(model_type);
+  std::vector<std::string> names;
+  if (!ref || !ref.variant->peft_default_targets) return names;
+  for (const WeightSlot& row : ref.family->slots)
+    if (row.lora_default) names.push_back(row.peft.substr(row.peft.rfind('.') + 1));
+  return names;
 }
 
 LoraAdapter make_lora_adapter(const LinearModule& m, int64_t r, const LoraConfig& config) {
@@ -222,58 +242,40 @@ LoraAdapter make_lora_adapter(const LinearModule& m, int64_t r, const LoraConfig
 }
 
 std::string embedding_module_name(const ModelSpec& spec) {
-  if (spec.family == Family::GPT2 || spec.family == Family::EXAONE) return "transformer.wte";
-  return is_conditional(spec) ? "model.language_model.embed_tokens" : "model.embed_tokens";
+  const ModelFamily& family = *family_of(spec).family;
+  const WeightSlot* embed = family.find_slot("embed");
+  TUNA_ASSERT(embed != nullptr, "family " + family.name + " has no embed slot");
+  return without_weight(module_name(family, spec, embed->hf));
 }
 
 std::vector<LinearModule> linear_modules(const Model& model) {
+  return linear_modules(model, *family_of(model.spec()).family);
+}
+
+std::vector<LinearModule> linear_modules(const Model& model, const ModelFamily& family) {
   const ModelSpec& s = model.spec();
   const ModelWeights& w = model.weights();
   std::vector<LinearModule> out;
   add_checkpoint_linears(model, out);  // transformers registers the vision tower first
-  struct Slot {
-    const char* name;
-    LoraTarget target;
-    Tensor LayerWeights::*weight;
-    Tensor LayerWeights::*bias;
-  };
-  std::vector<Slot> slots;
-  const bool gpt2 = s.family == Family::GPT2;
-  if (gpt2) {
-    slots = {{"attn.c_attn", LoraTarget::QKV, &LayerWeights::qkv, &LayerWeights::qkv_bias},
-             {"attn.c_proj", LoraTarget::O, &LayerWeights::o, &LayerWeights::o_bias},
-             {"mlp.c_fc", LoraTarget::UP, &LayerWeights::up, &LayerWeights::up_bias},
-             {"mlp.c_proj", LoraTarget::DOWN, &LayerWeights::down, &LayerWeights::down_bias}};
-  } else if (s.family == Family::EXAONE) {
-    slots = {{"attn.attention.q_proj", LoraTarget::Q, &LayerWeights::q, &LayerWeights::q_bias},
-             {"attn.attention.k_proj", LoraTarget::K, &LayerWeights::k, &LayerWeights::k_bias},
-             {"attn.attention.v_proj", LoraTarget::V, &LayerWeights::v, &LayerWeights::v_bias},
-             {"attn.attention.out_proj", LoraTarget::O, &LayerWeights::o, &LayerWeights::o_bias},
-             {"mlp.c_fc_0", LoraTarget::GATE, &LayerWeights::gate, &LayerWeights::gate_bias},
-             {"mlp.c_fc_1", LoraTarget::UP, &LayerWeights::up, &LayerWeights::up_bias},
-             {"mlp.c_proj", LoraTarget::DOWN, &LayerWeights::down, &LayerWeights::down_bias}};
-  } else {
-    slots = {{"self_attn.q_proj", LoraTarget::Q, &LayerWeights::q, &LayerWeights::q_bias},
-             {"self_attn.k_proj", LoraTarget::K, &LayerWeights::k, &LayerWeights::k_bias},
-             {"self_attn.v_proj", LoraTarget::V, &LayerWeights::v, &LayerWeights::v_bias},
-             {"self_attn.o_proj", LoraTarget::O, &LayerWeights::o, &LayerWeights::o_bias},
-             {"mlp.gate_proj", LoraTarget::GATE, &LayerWeights::gate, &LayerWeights::gate_bias},
-             {"mlp.up_proj", LoraTarget::UP, &LayerWeights::up, &LayerWeights::up_bias},
-             {"mlp.down_proj", LoraTarget::DOWN, &LayerWeights::down, &LayerWeights::down_bias}};
-  }
+  std::map<std::string, Tensor> slots;
+  for_each_weight_slot(w, [&](const std::string& slot, const Tensor& t) { slots[slot] = t; });
+  const bool conv1d = family.linear_transposed;
   for (size_t i = 0; i < w.layers.size(); ++i) {
-    for (const auto& slot : slots) {
-      const Tensor& t = w.layers[i].*slot.weight;
-      if (!t.defined()) continue;
+    const std::string p = "layers." + std::to_string(i) + ".";
+    for (const WeightSlot& row : family.slots) {
+      auto it = slots.find(p + row.slot);
+      if (row.peft.empty() || it == slots.end()) continue;
+      const Tensor& t = it->second;
       LinearModule m;
-      m.name = layer_prefix(s, static_cast<int64_t>(i)) + slot.name;
+      m.name = module_name(family, s, row.peft, static_cast<int64_t>(i));
       m.layer = static_cast<int>(i);
-      m.target = slot.target;
-      m.conv1d = gpt2;
-      m.in = in_of(t, gpt2);
-      m.out = out_of(t, gpt2);
+      m.target = row.lora;
+      m.conv1d = conv1d;
+      m.in = in_of(t, conv1d);
+      m.out = out_of(t, conv1d);
       m.weight = t;
-      m.bias = w.layers[i].*slot.bias;
+      auto bias = slots.find(p + row.slot + "_bias");
+      if (bias != slots.end()) m.bias = bias->second;
       out.push_back(std::move(m));
     }
   }
@@ -306,17 +308,11 @@ std::vector<size_t> resolve_lora_targets(const LoraConfig& c, const std::vector<
                                          const std::string& model_type) {
   ModuleSelector targets = c.target_modules;
   if (targets.kind == ModuleSelector::Kind::NONE) {
-    static const std::vector<std::string> q_v = {"q_proj", "v_proj"};
-    if (model_type == "gpt2") {
-      targets.names = {"c_attn"};
-    } else if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
-               model_type == "qwen3" || model_type == "gemma2" || model_type == "gemma3_text") {
-      targets.names = q_v;
-    } else {
+    targets.names = peft_default_target_modules(model_type);
+    if (targets.names.empty())
       throw_user_error(
           "lora", "PEFT has no default target_modules for model type " + quote(model_type),
           "set target_modules, e.g. [q_proj, k_proj, v_proj, o_proj] or \"all-linear\"");
-    }
     targets.kind = ModuleSelector::Kind::LIST;
   }
   std::vector<std::string> short_names;
@@ -398,8 +394,7 @@ LoraSet create_lora(const Model& model, const LoraConfig& config, const std::str
     tm.kind = ModuleSelector::Kind::LIST;
     tm.names.clear();
     if (config.target_modules.kind == ModuleSelector::Kind::NONE) {
-      tm.names = spec.family == Family::GPT2 ? std::vector<std::string>{"c_attn"}
-                                             : std::vector<std::string>{"q_proj", "v_proj"};
+      tm.names = peft_default_target_modules(peft_model_type(spec));
     } else {
       for (const auto& m : lin) tm.names.push_back(m.name);
     }
@@ -410,10 +405,9 @@ LoraSet create_lora(const Model& model, const LoraConfig& config, const std::str
     const auto shorter = minimal_target_modules(tm.names, all);
     if (shorter.size() < tm.names.size()) tm.names = shorter;
   }
-  if (!set.config.task_type && set.config.auto_mapping.is_null() && spec.family != Family::EXAONE) {
+  const std::string& lib = family_of(spec).variant->transformers_module;
+  if (!set.config.task_type && set.config.auto_mapping.is_null() && !lib.empty()) {
     // A PeftModel without a task type records the base class (PeftConfig.auto_mapping).
-    std::string lib = peft_model_type(spec);
-    if (lib == "gemma3_text") lib = "gemma3";
     set.config.auto_mapping = {
         {"base_model_class", spec.architecture},
         {"parent_library", "transformers.models." + lib + ".modeling_" + lib}};

@@ -1,5 +1,6 @@
 // Where LoRA goes, exactly as PEFT 0.18.1 decides it: the model's linear modules under the names
-// transformers gives them (per family; a GGUF base takes the HF names of its architecture),
+// transformers gives them (the family table's PEFT column, model/families/; a GGUF base takes the
+// HF names of its architecture),
 // target_modules matching (list: exact or "." + suffix; string: Python re.fullmatch; "all-linear":
 // every linear but the output head; absent: PEFT's per-model_type default), exclude_modules,
 // modules_to_save, layers_to_transform / layers_pattern; then the adapters themselves (seeded
@@ -13,12 +14,13 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "lora/adapter.h"
 #include "lora/config.h"
+#include "model/lora_adapter.h"
 
 namespace tuna {
 
 class Model;
+struct ModelFamily;
 struct ModelSpec;
 
 // One linear module of the model as transformers names it (PEFT's module key).
@@ -57,8 +59,15 @@ struct LoraSet {
 // PEFT's model_type key for TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING ("llama",
 // "gemma3_text", "gemma3" for Gemma3ForConditionalGeneration, "gpt2", "exaone", ...).
 std::string peft_model_type(const ModelSpec& spec);
-// Every nn.Linear / Conv1D of the model except the output head, in transformers' module order.
+// PEFT's default target_modules for a model type: the last name component of the `peft` of
+// every lora_default row of its family table ({"q_proj", "v_proj"}, {"c_attn"}); empty when
+// PEFT has none (EXAONE, Gemma 3 multimodal, unknown types).
+std::vector<std::string> peft_default_target_modules(const std::string& model_type);
+// Every nn.Linear / Conv1D of the model except the output head, in transformers' module order:
+// a multimodal checkpoint's vision tower, then per block the `peft` rows of the family table.
 std::vector<LinearModule> linear_modules(const Model& model);
+// The same from a given family table (tests: a wrong table gives wrong PEFT names).
+std::vector<LinearModule> linear_modules(const Model& model, const ModelFamily& family);
 // The module name of the output head ("lm_head") and of the input embedding.
 std::string embedding_module_name(const ModelSpec& spec);
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "lora/adapter.h"
+#include "model/lora_adapter.h"
 #include "model/forward_common.h"
 #include "model/weights.h"
 

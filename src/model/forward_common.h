@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "io/model_spec.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "ops/attention.h"
 #include "ops/norm.h"

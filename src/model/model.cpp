@@ -1,5 +1,6 @@
 // Model loading: a Hugging Face directory (config.json + safetensors, single or sharded) or a
-// GGUF file; either way the result is the same spec + weights bound by the family's names.
+// GGUF file; either way the result is the same spec + weights bound by the names in the family's
+// table (model/families/).
 // Weights stay zero-copy views in their stored format (GGUF blocks included); the only copies
 // are GGUF Gemma norm weights, from which the converter's +1 is removed. The forward pass lives
 // in transformer.cpp.
@@ -14,10 +15,9 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
-#include "io/gguf_config.h"
-#include "io/hf_config.h"
 #include "io/hf_model_dir.h"
 #include "io/safetensors.h"
+#include "model/families/registry.h"
 
 namespace tuna {
 
@@ -45,19 +45,6 @@ struct Model::Checkpoint {
     return safetensors ? safetensors->entry(name).dtype : gguf->tensor_info(name).dtype;
   }
 };
-
-WeightNames hf_weight_names(const ModelSpec& spec,
-                            const std::function<bool(const std::string&)>& has) {
-  switch (spec.family) {
-    case Family::GEMMA2:
-    case Family::GEMMA3:
-      return gemma_weight_names(spec, has);
-    case Family::GPT2:
-      return gpt2_weight_names(spec, has);
-    default:
-      return llama_weight_names(spec, has);
-  }
-}
 
 bool is_gguf_file(const std::string& path) {
   std::error_code ec;
@@ -104,15 +91,16 @@ Model Model::load_gguf(const std::string& path) {
   m.checkpoint_->gguf = GgufFile::open(path);
   const Checkpoint& ck = *m.checkpoint_;
   m.spec_ = spec_from_gguf(*ck.gguf);
-  const bool gemma = m.spec_.norm == NormType::RMS_GEMMA;
+  const bool norms_plus_one = family_of(m.spec_).family->gguf_norms_plus_one;
   TensorSource get = [&](const std::string& n) -> Tensor {
     if (!ck.has(n)) return Tensor();
     Tensor t = ck.tensor(n);
     const std::string suffix = "norm.weight";
-    if (gemma && n.size() >= suffix.size() &&
+    if (norms_plus_one && n.size() >= suffix.size() &&
         n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      // llama.cpp's Gemma converter stores every *norm.weight as 1 + w; tuna's Gemma norm
-      // multiplies by (1 + w), so take the 1 back out (F32; norms are tiny).
+      // llama.cpp's Gemma converter stores every *norm.weight as 1 + w (the family's
+      // gguf_norms_plus_one); tuna's Gemma norm multiplies by (1 + w), so take the 1 back out
+      // (F32; norms are tiny).
       Tensor w = t.to_f32();
       float* p = w.data_mut<float>();
       for (int64_t i = 0; i < w.numel(); ++i) p[i] -= 1.0f;

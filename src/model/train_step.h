@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lora/adapter.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "model/weights.h"
 

@@ -2,26 +2,18 @@
 #include "model/weights.h"
 
 #include "core/error.h"
+#include "model/families/registry.h"
 #include "ops/dequantize.h"
 
 namespace tuna {
 
+const std::string& WeightNames::at(const std::string& slot) const {
+  static const std::string none;
+  auto it = by_slot.find(slot);
+  return it != by_slot.end() ? it->second : none;
+}
+
 namespace {
-
-std::string layer_name(const std::string& tmpl, int64_t layer) {
-  std::string s = tmpl;
-  size_t at = s.find("{}");
-  if (at != std::string::npos) s.replace(at, 2, std::to_string(layer));
-  return s;
-}
-
-std::string bias_name(const std::string& weight_name) {
-  const std::string suffix = ".weight";
-  if (weight_name.size() > suffix.size() &&
-      weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return weight_name.substr(0, weight_name.size() - suffix.size()) + ".bias";
-  return weight_name + ".bias";
-}
 
 struct Binder {
   const TensorSource& get;
@@ -61,59 +53,59 @@ ModelWeights bind_weights(const ModelSpec& s, const WeightNames& n, const Tensor
   const bool layer_norm = s.norm == NormType::LAYER;
   w.linear_transposed = n.linear_transposed;
 
-  w.embed = b.require(n.embed, {V, C});
-  if (s.learned_positions) w.pos_embed = b.require(n.pos_embed, {s.max_positions, C});
-  w.final_norm = b.require(n.final_norm, {C});
-  if (layer_norm) w.final_norm_bias = b.require(bias_name(n.final_norm), {C});
+  w.embed = b.require(n.at("embed"), {V, C});
+  if (s.learned_positions) w.pos_embed = b.require(n.at("pos_embed"), {s.max_positions, C});
+  w.final_norm = b.require(n.at("final_norm"), {C});
+  if (layer_norm) w.final_norm_bias = b.require(bias_name(n.at("final_norm")), {C});
   if (s.tied_embeddings) {
     w.lm_head = w.embed;
   } else {
-    w.lm_head = b.require(n.lm_head, {V, C});
+    w.lm_head = b.require(n.at("lm_head"), {V, C});
   }
 
   for (int64_t i = 0; i < s.n_layers; ++i) {
-    auto name = [&](const std::string& tmpl) { return layer_name(tmpl, i); };
+    auto name = [&](const char* slot) { return with_layer(n.at(slot), i); };
     LayerWeights l;
-    l.attn_norm = b.require(name(n.attn_norm), {C});
-    if (layer_norm) l.attn_norm_bias = b.require(bias_name(name(n.attn_norm)), {C});
-    if (!n.qkv.empty()) {
-      l.qkv = b.require(name(n.qkv), {C, 3 * C});
-      if (s.qkv_bias) l.qkv_bias = b.require(bias_name(name(n.qkv)), {3 * C});
-      l.o = b.require(name(n.o), {C, C});
+    l.attn_norm = b.require(name("attn_norm"), {C});
+    if (layer_norm) l.attn_norm_bias = b.require(bias_name(name("attn_norm")), {C});
+    if (!n.at("qkv").empty()) {
+      l.qkv = b.require(name("qkv"), {C, 3 * C});
+      if (s.qkv_bias) l.qkv_bias = b.require(bias_name(name("qkv")), {3 * C});
+      l.o = b.require(name("o"), {C, C});
     } else {
-      l.q = b.require(name(n.q), {H * D, C});
-      l.k = b.require(name(n.k), {K * D, C});
-      l.v = b.require(name(n.v), {K * D, C});
-      l.o = b.require(name(n.o), {C, H * D});
+      l.q = b.require(name("q"), {H * D, C});
+      l.k = b.require(name("k"), {K * D, C});
+      l.v = b.require(name("v"), {K * D, C});
+      l.o = b.require(name("o"), {C, H * D});
       if (s.qkv_bias) {
-        l.q_bias = b.require(bias_name(name(n.q)), {H * D});
-        l.k_bias = b.require(bias_name(name(n.k)), {K * D});
-        l.v_bias = b.require(bias_name(name(n.v)), {K * D});
+        l.q_bias = b.require(bias_name(name("q")), {H * D});
+        l.k_bias = b.require(bias_name(name("k")), {K * D});
+        l.v_bias = b.require(bias_name(name("v")), {K * D});
       }
     }
-    if (s.o_bias) l.o_bias = b.require(bias_name(name(n.o)), {C});
+    if (s.o_bias) l.o_bias = b.require(bias_name(name("o")), {C});
     if (s.qk_norm) {
-      l.q_norm = b.require(name(n.q_norm), {D});
-      l.k_norm = b.require(name(n.k_norm), {D});
+      l.q_norm = b.require(name("q_norm"), {D});
+      l.k_norm = b.require(name("k_norm"), {D});
     }
-    if (s.sandwich_norm) l.post_attn_norm = b.require(name(n.post_attn_norm), {C});
-    l.ffn_norm = b.require(name(n.ffn_norm), {C});
-    if (layer_norm) l.ffn_norm_bias = b.require(bias_name(name(n.ffn_norm)), {C});
-    if (s.sandwich_norm) l.post_ffn_norm = b.require(name(n.post_ffn_norm), {C});
+    if (s.sandwich_norm) l.post_attn_norm = b.require(name("post_attn_norm"), {C});
+    l.ffn_norm = b.require(name("ffn_norm"), {C});
+    if (layer_norm) l.ffn_norm_bias = b.require(bias_name(name("ffn_norm")), {C});
+    if (s.sandwich_norm) l.post_ffn_norm = b.require(name("post_ffn_norm"), {C});
     if (s.gated_mlp) {
-      l.gate = b.require(name(n.gate), {F, C});
-      l.up = b.require(name(n.up), {F, C});
-      l.down = b.require(name(n.down), {C, F});
+      l.gate = b.require(name("gate"), {F, C});
+      l.up = b.require(name("up"), {F, C});
+      l.down = b.require(name("down"), {C, F});
       if (s.mlp_bias) {
-        l.gate_bias = b.require(bias_name(name(n.gate)), {F});
-        l.up_bias = b.require(bias_name(name(n.up)), {F});
-        l.down_bias = b.require(bias_name(name(n.down)), {C});
+        l.gate_bias = b.require(bias_name(name("gate")), {F});
+        l.up_bias = b.require(bias_name(name("up")), {F});
+        l.down_bias = b.require(bias_name(name("down")), {C});
       }
     } else {
-      l.up = b.require(name(n.up), {C, F});
-      l.down = b.require(name(n.down), {F, C});
-      l.up_bias = b.require(bias_name(name(n.up)), {F});
-      l.down_bias = b.require(bias_name(name(n.down)), {C});
+      l.up = b.require(name("up"), {C, F});
+      l.down = b.require(name("down"), {F, C});
+      l.up_bias = b.require(bias_name(name("up")), {F});
+      l.down_bias = b.require(bias_name(name("down")), {C});
     }
     w.layers.push_back(std::move(l));
   }

@@ -1,10 +1,11 @@
 // The weights of a loaded model, bound to the engine's slots: one LayerWeights per block, plus
 // embeddings, final norm and LM head. Tensors are zero-copy views into the mmap-ed checkpoint
-// in their stored dtype. Each family's file (llama.cpp, gemma.cpp, gpt2.cpp) says how its
-// checkpoint names map to these slots; bind_weights() checks every shape against the spec.
+// in their stored dtype. Each family's table (model/families/) says how its checkpoint names map
+// to these slots; bind_weights() checks every shape against the spec.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,26 +40,16 @@ struct ModelWeights {
 // Looks a tensor up by checkpoint name; returns an undefined Tensor when absent.
 using TensorSource = std::function<Tensor(const std::string& name)>;
 
-// Checkpoint names of one family (per-layer names contain "{}" for the layer index).
+// Checkpoint name templates of one model, by engine slot ("q" → "model.layers.{}.self_attn.
+// q_proj.weight"; "{}" is the layer index), derived from its family's table
+// (families/registry.h hf_weight_names / gguf_weight_names). Bias slots are their weight's name
+// with ".bias".
 struct WeightNames {
-  std::string embed, pos_embed, final_norm, lm_head;
-  std::string attn_norm, q, k, v, o, qkv, q_norm, k_norm, post_attn_norm, ffn_norm, post_ffn_norm;
-  std::string gate, up, down;
+  std::map<std::string, std::string> by_slot;
   bool linear_transposed = false;
+  // The template of `slot`; empty when the family has no such slot.
+  const std::string& at(const std::string& slot) const;
 };
-
-// Family name tables. `has` tells whether a name exists in the checkpoint (for prefix probing).
-WeightNames llama_weight_names(const ModelSpec& spec,
-                               const std::function<bool(const std::string&)>& has);
-WeightNames gemma_weight_names(const ModelSpec& spec,
-                               const std::function<bool(const std::string&)>& has);
-WeightNames gguf_weight_names(const ModelSpec& spec);
-// The Hugging Face checkpoint names of the spec's family (the one of the four above that
-// transformers' class uses; `has` probes prefixes of multimodal checkpoints).
-WeightNames hf_weight_names(const ModelSpec& spec,
-                            const std::function<bool(const std::string&)>& has);
-WeightNames gpt2_weight_names(const ModelSpec& spec,
-                              const std::function<bool(const std::string&)>& has);
 
 // Binds and shape-checks every slot the spec needs. `where` names the checkpoint in errors.
 ModelWeights bind_weights(const ModelSpec& spec, const WeightNames& names, const TensorSource& get,

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lora/adapter.h"
+#include "model/lora_adapter.h"
 
 namespace tuna {
 

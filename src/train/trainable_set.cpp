@@ -14,7 +14,7 @@
 #include "lora/adapter_io.h"
 #include "lora/config.h"
 #include "model/model.h"
-#include "model/save_hf_model.h"
+#include "export/save_hf_model.h"
 #include "model/train_step.h"
 #include "train/weight_decay.h"
 

@@ -39,7 +39,7 @@ struct TrainableSet {
   DType save_dtype = DType::F32;   // full: the final model's dtype (torch_dtype; see below)
 
   // Writes what is trained into `dir`: the PEFT adapter (adapter_model.safetensors +
-  // adapter_config.json), or (full) a Hugging Face model directory (model/save_hf_model.h) — in
+  // adapter_config.json), or (full) a Hugging Face model directory (export/save_hf_model.h) — in
   // save_dtype when `final_output`, else F32 (checkpoints keep the masters exactly, so a resumed
   // run equals an uninterrupted one). Returns notes about the saved directory.
   std::vector<std::string> save(const std::string& dir, const Model& model,

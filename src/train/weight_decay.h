@@ -10,9 +10,10 @@ namespace tuna {
 
 // `name` is the parameter's full name as transformers/PEFT name it (e.g.
 // "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight" or
-// "model.norm.weight"); `model_type` is config.json's model_type, which says which modules are
-// nn.LayerNorm (GPT-2's ln_1/ln_2/ln_f, Gemma 3's SigLIP layer_norm1/2). EXAONE 3.0's norms are
-// a plain nn.Module in its remote code, so its ln_1/ln_2/ln_f weights do get decay.
+// "model.norm.weight"); `model_type` is config.json's model_type, whose family table says which
+// modules are nn.LayerNorm (model/families/: GPT-2's ln_1/ln_2/ln_f, Gemma 3's SigLIP
+// layer_norm1/2). EXAONE 3.0's norms are a plain nn.Module in its remote code, so its
+// ln_1/ln_2/ln_f weights do get decay.
 bool hf_weight_decay_applies(const std::string& model_type, const std::string& name);
 
 }  // namespace tuna

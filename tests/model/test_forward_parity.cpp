@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "io/hf_config.h"
 #include "io/safetensors.h"
+#include "model/families/registry.h"
 #include "model/model.h"
 
 namespace tuna {

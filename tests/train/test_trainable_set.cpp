@@ -14,7 +14,7 @@
 #include "io/safetensors.h"
 #include "lora/adapter_io.h"
 #include "model/model.h"
-#include "model/save_hf_model.h"
+#include "export/save_hf_model.h"
 #include "model/train_step.h"
 #include "test_util.h"
 #include "train/config.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""transformers loads a model directory tuna wrote (model/save_hf_model.h) and scores token ids:
+"""transformers loads a model directory tuna wrote (export/save_hf_model.h) and scores token ids:
 writes {"config_sha256", "model_sha256", "ids", "logprobs"} (natural-log probability of each
 token given the ones before it; the first is null) so a C++ test can compare tuna's reload and
 check that the golden belongs to the very bytes tuna writes.

@@ -49,7 +49,7 @@ FAMILIES = ["llama", "llama_linear_tied", "mistral", "qwen2", "qwen3", "gemma2",
 R, ALPHA = 4, 8
 DROPOUT = {"p": 0.1, "seed": 1234, "step": 3, "micro": 1}
 SAMPLE, FULL_MAX = 1024, 4096
-# tuna's LoraTarget enum order (src/lora/adapter.h)
+# tuna's LoraTarget enum order (src/model/lora_adapter.h)
 TARGETS = ["Q", "K", "V", "O", "GATE", "UP", "DOWN", "QKV"]
 LEAF_TARGET = {"q_proj": "Q", "k_proj": "K", "v_proj": "V", "o_proj": "O", "gate_proj": "GATE",
                "up_proj": "UP", "down_proj": "DOWN", "c_attn": "QKV", "c_fc": "UP"}

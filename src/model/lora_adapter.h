@@ -1,7 +1,7 @@
-// The trainable LoRA adapters laid over a loaded model (PEFT's lora.Linear on chosen linears).
-// lora/ builds them from a LoraConfig (target modules, r, alpha, dropout, init) and reads/writes
-// them in PEFT's format; the training forward/backward (model/) reads A/B and accumulates into
-// grad_a/grad_b. Shared by both sides: keep it plain data.
+// The trainable LoRA adapters laid over a loaded model (PEFT's lora.Linear on chosen linears):
+// plain data kept in model/ so the block can read it without model/ including lora/. lora/
+// builds them from a LoraConfig and reads/writes them in PEFT's format; the training
+// forward/backward (model/) reads A/B and accumulates into grad_a/grad_b.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// A model saved as a Hugging Face directory (model/save_hf_model.h) from the real Gemma 3 270M
+// A model saved as a Hugging Face directory (export/save_hf_model.h) from the real Gemma 3 270M
 // GGUF: transformers loads it (tests/golden/fullft/saved_gemma3_270m/transformers.json, made by
 // tools/reference/check_saved_model.py on the directory this test writes) and scores 600 tokens
 // (past the 512-token sliding window) as tuna scores both the reloaded directory and the GGUF.
@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "export/save_hf_model.h"
 #include "model/model.h"
-#include "model/save_hf_model.h"
 #include "test_util.h"
 
 namespace tuna {

@@ -3,11 +3,12 @@
 // by default (the trained master weights as they are: no rounding, so tuna and transformers
 // reload exactly what was trained) or BF16/F16 on request, config.json, generation_config.json
 // and the tokenizer files. An HF base's config.json is copied (torch_dtype set to the saved
-// dtype); a GGUF base's is written from its
-// metadata with transformers' field names (gemma3 → Gemma3ForCausalLM "gemma3_text", llama,
-// qwen2, qwen3), its llama q/k rows are un-permuted (llama.cpp's converter permutes them) and its
-// Gemma norm weights are saved without the converter's +1 (the loader already removed it).
-// Not here: LoRA adapters (lora/adapter_io.h), GGUF export.
+// dtype); a GGUF base's is written from its metadata with transformers' field names (gemma3 →
+// Gemma3ForCausalLM "gemma3_text", llama, qwen2, qwen3), its llama q/k rows are un-permuted
+// (llama.cpp's converter permutes them) and its Gemma norm weights are saved without the
+// converter's +1 (the loader already removed it). The first piece of export/ (merge, GGUF, Ollama
+// come next); names and the GGUF config mapping come from the family table (model/families/). Not
+// here: LoRA adapters (lora/adapter_io.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,16 +17,12 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "model/families/registry.h"  // hf_slot_names
 #include "model/weights.h"
 
 namespace tuna {
 
 class Model;
-
-// (engine slot, transformers tensor name) for every slot of the model's weights, in slot order
-// (train_step.h for_each_weight_slot); a tied LM head is left out (transformers saves it once,
-// as the embedding).
-std::vector<std::pair<std::string, std::string>> hf_slot_names(const Model& model);
 
 // config.json for the saved directory (see the file comment) with torch_dtype naming `dtype`.
 // User error when the GGUF architecture's config cannot be expressed (e.g. a sliding window on
@@ -45,9 +42,5 @@ std::vector<std::string> save_hf_model(const std::string& dir, const Model& mode
 // (master weights of the same model; q/k rows permuted back for a GGUF llama base). Every slot
 // must be present with the right shape; anything else is a user error naming the file.
 void load_hf_model_weights(const std::string& dir, const Model& model, ModelWeights& into);
-
-// llama.cpp's converter permutes q/k rows per head: HF row (h, half, j) -> GGUF row (h, j, half).
-// rows: [heads·D, cols] (or [heads·D] for a bias) F32; to_hf true undoes it.
-Tensor permute_rope_rows(const Tensor& rows, int64_t heads, bool to_hf);
 
 }  // namespace tuna
