@@ -1,6 +1,7 @@
 // Pieces shared by the inference forward (transformer.cpp) and the training forward/backward
 // (transformer_train.cpp, train_step.cpp): batch checks, default positions, the key-padding
-// mask, RoPE tables per layer, the norm dispatch (forward and backward) and element-wise helpers.
+// mask, RoPE tables per layer and the norm dispatch (forward and backward); the element-wise
+// helpers come from ops/elementwise.h.
 // Internal to model/; nothing here allocates beyond what it returns.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "lora/adapter.h"
 #include "model/model.h"
 #include "ops/attention.h"
+#include "ops/elementwise.h"  // add_inplace, add_into, copy_columns, put_columns
 #include "ops/norm.h"
 #include "ops/rope.h"
 
@@ -64,12 +66,5 @@ Tensor decoder_hidden(const ModelSpec& s, const ModelWeights& w, const std::vect
                       const LayerAdapters* adapters = nullptr);
 // LM head (+ final soft-capping) over hidden [N, C] -> logits [N, V] F32.
 Tensor head_logits(const ModelSpec& s, const ModelWeights& w, const Tensor& hidden);
-
-void add_inplace(Tensor& x, const Tensor& y);                  // x += y (same numel, F32)
-void add_into(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b
-// Copies columns [c0, c0 + width) of src [N, W] into dst [N, width].
-void copy_columns(const Tensor& src, int64_t c0, Tensor& dst);
-// Writes src [N, width] into columns [c0, c0 + width) of dst [N, W].
-void put_columns(const Tensor& src, int64_t c0, Tensor& dst);
 
 }  // namespace tuna
