@@ -17,7 +17,7 @@ namespace tuna::cuda {
                            file + ":" + std::to_string(line);
   if (err == cudaErrorMemoryAllocation)
     throw_user_error("cuda", what, "the GPU is out of memory: use a smaller batch or model");
-  if (err == cudaErrorNoDevice || err == cudaErrorInsufficientDriver)
+  if (err == cudaErrorNoDevice || err == cudaErrorInsufficientDriver || err == cudaErrorStubLibrary)
     throw_user_error("cuda", what, "no usable GPU: check the driver (nvidia-smi) or use CPU");
   throw_internal_error("cuda", what);
 }

@@ -16,6 +16,10 @@ int device_count() {
 }
 
 void* alloc(size_t bytes) {
+  static const int devices = device_count();
+  if (devices == 0)
+    throw_user_error("cuda", "no CUDA device is visible to this process",
+                     "check the driver (nvidia-smi) and CUDA_VISIBLE_DEVICES, or use CPU tensors");
   void* p = nullptr;
   TUNA_CUDA_CHECK(
       cudaMalloc(&p, bytes == 0 ? 1 : bytes));  // never null: a tensor of 0 elements is defined

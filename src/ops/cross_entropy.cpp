@@ -26,6 +26,7 @@ LabelDims label_dims(const Tensor& labels) {
 
 int64_t count_loss_tokens(const Tensor& labels) {
   const LabelDims d = label_dims(labels);
+  TUNA_ASSERT(labels.device() == Device::CPU, "count_loss_tokens: labels on the host");
   const int32_t* p = labels.data<int32_t>();
   int64_t n = 0;
   for (int64_t b = 0; b < d.B; ++b)
