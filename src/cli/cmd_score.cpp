@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/mmap_file.h"
 #include "model/model.h"
+#include "ops/log_softmax.h"
 
 namespace tuna::cli {
 
@@ -85,17 +86,14 @@ struct RowScore {
   std::vector<std::pair<int32_t, double>> top;
 };
 
-RowScore score_row(const float* logits, int64_t V, int32_t target, int top_k, int64_t position) {
+// lse: the row's log-sum-exp (ops/log_softmax.h).
+RowScore score_row(const float* logits, int64_t V, double lse, int32_t target, int top_k,
+                   int64_t position) {
   for (int64_t i = 0; i < V; ++i)
     if (!std::isfinite(logits[i]))
       throw_user_error(
           "score", "the model produced a non-finite logit at position " + std::to_string(position),
           "the weights may be corrupt or overflow in F32; check the model file");
-  float mx = logits[0];
-  for (int64_t i = 1; i < V; ++i) mx = std::max(mx, logits[i]);
-  double sum = 0.0;
-  for (int64_t i = 0; i < V; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
-  const double lse = mx + std::log(sum);
   RowScore r;
   if (target >= 0) r.logprob = logits[target] - lse;
   std::vector<int32_t> idx(static_cast<size_t>(V));
@@ -154,9 +152,11 @@ nlohmann::json score_sequences(const Model& model, const Tokenizer* tok,
     for (int64_t r0 = 0; r0 + 1 < n; r0 += kChunk) {
       const int64_t r1 = std::min(n - 1, r0 + kChunk);
       Tensor logits = model.logits_rows(hidden, row0 + r0, row0 + r1);
+      const std::vector<double> lse = log_softmax_lse(logits);  // [r1 - r0]
       for (int64_t r = r0; r < r1; ++r) {
         const int32_t target = seq[static_cast<size_t>(r + 1)];
-        RowScore rs = score_row(logits.data<float>() + (r - r0) * V, V, target, top_k, r);
+        RowScore rs = score_row(logits.data<float>() + (r - r0) * V, V,
+                                lse[static_cast<size_t>(r - r0)], target, top_k, r);
         nll -= rs.logprob;
         nlohmann::json top = nlohmann::json::array();
         for (const auto& [id, lp] : rs.top) top.push_back({id, lp});

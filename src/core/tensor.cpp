@@ -3,8 +3,8 @@
 
 #include <cstring>
 
+#include "core/device.h"
 #include "core/error.h"
-#include "core/memory.h"
 
 namespace tuna {
 
@@ -49,21 +49,19 @@ std::string Shape::to_string() const {
   return s + "]";
 }
 
-static void require_cpu(Device device) {
-  if (device != Device::CPU) {
-    throw_user_error("tensor", "the CUDA backend is not built into this binary",
-                     "rebuild with -DTUNA_CUDA=ON on a machine with the CUDA toolkit");
-  }
+// Host-side conversions read the data directly: CPU tensors only (copy with to(CPU) first).
+static void require_host(Device device, const char* what) {
+  TUNA_ASSERT(device == Device::CPU, std::string(what) + " of a " + device_name(device) +
+                                         " tensor (hint: copy it to the CPU with to())");
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  require_cpu(device);
   for (int i = 0; i < shape.ndim; ++i) TUNA_ASSERT(shape.dims[i] >= 0, "negative dim");
   Tensor t;
   size_t bytes = dtype_nbytes(dtype, shape.numel());
-  void* p = aligned_alloc_bytes(bytes);
-  t.holder_ =
-      std::shared_ptr<const void>(p, [](const void* q) { aligned_free(const_cast<void*>(q)); });
+  void* p = device_alloc(device, bytes);
+  t.holder_ = std::shared_ptr<const void>(
+      p, [device](const void* q) { device_free(device, const_cast<void*>(q)); });
   t.data_ = static_cast<uint8_t*>(p);
   t.shape_ = shape;
   t.dtype_ = dtype;
@@ -74,7 +72,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.data_, 0, t.nbytes());
+  device_memset_zero(device, t.data_, t.nbytes());
   return t;
 }
 
@@ -159,12 +157,21 @@ Tensor Tensor::slice0(int64_t begin, int64_t end) const {
 
 Tensor Tensor::copy() const {
   Tensor t = empty(shape_, dtype_, device_);
-  if (nbytes()) std::memcpy(t.data_, data_, nbytes());
+  device_copy(t.data_, device_, data_, device_, nbytes());
+  t.quant_state_ = quant_state_;
+  return t;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == device_) return *this;
+  Tensor t = empty(shape_, dtype_, device);
+  device_copy(t.data_, device, data_, device_, nbytes());
   t.quant_state_ = quant_state_;
   return t;
 }
 
 Tensor Tensor::to_f32() const {
+  require_host(device_, "to_f32");
   Tensor t = empty(shape_, DType::F32, device_);
   convert_to_f32(dtype_, data_, t.data_mut<float>(), static_cast<size_t>(numel()));
   return t;
@@ -172,6 +179,7 @@ Tensor Tensor::to_f32() const {
 
 Tensor Tensor::f32_to(DType dtype) const {
   TUNA_ASSERT(dtype_ == DType::F32, "f32_to: the tensor is not F32");
+  require_host(device_, "f32_to");
   TUNA_ASSERT(dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16,
               "f32_to: F32, BF16 or F16");
   if (dtype == DType::F32) return *this;
@@ -185,6 +193,7 @@ Tensor Tensor::f32_to(DType dtype) const {
 }
 
 std::vector<float> Tensor::to_f32_vector() const {
+  require_host(device_, "to_f32_vector");
   std::vector<float> v(static_cast<size_t>(numel()));
   convert_to_f32(dtype_, data_, v.data(), v.size());
   return v;

@@ -47,7 +47,8 @@ class Tensor {
  public:
   Tensor() = default;
 
-  // Owned, uninitialised / zero-filled memory on `device` (only CPU until the CUDA backend).
+  // Owned, uninitialised / zero-filled memory on `device` (CUDA needs a TUNA_CUDA build with a
+  // GPU present: core/device.h).
   static Tensor empty(const Shape& shape, DType dtype, Device device = Device::CPU);
   static Tensor zeros(const Shape& shape, DType dtype, Device device = Device::CPU);
   static Tensor from_f32(const Shape& shape, const std::vector<float>& values);
@@ -92,7 +93,10 @@ class Tensor {
   // Rows [begin, end) of dim 0, same storage; not for tensors with a QuantState (their blocks
   // may span rows).
   Tensor slice0(int64_t begin, int64_t end) const;
-  Tensor copy() const;    // deep, owned, same dtype; a QuantState is shared (immutable)
+  Tensor copy() const;  // deep, owned, same dtype and device; a QuantState is shared (immutable)
+  // The tensor on `device`: itself when already there, else an owned copy (QuantState shared).
+  Tensor to(Device device) const;
+  // Host conversions below: CPU tensors only.
   Tensor to_f32() const;  // owned F32 copy (converts F16/BF16/ints)
   // An F32 tensor as F32 (itself, shared), BF16 or F16, rounded to nearest even as torch's
   // .to(dtype) does (owned).

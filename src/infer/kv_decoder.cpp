@@ -5,62 +5,13 @@
 // tokens, S cached + new positions, H heads, K kv heads, D head dim, V vocab.
 #include "infer/kv_decoder.h"
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
+#include <memory>
 
 #include "core/error.h"
 #include "model/forward_common.h"
+#include "ops/attention.h"
 
 namespace tuna {
-
-namespace {
-
-// out[i, h] = softmax over visible keys j of (q[i, h]·k[j, kh]·scale, capped) applied to v.
-// q: [n, H, D] at positions p0 + i; k, v: [S, K, D] with S = p0 + n; out: [n, H, D].
-void cached_attention(const float* q, const float* k, const float* v, int64_t n, int64_t p0,
-                      int64_t H, int64_t K, int64_t D, const AttentionParams& ap, float* out) {
-  const int64_t S = p0 + n, group = H / K;
-  const float neg_inf = -std::numeric_limits<float>::infinity();
-#pragma omp parallel
-  {
-    std::vector<float> scores(static_cast<size_t>(S));
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t pos = p0 + i, kh = h / group;
-        const int64_t lo = ap.window > 0 ? std::max<int64_t>(0, pos - ap.window + 1) : 0;
-        const float* qi = q + (i * H + h) * D;
-        float max = neg_inf;
-        for (int64_t j = lo; j <= pos; ++j) {
-          const float* kj = k + (j * K + kh) * D;
-          float dot = 0.0f;
-          for (int64_t d = 0; d < D; ++d) dot += qi[d] * kj[d];
-          float sc = dot * ap.scale;
-          if (ap.softcap > 0.0f) sc = std::tanh(sc / ap.softcap) * ap.softcap;
-          scores[static_cast<size_t>(j)] = sc;
-          max = std::max(max, sc);
-        }
-        float sum = 0.0f;
-        for (int64_t j = lo; j <= pos; ++j) {
-          const float e = std::exp(scores[static_cast<size_t>(j)] - max);
-          scores[static_cast<size_t>(j)] = e;
-          sum += e;
-        }
-        const float inv = 1.0f / sum;
-        float* oi = out + (i * H + h) * D;
-        std::fill(oi, oi + D, 0.0f);
-        for (int64_t j = lo; j <= pos; ++j) {
-          const float p = scores[static_cast<size_t>(j)] * inv;
-          const float* vj = v + (j * K + kh) * D;
-          for (int64_t d = 0; d < D; ++d) oi[d] += p * vj[d];
-        }
-      }
-    }
-  }
-}
-
-}  // namespace
 
 void KvDecoder::Cache::attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
                               Tensor& attn) {
@@ -69,8 +20,15 @@ void KvDecoder::Cache::attend(int64_t layer, const Tensor& q, const Tensor& k, c
   std::vector<float>& vc = values[static_cast<size_t>(layer)];
   kc.insert(kc.end(), k.data<float>(), k.data<float>() + n * K * D);
   vc.insert(vc.end(), v.data<float>(), v.data<float>() + n * K * D);
-  cached_attention(q.data<float>(), kc.data(), vc.data(), n, length, H, K, D,
-                   layer_attention_params(*spec, layer), attn.data_mut<float>());
+  // Views of the caches: the aliasing shared_ptr owns nothing (the vectors outlive the call).
+  const Shape cache_shape{length + n, K, D};
+  const Tensor k_cache =
+      Tensor::view({std::shared_ptr<const void>(), kc.data()}, kc.data(), cache_shape, DType::F32);
+  const Tensor v_cache =
+      Tensor::view({std::shared_ptr<const void>(), vc.data()}, vc.data(), cache_shape, DType::F32);
+  Tensor out = attn.reshape({n, H, D});
+  attention_decode_forward(q.reshape({n, H, D}), k_cache, v_cache, length,
+                           layer_attention_params(*spec, layer), out);
 }
 
 KvDecoder::KvDecoder(const Model& model, const ModelWeights* weights,

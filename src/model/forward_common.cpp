@@ -98,41 +98,4 @@ AttentionParams layer_attention_params(const ModelSpec& s, int64_t layer) {
   return ap;
 }
 
-void add_inplace(Tensor& x, const Tensor& y) {
-  TUNA_ASSERT(x.numel() == y.numel(), "add_inplace: sizes");
-  float* px = x.data_mut<float>();
-  const float* py = y.data<float>();
-  const int64_t n = x.numel();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) px[i] += py[i];
-}
-
-void add_into(const Tensor& a, const Tensor& b, Tensor& out) {
-  TUNA_ASSERT(a.numel() == b.numel() && a.numel() == out.numel(), "add_into: sizes");
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
-  float* po = out.data_mut<float>();
-  const int64_t n = a.numel();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
-}
-
-void copy_columns(const Tensor& src, int64_t c0, Tensor& dst) {
-  const int64_t N = src.dim(0), W = src.dim(1), width = dst.dim(1);
-  const float* ps = src.data<float>();
-  float* pd = dst.data_mut<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < width; ++c) pd[n * width + c] = ps[n * W + c0 + c];
-}
-
-void put_columns(const Tensor& src, int64_t c0, Tensor& dst) {
-  const int64_t N = src.dim(0), width = src.dim(1), W = dst.dim(1);
-  const float* ps = src.data<float>();
-  float* pd = dst.data_mut<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < width; ++c) pd[n * W + c0 + c] = ps[n * width + c];
-}
-
 }  // namespace tuna

@@ -1,7 +1,8 @@
 // Pieces shared by the stack drivers around the block (scoring in transformer.cpp, training in
 // train_step.cpp, decoding in infer/kv_decoder.cpp) and the block itself (block.cpp): batch
 // checks, default positions, the key-padding mask, RoPE tables per layer, attention parameters,
-// the LM head and element-wise helpers. Nothing here allocates beyond what it returns.
+// the LM head (element-wise helpers come from ops/elementwise.h).
+// Nothing here allocates beyond what it returns.
 #pragma once
 
 #include <vector>
@@ -11,6 +12,7 @@
 #include "model/lora_adapter.h"
 #include "model/model.h"
 #include "ops/attention.h"
+#include "ops/elementwise.h"  // add_inplace, add_into, copy_columns, put_columns
 #include "ops/norm.h"
 #include "ops/rope.h"
 
@@ -39,12 +41,5 @@ RopeSet build_rope(const ModelSpec& s, const std::vector<int32_t>& positions);
 AttentionParams layer_attention_params(const ModelSpec& s, int64_t layer);
 // LM head (+ final soft-capping) over hidden [N, C] -> logits [N, V] F32.
 Tensor head_logits(const ModelSpec& s, const ModelWeights& w, const Tensor& hidden);
-
-void add_inplace(Tensor& x, const Tensor& y);                  // x += y (same numel, F32)
-void add_into(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b
-// Copies columns [c0, c0 + width) of src [N, W] into dst [N, width].
-void copy_columns(const Tensor& src, int64_t c0, Tensor& dst);
-// Writes src [N, width] into columns [c0, c0 + width) of dst [N, W].
-void put_columns(const Tensor& src, int64_t c0, Tensor& dst);
 
 }  // namespace tuna

@@ -1,7 +1,9 @@
-// attention_forward: argument checks and device dispatch.
+// attention_forward / attention_backward / attention_decode_forward: shape and dtype checks,
+// device dispatch.
 #include "ops/attention.h"
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -20,9 +22,6 @@ static void check_attention_args(const Tensor& q, const Tensor& k, const Tensor&
   if (segment_start.defined()) {
     TUNA_ASSERT(segment_start.dtype() == DType::I32 && segment_start.numel() == q.dim(0) * q.dim(1),
                 "attention: segment_start is [B, T] I32");
-    const int32_t* s = segment_start.data<int32_t>();
-    for (int64_t i = 0, T = q.dim(1); i < segment_start.numel(); ++i)
-      TUNA_ASSERT(s[i] >= 0 && s[i] <= i % T, "attention: segment_start[i] must lie in [0, i]");
   }
   for (const Tensor* t : {&q, &k, &v, &out})
     TUNA_ASSERT(t->dtype() == DType::F32, "attention: F32 tensors");
@@ -31,9 +30,11 @@ static void check_attention_args(const Tensor& q, const Tensor& k, const Tensor&
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        const AttentionParams& params, Tensor& out, const Tensor& segment_start) {
   check_attention_args(q, k, v, key_valid, params, out, segment_start);
-  if (q.device() == Device::CPU)
+  const Device device =
+      op_device("attention_forward", {&q, &k, &v, &key_valid, &out, &segment_start});
+  if (device == Device::CPU)
     return cpu::attention_forward(q, k, v, key_valid, params, out, segment_start);
-  throw_internal_error("attention", "no CUDA backend in this build");
+  throw_no_kernel("attention_forward", device);
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
@@ -43,9 +44,29 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   TUNA_ASSERT(dq.shape() == q.shape() && dk.shape() == k.shape() && dv.shape() == k.shape() &&
                   dq.dtype() == DType::F32 && dk.dtype() == DType::F32 && dv.dtype() == DType::F32,
               "attention backward: dq like q, dk/dv like k (F32)");
-  if (q.device() == Device::CPU)
+  const Device device = op_device("attention_backward",
+                                  {&q, &k, &v, &key_valid, &d_out, &dq, &dk, &dv, &segment_start});
+  if (device == Device::CPU)
     return cpu::attention_backward(q, k, v, key_valid, params, d_out, dq, dk, dv, segment_start);
-  throw_internal_error("attention", "no CUDA backend in this build");
+  throw_no_kernel("attention_backward", device);
+}
+
+void attention_decode_forward(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                              int64_t p0, const AttentionParams& params, Tensor& out) {
+  TUNA_ASSERT(q.ndim() == 3 && k_cache.ndim() == 3 && v_cache.shape() == k_cache.shape() &&
+                  out.shape() == q.shape(),
+              "attention_decode: q [n,H,D], k/v cache [S,K,D], out like q");
+  TUNA_ASSERT(q.dim(2) == k_cache.dim(2) && k_cache.dim(1) > 0 && q.dim(1) % k_cache.dim(1) == 0,
+              "attention_decode: same D, H a multiple of K");
+  TUNA_ASSERT(p0 >= 0 && k_cache.dim(0) == p0 + q.dim(0), "attention_decode: S = p0 + n");
+  TUNA_ASSERT(params.window >= 0 && params.softcap >= 0.0f, "attention_decode: params");
+  TUNA_ASSERT(q.dtype() == DType::F32 && k_cache.dtype() == DType::F32 &&
+                  v_cache.dtype() == DType::F32 && out.dtype() == DType::F32,
+              "attention_decode: F32 tensors");
+  const Device device = op_device("attention_decode_forward", {&q, &k_cache, &v_cache, &out});
+  if (device == Device::CPU)
+    return cpu::attention_decode_forward(q, k_cache, v_cache, p0, params, out);
+  throw_no_kernel("attention_decode_forward", device);
 }
 
 }  // namespace tuna

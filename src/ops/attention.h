@@ -4,7 +4,7 @@
 // softmax in F32, then P·V. GQA/MQA: query head h reads kv head h / (H / K). Packed rows
 // (several samples in one row): segment_start confines each query to its own sample, as
 // flash-attention's varlen path does with transformers' padding-free position_ids.
-// Backward recomputes the probabilities tile by tile (attention_backward_cpu.cpp).
+// Backward recomputes the probabilities tile by tile (attention_cpu.cpp).
 #pragma once
 
 #include <cstdint>
@@ -33,12 +33,23 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                         const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
                         Tensor& dv, const Tensor& segment_start = Tensor());
 
+// KV-cached decoding: n new queries at positions p0 .. p0 + n − 1 attend to the cached keys
+// and values of every position they may see (causal, inside params.window, with the forward's
+// scale, soft-capping and F32 softmax; no padding, one sample). Matches attention_forward on the
+// whole sequence up to summation order.
+// q: [n, H, D]  k_cache, v_cache: [S, K, D] with S = p0 + n (the new keys already appended)
+// out: [n, H, D]; every tensor F32.
+void attention_decode_forward(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                              int64_t p0, const AttentionParams& params, Tensor& out);
+
 namespace cpu {
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        const AttentionParams& params, Tensor& out, const Tensor& segment_start);
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                         const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
                         Tensor& dv, const Tensor& segment_start);
+void attention_decode_forward(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                              int64_t p0, const AttentionParams& params, Tensor& out);
 }  // namespace cpu
 
 }  // namespace tuna

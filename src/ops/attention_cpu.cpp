@@ -84,6 +84,16 @@ int64_t block_first_key(int64_t q0, int64_t q1, const AttentionParams& params,
   return k0;
 }
 
+// segment_start's rows as a pointer (nullptr when undefined), each value checked to lie in
+// [0, i] — a data check, so it lives here rather than in the shape-only argument checks.
+const int32_t* checked_segment_start(const Tensor& segment_start, int64_t T) {
+  if (!segment_start.defined()) return nullptr;
+  const int32_t* s = segment_start.data<int32_t>();
+  for (int64_t i = 0; i < segment_start.numel(); ++i)
+    TUNA_ASSERT(s[i] >= 0 && s[i] <= i % T, "attention: segment_start[i] must lie in [0, i]");
+  return s;
+}
+
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
@@ -96,7 +106,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
   const float* pk = k.data<float>();
   const float* pv = v.data<float>();
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
-  const int32_t* seg = segment_start.defined() ? segment_start.data<int32_t>() : nullptr;
+  const int32_t* seg = checked_segment_start(segment_start, T);
   float* po = out.data_mut<float>();
 
   const int threads = omp_get_max_threads();
@@ -153,7 +163,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   const float* pv = v.data<float>();
   const float* pdo = d_out.data<float>();
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
-  const int32_t* seg = segment_start.defined() ? segment_start.data<int32_t>() : nullptr;
+  const int32_t* seg = checked_segment_start(segment_start, T);
   float* pdq = dq.data_mut<float>();
   float* pdk = dk.data_mut<float>();
   float* pdv = dv.data_mut<float>();
@@ -217,6 +227,55 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
             // dV[k0:q1] += P[nq, nk]ᵀ · dO[q0:q1]
             sgemm(true, false, nk, D, nq, 1.0f, prob, nk, doh, H * D, 1.0f, dvb, K * D);
           }
+        }
+      }
+    }
+  }
+}
+
+// Decoding against the KV cache (moved unchanged from model/generate.cpp): one (query, head)
+// pair per iteration, scores over the visible cached keys, F32 softmax, then P·V.
+void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Tensor& v_cache,
+                              int64_t p0, const AttentionParams& ap, Tensor& out_t) {
+  const int64_t n = q_t.dim(0), H = q_t.dim(1), D = q_t.dim(2), K = k_cache.dim(1);
+  const float* q = q_t.data<float>();
+  const float* k = k_cache.data<float>();
+  const float* v = v_cache.data<float>();
+  float* out = out_t.data_mut<float>();
+  const int64_t S = p0 + n, group = H / K;
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<size_t>(S));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t h = 0; h < H; ++h) {
+        const int64_t pos = p0 + i, kh = h / group;
+        const int64_t lo = ap.window > 0 ? std::max<int64_t>(0, pos - ap.window + 1) : 0;
+        const float* qi = q + (i * H + h) * D;
+        float max = neg_inf;
+        for (int64_t j = lo; j <= pos; ++j) {
+          const float* kj = k + (j * K + kh) * D;
+          float dot = 0.0f;
+          for (int64_t d = 0; d < D; ++d) dot += qi[d] * kj[d];
+          float sc = dot * ap.scale;
+          if (ap.softcap > 0.0f) sc = std::tanh(sc / ap.softcap) * ap.softcap;
+          scores[static_cast<size_t>(j)] = sc;
+          max = std::max(max, sc);
+        }
+        float sum = 0.0f;
+        for (int64_t j = lo; j <= pos; ++j) {
+          const float e = std::exp(scores[static_cast<size_t>(j)] - max);
+          scores[static_cast<size_t>(j)] = e;
+          sum += e;
+        }
+        const float inv = 1.0f / sum;
+        float* oi = out + (i * H + h) * D;
+        std::fill(oi, oi + D, 0.0f);
+        for (int64_t j = lo; j <= pos; ++j) {
+          const float p = scores[static_cast<size_t>(j)] * inv;
+          const float* vj = v + (j * K + kh) * D;
+          for (int64_t d = 0; d < D; ++d) oi[d] += p * vj[d];
         }
       }
     }

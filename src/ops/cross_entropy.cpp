@@ -1,10 +1,12 @@
-// lm_head_cross_entropy: argument and label checks, device dispatch; count_loss_tokens.
+// lm_head_cross_entropy: shape and dtype checks, device dispatch (the kernels check the label
+// values, which are data); count_loss_tokens (host-side, reads the labels).
 #include "ops/cross_entropy.h"
 
 #include <string>
 
 #include "core/error.h"
 #include "ops/dequantize.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -24,6 +26,7 @@ LabelDims label_dims(const Tensor& labels) {
 
 int64_t count_loss_tokens(const Tensor& labels) {
   const LabelDims d = label_dims(labels);
+  TUNA_ASSERT(labels.device() == Device::CPU, "count_loss_tokens: labels on the host");
   const int32_t* p = labels.data<int32_t>();
   int64_t n = 0;
   for (int64_t b = 0; b < d.B; ++b)
@@ -56,20 +59,10 @@ LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, co
   TUNA_ASSERT(d_w == nullptr || w.dtype() == DType::F32,
               "cross_entropy: a trainable head is F32 (quantized heads are frozen)");
   if (!weight_format_supported(w.dtype())) dequantize_rows(w, 0, 0, nullptr);  // throws
-  const int64_t V = w.dim(0);
-  const int32_t* p = labels.data<int32_t>();
-  for (int64_t i = 0; i < d.B * d.T; ++i) {
-    if (p[i] != kIgnoreIndex && (p[i] < 0 || p[i] >= V)) {
-      throw_user_error("loss",
-                       "label " + std::to_string(p[i]) + " at position " + std::to_string(i) +
-                           " is outside the vocabulary (size " + std::to_string(V) + ")",
-                       "labels are token ids in [0, vocab size), or -100 for positions without a "
-                       "loss; check the dataset's labels and the tokenizer");
-    }
-  }
-  if (hidden.device() == Device::CPU)
+  const Device device = op_device("lm_head_cross_entropy", {&hidden, &w, &labels, d_hidden, d_w});
+  if (device == Device::CPU)
     return cpu::lm_head_cross_entropy(hidden, w, labels, final_softcap, grad_scale, d_hidden, d_w);
-  throw_internal_error("cross_entropy", "no CUDA backend in this build");
+  throw_no_kernel("lm_head_cross_entropy", device);
 }
 
 }  // namespace tuna

@@ -27,7 +27,7 @@ struct LmHeadLossResult {
 
 // Tokens counted by the loss: labels[b, t] != −100 for t ≥ 1. Sum it over every micro-batch
 // of an optimizer step to get the normaliser (so accumulation equals one big batch).
-// labels: [B, T] or [T] I32.
+// labels: [B, T] or [T] I32, on the host (a host-side count over the batch, not a kernel).
 int64_t count_loss_tokens(const Tensor& labels);
 
 // hidden: [B, T, C] or [T, C] F32 (final-normed hidden states)   w: [V, C] any weight format

@@ -15,8 +15,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "ops/cross_entropy.h"
 #include "ops/gemm_cpu.h"
 #include "ops/vector_math.h"
@@ -236,6 +238,20 @@ void head_loss_trained(const float* ph, const Tensor& w, const Counted& cp, int6
   }
 }
 
+// A user error for a label outside [0, V) that is not kIgnoreIndex (labels come from datasets).
+void check_labels_in_vocab(const Tensor& labels, int64_t V) {
+  const int32_t* p = labels.data<int32_t>();
+  for (int64_t i = 0; i < labels.numel(); ++i) {
+    if (p[i] != kIgnoreIndex && (p[i] < 0 || p[i] >= V)) {
+      throw_user_error("loss",
+                       "label " + std::to_string(p[i]) + " at position " + std::to_string(i) +
+                           " is outside the vocabulary (size " + std::to_string(V) + ")",
+                       "labels are token ids in [0, vocab size), or -100 for positions without a "
+                       "loss; check the dataset's labels and the tokenizer");
+    }
+  }
+}
+
 }  // namespace
 
 int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t V, int64_t C, bool head_trained) {
@@ -258,6 +274,7 @@ LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, co
                                        float final_softcap, float grad_scale, Tensor* d_hidden,
                                        Tensor* d_w) {
   const int64_t C = hidden.dim(-1), V = w.dim(0);
+  check_labels_in_vocab(labels, V);
   const float* ph = hidden.data<float>();
   const Counted cp = counted_positions(labels);
   float* pdh = d_hidden != nullptr ? d_hidden->data_mut<float>() : nullptr;

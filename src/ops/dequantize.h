@@ -3,6 +3,8 @@
 // non-F32 weight is ever built unless asked (DESIGN.md §8). GGUF block formats go through
 // ops/quant_gguf.h (rows must be whole blocks); bitsandbytes NF4/FP4 through ops/quant_bnb4.h
 // (blocks may span rows; values rounded to the weight's compute dtype).
+// CPU-internal helper, not a dispatched op: the *_cpu.cpp kernels and host-side weight code
+// (merge, export) call it on CPU tensors; GPU kernels will dequantize in their own code.
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "ops/dequantize.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -27,8 +28,9 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, flo
               "embedding: out is [N, C]");
   check_ids(table, ids, "token id");
   if (!weight_format_supported(table.dtype())) dequantize_rows(table, 0, 0, nullptr);  // throws
-  if (out.device() == Device::CPU) return cpu::embedding_forward(table, ids, scale, out);
-  throw_internal_error("embedding", "no CUDA backend in this build");
+  const Device device = op_device("embedding_forward", {&table, &out});
+  if (device == Device::CPU) return cpu::embedding_forward(table, ids, scale, out);
+  throw_no_kernel("embedding_forward", device);
 }
 
 void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& positions,
@@ -38,8 +40,9 @@ void embedding_add_forward(const Tensor& table, const std::vector<int32_t>& posi
               "embedding_add: shapes");
   check_ids(table, positions, "position");
   if (!weight_format_supported(table.dtype())) dequantize_rows(table, 0, 0, nullptr);  // throws
-  if (out.device() == Device::CPU) return cpu::embedding_add_forward(table, positions, out);
-  throw_internal_error("embedding", "no CUDA backend in this build");
+  const Device device = op_device("embedding_add_forward", {&table, &out});
+  if (device == Device::CPU) return cpu::embedding_add_forward(table, positions, out);
+  throw_no_kernel("embedding_add_forward", device);
 }
 
 void embedding_backward(const std::vector<int32_t>& ids, const Tensor& dy, float scale,
@@ -49,9 +52,9 @@ void embedding_backward(const std::vector<int32_t>& ids, const Tensor& dy, float
                   dy.dim(0) == static_cast<int64_t>(ids.size()),
               "embedding_backward: dy [N, C], dtable [V, C] F32");
   check_ids(dtable, ids, "token id");
-  if (dy.device() == Device::CPU)
-    return cpu::embedding_backward(ids, dy, scale, dtable, padding_idx);
-  throw_internal_error("embedding", "no CUDA backend in this build");
+  const Device device = op_device("embedding_backward", {&dy, &dtable});
+  if (device == Device::CPU) return cpu::embedding_backward(ids, dy, scale, dtable, padding_idx);
+  throw_no_kernel("embedding_backward", device);
 }
 
 }  // namespace tuna

@@ -1,7 +1,8 @@
-// Internal CPU helpers: tiled row access to weights of any format, column sums, and row-major SGEMM
-// with int64 sizes, C = alpha·op(A)·op(B) + beta·C, so kernels read as the formula in their shape
-// comments. OpenBLAS's level-3 threading splits M and N, not the K reduction, so results do not
-// depend on the thread count (the backward thread-count tests check it).
+// CPU-internal helpers for the *_cpu.cpp kernels (not dispatched ops): tiled row access to
+// weights of any format, column sums, and row-major SGEMM with int64 sizes,
+// C = alpha·op(A)·op(B) + beta·C, so kernels read as the formula in their shape comments.
+// OpenBLAS's level-3 threading splits M and N, not the K reduction, so results do not depend on
+// the thread count (the backward thread-count tests check it).
 #pragma once
 
 #include <cblas.h>

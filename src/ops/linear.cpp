@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "ops/dequantize.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -35,8 +36,9 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
               "linear: y shape " + y.shape().to_string());
   TUNA_ASSERT(!bias.defined() || bias.numel() == d.out, "linear: bias size");
   if (!weight_format_supported(w.dtype())) dequantize_rows(w, 0, 0, nullptr);  // throws
-  if (x.device() == Device::CPU) return cpu::linear_forward(x, w, bias, y, transposed);
-  throw_internal_error("linear", "no CUDA backend in this build");
+  const Device device = op_device("linear_forward", {&x, &w, &bias, &y});
+  if (device == Device::CPU) return cpu::linear_forward(x, w, bias, y, transposed);
+  throw_no_kernel("linear_forward", device);
 }
 
 void linear_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, bool transposed,
@@ -48,9 +50,9 @@ void linear_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, bool t
               "linear_backward_input: dy " + dy.shape().to_string() + ", w " +
                   w.shape().to_string() + ", dx " + dx.shape().to_string());
   if (!weight_format_supported(w.dtype())) dequantize_rows(w, 0, 0, nullptr);  // throws
-  if (dy.device() == Device::CPU)
-    return cpu::linear_backward_input(dy, w, dx, transposed, accumulate);
-  throw_internal_error("linear", "no CUDA backend in this build");
+  const Device device = op_device("linear_backward_input", {&dy, &w, &dx});
+  if (device == Device::CPU) return cpu::linear_backward_input(dy, w, dx, transposed, accumulate);
+  throw_no_kernel("linear_backward_input", device);
 }
 
 void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, bool transposed) {
@@ -61,16 +63,18 @@ void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, bool 
   TUNA_ASSERT(dy.dim(0) == x.dim(0) && dy.dim(1) == d.out && x.dim(1) == d.in,
               "linear_backward_weight: dy " + dy.shape().to_string() + ", x " +
                   x.shape().to_string() + ", dw " + dw.shape().to_string());
-  if (dy.device() == Device::CPU) return cpu::linear_backward_weight(dy, x, dw, transposed);
-  throw_internal_error("linear", "no CUDA backend in this build");
+  const Device device = op_device("linear_backward_weight", {&dy, &x, &dw});
+  if (device == Device::CPU) return cpu::linear_backward_weight(dy, x, dw, transposed);
+  throw_no_kernel("linear_backward_weight", device);
 }
 
 void linear_backward_bias(const Tensor& dy, Tensor& dbias) {
   check_f32_2d(dy, "dy");
   TUNA_ASSERT(dbias.dtype() == DType::F32 && dbias.numel() == dy.dim(1),
               "linear_backward_bias: dbias size");
-  if (dy.device() == Device::CPU) return cpu::linear_backward_bias(dy, dbias);
-  throw_internal_error("linear", "no CUDA backend in this build");
+  const Device device = op_device("linear_backward_bias", {&dy, &dbias});
+  if (device == Device::CPU) return cpu::linear_backward_bias(dy, dbias);
+  throw_no_kernel("linear_backward_bias", device);
 }
 
 }  // namespace tuna

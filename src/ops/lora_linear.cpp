@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 #include "ops/linear.h"
 
 namespace tuna {
@@ -32,9 +33,10 @@ void lora_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, c
                          const Tensor& b, const LoraParams& params, Tensor& y, Tensor& xa,
                          bool transposed) {
   check_lora_args(x, w, a, b, params, xa, transposed);
-  if (x.device() == Device::CPU)
+  const Device device = op_device("lora_linear_forward", {&x, &w, &bias, &a, &b, &y, &xa});
+  if (device == Device::CPU)
     return cpu::lora_linear_forward(x, w, bias, a, b, params, y, xa, transposed);
-  throw_internal_error("lora_linear", "no CUDA backend in this build");
+  throw_no_kernel("lora_linear_forward", device);
 }
 
 void lora_linear_backward(const Tensor& x, const Tensor& w, const Tensor& a, const Tensor& b,
@@ -49,17 +51,19 @@ void lora_linear_backward(const Tensor& x, const Tensor& w, const Tensor& a, con
               "lora: dA, dB shaped like A, B (F32)");
   TUNA_ASSERT(dx == nullptr || (dx->shape() == x.shape() && dx->dtype() == DType::F32),
               "lora: dx shaped like x");
-  if (x.device() == Device::CPU)
+  const Device device = op_device("lora_linear_backward", {&x, &w, &a, &b, &xa, &dy, dx, &da, &db});
+  if (device == Device::CPU)
     return cpu::lora_linear_backward(x, w, a, b, params, xa, dy, dx, da, db, transposed);
-  throw_internal_error("lora_linear", "no CUDA backend in this build");
+  throw_no_kernel("lora_linear_backward", device);
 }
 
 void lora_dropout(const Tensor& x, const LoraParams& params, Tensor& out) {
   TUNA_ASSERT(x.dtype() == DType::F32 && out.dtype() == DType::F32 && out.numel() == x.numel(),
               "lora_dropout: F32, same size");
   TUNA_ASSERT(params.dropout >= 0.0f && params.dropout < 1.0f, "lora: dropout in [0, 1)");
-  if (x.device() == Device::CPU) return cpu::lora_dropout(x, params, out);
-  throw_internal_error("lora_linear", "no CUDA backend in this build");
+  const Device device = op_device("lora_dropout", {&x, &out});
+  if (device == Device::CPU) return cpu::lora_dropout(x, params, out);
+  throw_no_kernel("lora_dropout", device);
 }
 
 }  // namespace tuna

@@ -2,6 +2,7 @@
 #include "ops/norm.h"
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -13,15 +14,17 @@ static void check_norm_args(const Tensor& x, const Tensor& w, const Tensor& y) {
 
 void rms_norm_forward(const Tensor& x, const Tensor& w, float eps, RmsNormKind kind, Tensor& y) {
   check_norm_args(x, w, y);
-  if (x.device() == Device::CPU) return cpu::rms_norm_forward(x, w, eps, kind, y);
-  throw_internal_error("rms_norm", "no CUDA backend in this build");
+  const Device device = op_device("rms_norm_forward", {&x, &w, &y});
+  if (device == Device::CPU) return cpu::rms_norm_forward(x, w, eps, kind, y);
+  throw_no_kernel("rms_norm_forward", device);
 }
 
 void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, float eps, Tensor& y) {
   check_norm_args(x, w, y);
   TUNA_ASSERT(!b.defined() || b.numel() == x.dim(1), "layer_norm: bias size");
-  if (x.device() == Device::CPU) return cpu::layer_norm_forward(x, w, b, eps, y);
-  throw_internal_error("layer_norm", "no CUDA backend in this build");
+  const Device device = op_device("layer_norm_forward", {&x, &w, &b, &y});
+  if (device == Device::CPU) return cpu::layer_norm_forward(x, w, b, eps, y);
+  throw_no_kernel("layer_norm_forward", device);
 }
 
 static void check_norm_backward_args(const Tensor& x, const Tensor& w, const Tensor& dy,
@@ -36,8 +39,9 @@ static void check_norm_backward_args(const Tensor& x, const Tensor& w, const Ten
 void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, RmsNormKind kind,
                        const Tensor& dy, Tensor& dx, Tensor* dw) {
   check_norm_backward_args(x, w, dy, dx, dw);
-  if (x.device() == Device::CPU) return cpu::rms_norm_backward(x, w, eps, kind, dy, dx, dw);
-  throw_internal_error("rms_norm", "no CUDA backend in this build");
+  const Device device = op_device("rms_norm_backward", {&x, &w, &dy, &dx, dw});
+  if (device == Device::CPU) return cpu::rms_norm_backward(x, w, eps, kind, dy, dx, dw);
+  throw_no_kernel("rms_norm_backward", device);
 }
 
 void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx,
@@ -45,8 +49,9 @@ void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tens
   check_norm_backward_args(x, w, dy, dx, dw);
   TUNA_ASSERT(db == nullptr || (db->dtype() == DType::F32 && db->numel() == x.dim(1)),
               "layer_norm: db is [C] F32");
-  if (x.device() == Device::CPU) return cpu::layer_norm_backward(x, w, eps, dy, dx, dw, db);
-  throw_internal_error("layer_norm", "no CUDA backend in this build");
+  const Device device = op_device("layer_norm_backward", {&x, &w, &dy, &dx, dw, db});
+  if (device == Device::CPU) return cpu::layer_norm_backward(x, w, eps, dy, dx, dw, db);
+  throw_no_kernel("layer_norm_backward", device);
 }
 
 }  // namespace tuna

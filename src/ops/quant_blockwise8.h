@@ -3,6 +3,8 @@
 // own implementation of bitsandbytes' format (there is no C++ library for it here). Used for
 // NF4/FP4 double quantization (ops/quant_bnb4.h) and 8-bit optimizer states
 // (train/optimizer_8bit.h). Not here: the 4-bit formats, the optimizers' fused update kernels.
+// CPU-internal helper, not a dispatched op: the format code the CPU kernels and the optimizer
+// states call directly (a CUDA backend brings its own kernels).
 #pragma once
 
 #include <array>

@@ -8,6 +8,8 @@
 // cut into blocks of `blocksize` (the last block may be partial), so a block may span two rows.
 // Element i is stored as a 4-bit code index in byte i / 2: even i in the high nibble, odd i in
 // the low nibble (a 0 nibble pads an odd n). value(i) = code[nibble] * absmax[i / blocksize].
+// CPU-internal helper, not a dispatched op: the format code behind ops/dequantize.h and the
+// QLoRA quantizer (a CUDA backend dequantizes inside its own kernels).
 #pragma once
 
 #include <cstdint>

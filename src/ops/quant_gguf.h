@@ -1,6 +1,7 @@
 // GGUF (ggml) block-quantized formats: the block layouts of ggml-common.h, and CPU dequantization
 // of F32/F16/BF16 and every block type tuna reads, bit-identical to the gguf Python package's
 // dequantizers (gguf.quants.dequantize). Quantization (writing blocks) is not here.
+// CPU-internal helper, not a dispatched op: the format code behind ops/dequantize.h.
 #pragma once
 
 #include <cstddef>

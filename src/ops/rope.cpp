@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -69,15 +70,17 @@ static void check_rope_args(const Tensor& x, const RopeTables& tables,
 void rope_forward(Tensor& x, const RopeTables& tables, const std::vector<int32_t>& rows,
                   bool interleaved) {
   check_rope_args(x, tables, rows);
-  if (x.device() == Device::CPU) return cpu::rope_rotate(x, tables, rows, interleaved, 1.0f);
-  throw_internal_error("rope", "no CUDA backend in this build");
+  const Device device = op_device("rope_forward", {&x});
+  if (device == Device::CPU) return cpu::rope_rotate(x, tables, rows, interleaved, 1.0f);
+  throw_no_kernel("rope_forward", device);
 }
 
 void rope_backward(Tensor& dy, const RopeTables& tables, const std::vector<int32_t>& rows,
                    bool interleaved) {
   check_rope_args(dy, tables, rows);
-  if (dy.device() == Device::CPU) return cpu::rope_rotate(dy, tables, rows, interleaved, -1.0f);
-  throw_internal_error("rope", "no CUDA backend in this build");
+  const Device device = op_device("rope_backward", {&dy});
+  if (device == Device::CPU) return cpu::rope_rotate(dy, tables, rows, interleaved, -1.0f);
+  throw_no_kernel("rope_backward", device);
 }
 
 }  // namespace tuna

@@ -5,6 +5,7 @@
 // gives the same bits wherever it sits and results stay thread-count independent.
 // Accuracy (tests/ops/test_vector_math.cpp): exp within 2 ulp of std::exp on [−87, 88] (0 below,
 // where e^x < 1.7e-38; +inf above); tanh within 3 ulp of std::tanh. NaN in, NaN out.
+// CPU-internal helper, not a dispatched op: lane math for the *_cpu.cpp kernels.
 #pragma once
 
 #include <bit>

@@ -1,17 +1,139 @@
-// Helpers shared by the op tests: weights in F32/F16/BF16 built from values that every one of
-// those formats holds exactly (so double references need no rounding), random inputs, checks.
+// Helpers shared by the op tests: the (device, dtype) cases every op test runs over and OP_CALL,
+// which runs an op on the case's device (inputs copied there, outputs copied back into the host
+// tensors the test reads); weights in F32/F16/BF16 built from values that every one of those
+// formats holds exactly (so double references need no rounding), random inputs, checks.
+// A CUDA kernel joins an op's tests by adding Device::CUDA to that suite's op_cases list.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <deque>
+#include <initializer_list>
 #include <random>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "core/device.h"
 #include "core/dtype.h"
 #include "core/tensor.h"
+
+namespace tuna_test {
+
+// The devices op tests can run on here: the CPU, and CUDA when built in and a GPU is visible.
+inline std::vector<tuna::Device> available_devices() {
+  std::vector<tuna::Device> d{tuna::Device::CPU};
+  if (tuna::cuda_available()) d.push_back(tuna::Device::CUDA);
+  return d;
+}
+
+struct OpCase {
+  tuna::Device device;
+  tuna::DType dtype;  // the dtype under test (weights or inputs, as the suite says)
+};
+
+// Every (device, dtype) pair with `device` available here and among `kernels` (the devices the
+// op has kernels for).
+inline std::vector<OpCase> op_cases(std::initializer_list<tuna::Device> kernels,
+                                    std::initializer_list<tuna::DType> dtypes) {
+  std::vector<OpCase> cases;
+  for (tuna::Device d : available_devices())
+    for (tuna::Device k : kernels)
+      if (k == d)
+        for (tuna::DType t : dtypes) cases.push_back({d, t});
+  return cases;
+}
+
+inline std::string op_case_name(const testing::TestParamInfo<OpCase>& info) {
+  return std::string(tuna::device_name(info.param.device)) + "_" +
+         tuna::dtype_name(info.param.dtype);
+}
+
+// The device OP_CALL runs on: the current OpTest case's, else the CPU.
+inline tuna::Device& current_device() {
+  static tuna::Device device = tuna::Device::CPU;
+  return device;
+}
+
+// Fixture of every op test: parameterised by OpCase, sets current_device() for OP_CALL.
+class OpTest : public testing::TestWithParam<OpCase> {
+ protected:
+  void SetUp() override { current_device() = GetParam().device; }
+  void TearDown() override { current_device() = tuna::Device::CPU; }
+  tuna::DType dtype() const { return GetParam().dtype; }
+};
+
+// Runs f(args...) on `device`. On the CPU the arguments pass through untouched. Elsewhere every
+// Tensor argument is copied to the device (tensors sharing storage share one copy, so in-place
+// calls stay in place), and those passed as Tensor& or Tensor* are copied back afterwards.
+class DeviceRun {
+ public:
+  explicit DeviceRun(tuna::Device device) : device_(device) {}
+
+  template <class F, class... A>
+  decltype(auto) operator()(F&& f, A&&... a) {
+    if (device_ == tuna::Device::CPU) return f(std::forward<A>(a)...);
+    using R = decltype(f(std::forward<A>(a)...));
+    if constexpr (std::is_void_v<R>) {
+      f(map(std::forward<A>(a))...);
+      write_back();
+    } else {
+      R r = f(map(std::forward<A>(a))...);
+      write_back();
+      return r;
+    }
+  }
+
+ private:
+  tuna::Tensor& slot(const tuna::Tensor& host) {
+    for (auto& [ptr, i] : index_) {
+      if (ptr != host.raw() || slots_[i].nbytes() != host.nbytes()) continue;
+      if (slots_[i].shape() == host.shape()) return slots_[i];
+      slots_.push_back(slots_[i].reshape(host.shape()));
+      return slots_.back();
+    }
+    slots_.push_back(host.to(device_));
+    index_.emplace_back(host.raw(), slots_.size() - 1);
+    return slots_.back();
+  }
+  tuna::Tensor& map(tuna::Tensor& t) {
+    if (!t.defined()) return t;
+    tuna::Tensor& d = slot(t);
+    writes_.emplace_back(&t, &d);
+    return d;
+  }
+  const tuna::Tensor& map(const tuna::Tensor& t) { return t.defined() ? slot(t) : t; }
+  const tuna::Tensor& map(tuna::Tensor&& t) { return t.defined() ? slot(t) : t; }
+  tuna::Tensor* map(tuna::Tensor* t) { return t != nullptr ? &map(*t) : nullptr; }
+  const tuna::Tensor* map(const tuna::Tensor* t) { return t != nullptr ? &map(*t) : nullptr; }
+  template <class T>
+  T&& map(T&& x) {
+    return std::forward<T>(x);
+  }
+  void write_back() {
+    for (auto& [host, dev] : writes_)
+      tuna::device_copy(host->raw_mut(), tuna::Device::CPU, dev->raw(), device_, host->nbytes());
+  }
+
+  tuna::Device device_;
+  std::deque<tuna::Tensor> slots_;
+  std::vector<std::pair<const void*, size_t>> index_;
+  std::vector<std::pair<tuna::Tensor*, tuna::Tensor*>> writes_;
+};
+
+}  // namespace tuna_test
+
+// OP_CALL(tuna::rms_norm_forward, x, w, eps, kind, y): the op through its dispatcher on the
+// current case's device (see DeviceRun).
+#define OP_CALL(fn, ...)                                          \
+  ::tuna_test::DeviceRun(::tuna_test::current_device())(          \
+      [&](auto&&... op_args_) -> decltype(auto) {                 \
+        return fn(std::forward<decltype(op_args_)>(op_args_)...); \
+      },                                                          \
+      __VA_ARGS__)
 
 namespace tuna_test {
 
@@ -46,10 +168,6 @@ inline tuna::Tensor make_weight(const tuna::Shape& shape, tuna::DType dtype,
     EXPECT_EQ(back, values[i]) << "value " << values[i] << " is not exact in this dtype";
   }
   return t;
-}
-
-inline std::string dtype_param_name(const testing::TestParamInfo<tuna::DType>& info) {
-  return tuna::dtype_name(info.param);
 }
 
 // |got - want| <= rel·scale + abs, where scale defaults to |want|.

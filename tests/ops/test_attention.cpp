@@ -74,7 +74,7 @@ std::vector<float> run(const Dims& d, const std::vector<float>& q, const std::ve
   Tensor out = Tensor::empty({d.B, d.T, d.H, d.D}, DType::F32);
   std::fill(out.data_mut<float>(), out.data_mut<float>() + out.numel(),
             std::numeric_limits<float>::quiet_NaN());
-  tuna::attention_forward(tq, tk, tv, tvalid, p, out);
+  OP_CALL(tuna::attention_forward, tq, tk, tv, tvalid, p, out);
   return out.to_f32_vector();
 }
 
@@ -87,7 +87,13 @@ void check_random(const Dims& d, const AttentionParams& p, const std::vector<int
                              2e-6, nullptr, "attention");
 }
 
-TEST(Attention, CausalSingleHeadHandChecked) {
+class AttentionOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, AttentionOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(AttentionOp, CausalSingleHeadHandChecked) {
   // T = 2, D = 1, scale 1: q = [1, 2], k = [0, 1], v = [10, 20]
   // query 0 sees key 0 only -> 10; query 1: scores [0, 2], p = [1, e^2] / (1 + e^2)
   Dims d{1, 2, 1, 1, 1};
@@ -97,7 +103,7 @@ TEST(Attention, CausalSingleHeadHandChecked) {
   EXPECT_NEAR(out[1], (10.0 + 20.0 * e2) / (1.0 + e2), 1e-5);
 }
 
-TEST(Attention, ScaleIsApplied) {
+TEST_P(AttentionOp, ScaleIsApplied) {
   AttentionParams p;
   p.scale = 0.5f;  // scores [0, 1] instead of [0, 2]
   std::vector<float> out = run({1, 2, 1, 1, 1}, {1, 2}, {0, 1}, {10, 20}, {}, p);
@@ -105,12 +111,12 @@ TEST(Attention, ScaleIsApplied) {
   EXPECT_NEAR(out[1], (10.0 + 20.0 * e1) / (1.0 + e1), 1e-5);
 }
 
-TEST(Attention, RandomCausalMatchesReference) {
+TEST_P(AttentionOp, RandomCausalMatchesReference) {
   check_random({2, 9, 3, 3, 16}, AttentionParams{0.25f, 0.0f, 0}, {}, 1);
   check_random({1, 33, 2, 1, 8}, AttentionParams{0.35f, 0.0f, 0}, {}, 4);  // MQA
 }
 
-TEST(Attention, GqaEqualsRepeatedKvHeads) {
+TEST_P(AttentionOp, GqaEqualsRepeatedKvHeads) {
   // H = 4 query heads over K = 2 kv heads: heads 0,1 read kv 0 and heads 2,3 read kv 1.
   const Dims d{2, 6, 4, 2, 8};
   AttentionParams p{0.3f, 0.0f, 0};
@@ -150,7 +156,7 @@ double mean_of(const std::vector<int64_t>& js, bool pow2) {
   return s / static_cast<double>(js.size());
 }
 
-TEST(Attention, SlidingWindowSeesExactlyTheLastWKeys) {
+TEST_P(AttentionOp, SlidingWindowSeesExactlyTheLastWKeys) {
   const int64_t T = 7;
   for (int64_t w : {1, 2, 3, 7, 10}) {
     AttentionParams p;
@@ -166,11 +172,11 @@ TEST(Attention, SlidingWindowSeesExactlyTheLastWKeys) {
   }
 }
 
-TEST(Attention, SlidingWindowRandomMatchesReference) {
+TEST_P(AttentionOp, SlidingWindowRandomMatchesReference) {
   check_random({2, 12, 4, 2, 8}, AttentionParams{0.35f, 0.0f, 4}, {}, 20);
 }
 
-TEST(Attention, KeyPaddingExcludesKeys) {
+TEST_P(AttentionOp, KeyPaddingExcludesKeys) {
   const int64_t T = 6;
   const std::vector<int32_t> valid = {0, 1, 1, 0, 1, 1};  // keys 0 and 3 are padding
   std::vector<float> out = uniform_run(T, AttentionParams{}, valid);
@@ -185,14 +191,14 @@ TEST(Attention, KeyPaddingExcludesKeys) {
   }
 }
 
-TEST(Attention, KeyPaddingPerBatchRandomMatchesReference) {
+TEST_P(AttentionOp, KeyPaddingPerBatchRandomMatchesReference) {
   // batch 0 left-padded, batch 1 right-padded, combined with a window and GQA
   const std::vector<int32_t> valid = {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
   check_random({2, 9, 4, 2, 8}, AttentionParams{0.35f, 0.0f, 0}, valid, 30);
   check_random({2, 9, 4, 2, 8}, AttentionParams{0.35f, 0.0f, 3}, valid, 40);
 }
 
-TEST(Attention, SoftcapAppliesTanhBeforeSoftmax) {
+TEST_P(AttentionOp, SoftcapAppliesTanhBeforeSoftmax) {
   // D = 1, q = [1, 1], k = [0, 40], v = [0, 1], cap 5: query 1 scores [0, 40] become
   // [0, 5·tanh(8)]; without the cap the weight on key 1 would be ~1.
   AttentionParams p;
@@ -207,13 +213,13 @@ TEST(Attention, SoftcapAppliesTanhBeforeSoftmax) {
   EXPECT_NEAR(out[1], 1.0, 1e-6);
 }
 
-TEST(Attention, SoftcapRandomMatchesReference) {
+TEST_P(AttentionOp, SoftcapRandomMatchesReference) {
   check_random({1, 10, 2, 2, 16}, AttentionParams{1.0f, 3.0f, 0}, {}, 50);
   check_random({2, 10, 4, 1, 16}, AttentionParams{0.8f, 2.0f, 3},
                {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1}, 60);
 }
 
-TEST(Attention, FullyMaskedBatchReturnsZeros) {
+TEST_P(AttentionOp, FullyMaskedBatchReturnsZeros) {
   const Dims d{2, 4, 2, 1, 4};
   auto q = tuna_test::random_values(d.B * d.T * d.H * d.D, 70);
   auto k = tuna_test::random_values(d.B * d.T * d.K * d.D, 71);
@@ -225,18 +231,20 @@ TEST(Attention, FullyMaskedBatchReturnsZeros) {
                              1e-5, 2e-6, nullptr, "masked");
 }
 
-TEST(Attention, ArgumentErrors) {
+TEST_P(AttentionOp, ArgumentErrors) {
   Tensor q = Tensor::zeros({1, 4, 3, 8}, DType::F32);
   Tensor k = Tensor::zeros({1, 4, 2, 8}, DType::F32);  // 3 heads over 2 kv heads
   Tensor out = Tensor::zeros({1, 4, 3, 8}, DType::F32);
-  EXPECT_THROW(tuna::attention_forward(q, k, k, Tensor(), AttentionParams{}, out), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::attention_forward, q, k, k, Tensor(), AttentionParams{}, out),
+               tuna::Error);
   Tensor k1 = Tensor::zeros({1, 4, 1, 8}, DType::F32);
   Tensor bad_valid = Tensor::zeros({1, 4}, DType::F32);
-  EXPECT_THROW(tuna::attention_forward(q, k1, k1, bad_valid, AttentionParams{}, out), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::attention_forward, q, k1, k1, bad_valid, AttentionParams{}, out),
+               tuna::Error);
   AttentionParams neg;
   neg.window = -1;
-  EXPECT_THROW(tuna::attention_forward(q, k1, k1, Tensor(), neg, out), tuna::Error);
-  EXPECT_NO_THROW(tuna::attention_forward(q, k1, k1, Tensor(), AttentionParams{}, out));
+  EXPECT_THROW(OP_CALL(tuna::attention_forward, q, k1, k1, Tensor(), neg, out), tuna::Error);
+  EXPECT_NO_THROW(OP_CALL(tuna::attention_forward, q, k1, k1, Tensor(), AttentionParams{}, out));
 }
 
 }  // namespace

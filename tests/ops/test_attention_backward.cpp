@@ -42,7 +42,7 @@ struct AttnCase {
     }
   }
   double loss() {
-    tuna::attention_forward(q, k, v, valid, p, out);
+    OP_CALL(tuna::attention_forward, q, k, v, valid, p, out);
     return tuna_test::weighted_sum(out, r);
   }
   struct Grads {
@@ -51,7 +51,8 @@ struct AttnCase {
   Grads backward(const AttentionParams& bp) const {
     Grads g{Tensor::empty(q.shape(), DType::F32), Tensor::empty(k.shape(), DType::F32),
             Tensor::empty(k.shape(), DType::F32)};
-    tuna::attention_backward(q, k, v, valid, bp, Tensor::from_f32(q.shape(), r), g.dq, g.dk, g.dv);
+    OP_CALL(tuna::attention_backward, q, k, v, valid, bp, Tensor::from_f32(q.shape(), r), g.dq,
+            g.dk, g.dv);
     return g;
   }
 };
@@ -64,7 +65,13 @@ AttentionParams params(float scale, float softcap, int64_t window) {
   return p;
 }
 
-TEST(AttentionBackward, MatchesFiniteDifferences) {
+class AttentionBackwardOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, AttentionBackwardOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(AttentionBackwardOp, MatchesFiniteDifferences) {
   struct Variant {
     const char* name;
     int64_t B, T, H, K, D;
@@ -96,7 +103,7 @@ TEST(AttentionBackward, MatchesFiniteDifferences) {
   }
 }
 
-TEST(AttentionBackward, WrongVariantFails) {
+TEST_P(AttentionBackwardOp, WrongVariantFails) {
   // Backward that forgets the soft-cap on a capped forward.
   AttnCase c(1, 6, 2, 1, 4, params(1.0f, 2.0f, 0), false);
   const AttnCase::Grads g = c.backward(params(1.0f, 0.0f, 0));
@@ -105,7 +112,7 @@ TEST(AttentionBackward, WrongVariantFails) {
             10 * kGradTol);
 }
 
-TEST(AttentionBackward, ThreadCountInvariant) {
+TEST_P(AttentionBackwardOp, ThreadCountInvariant) {
   AttnCase c(2, 150, 4, 2, 16, params(0.25f, 20.0f, 64), true);
   tuna_test::expect_thread_invariant([&] {
     const AttnCase::Grads g = c.backward(c.p);

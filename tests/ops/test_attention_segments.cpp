@@ -74,7 +74,13 @@ struct Variant {
   std::vector<std::vector<int64_t>> lengths;  // per batch row; the rest is padding
 };
 
-TEST(AttentionSegments, PackedRowEqualsSamplesRunAlone) {
+class AttentionSegmentsOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, AttentionSegmentsOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(AttentionSegmentsOp, PackedRowEqualsSamplesRunAlone) {
   const Variant variants[] = {
       {"causal MHA", 20, 2, 2, 8, params(0.35f, 0.0f, 0), {{7, 1, 12}}},
       {"GQA + window 4 + padding", 24, 4, 2, 8, params(0.5f, 0.0f, 4), {{9, 10, 5}, {3, 15}}},
@@ -106,8 +112,8 @@ TEST(AttentionSegments, PackedRowEqualsSamplesRunAlone) {
     Tensor out = Tensor::empty({B, T, H, D}, DType::F32);
     Tensor dq = Tensor::empty(q.shape(), DType::F32), dk = Tensor::empty(k.shape(), DType::F32),
            dv = Tensor::empty(k.shape(), DType::F32);
-    tuna::attention_forward(q, k, v, valid, vt.p, out, seg);
-    tuna::attention_backward(q, k, v, valid, vt.p, d_out, dq, dk, dv, seg);
+    OP_CALL(tuna::attention_forward, q, k, v, valid, vt.p, out, seg);
+    OP_CALL(tuna::attention_backward, q, k, v, valid, vt.p, d_out, dq, dk, dv, seg);
     double worst = 0;
     for (int64_t b = 0; b < B; ++b) {
       int64_t t0 = 0;
@@ -117,8 +123,9 @@ TEST(AttentionSegments, PackedRowEqualsSamplesRunAlone) {
         Tensor dqs = Tensor::empty(qs.shape(), DType::F32),
                dks = Tensor::empty(ks.shape(), DType::F32),
                dvs = Tensor::empty(ks.shape(), DType::F32);
-        tuna::attention_forward(qs, ks, vs, Tensor(), vt.p, os);
-        tuna::attention_backward(qs, ks, vs, Tensor(), vt.p, slice(d_out, b, t0, n), dqs, dks, dvs);
+        OP_CALL(tuna::attention_forward, qs, ks, vs, Tensor(), vt.p, os);
+        OP_CALL(tuna::attention_backward, qs, ks, vs, Tensor(), vt.p, slice(d_out, b, t0, n), dqs,
+                dks, dvs);
         for (auto [got, want] : {std::pair<const Tensor*, const Tensor*>{&out, &os},
                                  {&dq, &dqs},
                                  {&dk, &dks},
@@ -132,12 +139,12 @@ TEST(AttentionSegments, PackedRowEqualsSamplesRunAlone) {
 
     // Without segment_start the samples attend to each other: the output changes.
     Tensor leaky = Tensor::empty({B, T, H, D}, DType::F32);
-    tuna::attention_forward(q, k, v, valid, vt.p, leaky);
+    OP_CALL(tuna::attention_forward, q, k, v, valid, vt.p, leaky);
     EXPECT_GT(tuna_test::max_rel_diff(leaky.to_f32_vector(), out.to_f32_vector()), 1e-2);
   }
 }
 
-TEST(AttentionSegments, BackwardMatchesFiniteDifferences) {
+TEST_P(AttentionSegmentsOp, BackwardMatchesFiniteDifferences) {
   const int64_t B = 2, T = 12, H = 2, K = 1, D = 4;
   const AttentionParams p = params(0.5f, 2.0f, 3);
   Tensor q = random_tensor({B, T, H, D}, 21, -2.0f, 2.0f);
@@ -149,12 +156,13 @@ TEST(AttentionSegments, BackwardMatchesFiniteDifferences) {
   for (int64_t i = 0; i < B * T; ++i) valid.data_mut<int32_t>()[i] = i < 2 * T - 1;  // 1 pad
   Tensor out = Tensor::empty({B, T, H, D}, DType::F32);
   auto loss = [&] {
-    tuna::attention_forward(q, k, v, valid, p, out, seg);
+    OP_CALL(tuna::attention_forward, q, k, v, valid, p, out, seg);
     return tuna_test::weighted_sum(out, r);
   };
   Tensor dq = Tensor::empty(q.shape(), DType::F32), dk = Tensor::empty(k.shape(), DType::F32),
          dv = Tensor::empty(k.shape(), DType::F32);
-  tuna::attention_backward(q, k, v, valid, p, Tensor::from_f32(q.shape(), r), dq, dk, dv, seg);
+  OP_CALL(tuna::attention_backward, q, k, v, valid, p, Tensor::from_f32(q.shape(), r), dq, dk, dv,
+          seg);
   using tuna_test::fd_relative_error;
   using tuna_test::kGradTol;
   EXPECT_LT(fd_relative_error(loss, q.data_mut<float>(), q.numel(), dq.to_f32_vector()), kGradTol);
@@ -162,7 +170,7 @@ TEST(AttentionSegments, BackwardMatchesFiniteDifferences) {
   EXPECT_LT(fd_relative_error(loss, v.data_mut<float>(), v.numel(), dv.to_f32_vector()), kGradTol);
 }
 
-TEST(AttentionSegments, ThreadCountInvariant) {
+TEST_P(AttentionSegmentsOp, ThreadCountInvariant) {
   const int64_t B = 2, T = 150, H = 4, K = 2, D = 8;
   Tensor q = random_tensor({B, T, H, D}, 31), k = random_tensor({B, T, K, D}, 32),
          v = random_tensor({B, T, K, D}, 33);
@@ -171,7 +179,8 @@ TEST(AttentionSegments, ThreadCountInvariant) {
   tuna_test::expect_thread_invariant([&] {
     Tensor dq = Tensor::empty(q.shape(), DType::F32), dk = Tensor::empty(k.shape(), DType::F32),
            dv = Tensor::empty(k.shape(), DType::F32);
-    tuna::attention_backward(q, k, v, Tensor(), params(0.3f, 0.0f, 64), d_out, dq, dk, dv, seg);
+    OP_CALL(tuna::attention_backward, q, k, v, Tensor(), params(0.3f, 0.0f, 64), d_out, dq, dk, dv,
+            seg);
     return std::vector<std::vector<float>>{dq.to_f32_vector(), dk.to_f32_vector(),
                                            dv.to_f32_vector()};
   });

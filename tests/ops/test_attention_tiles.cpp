@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/attention.h"
+#include "ops_test_util.h"
 
 namespace tuna {
 namespace {
@@ -29,7 +30,7 @@ void check(int64_t B, int64_t T, int64_t H, int64_t K, int64_t D, int64_t window
   AttentionParams p;
   p.scale = 0.3f;
   p.window = window;
-  attention_forward(q, k, v, valid, p, out);
+  OP_CALL(tuna::attention_forward, q, k, v, valid, p, out);
   double worst = 0.0;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
@@ -67,16 +68,22 @@ void check(int64_t B, int64_t T, int64_t H, int64_t K, int64_t D, int64_t window
   EXPECT_LT(worst, 2e-5) << "T=" << T << " window=" << window << " padded=" << padded;
 }
 
-TEST(AttentionTiles, CausalAcrossSeveralTiles) {
+class AttentionTilesOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, AttentionTilesOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(AttentionTilesOp, CausalAcrossSeveralTiles) {
   check(1, 300, 2, 1, 8, 0, false);
 }
-TEST(AttentionTiles, SlidingWindowAcrossTileBoundaries) {
+TEST_P(AttentionTilesOp, SlidingWindowAcrossTileBoundaries) {
   check(1, 300, 4, 2, 8, 50, false);
 }
-TEST(AttentionTiles, WindowLongerThanATile) {
+TEST_P(AttentionTilesOp, WindowLongerThanATile) {
   check(2, 290, 2, 2, 4, 200, true);
 }
-TEST(AttentionTiles, PaddedBatch) {
+TEST_P(AttentionTilesOp, PaddedBatch) {
   check(2, 260, 2, 1, 8, 0, true);
 }
 

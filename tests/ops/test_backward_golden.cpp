@@ -59,7 +59,13 @@ Tensor empty_like(const Tensor& t) {
   return Tensor::empty(t.shape(), DType::F32);
 }
 
-TEST(BackwardGolden, Linear) {
+class BackwardGoldenOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, BackwardGoldenOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(BackwardGoldenOp, Linear) {
   Golden g("linear");
   const Tensor x = g.f32("x"), dy = g.f32("dy");
   for (bool conv : {false, true}) {
@@ -67,20 +73,20 @@ TEST(BackwardGolden, Linear) {
     const Tensor w = g.f32(conv ? "conv.w" : "w");
     Tensor dx = empty_like(x), dw = Tensor::zeros(w.shape(), DType::F32),
            db = Tensor::zeros({dy.dim(1)}, DType::F32);
-    tuna::linear_backward_input(dy, w, dx, conv);
-    tuna::linear_backward_weight(dy, x, dw, conv);
-    tuna::linear_backward_bias(dy, db);
+    OP_CALL(tuna::linear_backward_input, dy, w, dx, conv);
+    OP_CALL(tuna::linear_backward_weight, dy, x, dw, conv);
+    OP_CALL(tuna::linear_backward_bias, dy, db);
     expect_golden(dx, g, p + "dx");
     expect_golden(dw, g, p + "dw");
     expect_golden(db, g, p + "db");
     // the same weight held as BF16 (exact) gives the same dX through dequantized tiles
     const Tensor w16 = tuna_test::make_weight(w.shape(), DType::BF16, w.to_f32_vector());
-    tuna::linear_backward_input(dy, w16, dx, conv);
+    OP_CALL(tuna::linear_backward_input, dy, w16, dx, conv);
     expect_golden(dx, g, p + "dx");
   }
 }
 
-TEST(BackwardGolden, LoraLinearPeft) {
+TEST_P(BackwardGoldenOp, LoraLinearPeft) {
   Golden g("lora");
   const Tensor x = g.f32("x"), a = g.f32("a"), b = g.f32("b"), dy = g.f32("dy"),
                bias = g.f32("bias");
@@ -97,11 +103,11 @@ TEST(BackwardGolden, LoraLinearPeft) {
       ASSERT_EQ(mask[e] != 0.0f, tuna::philox_uniform(p.seed, p.stream, e) >= p.dropout) << e;
     Tensor y = Tensor::empty({x.dim(0), b.dim(0)}, DType::F32);
     Tensor xa = Tensor::empty({x.dim(0), a.dim(0)}, DType::F32);
-    tuna::lora_linear_forward(x, w, bias, a, b, p, y, xa);
+    OP_CALL(tuna::lora_linear_forward, x, w, bias, a, b, p, y, xa);
     expect_golden(y, g, name + ".y");
     Tensor dx = empty_like(x), da = Tensor::zeros(a.shape(), DType::F32),
            db = Tensor::zeros(b.shape(), DType::F32);
-    tuna::lora_linear_backward(x, w, a, b, p, xa, dy, &dx, da, db);
+    OP_CALL(tuna::lora_linear_backward, x, w, a, b, p, xa, dy, &dx, da, db);
     expect_golden(dx, g, name + ".dx");
     expect_golden(da, g, name + ".da");
     expect_golden(db, g, name + ".db");
@@ -112,14 +118,14 @@ TEST(BackwardGolden, LoraLinearPeft) {
   p.dropout = 0.25f, p.seed = 1234, p.stream = 77;
   Tensor y = Tensor::empty({x.dim(0), b.dim(0)}, DType::F32);
   Tensor xa = Tensor::empty({x.dim(0), a.dim(0)}, DType::F32);
-  tuna::lora_linear_forward(x, w, bias, a, b, p, y, xa);
+  OP_CALL(tuna::lora_linear_forward, x, w, bias, a, b, p, y, xa);
   Tensor dx = empty_like(x), da = Tensor::zeros(a.shape(), DType::F32),
          db = Tensor::zeros(b.shape(), DType::F32);
-  tuna::lora_linear_backward(x, w, a, b, p, xa, dy, &dx, da, db);
+  OP_CALL(tuna::lora_linear_backward, x, w, a, b, p, xa, dy, &dx, da, db);
   EXPECT_GT(tuna_test::max_rel_diff(da.to_f32_vector(), g.vec("p25.da")), 100 * kGoldenTol);
 }
 
-TEST(BackwardGolden, Norms) {
+TEST_P(BackwardGoldenOp, Norms) {
   Golden g("norm");
   const float eps = static_cast<float>(g.scalar("eps"));
   for (const std::string name : {"llama", "gemma"}) {
@@ -127,25 +133,26 @@ TEST(BackwardGolden, Norms) {
     const tuna::RmsNormKind kind =
         name == "llama" ? tuna::RmsNormKind::LLAMA : tuna::RmsNormKind::GEMMA;
     Tensor dx = empty_like(x), dw = Tensor::zeros(w.shape(), DType::F32);
-    tuna::rms_norm_backward(x, w, eps, kind, dy, dx, &dw);
+    OP_CALL(tuna::rms_norm_backward, x, w, eps, kind, dy, dx, &dw);
     expect_golden(dx, g, name + ".dx");
     expect_golden(dw, g, name + ".dw");
   }
   const Tensor x = g.f32("ln.x"), w = g.f32("ln.w"), dy = g.f32("ln.dy");
   Tensor dx = empty_like(x), dw = Tensor::zeros(w.shape(), DType::F32),
          db = Tensor::zeros(w.shape(), DType::F32);
-  tuna::layer_norm_backward(x, w, static_cast<float>(g.scalar("ln_eps")), dy, dx, &dw, &db);
+  OP_CALL(tuna::layer_norm_backward, x, w, static_cast<float>(g.scalar("ln_eps")), dy, dx, &dw,
+          &db);
   expect_golden(dx, g, "ln.dx");
   expect_golden(dw, g, "ln.dw");
   expect_golden(db, g, "ln.db");
   // Broken variant: Gemma's input through the Llama kind.
   Tensor wrong = empty_like(x);
-  tuna::rms_norm_backward(g.f32("gemma.x"), g.f32("gemma.w"), eps, tuna::RmsNormKind::LLAMA,
-                          g.f32("gemma.dy"), wrong, nullptr);
+  OP_CALL(tuna::rms_norm_backward, g.f32("gemma.x"), g.f32("gemma.w"), eps,
+          tuna::RmsNormKind::LLAMA, g.f32("gemma.dy"), wrong, nullptr);
   EXPECT_GT(tuna_test::max_rel_diff(wrong.to_f32_vector(), g.vec("gemma.dx")), 100 * kGoldenTol);
 }
 
-TEST(BackwardGolden, Rope) {
+TEST_P(BackwardGoldenOp, Rope) {
   Golden g("rope");
   const std::vector<int32_t> positions = g.ids("positions");
   std::vector<int32_t> rows(positions.size());
@@ -164,21 +171,21 @@ TEST(BackwardGolden, Rope) {
     }
     const tuna::RopeTables tables = tuna::rope_tables(cfg, positions);
     Tensor dx = g.f32(name + ".dy");
-    tuna::rope_backward(dx, tables, rows);
+    OP_CALL(tuna::rope_backward, dx, tables, rows);
     expect_golden(dx, g, name + ".dx");
     if (name == "llama3") {  // broken variant: llama3 gradients through default frequencies
       tuna::RopeConfig plain;
       plain.dim = cfg.dim;
       plain.theta = cfg.theta;
       Tensor wrong = g.f32(name + ".dy");
-      tuna::rope_backward(wrong, tuna::rope_tables(plain, positions), rows);
+      OP_CALL(tuna::rope_backward, wrong, tuna::rope_tables(plain, positions), rows);
       EXPECT_GT(tuna_test::max_rel_diff(wrong.to_f32_vector(), g.vec(name + ".dx")),
                 100 * kGoldenTol);
     }
   }
 }
 
-TEST(BackwardGolden, AttentionEager) {
+TEST_P(BackwardGoldenOp, AttentionEager) {
   Golden g("attention");
   for (const std::string name : {"mha", "gqa_padded", "mqa_window_softcap", "gqa_softcap"}) {
     const Tensor q = g.f32(name + ".q"), k = g.f32(name + ".k"), v = g.f32(name + ".v"),
@@ -190,19 +197,19 @@ TEST(BackwardGolden, AttentionEager) {
     p.softcap = static_cast<float>(g.scalar(name + ".softcap"));
     p.window = static_cast<int64_t>(g.scalar(name + ".window"));
     Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
-    tuna::attention_backward(q, k, v, valid, p, dy, dq, dk, dv);
+    OP_CALL(tuna::attention_backward, q, k, v, valid, p, dy, dq, dk, dv);
     expect_golden(dq, g, name + ".dq");
     expect_golden(dk, g, name + ".dk");
     expect_golden(dv, g, name + ".dv");
     if (name == "mqa_window_softcap") {  // broken variant: the window forgotten
       p.window = 0;
-      tuna::attention_backward(q, k, v, valid, p, dy, dq, dk, dv);
+      OP_CALL(tuna::attention_backward, q, k, v, valid, p, dy, dq, dk, dv);
       EXPECT_GT(tuna_test::max_rel_diff(dk.to_f32_vector(), g.vec(name + ".dk")), 100 * kGoldenTol);
     }
   }
 }
 
-TEST(BackwardGolden, Activations) {
+TEST_P(BackwardGoldenOp, Activations) {
   Golden g("activation");
   struct Act {
     const char* name;
@@ -214,37 +221,38 @@ TEST(BackwardGolden, Activations) {
     const std::string n = a.name;
     const Tensor x = g.f32(n + ".x"), up = g.f32(n + ".up"), dy = g.f32(n + ".dy");
     Tensor dx = empty_like(x), dgate = empty_like(x), dup = empty_like(x);
-    tuna::activation_backward(x, dy, a.act, dx);
+    OP_CALL(tuna::activation_backward, x, dy, a.act, dx);
     expect_golden(dx, g, n + ".dx");
-    tuna::gated_activation_backward(x, up, dy, a.act, dgate, dup);
+    OP_CALL(tuna::gated_activation_backward, x, up, dy, a.act, dgate, dup);
     expect_golden(dgate, g, n + ".dgate");
     expect_golden(dup, g, n + ".dup");
   }
   // Broken variant: the tanh approximation's derivative for exact GELU.
   Tensor dx = empty_like(g.f32("gelu.x"));
-  tuna::activation_backward(g.f32("gelu.x"), g.f32("gelu.dy"), tuna::Activation::GELU_TANH, dx);
+  OP_CALL(tuna::activation_backward, g.f32("gelu.x"), g.f32("gelu.dy"), tuna::Activation::GELU_TANH,
+          dx);
   EXPECT_GT(tuna_test::max_rel_diff(dx.to_f32_vector(), g.vec("gelu.dx")), 10 * kGoldenTol);
 }
 
-TEST(BackwardGolden, EmbeddingGemmaScaledAndPlain) {
+TEST_P(BackwardGoldenOp, EmbeddingGemmaScaledAndPlain) {
   Golden g("embedding");
   const std::vector<int32_t> ids = g.ids("ids");
   const Tensor dy = g.f32("dy");
   const int64_t V = g.file.tensor("gemma.dtable").dim(0), C = dy.dim(1);
   Tensor gemma = Tensor::zeros({V, C}, DType::F32), plain = Tensor::zeros({V, C}, DType::F32);
   const int32_t pad = static_cast<int32_t>(g.scalar("padding_idx"));
-  tuna::embedding_backward(ids, dy, static_cast<float>(g.scalar("scale")), gemma, pad);
-  tuna::embedding_backward(ids, dy, 1.0f, plain);
+  OP_CALL(tuna::embedding_backward, ids, dy, static_cast<float>(g.scalar("scale")), gemma, pad);
+  OP_CALL(tuna::embedding_backward, ids, dy, 1.0f, plain);
   expect_golden(gemma, g, "gemma.dtable");
   expect_golden(plain, g, "plain.dtable");
   // Broken variant: the padding row receiving gradient (nn.Embedding(padding_idx) gives none).
   Tensor wrong = Tensor::zeros({V, C}, DType::F32);
-  tuna::embedding_backward(ids, dy, static_cast<float>(g.scalar("scale")), wrong);
+  OP_CALL(tuna::embedding_backward, ids, dy, static_cast<float>(g.scalar("scale")), wrong);
   EXPECT_GT(tuna_test::max_rel_diff(wrong.to_f32_vector(), g.vec("gemma.dtable")),
             100 * kGoldenTol);
 }
 
-TEST(BackwardGolden, CrossEntropyHfLoss) {
+TEST_P(BackwardGoldenOp, CrossEntropyHfLoss) {
   Golden g("cross_entropy");
   for (const std::string name : {"plain", "softcap"}) {
     const Tensor hidden = g.f32(name + ".hidden"), w = g.f32(name + ".w");
@@ -252,9 +260,9 @@ TEST(BackwardGolden, CrossEntropyHfLoss) {
     const int64_t n = tuna::count_loss_tokens(labels);
     EXPECT_EQ(n, static_cast<int64_t>(g.scalar(name + ".n_counted")));
     Tensor dh = empty_like(hidden), dw = Tensor::zeros(w.shape(), DType::F32);
-    const tuna::LmHeadLossResult r = tuna::lm_head_cross_entropy(
-        hidden, w, labels, static_cast<float>(g.scalar(name + ".softcap")),
-        1.0f / static_cast<float>(n), &dh, &dw);
+    const tuna::LmHeadLossResult r = OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels,
+                                             static_cast<float>(g.scalar(name + ".softcap")),
+                                             1.0f / static_cast<float>(n), &dh, &dw);
     EXPECT_EQ(r.n_counted, n);
     const double want = g.vec(name + ".loss")[0];
     EXPECT_LE(std::fabs(r.loss_sum / static_cast<double>(n) - want), kGoldenTol * want);
@@ -265,9 +273,8 @@ TEST(BackwardGolden, CrossEntropyHfLoss) {
   const Tensor hidden = g.f32("softcap.hidden"), w = g.f32("softcap.w");
   const Tensor labels = g.file.tensor("softcap.labels");
   Tensor dh = empty_like(hidden);
-  tuna::lm_head_cross_entropy(hidden, w, labels, 0.0f,
-                              1.0f / static_cast<float>(tuna::count_loss_tokens(labels)), &dh,
-                              nullptr);
+  OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, 0.0f,
+          1.0f / static_cast<float>(tuna::count_loss_tokens(labels)), &dh, nullptr);
   EXPECT_GT(tuna_test::max_rel_diff(dh.to_f32_vector(), g.vec("softcap.dhidden")),
             100 * kGoldenTol);
 }

@@ -103,8 +103,8 @@ void check_against_reference(const Shape3& s, float cap, DType head_dtype, uint3
   Tensor dh = Tensor::empty(hidden.shape(), DType::F32);
   Tensor dw = Tensor::zeros({s.V, s.C}, DType::F32);
   const bool f32 = head_dtype == DType::F32;
-  const tuna::LmHeadLossResult got = tuna::lm_head_cross_entropy(
-      hidden, w, labels, cap, static_cast<float>(scale), &dh, f32 ? &dw : nullptr);
+  const tuna::LmHeadLossResult got = OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, cap,
+                                             static_cast<float>(scale), &dh, f32 ? &dw : nullptr);
   const RefLoss ref = reference(hidden, wv, s.V, l, s.B, s.T, cap, scale);
   EXPECT_EQ(got.n_counted, ref.counted);
   EXPECT_EQ(got.n_counted, n);
@@ -118,8 +118,9 @@ void check_against_reference(const Shape3& s, float cap, DType head_dtype, uint3
     EXPECT_LT(tuna_test::max_rel_diff(dw.to_f32_vector(), ref.dw), 1e-5) << "dw";
     // The same F32 head frozen (no dW): the one-pass online path gives the same loss and dH.
     Tensor dh_frozen = Tensor::empty(hidden.shape(), DType::F32);
-    const tuna::LmHeadLossResult frozen = tuna::lm_head_cross_entropy(
-        hidden, w, labels, cap, static_cast<float>(scale), &dh_frozen, nullptr);
+    const tuna::LmHeadLossResult frozen =
+        OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, cap, static_cast<float>(scale),
+                &dh_frozen, nullptr);
     EXPECT_EQ(frozen.n_correct, ref.correct);
     EXPECT_NEAR(frozen.loss_sum, ref.loss, 2e-6 * std::fabs(ref.loss));
     EXPECT_LT(tuna_test::max_rel_diff(dh_frozen.to_f32_vector(), ref.dh), dh_tol) << "frozen dh";
@@ -129,19 +130,25 @@ void check_against_reference(const Shape3& s, float cap, DType head_dtype, uint3
   EXPECT_GT(tuna_test::max_rel_diff(dh.to_f32_vector(), unshifted.dh), 0.1);
 }
 
-TEST(CrossEntropy, MatchesReferenceSmall) {
+class CrossEntropyOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, CrossEntropyOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(CrossEntropyOp, MatchesReferenceSmall) {
   check_against_reference({2, 9, 16, 50}, 0.0f, DType::F32, 1);
   check_against_reference({2, 9, 16, 50}, 3.0f, DType::F32, 2);  // Gemma 2 final soft-cap
   check_against_reference({2, 9, 16, 50}, 0.0f, DType::BF16, 3);
 }
 
-TEST(CrossEntropy, SeveralVocabularyTiles) {
+TEST_P(CrossEntropyOp, SeveralVocabularyTiles) {
   // 64 counted tokens × 70,000 vocabulary rows > 2^22 logits: two vocabulary tiles.
   check_against_reference({1, 81, 8, 70000}, 0.0f, DType::F32, 4);
   check_against_reference({1, 81, 8, 70000}, 0.0f, DType::BF16, 5);
 }
 
-TEST(CrossEntropy, SeveralTokenChunks) {
+TEST_P(CrossEntropyOp, SeveralTokenChunks) {
   check_against_reference({2, 1300, 8, 40}, 5.0f, DType::F32, 6);  // > 2048 counted tokens
   check_against_reference({2, 1300, 8, 40}, 0.0f, DType::BF16, 7);
   // Trained head: 999 counted tokens × 70,000 > 2^26 logits, so two [chunk × V] chunks.
@@ -149,18 +156,19 @@ TEST(CrossEntropy, SeveralTokenChunks) {
   check_against_reference({1, 1250, 4, 70000}, 2.0f, DType::F32, 9);
 }
 
-TEST(CrossEntropy, MatchesFiniteDifferences) {
+TEST_P(CrossEntropyOp, MatchesFiniteDifferences) {
   const int64_t B = 2, T = 6, C = 8, V = 30;
   Tensor hidden = random_tensor({B, T, C}, 7), w = random_tensor({V, C}, 8, -2.0f, 2.0f);
   const Tensor labels = label_tensor(make_labels(B * T, V, 9, 4), B, T);
   for (float cap : {0.0f, 1.5f}) {
     const float scale = 1.0f / static_cast<float>(tuna::count_loss_tokens(labels));
     auto loss = [&] {
-      return tuna::lm_head_cross_entropy(hidden, w, labels, cap, scale, nullptr, nullptr).loss_sum *
+      return OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, cap, scale, nullptr, nullptr)
+                 .loss_sum *
              scale;
     };
     Tensor dh = Tensor::empty(hidden.shape(), DType::F32), dw = Tensor::zeros({V, C}, DType::F32);
-    tuna::lm_head_cross_entropy(hidden, w, labels, cap, scale, &dh, &dw);
+    OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, cap, scale, &dh, &dw);
     EXPECT_LT(fd_relative_error(loss, hidden.data_mut<float>(), hidden.numel(), dh.to_f32_vector(),
                                 1e-2f, 200),
               kGradTol);
@@ -169,7 +177,7 @@ TEST(CrossEntropy, MatchesFiniteDifferences) {
   }
 }
 
-TEST(CrossEntropy, AccumulationEqualsOneBigBatch) {
+TEST_P(CrossEntropyOp, AccumulationEqualsOneBigBatch) {
   const int64_t T = 10, C = 8, V = 40;
   Tensor hidden = random_tensor({2, T, C}, 10), w = random_tensor({V, C}, 11);
   const std::vector<int32_t> l = make_labels(2 * T, V, 12, 3);
@@ -179,7 +187,8 @@ TEST(CrossEntropy, AccumulationEqualsOneBigBatch) {
   Tensor dh_big = Tensor::empty({2, T, C}, DType::F32);
   const float scale = 1.0f / static_cast<float>(n);
   const double big =
-      tuna::lm_head_cross_entropy(hidden, w, labels, 0.0f, scale, &dh_big, &dw_big).loss_sum;
+      OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, 0.0f, scale, &dh_big, &dw_big)
+          .loss_sum;
   double acc = 0.0;
   int64_t counted = 0;
   for (int64_t b = 0; b < 2; ++b) {  // two micro-batches of one sequence each
@@ -187,7 +196,7 @@ TEST(CrossEntropy, AccumulationEqualsOneBigBatch) {
     const Tensor lb = label_tensor({l.begin() + b * T, l.begin() + (b + 1) * T}, 1, T).reshape({T});
     Tensor dhb = Tensor::empty({T, C}, DType::F32);
     const tuna::LmHeadLossResult r =
-        tuna::lm_head_cross_entropy(hb, w, lb, 0.0f, scale, &dhb, &dw_acc);
+        OP_CALL(tuna::lm_head_cross_entropy, hb, w, lb, 0.0f, scale, &dhb, &dw_acc);
     acc += r.loss_sum;
     counted += r.n_counted;
     EXPECT_LT(tuna_test::max_rel_diff(dhb.to_f32_vector(), dh_big.slice0(b, b + 1).to_f32_vector()),
@@ -198,13 +207,13 @@ TEST(CrossEntropy, AccumulationEqualsOneBigBatch) {
   EXPECT_LT(tuna_test::max_rel_diff(dw_acc.to_f32_vector(), dw_big.to_f32_vector()), 1e-6);
 }
 
-TEST(CrossEntropy, LabelsOutsideTheVocabularyAreUserErrors) {
+TEST_P(CrossEntropyOp, LabelsOutsideTheVocabularyAreUserErrors) {
   Tensor hidden = random_tensor({4, 8}, 13), w = random_tensor({10, 8}, 14);
   Tensor labels = Tensor::empty({4}, DType::I32);
   int32_t* p = labels.data_mut<int32_t>();
   p[0] = 1, p[1] = 10, p[2] = -100, p[3] = 2;
   try {
-    tuna::lm_head_cross_entropy(hidden, w, labels, 0.0f, 1.0f, nullptr, nullptr);
+    OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, 0.0f, 1.0f, nullptr, nullptr);
     ADD_FAILURE() << "no error";
   } catch (const tuna::Error& e) {
     EXPECT_EQ(e.kind(), tuna::ErrorKind::USER);
@@ -213,27 +222,27 @@ TEST(CrossEntropy, LabelsOutsideTheVocabularyAreUserErrors) {
   p[1] = -100, p[2] = -100, p[3] = -100;  // nothing counted: zero loss, zero gradient
   Tensor dh = random_tensor({4, 8}, 15);
   const tuna::LmHeadLossResult r =
-      tuna::lm_head_cross_entropy(hidden, w, labels, 0.0f, 1.0f, &dh, nullptr);
+      OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, 0.0f, 1.0f, &dh, nullptr);
   EXPECT_EQ(r.n_counted, 0);
   EXPECT_EQ(r.loss_sum, 0.0);
   for (float v : dh.to_f32_vector()) EXPECT_EQ(v, 0.0f);
 }
 
-TEST(CrossEntropy, ThreadCountInvariant) {
+TEST_P(CrossEntropyOp, ThreadCountInvariant) {
   const int64_t B = 2, T = 100, C = 24, V = 50000;  // two vocabulary tiles
   Tensor hidden = random_tensor({B, T, C}, 16), w = random_tensor({V, C}, 17);
   const Tensor labels = label_tensor(make_labels(B * T, V, 18, 7), B, T);
   tuna_test::expect_thread_invariant([&] {
     Tensor dh = Tensor::empty({B, T, C}, DType::F32), dw = Tensor::zeros({V, C}, DType::F32);
     const tuna::LmHeadLossResult r =
-        tuna::lm_head_cross_entropy(hidden, w, labels, 30.0f, 0.01f, &dh, &dw);
+        OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, 30.0f, 0.01f, &dh, &dw);
     return std::vector<std::vector<float>>{
         {static_cast<float>(r.loss_sum)}, dh.to_f32_vector(), dw.to_f32_vector()};
   });
   tuna_test::expect_thread_invariant([&] {  // frozen head: the one-pass online path
     Tensor dh = Tensor::empty({B, T, C}, DType::F32);
     const tuna::LmHeadLossResult r =
-        tuna::lm_head_cross_entropy(hidden, w, labels, 30.0f, 0.01f, &dh, nullptr);
+        OP_CALL(tuna::lm_head_cross_entropy, hidden, w, labels, 30.0f, 0.01f, &dh, nullptr);
     return std::vector<std::vector<float>>{{static_cast<float>(r.loss_sum)}, dh.to_f32_vector()};
   });
 }

@@ -15,7 +15,7 @@ using tuna::DType;
 using tuna::Tensor;
 using tuna_test::make_weight;
 
-class EmbeddingTest : public testing::TestWithParam<DType> {
+class EmbeddingTest : public tuna_test::OpTest {
  protected:
   // table [4, 3]: row r = [r, r + 0.5, -r]
   Tensor table() {
@@ -25,31 +25,31 @@ class EmbeddingTest : public testing::TestWithParam<DType> {
       v.push_back(static_cast<float>(r) + 0.5f);
       v.push_back(-static_cast<float>(r));
     }
-    return make_weight({4, 3}, GetParam(), v);
+    return make_weight({4, 3}, dtype(), v);
   }
 };
 
 TEST_P(EmbeddingTest, LooksUpRows) {
   Tensor out = Tensor::empty({4, 3}, DType::F32);
-  tuna::embedding_forward(table(), {2, 0, 3, 2}, 1.0f, out);
+  OP_CALL(tuna::embedding_forward, table(), std::vector<int32_t>{2, 0, 3, 2}, 1.0f, out);
   EXPECT_EQ(out.to_f32_vector(),
             (std::vector<float>{2, 2.5f, -2, 0, 0.5f, 0, 3, 3.5f, -3, 2, 2.5f, -2}));
 }
 
 TEST_P(EmbeddingTest, ScalesRows) {
   Tensor out = Tensor::empty({2, 3}, DType::F32);
-  tuna::embedding_forward(table(), {1, 3}, 2.5f, out);
+  OP_CALL(tuna::embedding_forward, table(), std::vector<int32_t>{1, 3}, 2.5f, out);
   EXPECT_EQ(out.to_f32_vector(), (std::vector<float>{2.5f, 3.75f, -2.5f, 7.5f, 8.75f, -7.5f}));
 }
 
 TEST_P(EmbeddingTest, LargerRandomTable) {
   const int64_t V = 50, C = 24;
   std::vector<float> v = tuna_test::grid_values(V * C, 9);
-  Tensor t = make_weight({V, C}, GetParam(), v);
+  Tensor t = make_weight({V, C}, dtype(), v);
   const std::vector<int32_t> ids = {49, 0, 17, 17, 3, 48, 25};
   Tensor out = Tensor::empty({static_cast<int64_t>(ids.size()), C}, DType::F32);
   const float scale = 0.75f;
-  tuna::embedding_forward(t, ids, scale, out);
+  OP_CALL(tuna::embedding_forward, t, ids, scale, out);
   std::vector<float> got = out.to_f32_vector();
   for (size_t n = 0; n < ids.size(); ++n)
     for (int64_t c = 0; c < C; ++c)
@@ -58,14 +58,14 @@ TEST_P(EmbeddingTest, LargerRandomTable) {
 
 TEST_P(EmbeddingTest, AddAddsPositionRows) {
   Tensor out = Tensor::from_f32({3, 3}, {1, 1, 1, 10, 10, 10, 0, 0, 0});
-  tuna::embedding_add_forward(table(), {0, 1, 3}, out);
+  OP_CALL(tuna::embedding_add_forward, table(), std::vector<int32_t>{0, 1, 3}, out);
   EXPECT_EQ(out.to_f32_vector(), (std::vector<float>{1, 1.5f, 1, 11, 11.5f, 9, 3, 3.5f, -3}));
 }
 
 TEST_P(EmbeddingTest, OutOfRangeIdIsAUserErrorNamingIdAndPosition) {
   Tensor out = Tensor::empty({3, 3}, DType::F32);
   try {
-    tuna::embedding_forward(table(), {1, 2, 4}, 1.0f, out);
+    OP_CALL(tuna::embedding_forward, table(), std::vector<int32_t>{1, 2, 4}, 1.0f, out);
     FAIL() << "expected a tuna::Error";
   } catch (const tuna::Error& e) {
     const std::string w = e.what();
@@ -77,7 +77,7 @@ TEST_P(EmbeddingTest, OutOfRangeIdIsAUserErrorNamingIdAndPosition) {
     EXPECT_FALSE(e.hint().empty());
   }
   try {
-    tuna::embedding_forward(table(), {-1, 0, 0}, 1.0f, out);
+    OP_CALL(tuna::embedding_forward, table(), std::vector<int32_t>{-1, 0, 0}, 1.0f, out);
     FAIL() << "expected a tuna::Error";
   } catch (const tuna::Error& e) {
     EXPECT_EQ(e.exit_status(), 2);
@@ -88,7 +88,7 @@ TEST_P(EmbeddingTest, OutOfRangeIdIsAUserErrorNamingIdAndPosition) {
 TEST_P(EmbeddingTest, OutOfRangePositionIsAUserError) {
   Tensor out = Tensor::zeros({2, 3}, DType::F32);
   try {
-    tuna::embedding_add_forward(table(), {3, 7}, out);
+    OP_CALL(tuna::embedding_add_forward, table(), std::vector<int32_t>{3, 7}, out);
     FAIL() << "expected a tuna::Error";
   } catch (const tuna::Error& e) {
     EXPECT_EQ(e.exit_status(), 2);
@@ -99,29 +99,39 @@ TEST_P(EmbeddingTest, OutOfRangePositionIsAUserError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WeightDTypes, EmbeddingTest,
-                         testing::Values(DType::F32, DType::F16, DType::BF16),
-                         tuna_test::dtype_param_name);
+                         testing::ValuesIn(tuna_test::op_cases(
+                             {tuna::Device::CPU}, {DType::F32, DType::F16, DType::BF16})),
+                         tuna_test::op_case_name);
 
-TEST(Embedding, UnsupportedTableDTypeIsAUserError) {
+class EmbeddingOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, EmbeddingOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(EmbeddingOp, UnsupportedTableDTypeIsAUserError) {
   Tensor t = Tensor::zeros({4, 3}, DType::I32);
   Tensor out = Tensor::empty({1, 3}, DType::F32);
   try {
-    tuna::embedding_forward(t, {0}, 1.0f, out);
+    OP_CALL(tuna::embedding_forward, t, std::vector<int32_t>{0}, 1.0f, out);
     FAIL() << "expected a tuna::Error";
   } catch (const tuna::Error& e) {
     EXPECT_EQ(e.exit_status(), 2);
   }
 }
 
-TEST(Embedding, ShapeErrors) {
+TEST_P(EmbeddingOp, ShapeErrors) {
   Tensor t = Tensor::zeros({4, 3}, DType::F32);
   Tensor wrong_rows = Tensor::empty({3, 3}, DType::F32);
   Tensor wrong_cols = Tensor::empty({2, 2}, DType::F32);
-  EXPECT_THROW(tuna::embedding_forward(t, {0, 1}, 1.0f, wrong_rows), tuna::Error);
-  EXPECT_THROW(tuna::embedding_forward(t, {0, 1}, 1.0f, wrong_cols), tuna::Error);
-  EXPECT_THROW(tuna::embedding_add_forward(t, {0, 1}, wrong_rows), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::embedding_forward, t, std::vector<int32_t>{0, 1}, 1.0f, wrong_rows),
+               tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::embedding_forward, t, std::vector<int32_t>{0, 1}, 1.0f, wrong_cols),
+               tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::embedding_add_forward, t, std::vector<int32_t>{0, 1}, wrong_rows),
+               tuna::Error);
   Tensor empty_out = Tensor::empty({0, 3}, DType::F32);
-  EXPECT_NO_THROW(tuna::embedding_forward(t, {}, 1.0f, empty_out));
+  EXPECT_NO_THROW(OP_CALL(tuna::embedding_forward, t, std::vector<int32_t>{}, 1.0f, empty_out));
 }
 
 }  // namespace

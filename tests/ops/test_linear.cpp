@@ -41,11 +41,11 @@ void reference(const std::vector<float>& x, const std::vector<float>& w,
   }
 }
 
-class LinearTest : public testing::TestWithParam<DType> {
+class LinearTest : public tuna_test::OpTest {
  protected:
   // Runs linear_forward on random inputs and compares with the reference.
   void check(int64_t N, int64_t I, int64_t O, bool with_bias, bool transposed, uint32_t seed) {
-    const DType dt = GetParam();
+    const DType dt = dtype();
     std::vector<float> x = random_values(static_cast<size_t>(N * I), seed);
     std::vector<float> w = grid_values(static_cast<size_t>(I * O), seed + 1);
     std::vector<float> b = grid_values(static_cast<size_t>(O), seed + 2);
@@ -55,7 +55,7 @@ class LinearTest : public testing::TestWithParam<DType> {
     Tensor ty = Tensor::empty({N, O}, DType::F32);
     float* py = ty.data_mut<float>();
     for (int64_t i = 0; i < N * O; ++i) py[i] = std::numeric_limits<float>::quiet_NaN();
-    tuna::linear_forward(tx, tw, tb, ty, transposed);
+    OP_CALL(tuna::linear_forward, tx, tw, tb, ty, transposed);
     std::vector<double> want, scale;
     reference(x, w, with_bias ? &b : nullptr, N, I, O, transposed, &want, &scale);
     tuna_test::expect_near_vec(ty.to_f32_vector(), want, 1e-5, 1e-6, &scale, "linear");
@@ -64,25 +64,25 @@ class LinearTest : public testing::TestWithParam<DType> {
 
 TEST_P(LinearTest, HandCheckedWithBias) {
   // x = [[1, 2], [3, 4]], W = [[1, 0], [0, 1], [1, 1]] (out 3, in 2), b = [0.5, -1, 2]
-  const DType dt = GetParam();
+  const DType dt = dtype();
   Tensor x = Tensor::from_f32({2, 2}, {1, 2, 3, 4});
   Tensor w = make_weight({3, 2}, dt, {1, 0, 0, 1, 1, 1});
   Tensor b = make_weight({3}, dt, {0.5f, -1, 2});
   Tensor y = Tensor::empty({2, 3}, DType::F32);
-  tuna::linear_forward(x, w, b, y);
+  OP_CALL(tuna::linear_forward, x, w, b, y);
   EXPECT_EQ(y.to_f32_vector(), (std::vector<float>{1.5f, 1, 5, 3.5f, 3, 9}));
-  tuna::linear_forward(x, w, Tensor(), y);
+  OP_CALL(tuna::linear_forward, x, w, Tensor(), y);
   EXPECT_EQ(y.to_f32_vector(), (std::vector<float>{1, 2, 3, 3, 4, 7}));
 }
 
 TEST_P(LinearTest, HandCheckedTransposedConv1D) {
   // Conv1D stores W as [in 2, out 3]: y = x · W
-  const DType dt = GetParam();
+  const DType dt = dtype();
   Tensor x = Tensor::from_f32({1, 2}, {2, -1});
   Tensor w = make_weight({2, 3}, dt, {1, 2, 3, 0.5f, 0.25f, -1});
   Tensor b = make_weight({3}, dt, {0, 0, 0.5f});
   Tensor y = Tensor::empty({1, 3}, DType::F32);
-  tuna::linear_forward(x, w, b, y, /*transposed=*/true);
+  OP_CALL(tuna::linear_forward, x, w, b, y, /*transposed=*/true);
   EXPECT_EQ(y.to_f32_vector(), (std::vector<float>{1.5f, 3.75f, 7.5f}));
 }
 
@@ -138,7 +138,7 @@ TEST_P(LinearTest, TransposedExactTileMultiple) {
 
 TEST_P(LinearTest, ReadOnlyViewsAsInputs) {
   // Weights usually view a mapped file; x may be a row slice of a bigger activation buffer.
-  const DType dt = GetParam();
+  const DType dt = dtype();
   const int64_t N = 4, I = 8, O = 6;
   std::vector<float> xall = random_values(static_cast<size_t>(2 * N * I), 5);
   std::vector<float> w = grid_values(static_cast<size_t>(O * I), 6);
@@ -147,7 +147,7 @@ TEST_P(LinearTest, ReadOnlyViewsAsInputs) {
   Tensor wv = Tensor::view(std::shared_ptr<const void>(keep, keep->raw()), keep->raw(), {O, I}, dt);
   Tensor x = Tensor::from_f32({2 * N, I}, xall).slice0(N, 2 * N);
   Tensor y = Tensor::empty({N, O}, DType::F32);
-  tuna::linear_forward(x, wv, Tensor(), y);
+  OP_CALL(tuna::linear_forward, x, wv, Tensor(), y);
   std::vector<float> xs(xall.begin() + N * I, xall.end());
   std::vector<double> want, scale;
   reference(xs, w, nullptr, N, I, O, false, &want, &scale);
@@ -155,22 +155,29 @@ TEST_P(LinearTest, ReadOnlyViewsAsInputs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WeightDTypes, LinearTest,
-                         testing::Values(DType::F32, DType::F16, DType::BF16),
-                         tuna_test::dtype_param_name);
+                         testing::ValuesIn(tuna_test::op_cases(
+                             {tuna::Device::CPU}, {DType::F32, DType::F16, DType::BF16})),
+                         tuna_test::op_case_name);
 
-TEST(Linear, EmptyBatchIsANoOp) {
+class LinearOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, LinearOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(LinearOp, EmptyBatchIsANoOp) {
   Tensor x = Tensor::empty({0, 4}, DType::F32);
   Tensor w = Tensor::from_f32({3, 4}, std::vector<float>(12, 1.0f));
   Tensor y = Tensor::empty({0, 3}, DType::F32);
-  EXPECT_NO_THROW(tuna::linear_forward(x, w, Tensor(), y));
+  EXPECT_NO_THROW(OP_CALL(tuna::linear_forward, x, w, Tensor(), y));
 }
 
-TEST(Linear, UnsupportedWeightDTypeIsAUserError) {
+TEST_P(LinearOp, UnsupportedWeightDTypeIsAUserError) {
   Tensor x = Tensor::from_f32({1, 2}, {1, 2});
   Tensor w = Tensor::zeros({3, 2}, DType::I32);
   Tensor y = Tensor::empty({1, 3}, DType::F32);
   try {
-    tuna::linear_forward(x, w, Tensor(), y);
+    OP_CALL(tuna::linear_forward, x, w, Tensor(), y);
     FAIL() << "expected a tuna::Error";
   } catch (const tuna::Error& e) {
     EXPECT_EQ(e.exit_status(), 2);
@@ -178,19 +185,19 @@ TEST(Linear, UnsupportedWeightDTypeIsAUserError) {
   }
 }
 
-TEST(Linear, ShapeMismatchesAreInternalErrors) {
+TEST_P(LinearOp, ShapeMismatchesAreInternalErrors) {
   Tensor x = Tensor::from_f32({2, 3}, std::vector<float>(6, 1.0f));
   Tensor w = Tensor::from_f32({4, 3}, std::vector<float>(12, 1.0f));
   Tensor y = Tensor::empty({2, 4}, DType::F32);
   Tensor bad_y = Tensor::empty({2, 3}, DType::F32);
   Tensor bad_b = Tensor::from_f32({3}, {1, 2, 3});
-  EXPECT_THROW(tuna::linear_forward(x, w, Tensor(), bad_y), tuna::Error);
-  EXPECT_THROW(tuna::linear_forward(x, w, bad_b, y), tuna::Error);
-  EXPECT_THROW(tuna::linear_forward(x, w, Tensor(), y, /*transposed=*/true), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::linear_forward, x, w, Tensor(), bad_y), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::linear_forward, x, w, bad_b, y), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::linear_forward, x, w, Tensor(), y, /*transposed=*/true), tuna::Error);
   Tensor xh = Tensor::zeros({2, 3}, DType::F16);
-  EXPECT_THROW(tuna::linear_forward(xh, w, Tensor(), y), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::linear_forward, xh, w, Tensor(), y), tuna::Error);
   try {
-    tuna::linear_forward(x, w, Tensor(), bad_y);
+    OP_CALL(tuna::linear_forward, x, w, Tensor(), bad_y);
   } catch (const tuna::Error& e) {
     EXPECT_EQ(e.exit_status(), 70);
   }

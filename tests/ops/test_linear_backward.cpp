@@ -42,7 +42,13 @@ Tensor dequantized(const Tensor& w) {
   return f;
 }
 
-TEST(LinearBackward, MatchesFiniteDifferences) {
+class LinearBackwardOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, LinearBackwardOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(LinearBackwardOp, MatchesFiniteDifferences) {
   const int64_t N = 4, I = 12, O = 10;
   for (bool transposed : {false, true}) {
     Tensor x = random_tensor({N, I}, 1);
@@ -51,14 +57,14 @@ TEST(LinearBackward, MatchesFiniteDifferences) {
     std::vector<float> r = random_values(N * O, 4);
     Tensor dy = Tensor::from_f32({N, O}, r), y = Tensor::empty({N, O}, DType::F32);
     auto loss = [&] {
-      tuna::linear_forward(x, w, bias, y, transposed);
+      OP_CALL(tuna::linear_forward, x, w, bias, y, transposed);
       return tuna_test::weighted_sum(y, r);
     };
     Tensor dx = Tensor::empty({N, I}, DType::F32), dw = Tensor::zeros(w.shape(), DType::F32),
            db = Tensor::zeros({O}, DType::F32);
-    tuna::linear_backward_input(dy, w, dx, transposed);
-    tuna::linear_backward_weight(dy, x, dw, transposed);
-    tuna::linear_backward_bias(dy, db);
+    OP_CALL(tuna::linear_backward_input, dy, w, dx, transposed);
+    OP_CALL(tuna::linear_backward_weight, dy, x, dw, transposed);
+    OP_CALL(tuna::linear_backward_bias, dy, db);
     EXPECT_LT(fd_relative_error(loss, x.data_mut<float>(), N * I, dx.to_f32_vector()), kGradTol);
     EXPECT_LT(fd_relative_error(loss, w.data_mut<float>(), w.numel(), dw.to_f32_vector()),
               kGradTol);
@@ -70,7 +76,7 @@ TEST(LinearBackward, MatchesFiniteDifferences) {
   }
 }
 
-TEST(LinearBackward, InputGradientThroughStoredFormats) {
+TEST_P(LinearBackwardOp, InputGradientThroughStoredFormats) {
   struct Case {
     DType dtype;
     int64_t rows, cols;
@@ -90,12 +96,12 @@ TEST(LinearBackward, InputGradientThroughStoredFormats) {
       const int64_t out = transposed ? c.cols : c.rows, in = transposed ? c.rows : c.cols;
       Tensor dy = random_tensor({3, out}, 9);
       Tensor dx = Tensor::empty({3, in}, DType::F32), ref = Tensor::empty({3, in}, DType::F32);
-      tuna::linear_backward_input(dy, w, dx, transposed);
-      tuna::linear_backward_input(dy, dequantized(w), ref, transposed);
+      OP_CALL(tuna::linear_backward_input, dy, w, dx, transposed);
+      OP_CALL(tuna::linear_backward_input, dy, dequantized(w), ref, transposed);
       EXPECT_LT(tuna_test::max_rel_diff(dx.to_f32_vector(), ref.to_f32_vector()), 1e-6)
           << tuna::dtype_name(c.dtype) << " rows " << c.rows << " transposed " << transposed;
       // accumulate adds on top
-      tuna::linear_backward_input(dy, w, dx, transposed, true);
+      OP_CALL(tuna::linear_backward_input, dy, w, dx, transposed, true);
       EXPECT_NEAR(dx.to_f32_vector()[5], 2 * ref.to_f32_vector()[5], 1e-4);
     }
   }
@@ -123,12 +129,18 @@ struct LoraCase {
     p.stream = 77;
   }
   double loss() {
-    tuna::lora_linear_forward(x, w, bias, a, b, p, y, xa, transposed);
+    OP_CALL(tuna::lora_linear_forward, x, w, bias, a, b, p, y, xa, transposed);
     return tuna_test::weighted_sum(y, r);
   }
 };
 
-TEST(LoraLinearBackward, MatchesFiniteDifferences) {
+class LoraLinearBackwardOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, LoraLinearBackwardOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(LoraLinearBackwardOp, MatchesFiniteDifferences) {
   struct Variant {
     DType base;
     bool transposed;
@@ -142,7 +154,8 @@ TEST(LoraLinearBackward, MatchesFiniteDifferences) {
     Tensor dy = Tensor::from_f32({t.N, t.O}, t.r);
     Tensor dx = Tensor::empty({t.N, t.I}, DType::F32), da = Tensor::zeros(t.a.shape(), DType::F32),
            db = Tensor::zeros(t.b.shape(), DType::F32);
-    tuna::lora_linear_backward(t.x, t.w, t.a, t.b, t.p, t.xa, dy, &dx, da, db, v.transposed);
+    OP_CALL(tuna::lora_linear_backward, t.x, t.w, t.a, t.b, t.p, t.xa, dy, &dx, da, db,
+            v.transposed);
     EXPECT_LT(fd_relative_error(loss, t.x.data_mut<float>(), t.N * t.I, dx.to_f32_vector()),
               kGradTol);
     EXPECT_LT(fd_relative_error(loss, t.a.data_mut<float>(), t.a.numel(), da.to_f32_vector()),
@@ -151,17 +164,17 @@ TEST(LoraLinearBackward, MatchesFiniteDifferences) {
               kGradTol);
     // Deliberately wrong: dx of the base path alone (LoRA path dropped) must fail.
     Tensor base_only = Tensor::empty({t.N, t.I}, DType::F32);
-    tuna::linear_backward_input(dy, t.w, base_only, v.transposed);
+    OP_CALL(tuna::linear_backward_input, dy, t.w, base_only, v.transposed);
     EXPECT_GT(fd_relative_error(loss, t.x.data_mut<float>(), t.N * t.I, base_only.to_f32_vector()),
               10 * kGradTol);
   }
 }
 
-TEST(LoraLinearBackward, DropoutIsInvertedAndReproducible) {
+TEST_P(LoraLinearBackwardOp, DropoutIsInvertedAndReproducible) {
   LoraCase t(DType::F32, false, 0.5f);
   Tensor d1 = Tensor::empty(t.x.shape(), DType::F32), d2 = Tensor::empty(t.x.shape(), DType::F32);
-  tuna::lora_dropout(t.x, t.p, d1);
-  tuna::lora_dropout(t.x, t.p, d2);
+  OP_CALL(tuna::lora_dropout, t.x, t.p, d1);
+  OP_CALL(tuna::lora_dropout, t.x, t.p, d2);
   EXPECT_EQ(d1.to_f32_vector(), d2.to_f32_vector());
   int zeros = 0;
   for (int64_t i = 0; i < t.x.numel(); ++i) {
@@ -175,11 +188,11 @@ TEST(LoraLinearBackward, DropoutIsInvertedAndReproducible) {
   EXPECT_GT(zeros, 0);
   EXPECT_LT(zeros, t.x.numel());
   t.p.stream += 1;  // another module / layer / step: another mask
-  tuna::lora_dropout(t.x, t.p, d2);
+  OP_CALL(tuna::lora_dropout, t.x, t.p, d2);
   EXPECT_NE(d1.to_f32_vector(), d2.to_f32_vector());
 }
 
-TEST(LinearBackward, ThreadCountInvariant) {
+TEST_P(LinearBackwardOp, ThreadCountInvariant) {
   const int64_t N = 67, I = 130, O = 190, R = 8;
   Tensor x = random_tensor({N, I}, 21), dy = random_tensor({N, O}, 22);
   Tensor w32 = random_tensor({O, I}, 23);
@@ -192,13 +205,13 @@ TEST(LinearBackward, ThreadCountInvariant) {
   tuna_test::expect_thread_invariant([&] {
     Tensor dx = Tensor::empty({N, I}, DType::F32), dw = Tensor::zeros({O, I}, DType::F32),
            db = Tensor::zeros({O}, DType::F32), dx16 = Tensor::empty({N, I}, DType::F32);
-    tuna::linear_backward_input(dy, w32, dx);
-    tuna::linear_backward_weight(dy, x, dw);
-    tuna::linear_backward_bias(dy, db);
+    OP_CALL(tuna::linear_backward_input, dy, w32, dx);
+    OP_CALL(tuna::linear_backward_weight, dy, x, dw);
+    OP_CALL(tuna::linear_backward_bias, dy, db);
     Tensor y = Tensor::empty({N, O}, DType::F32), xa = Tensor::empty({N, R}, DType::F32);
     Tensor da = Tensor::zeros({R, I}, DType::F32), dbb = Tensor::zeros({O, R}, DType::F32);
-    tuna::lora_linear_forward(x, w16, Tensor(), a, b, p, y, xa);
-    tuna::lora_linear_backward(x, w16, a, b, p, xa, dy, &dx16, da, dbb);
+    OP_CALL(tuna::lora_linear_forward, x, w16, Tensor(), a, b, p, y, xa);
+    OP_CALL(tuna::lora_linear_backward, x, w16, a, b, p, xa, dy, &dx16, da, dbb);
     return std::vector<std::vector<float>>{
         dx.to_f32_vector(),   dw.to_f32_vector(), db.to_f32_vector(), y.to_f32_vector(),
         dx16.to_f32_vector(), da.to_f32_vector(), dbb.to_f32_vector()};

@@ -48,14 +48,20 @@ RopeConfig config(int64_t dim, float theta = 10000.0f) {
   return c;
 }
 
-TEST(Rope, DefaultInvFreqLiterals) {
+class RopeOp : public tuna_test::OpTest {};
+INSTANTIATE_TEST_SUITE_P(Ops, RopeOp,
+                         testing::ValuesIn(tuna_test::op_cases({tuna::Device::CPU},
+                                                               {tuna::DType::F32})),
+                         tuna_test::op_case_name);
+
+TEST_P(RopeOp, DefaultInvFreqLiterals) {
   std::vector<float> inv = tuna::rope_inv_freq(config(4));
   ASSERT_EQ(inv.size(), 2u);
   EXPECT_EQ(inv[0], 1.0f);
   EXPECT_FLOAT_EQ(inv[1], 0.01f);  // 1 / 10000^(2/4)
 }
 
-TEST(Rope, DefaultInvFreqMatchesFormula) {
+TEST_P(RopeOp, DefaultInvFreqMatchesFormula) {
   for (float theta : {10000.0f, 500000.0f, 1000000.0f}) {
     for (int64_t dim : {8, 64, 128, 256}) {
       std::vector<float> inv = tuna::rope_inv_freq(config(dim, theta));
@@ -65,7 +71,7 @@ TEST(Rope, DefaultInvFreqMatchesFormula) {
   }
 }
 
-TEST(Rope, LinearScalingDividesByFactor) {
+TEST_P(RopeOp, LinearScalingDividesByFactor) {
   RopeConfig c = config(64);
   std::vector<float> base = tuna::rope_inv_freq(c);
   c.scaling = RopeScalingType::LINEAR;
@@ -75,7 +81,7 @@ TEST(Rope, LinearScalingDividesByFactor) {
   for (size_t i = 0; i < base.size(); ++i) EXPECT_EQ(scaled[i], base[i] / 4.0f) << i;
 }
 
-TEST(Rope, Llama3ScalingBuckets) {
+TEST_P(RopeOp, Llama3ScalingBuckets) {
   // dim 16, theta 1e4: wavelens 2π·10^(i/2) = 6.28, 19.9, 62.8, ... against high 32/4 = 8 and
   // low 32/1 = 32: frequency 0 is high (kept), 1 is medium (smoothed), 2..7 are low (÷ 8).
   RopeConfig c = config(16);
@@ -98,7 +104,7 @@ TEST(Rope, Llama3ScalingBuckets) {
   for (size_t i = 2; i < 8; ++i) EXPECT_FLOAT_EQ(got[i], base[i] / 8.0f) << i;
 }
 
-TEST(Rope, Llama3ScalingRealisticConfig) {
+TEST_P(RopeOp, Llama3ScalingRealisticConfig) {
   // Llama 3.1: theta 500000, dim 128, factor 8, low 1, high 4, original 8192
   RopeConfig c = config(128, 500000.0f);
   c.scaling = RopeScalingType::LLAMA3;
@@ -109,7 +115,7 @@ TEST(Rope, Llama3ScalingRealisticConfig) {
                              nullptr, "llama3.1");
 }
 
-TEST(Rope, TablesMatchCosSin) {
+TEST_P(RopeOp, TablesMatchCosSin) {
   RopeConfig c = config(8);
   std::vector<int32_t> positions = {0, 1, 5, 37, 1000};
   tuna::RopeTables t = tuna::rope_tables(c, positions);
@@ -129,11 +135,11 @@ TEST(Rope, TablesMatchCosSin) {
   EXPECT_EQ(t.sin[0], 0.0f);
 }
 
-TEST(Rope, RotationHandChecked) {
+TEST_P(RopeOp, RotationHandChecked) {
   // dim 4, theta 1e4: inv = [1, 0.01]; position 1 rotates pair (0, 2) by 1 rad, (1, 3) by 0.01
   tuna::RopeTables t = tuna::rope_tables(config(4), {1});
   Tensor x = Tensor::from_f32({1, 2, 4}, {1, 0, 0, 0, 0, 2, 1, 3});
-  tuna::rope_forward(x, t, {0});
+  OP_CALL(tuna::rope_forward, x, t, std::vector<int32_t>{0});
   std::vector<float> v = x.to_f32_vector();
   EXPECT_NEAR(v[0], std::cos(1.0), 1e-6);
   EXPECT_NEAR(v[1], 0.0, 1e-7);
@@ -146,22 +152,22 @@ TEST(Rope, RotationHandChecked) {
   EXPECT_NEAR(v[7], 3 * std::cos(0.01) + 2 * std::sin(0.01), 1e-6);
 }
 
-TEST(Rope, PositionZeroIsIdentity) {
+TEST_P(RopeOp, PositionZeroIsIdentity) {
   const int64_t N = 3, H = 2, D = 16;
   std::vector<float> x = tuna_test::random_values(N * H * D, 1, -5.0f, 5.0f);
   Tensor t = Tensor::from_f32({N, H, D}, x);
-  tuna::rope_forward(t, tuna::rope_tables(config(D), {0}), {0, 0, 0});
+  OP_CALL(tuna::rope_forward, t, tuna::rope_tables(config(D), {0}), std::vector<int32_t>{0, 0, 0});
   EXPECT_EQ(t.to_f32_vector(), x);
 }
 
-TEST(Rope, RandomRotationMatchesReferenceAndPreservesPairNorms) {
+TEST_P(RopeOp, RandomRotationMatchesReferenceAndPreservesPairNorms) {
   const int64_t N = 4, H = 3, D = 32, half = D / 2;
   const std::vector<int32_t> positions = {7, 0, 123, 4096};
   const std::vector<int32_t> rows = {2, 3, 0, 2};  // token n uses table row rows[n]
   tuna::RopeTables t = tuna::rope_tables(config(D, 500000.0f), positions);
   std::vector<float> x = tuna_test::random_values(N * H * D, 2, -3.0f, 3.0f);
   Tensor xt = Tensor::from_f32({N, H, D}, x);
-  tuna::rope_forward(xt, t, rows);
+  OP_CALL(tuna::rope_forward, xt, t, rows);
   std::vector<float> got = xt.to_f32_vector();
   std::vector<double> want(x.size());
   for (int64_t n = 0; n < N; ++n) {
@@ -183,24 +189,26 @@ TEST(Rope, RandomRotationMatchesReferenceAndPreservesPairNorms) {
   tuna_test::expect_near_vec(got, want, 1e-6, 0.0, &scale, "rope");
 }
 
-TEST(Rope, ArgumentErrors) {
+TEST_P(RopeOp, ArgumentErrors) {
   EXPECT_THROW(tuna::rope_inv_freq(config(7)), tuna::Error);
   EXPECT_THROW(tuna::rope_inv_freq(config(0)), tuna::Error);
   tuna::RopeTables t = tuna::rope_tables(config(8), {0, 1});
   Tensor x = Tensor::zeros({2, 1, 8}, tuna::DType::F32);
-  EXPECT_THROW(tuna::rope_forward(x, t, {0}), tuna::Error);     // one row per token
-  EXPECT_THROW(tuna::rope_forward(x, t, {0, 2}), tuna::Error);  // row past the table
-  EXPECT_THROW(tuna::rope_forward(x, t, {0, -1}), tuna::Error);
+  EXPECT_THROW(OP_CALL(tuna::rope_forward, x, t, std::vector<int32_t>{0}),
+               tuna::Error);  // one row per token
+  EXPECT_THROW(OP_CALL(tuna::rope_forward, x, t, std::vector<int32_t>{0, 2}),
+               tuna::Error);  // row past the table
+  EXPECT_THROW(OP_CALL(tuna::rope_forward, x, t, std::vector<int32_t>{0, -1}), tuna::Error);
   Tensor wrong_d = Tensor::zeros({2, 1, 6}, tuna::DType::F32);
-  EXPECT_THROW(tuna::rope_forward(wrong_d, t, {0, 1}), tuna::Error);
-  EXPECT_NO_THROW(tuna::rope_forward(x, t, {1, 1}));
+  EXPECT_THROW(OP_CALL(tuna::rope_forward, wrong_d, t, std::vector<int32_t>{0, 1}), tuna::Error);
+  EXPECT_NO_THROW(OP_CALL(tuna::rope_forward, x, t, std::vector<int32_t>{1, 1}));
 }
 
-TEST(Rope, InterleavedRotatesAdjacentPairs) {
+TEST_P(RopeOp, InterleavedRotatesAdjacentPairs) {
   // llama.cpp layout: pair (2i, 2i+1) rotates by frequency i. dim 4, position 1: inv = [1, 0.01]
   tuna::RopeTables t = tuna::rope_tables(config(4), {1});
   Tensor x = Tensor::from_f32({1, 1, 4}, {1, 0, 2, 3});
-  tuna::rope_forward(x, t, {0}, /*interleaved=*/true);
+  OP_CALL(tuna::rope_forward, x, t, std::vector<int32_t>{0}, /*interleaved=*/true);
   std::vector<float> v = x.to_f32_vector();
   EXPECT_NEAR(v[0], std::cos(1.0), 1e-6);
   EXPECT_NEAR(v[1], std::sin(1.0), 1e-6);
@@ -208,7 +216,7 @@ TEST(Rope, InterleavedRotatesAdjacentPairs) {
   EXPECT_NEAR(v[3], 3 * std::cos(0.01) + 2 * std::sin(0.01), 1e-6);
 }
 
-TEST(Rope, InterleavedEqualsHalfSplitOnPermutedLayout) {
+TEST_P(RopeOp, InterleavedEqualsHalfSplitOnPermutedLayout) {
   // Moving element 2i to i and 2i+1 to i + D/2 turns the interleaved rotation into the
   // half-split one.
   const int64_t N = 3, H = 2, D = 16, half = D / 2;
@@ -221,8 +229,8 @@ TEST(Rope, InterleavedEqualsHalfSplitOnPermutedLayout) {
       perm[r * D + i + half] = x[r * D + 2 * i + 1];
     }
   Tensor a = Tensor::from_f32({N, H, D}, x), b = Tensor::from_f32({N, H, D}, perm);
-  tuna::rope_forward(a, t, {2, 0, 1}, /*interleaved=*/true);
-  tuna::rope_forward(b, t, {2, 0, 1});
+  OP_CALL(tuna::rope_forward, a, t, std::vector<int32_t>{2, 0, 1}, /*interleaved=*/true);
+  OP_CALL(tuna::rope_forward, b, t, std::vector<int32_t>{2, 0, 1});
   std::vector<float> va = a.to_f32_vector(), vb = b.to_f32_vector();
   for (int64_t r = 0; r < N * H; ++r)
     for (int64_t i = 0; i < half; ++i) {
