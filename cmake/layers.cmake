@@ -1,10 +1,12 @@
 # The layer list of DESIGN.md §2, lowest first: one list for src/CMakeLists.txt (library sources),
 # tests/CMakeLists.txt (one test binary per layer) and cmake/check_includes.cmake (no #include
 # points up the list). Peers in DESIGN.md (tokenizer, model; data, lora; infer, train, eval,
-# export) are ordered here so that a later one may include an earlier one, never the reverse.
+# export) are ordered here so that a later one may include an earlier one, never the reverse:
+# train/ saves a fully fine-tuned model through export/ and will evaluate through eval/, so those
+# two come before it.
 # cli/ is the executable, not part of libtuna; it comes last. A listed layer without a src/
 # folder yet is skipped.
-set(TUNA_LAYERS core ops io template tokenizer model data lora infer train eval export app)
+set(TUNA_LAYERS core ops io template tokenizer model data lora infer export eval train app)
 set(TUNA_EXE_LAYERS cli)
 
 # Folders of tests/ that are not layers.
