@@ -5,6 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+namespace tuna {
+class CancelToken;
+}
+
 namespace tuna::cli {
 
 using Runner = std::function<int()>;
@@ -15,5 +19,9 @@ Runner register_tokenize(CLI::App& app);
 Runner register_template(CLI::App& app);
 Runner register_train(CLI::App& app);
 Runner register_generate(CLI::App& app);
+
+// Ctrl-C (SIGINT) trips `token` while it is set (nullptr: Ctrl-C ends the process as usual).
+// The handler lives in main.cpp, the one place the CLI handles signals.
+void set_interrupt_target(CancelToken* token);
 
 }  // namespace tuna::cli
