@@ -3,9 +3,9 @@
 #include <cstdio>
 
 #include "app/metrics_sinks.h"
+#include "app/model_handle.h"
 #include "app/training_job.h"
 #include "cli/commands.h"
-#include "cli/model_tokenizer.h"
 #include "core/error.h"
 #include "model/model.h"
 
