@@ -13,11 +13,9 @@
 #include "app/training_plan.h"
 #include "core/error.h"
 #include "core/memory.h"
-#include "io/gguf.h"
 #include "model/model.h"
 #include "model/quantize_base.h"
 #include "model/train_step.h"
-#include "tokenizer/builtin_templates.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/dataset_prep.h"
@@ -40,9 +38,11 @@ void check_output_dir(const TrainConfig& cfg, const std::string& out_dir, bool r
                      "choose another output_dir or set overwrite_output_dir: true");
 }
 
-// QLoRA: the linear weights quantized at load, as transformers' load_in_4bit. Returns the notice.
-std::string quantize_base(const TrainConfig& cfg, Model& model) {
-  if (model.gguf())
+// QLoRA: a handle whose linear weights are quantized, as transformers' load_in_4bit; `notice`
+// receives what was quantized.
+std::shared_ptr<const ModelHandle> quantize_base(const TrainConfig& cfg, const ModelHandle& base,
+                                                 std::string* notice) {
+  if (base.model().gguf())
     throw_user_error("config", "load_in_4bit with a GGUF base",
                      "a GGUF base is already quantized: LoRA trains against its stored blocks; "
                      "drop load_in_4bit, or use a Hugging Face (safetensors) base for NF4");
@@ -54,27 +54,24 @@ std::string quantize_base(const TrainConfig& cfg, Model& model) {
       dtype_from_torch_name(cfg.at("bnb_4bit_compute_dtype").get<std::string>());
   if (cfg.at("llm_int8_skip_modules").is_array())
     q.skip_modules = cfg.at("llm_int8_skip_modules").get<std::vector<std::string>>();
-  QuantizedBase qb = model.quantize_base_4bit(q);
-  return "load_in_4bit: " + std::to_string(qb.tensors) + " linear weights quantized (" +
-         std::to_string(qb.parameters) + " parameters)";
+  QuantizedBase qb;
+  std::shared_ptr<const ModelHandle> quantized = base.quantized_4bit(q, &qb);
+  *notice = "load_in_4bit: " + std::to_string(qb.tensors) + " linear weights quantized (" +
+            std::to_string(qb.parameters) + " parameters)";
+  return quantized;
 }
 
 // The chat template messages data renders with: the model's own, else its family's built-in one.
-std::unique_ptr<ChatTemplate> data_chat_template(const Model& model, const Tokenizer& tok,
-                                                 const std::string& model_arg) {
-  const GgufFile* gguf = model.gguf();
-  const std::string arch =
-      gguf && gguf->has("general.architecture") ? gguf->get_string("general.architecture") : "";
-  if (auto t = model_chat_template(tok, arch, model_arg))
+std::unique_ptr<ChatTemplate> data_chat_template(const ModelHandle& model) {
+  if (const auto& t = model.chat_template())
     return std::make_unique<ChatTemplate>(ChatTemplate::parse(t->source, t->origin));
   return nullptr;
 }
 
 }  // namespace
 
-TrainingJob::TrainingJob(TrainConfig cfg, Model& model, const Tokenizer& tokenizer,
-                         std::string model_arg)
-    : cfg_(std::move(cfg)), model_(model), tok_(tokenizer), model_arg_(std::move(model_arg)) {}
+TrainingJob::TrainingJob(TrainConfig cfg, std::shared_ptr<const ModelHandle> model)
+    : cfg_(std::move(cfg)), base_(std::move(model)) {}
 
 void TrainingJob::notice(const std::string& text) {
   emit([&](TrainingSink& s) { s.on_notice(text); });
@@ -82,7 +79,6 @@ void TrainingJob::notice(const std::string& text) {
 
 RunSummary TrainingJob::run() {
   const TrainConfig& cfg = cfg_;
-  Model& model = model_;
   check_trainable_config(cfg);
   keep_freed_memory_for_reuse();
   const std::string out_dir = cfg.at("output_dir").get<std::string>();
@@ -90,7 +86,14 @@ RunSummary TrainingJob::run() {
   fs::create_directories(out_dir);
   const std::string resume_dir = find_resume_checkpoint(cfg, out_dir);
 
-  if (cfg.at("load_in_4bit").get<bool>()) notice(quantize_base(cfg, model));
+  std::shared_ptr<const ModelHandle> handle = base_;
+  if (cfg.at("load_in_4bit").get<bool>()) {
+    std::string quantized;
+    handle = quantize_base(cfg, *handle, &quantized);
+    notice(quantized);
+  }
+  const Model& model = handle->model();
+  const Tokenizer& tok = handle->tokenizer();
   if ((cfg.at("bf16").is_boolean() && cfg.at("bf16").get<bool>()) || cfg.at("fp16").get<bool>())
     notice("note: bf16/fp16 apply on GPUs; this CPU run computes in float32");
   if (!model.spec().base_dropout.empty())
@@ -101,15 +104,15 @@ RunSummary TrainingJob::run() {
 
   // What trains (its conflicts with the config are found before the data is read; it is reported
   // after): LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
-  TrainableSet ts = make_trainable_set(cfg, model, model_arg_);
+  TrainableSet ts = make_trainable_set(cfg, model, handle->name());
   ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
-  const std::unique_ptr<ChatTemplate> chat = data_chat_template(model, tok_, model_arg_);
-  const PreparedData data = prepare_training_data(cfg, tok_, chat.get());
+  const std::unique_ptr<ChatTemplate> chat = data_chat_template(*handle);
+  const PreparedData data = prepare_training_data(cfg, tok, chat.get());
   notice("data: " + data.summary());
   for (const std::string& n : ts.notes) notice("note: " + n);
   notice(ts.trainable_line);
 
-  TrainingPlan plan = plan_training(cfg, tok_);
+  TrainingPlan plan = plan_training(cfg, tok);
   TrainerArgs& ta = plan.trainer;
   // Resuming: the checkpoint's adapter, optimizer state, step and logs continue the run exactly
   // (data order, schedule and dropout follow the step).

@@ -4,21 +4,21 @@
 // composes train/ (the loop), app/training_plan.h (planning), app/checkpointer.h,
 // app/evaluator.h, and reports through sinks (app/training_events.h): output_dir/metrics.jsonl
 // always, the console and others as the caller adds them. No global state: several jobs run at
-// once in one process (each with its own model), and each is cancelled through its own token.
+// once in one process — sharing one model handle, which no job changes — and each is cancelled
+// through its own token.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "app/cancel_token.h"
+#include "app/model_handle.h"
 #include "app/training_events.h"
 #include "train/config.h"
 
 namespace tuna {
-
-class Model;
-class Tokenizer;
 
 // Thrown by run() once a cancelled job has written its checkpoint (the CLI exits with 130).
 class TrainingInterrupted : public std::runtime_error {
@@ -28,10 +28,10 @@ class TrainingInterrupted : public std::runtime_error {
 
 class TrainingJob {
  public:
-  // `model` is trained in place (load_in_4bit quantizes it; full fine-tuning keeps F32 masters
-  // beside it), so two jobs at once need two models. `model_arg` is recorded as
-  // base_model_name_or_path and names the model's built-in chat template.
-  TrainingJob(TrainConfig cfg, Model& model, const Tokenizer& tokenizer, std::string model_arg);
+  // The base model, read only: load_in_4bit trains on a quantized copy (ModelHandle::
+  // quantized_4bit), full fine-tuning on F32 masters beside it. Its name is recorded as
+  // base_model_name_or_path.
+  TrainingJob(TrainConfig cfg, std::shared_ptr<const ModelHandle> model);
 
   // Adds a sink (not owned; it must outlive run()). Events go to sinks in the order added.
   void add_sink(TrainingSink& sink) { sinks_.push_back(&sink); }
@@ -50,9 +50,7 @@ class TrainingJob {
   }
 
   TrainConfig cfg_;
-  Model& model_;
-  const Tokenizer& tok_;
-  std::string model_arg_;
+  std::shared_ptr<const ModelHandle> base_;
   CancelToken cancel_;
   std::vector<TrainingSink*> sinks_;
 };

@@ -7,7 +7,6 @@
 #include "app/training_job.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "model/model.h"
 
 namespace tuna::cli {
 
@@ -44,9 +43,7 @@ Runner register_train(CLI::App& app) {
       throw_user_error("config", o->config + ": no model",
                        "set model: a Hugging Face directory, a cached repo id or a .gguf file");
     const std::string model_arg = cfg.at("model").get<std::string>();
-    Model model = Model::load(model_arg);
-    Tokenizer tok = load_model_tokenizer(model_arg);
-    TrainingJob job(std::move(cfg), model, tok, model_arg);
+    TrainingJob job(std::move(cfg), ModelHandle::load(model_arg));
     ConsoleSink console;
     InterruptSink interrupt(job.cancel_token());
     job.add_sink(console);

@@ -1,7 +1,8 @@
-// Training jobs as a server would run them: two jobs at once in one process give exactly what
-// each gives alone (losses, gradient norms, adapter bytes), and a job cancelled through its token
-// leaves a complete checkpoint that loads and resumes to the uninterrupted run. Tiny golden Llama
-// (tests/golden/models/llama, vocab 256) with a character-level tokenizer (app_test_util.h).
+// Training jobs as a server would run them: two jobs at once in one process, on two models or
+// sharing one handle, give exactly what each gives alone (losses, gradient norms, adapter bytes),
+// and a job cancelled through its token leaves a complete checkpoint that loads and resumes to the
+// uninterrupted run. Tiny golden Llama (tests/golden/models/llama, vocab 256) with a
+// character-level tokenizer (app_test_util.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -73,9 +74,14 @@ struct Outcome {
   std::vector<std::string> events;
 };
 
-Outcome run_job(TrainConfig cfg, const Tokenizer& tok) {
-  Model model = Model::load(kLlama);
-  TrainingJob job(std::move(cfg), model, tok, kLlama);
+std::shared_ptr<const ModelHandle> tiny_handle(const Tokenizer& tok) {
+  return std::make_shared<const ModelHandle>(kLlama, Model::load(kLlama), tok);
+}
+
+// Runs a job on `handle` (a fresh one when null).
+Outcome run_job(TrainConfig cfg, const Tokenizer& tok,
+                std::shared_ptr<const ModelHandle> handle = nullptr) {
+  TrainingJob job(std::move(cfg), handle ? std::move(handle) : tiny_handle(tok));
   RecordingSink rec;
   job.add_sink(rec);
   job.run();
@@ -104,20 +110,22 @@ TEST_F(TrainingJobTest, TwoJobsAtOnceEqualEachAlone) {
   EXPECT_EQ(a_alone.events, (std::vector<std::string>{"started", "step 1", "step 2", "checkpoint 2",
                                                       "step 3", "step 4", "finished"}));
 
+  // Round 0: each job loads its own model; round 1: both train on one shared handle.
   for (int round = 0; round < 2; ++round) {
+    const std::shared_ptr<const ModelHandle> shared = round == 1 ? tiny_handle(tok) : nullptr;
     Outcome a, b;
     std::exception_ptr error_a, error_b;
     const std::string ra = "a_" + std::to_string(round), rb = "b_" + std::to_string(round);
     std::thread ta([&] {
       try {
-        a = run_job(config(ra), tok);
+        a = run_job(config(ra), tok, shared);
       } catch (...) {
         error_a = std::current_exception();
       }
     });
     std::thread tb([&] {
       try {
-        b = run_job(config(rb, b_keys), tok);
+        b = run_job(config(rb, b_keys), tok, shared);
       } catch (...) {
         error_b = std::current_exception();
       }
@@ -135,6 +143,25 @@ TEST_F(TrainingJobTest, TwoJobsAtOnceEqualEachAlone) {
   }
 }
 
+// QLoRA trains on a quantized copy: the shared handle stays as it was.
+TEST_F(TrainingJobTest, QloraLeavesTheSharedHandleUnchanged) {
+  const Tokenizer tok = char_tokenizer();
+  const std::shared_ptr<const ModelHandle> handle = tiny_handle(tok);
+  const Tensor q = handle->model().weights().layers[0].q;
+  struct Notices : TrainingSink {
+    std::vector<std::string> lines;
+    void on_notice(const std::string& t) override { lines.push_back(t); }
+  } notices;
+  TrainingJob job(config("qlora", {"load_in_4bit=true", "max_steps=1"}), handle);
+  job.add_sink(notices);
+  job.run();
+  ASSERT_FALSE(notices.lines.empty());
+  EXPECT_EQ(notices.lines[0].rfind("load_in_4bit: ", 0), 0u) << notices.lines[0];
+  EXPECT_EQ(handle->model().weights().layers[0].q.raw(), q.raw());
+  EXPECT_EQ(handle->model().weights().layers[0].q.dtype(), q.dtype());
+  EXPECT_TRUE(fs::exists(path("qlora") + "/adapter_model.safetensors"));
+}
+
 // Trips the job's token when a given step is logged (as Ctrl-C or a server's cancel would,
 // from outside the loop).
 struct CancelAtStep : TrainingSink {
@@ -150,9 +177,9 @@ TEST_F(TrainingJobTest, CancelledJobLeavesALoadableCheckpointThatResumes) {
   const Tokenizer tok = char_tokenizer();
   run_job(config("full"), tok);
 
-  Model model = Model::load(kLlama);
+  const std::shared_ptr<const ModelHandle> handle = tiny_handle(tok);
   // save_steps 10: the checkpoint at step 3 exists only because of the cancellation.
-  TrainingJob job(config("cancelled", {"save_steps=10"}), model, tok, kLlama);
+  TrainingJob job(config("cancelled", {"save_steps=10"}), handle);
   RecordingSink rec;
   CancelAtStep cancel(job.cancel_token(), 3);
   job.add_sink(cancel);
@@ -177,7 +204,7 @@ TEST_F(TrainingJobTest, CancelledJobLeavesALoadableCheckpointThatResumes) {
   EXPECT_FALSE(fs::exists(path("cancelled") + "/adapter_model.safetensors"))
       << "a cancelled job writes no final adapter";
   EXPECT_FALSE(fs::exists(path("cancelled") + "/.checkpoint-3.tmp"));
-  const LoraSet loaded = load_peft_adapter(ckpt, model);
+  const LoraSet loaded = load_peft_adapter(ckpt, handle->model());
   EXPECT_FALSE(loaded.adapters.empty());
 
   // Resuming from it finishes the uninterrupted run, bit for bit.
