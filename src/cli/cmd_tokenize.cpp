@@ -3,8 +3,9 @@
 // (one line, the format `tuna score --ids` reads).
 #include <cstdio>
 
+#include "app/model_handle.h"
 #include "cli/commands.h"
-#include "cli/model_tokenizer.h"
+#include "cli/token_table.h"
 #include "core/error.h"
 #include "core/mmap_file.h"
 

@@ -2,13 +2,31 @@
 // keys are TrainingArguments / SFTConfig / LoraConfig / BitsAndBytesConfig names (docs/config.md).
 #include <cstdio>
 
+#include "app/metrics_sinks.h"
+#include "app/model_handle.h"
+#include "app/training_job.h"
 #include "cli/commands.h"
-#include "cli/model_tokenizer.h"
 #include "core/error.h"
-#include "model/model.h"
-#include "train/run.h"
 
 namespace tuna::cli {
+
+namespace {
+
+// Ctrl-C cancels the job once its loop runs (before that it ends the process as always); the
+// target is cleared when the runner returns or throws.
+class InterruptSink : public TrainingSink {
+ public:
+  explicit InterruptSink(CancelToken& token) : token_(token) {}
+  ~InterruptSink() override { set_interrupt_target(nullptr); }
+  InterruptSink(const InterruptSink&) = delete;
+  InterruptSink& operator=(const InterruptSink&) = delete;
+  void on_started(const TrainingStarted&) override { set_interrupt_target(&token_); }
+
+ private:
+  CancelToken& token_;
+};
+
+}  // namespace
 
 Runner register_train(CLI::App& app) {
   struct Options {
@@ -25,10 +43,13 @@ Runner register_train(CLI::App& app) {
       throw_user_error("config", o->config + ": no model",
                        "set model: a Hugging Face directory, a cached repo id or a .gguf file");
     const std::string model_arg = cfg.at("model").get<std::string>();
-    Model model = Model::load(model_arg);
-    Tokenizer tok = load_model_tokenizer(model_arg);
+    TrainingJob job(std::move(cfg), ModelHandle::load(model_arg));
+    ConsoleSink console;
+    InterruptSink interrupt(job.cancel_token());
+    job.add_sink(console);
+    job.add_sink(interrupt);
     try {
-      run_training(cfg, model, tok, model_arg);
+      job.run();
     } catch (const TrainingInterrupted& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return 130;

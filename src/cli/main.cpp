@@ -1,14 +1,40 @@
 // tuna command-line entry point: parses the subcommand, maps errors to exit statuses
-// (0 success, 2 user error, 70 internal error) and prints one-line errors with a hint.
+// (0 success, 2 user error, 70 internal error, 130 interrupted) and prints one-line errors with a
+// hint. The one signal handler of the CLI: Ctrl-C trips the cancel token of the running job.
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
 
+#include "app/cancel_token.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/threads.h"
+
+namespace {
+
+std::atomic<tuna::CancelToken*> g_interrupt_target{nullptr};
+static_assert(std::atomic<tuna::CancelToken*>::is_always_lock_free);
+
+// With a job running, Ctrl-C asks it to stop at its next step boundary (after a checkpoint);
+// without one it ends the process as the default action does.
+extern "C" void on_sigint(int) {
+  if (tuna::CancelToken* token = g_interrupt_target.load()) {
+    token->cancel();
+  } else {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+}
+
+}  // namespace
+
+void tuna::cli::set_interrupt_target(CancelToken* token) {
+  g_interrupt_target.store(token);
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"tuna — fine-tune open LLMs on your own machine", "tuna"};
@@ -39,6 +65,7 @@ int main(int argc, char** argv) {
       "generate", "generate text from a prompt or conversation (KV cache; optional LoRA adapter)");
   runners[generate] = tuna::cli::register_generate(*generate);
 
+  std::signal(SIGINT, on_sigint);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

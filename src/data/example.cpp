@@ -153,14 +153,20 @@ DataFormat detect_format(const ojson& r, const ExampleOptions& o) {
                    "or text — or set template: \"... {column} ...\" (dataset_format: template)");
 }
 
+std::string alpaca_prompt(const std::string& instruction, const std::string& input) {
+  return "### Instruction:\n" + instruction + "\n\n### Input:\n" + input + "\n\n### Response:\n";
+}
+
 Example make_example(const Record& rec, DataFormat format, const ExampleOptions& o) {
   Example ex;
   switch (format) {
     case DataFormat::ALPACA:
       // The same text as seed 001's formatting_prompts_func, split where the response starts.
       ex.kind = Example::Kind::PROMPT_COMPLETION;
-      ex.prompt = "### Instruction:\n" + column_text(rec, "instruction") + "\n\n### Input:\n" +
-                  column_text(rec, "input", false) + "\n\n### Response:\n";
+      {
+        const std::string instruction = column_text(rec, "instruction");
+        ex.prompt = alpaca_prompt(instruction, column_text(rec, "input", false));
+      }
       ex.completion = column_text(rec, "output") + "\n";
       return ex;
     case DataFormat::PROMPT_COMPLETION:

@@ -35,6 +35,10 @@ struct ExampleOptions {
   std::string dataset_text_field = "text";
 };
 
+// The alpaca prompt (seed 001's formatting_prompts_func up to where the response starts): the one
+// definition training data (make_example) and generation prompts (app/chat_session.h) share.
+std::string alpaca_prompt(const std::string& instruction, const std::string& input);
+
 // The format of a dataset from its first record's columns (AUTO resolved).
 DataFormat detect_format(const nlohmann::ordered_json& record, const ExampleOptions& options);
 // One record → an example; a missing or mistyped column is a user error naming record.where().

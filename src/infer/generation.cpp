@@ -69,10 +69,10 @@ Generation generate(const Model& model, const ModelWeights* weights,
                     const TextSink& sink, KvSession* session) {
   if (prompt.empty())
     throw_user_error("generate", "the prompt encodes to no tokens",
-                     "pass a non-empty --prompt or --messages");
+                     "pass a non-empty `prompt` or `messages`");
   if (options.sampling.do_sample && !(options.sampling.temperature > 0.0f))
     throw_user_error("generate", "sampling needs a temperature > 0",
-                     "use --temperature 0 for greedy decoding");
+                     "use `temperature` 0 for greedy decoding");
   std::optional<KvDecoder> fresh;
   if (session == nullptr) fresh.emplace(model, weights, adapters);
   KvDecoder& decoder = session != nullptr ? session->decoder : *fresh;
@@ -96,6 +96,10 @@ Generation generate(const Model& model, const ModelWeights* weights,
   std::vector<float> logits = decoder.next_logits(fed);
   if (session != nullptr) session->ids.insert(session->ids.end(), fed.begin(), fed.end());
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    if (options.should_stop && options.should_stop()) {
+      g.finish_reason = "cancelled";
+      break;
+    }
     const int32_t id = choose_next_token(logits, context, options.sampling, step);
     g.ids.push_back(id);
     context.push_back(id);
@@ -191,6 +195,23 @@ GenerationDefaults read_generation_defaults(const Model& model) {
   return d;
 }
 
+void check_generation_request(const GenerationRequest& r) {
+  auto bad = [](const std::string& what, const std::string& hint) {
+    throw_user_error("generate", what, hint);
+  };
+  if (r.max_new_tokens && *r.max_new_tokens < 1)
+    bad("`max_new_tokens` must be at least 1", "e.g. `max_new_tokens` 64");
+  if (r.temperature && !(*r.temperature >= 0.0))
+    bad("`temperature` must be >= 0", "0 decodes greedily; e.g. `temperature` 0.7 samples");
+  if (r.top_k && *r.top_k < 0) bad("`top_k` must be >= 0", "0 turns top-k off");
+  if (r.top_p && !(*r.top_p > 0.0 && *r.top_p <= 1.0))
+    bad("`top_p` must be in (0, 1]", "1 turns top-p off");
+  if (r.min_p && !(*r.min_p >= 0.0 && *r.min_p <= 1.0))
+    bad("`min_p` must be in [0, 1]", "0 turns min-p off");
+  if (r.repetition_penalty && !(*r.repetition_penalty > 0.0))
+    bad("`repetition_penalty` must be > 0", "1 turns it off; 1.1–1.3 is typical");
+}
+
 void resolve_generation_options(const GenerationRequest& r, const GenerationDefaults& d,
                                 GenerationOptions& out) {
   SamplingConfig& s = out.sampling;
@@ -209,7 +230,7 @@ void resolve_generation_options(const GenerationRequest& r, const GenerationDefa
     s.do_sample = d.do_sample.value_or(false);
   if (s.do_sample && !(s.temperature > 0.0f))
     throw_user_error("generate", "sampling needs a temperature above 0",
-                     "pass --temperature 0.7 (or --greedy to decode greedily)");
+                     "pass `temperature` 0.7, or decode greedily");
   out.max_new_tokens = r.max_new_tokens.value_or(d.max_new_tokens.value_or(256));
 }
 

@@ -23,12 +23,14 @@ struct GenerationOptions {
   int64_t max_new_tokens = 256;
   std::vector<int32_t> eos_ids;           // generation ends when one is produced (not printed)
   std::vector<std::string> stop_strings;  // ends when the text contains one (cut before it)
+  // Asked before each new token; true ends the generation ("cancelled"). Empty: never.
+  std::function<bool()> should_stop;
 };
 
 struct Generation {
   std::vector<int32_t> ids;          // generated ids (an ending EOS id included)
   std::string text;                  // the text printed (cut before a stop string)
-  std::string finish_reason;         // "eos", "stop" (a stop string) or "length"
+  std::string finish_reason;         // "eos", "stop" (a stop string), "length" or "cancelled"
   int64_t reused_prompt_tokens = 0;  // prompt ids whose keys/values came from a KvSession
 };
 
@@ -68,19 +70,23 @@ struct GenerationDefaults {
 };
 GenerationDefaults read_generation_defaults(const Model& model);
 
-// What the user asked for on the command line (unset: not given).
+// What the caller asked for (unset: not given).
 struct GenerationRequest {
-  std::optional<bool> do_sample;  // --do-sample / --greedy
+  std::optional<bool> do_sample;
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
   std::optional<int64_t> top_k, max_new_tokens;
   uint64_t seed = 0;
 };
 
+// User error for a setting out of its range, naming the parameter in backticks (`top_p` must be
+// in (0, 1]); cli/ shows the flag instead.
+void check_generation_request(const GenerationRequest& request);
+
 // Resolves sampling as transformers' generate() does with a model's generation_config: each
 // setting from the request, else the model's generation_config.json, else GenerationConfig's
 // default (greedy, temperature 1, top_k 50, top_p 1, no min_p, no penalty; max_new_tokens 256 is
 // tuna's, HF's max_length 20 being too short to be useful). A requested temperature of 0 means
-// greedy; a requested temperature > 0 turns sampling on unless --greedy is given.
+// greedy; a requested temperature > 0 turns sampling on unless do_sample is false.
 void resolve_generation_options(const GenerationRequest& request,
                                 const GenerationDefaults& defaults, GenerationOptions& out);
 

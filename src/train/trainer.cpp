@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "model/train_step.h"
 #include "train/dataset_prep.h"
 #include "train/grad_clip.h"
 
@@ -76,6 +77,19 @@ int64_t input_tokens(const MicroBatch& mb) {
 }
 
 }  // namespace
+
+TrainBatch to_train_batch(const MicroBatch& mb) {
+  TrainBatch b;
+  b.B = mb.input_ids.dim(0);
+  b.T = mb.input_ids.dim(1);
+  const auto n = static_cast<size_t>(b.B * b.T);
+  b.ids.assign(mb.input_ids.data<int32_t>(), mb.input_ids.data<int32_t>() + n);
+  b.attention_mask.assign(mb.attention_mask.data<int32_t>(), mb.attention_mask.data<int32_t>() + n);
+  b.labels.assign(mb.labels.data<int32_t>(), mb.labels.data<int32_t>() + n);
+  if (mb.position_ids.defined())
+    b.position_ids.assign(mb.position_ids.data<int32_t>(), mb.position_ids.data<int32_t>() + n);
+  return b;
+}
 
 Trainer::Trainer(TrainerArgs args, std::vector<TrainableParam> params, GradientFn gradients)
     : args_(std::move(args)), params_(std::move(params)), gradients_(std::move(gradients)) {

@@ -106,4 +106,8 @@ class Trainer {
 MicroBatch collate(const std::vector<TrainRow>& rows, size_t first, size_t n, int32_t pad_id,
                    const std::vector<size_t>* order = nullptr);
 
+struct TrainBatch;  // model/train_step.h
+// The micro-batch as the model's training step (forward_backward) takes it.
+TrainBatch to_train_batch(const MicroBatch& mb);
+
 }  // namespace tuna

@@ -18,7 +18,6 @@
 #include "model/train_step.h"
 #include "test_util.h"
 #include "train/config.h"
-#include "train/run.h"
 #include "train/trainable_set.h"
 #include "train/trainer.h"
 

@@ -15,7 +15,6 @@
 #include "model/model.h"
 #include "model/train_step.h"
 #include "test_util.h"
-#include "train/run.h"
 #include "train/trainer.h"
 
 namespace tuna {

@@ -1,0 +1,104 @@
+// The console and metrics.jsonl sinks (see metrics_sinks.h).
+#include "app/metrics_sinks.h"
+
+#include <cstdint>
+
+namespace tuna {
+
+std::string format_duration(double s) {
+  char buf[32];
+  const auto t = static_cast<int64_t>(s);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(t / 3600),
+                  static_cast<long long>(t / 60 % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(t / 60),
+                  static_cast<long long>(t % 60));
+  return buf;
+}
+
+ConsoleSink::ConsoleSink(std::function<void(const std::string&)> print)
+    : print_(std::move(print)) {}
+
+void ConsoleSink::print(const std::string& line) const {
+  if (print_)
+    print_(line);
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void ConsoleSink::on_notice(const std::string& text) {
+  print(text);
+}
+
+void ConsoleSink::on_started(const TrainingStarted& e) {
+  print("training: " + std::to_string(e.total_steps) + " steps, " + std::to_string(e.rows) +
+        (e.packed ? " packed sequences" : " rows") + ", batch " + std::to_string(e.batch_size) +
+        " x " + std::to_string(e.accumulation) + " accumulation");
+}
+
+void ConsoleSink::on_step(const StepMetrics& e) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "step %lld/%lld | loss %.4f | lr %.3g | grad_norm %.3f | acc %.3f | %.0f "
+                "tok/s | ETA %s",
+                static_cast<long long>(e.step), static_cast<long long>(e.total_steps), e.loss,
+                e.learning_rate, e.grad_norm, e.mean_token_accuracy, e.tokens_per_second,
+                format_duration(e.eta_seconds).c_str());
+  print(line);
+}
+
+void ConsoleSink::on_eval(const EvalMetrics& e) {
+  char line[128];
+  std::snprintf(line, sizeof line, "eval at step %lld: loss %.4f | token accuracy %.3f",
+                static_cast<long long>(e.step), e.loss, e.mean_token_accuracy);
+  print(line);
+}
+
+void ConsoleSink::on_finished(const TrainingFinished& e) {
+  print("done: " + e.results.dump());
+  if (e.full) {
+    print("model: " + e.output_dir +
+          "/model.safetensors + config.json (a Hugging Face model directory, " + e.model_dtype +
+          " weights)");
+    for (const std::string& n : e.notes) print("note: " + n);
+  } else {
+    print("adapter: " + e.output_dir + "/adapter_model.safetensors (PEFT format)");
+  }
+}
+
+JsonlMetricsSink::JsonlMetricsSink(std::string path) : path_(std::move(path)) {}
+
+JsonlMetricsSink::~JsonlMetricsSink() {
+  close();
+}
+
+void JsonlMetricsSink::close() {
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+}
+
+void JsonlMetricsSink::write(const nlohmann::ordered_json& entry) {
+  if (!file_) return;
+  std::fprintf(file_, "%s\n", entry.dump().c_str());
+  std::fflush(file_);
+}
+
+void JsonlMetricsSink::on_started(const TrainingStarted&) {
+  close();
+  file_ = std::fopen(path_.c_str(), "w");
+}
+void JsonlMetricsSink::on_step(const StepMetrics& e) {
+  write(to_json(e));
+}
+void JsonlMetricsSink::on_eval(const EvalMetrics& e) {
+  write(to_json(e));
+}
+void JsonlMetricsSink::on_finished(const TrainingFinished&) {
+  close();
+}
+void JsonlMetricsSink::on_cancelled(const TrainingCancelled&) {
+  close();
+}
+
+}  // namespace tuna

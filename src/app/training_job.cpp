@@ -1,0 +1,288 @@
+// A training job (see training_job.h): the order of its work is the order of what it prints,
+// and every check that can fail runs before the first step.
+#include "app/training_job.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "app/checkpointer.h"
+#include "app/evaluator.h"
+#include "app/metrics_sinks.h"
+#include "app/training_plan.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "model/model.h"
+#include "model/quantize_base.h"
+#include "model/train_step.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+#include "train/dataset_prep.h"
+#include "train/trainable_set.h"
+#include "train/trainer.h"
+
+namespace tuna {
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+// A finished adapter or model in output_dir is not overwritten unless the config says so.
+void check_output_dir(const TrainConfig& cfg, const std::string& out_dir, bool resuming) {
+  if (!resuming && fs::exists(out_dir) && !fs::is_empty(out_dir) &&
+      !cfg.at("overwrite_output_dir").get<bool>() &&
+      (fs::exists(fs::path(out_dir) / "adapter_model.safetensors") ||
+       fs::exists(fs::path(out_dir) / "model.safetensors")))
+    throw_user_error("train", out_dir + " already holds a finished adapter or model",
+                     "choose another output_dir or set overwrite_output_dir: true");
+}
+
+// QLoRA: a handle whose linear weights are quantized, as transformers' load_in_4bit; `notice`
+// receives what was quantized.
+std::shared_ptr<const ModelHandle> quantize_base(const TrainConfig& cfg, const ModelHandle& base,
+                                                 std::string* notice) {
+  if (base.model().gguf())
+    throw_user_error("config", "load_in_4bit with a GGUF base",
+                     "a GGUF base is already quantized: LoRA trains against its stored blocks; "
+                     "drop load_in_4bit, or use a Hugging Face (safetensors) base for NF4");
+  Bnb4bitConfig q;
+  q.params.type =
+      cfg.at("bnb_4bit_quant_type").get<std::string>() == "nf4" ? Bnb4Type::NF4 : Bnb4Type::FP4;
+  q.params.double_quant = cfg.at("bnb_4bit_use_double_quant").get<bool>();
+  q.params.compute_dtype =
+      dtype_from_torch_name(cfg.at("bnb_4bit_compute_dtype").get<std::string>());
+  if (cfg.at("llm_int8_skip_modules").is_array())
+    q.skip_modules = cfg.at("llm_int8_skip_modules").get<std::vector<std::string>>();
+  QuantizedBase qb;
+  std::shared_ptr<const ModelHandle> quantized = base.quantized_4bit(q, &qb);
+  *notice = "load_in_4bit: " + std::to_string(qb.tensors) + " linear weights quantized (" +
+            std::to_string(qb.parameters) + " parameters)";
+  return quantized;
+}
+
+// The chat template messages data renders with: the model's own, else its family's built-in one.
+std::unique_ptr<ChatTemplate> data_chat_template(const ModelHandle& model) {
+  if (const auto& t = model.chat_template())
+    return std::make_unique<ChatTemplate>(ChatTemplate::parse(t->source, t->origin));
+  return nullptr;
+}
+
+}  // namespace
+
+TrainingJob::TrainingJob(TrainConfig cfg, std::shared_ptr<const ModelHandle> model)
+    : cfg_(std::move(cfg)), base_(std::move(model)) {}
+
+void TrainingJob::notice(const std::string& text) {
+  emit([&](TrainingSink& s) { s.on_notice(text); });
+}
+
+RunSummary TrainingJob::run() {
+  const TrainConfig& cfg = cfg_;
+  check_trainable_config(cfg);
+  keep_freed_memory_for_reuse();
+  const std::string out_dir = cfg.at("output_dir").get<std::string>();
+  check_output_dir(cfg, out_dir, cfg.at("resume_from_checkpoint").is_string());
+  fs::create_directories(out_dir);
+  const std::string resume_dir = find_resume_checkpoint(cfg, out_dir);
+
+  std::shared_ptr<const ModelHandle> handle = base_;
+  if (cfg.at("load_in_4bit").get<bool>()) {
+    std::string quantized;
+    handle = quantize_base(cfg, *handle, &quantized);
+    notice(quantized);
+  }
+  const Model& model = handle->model();
+  const Tokenizer& tok = handle->tokenizer();
+  if ((cfg.at("bf16").is_boolean() && cfg.at("bf16").get<bool>()) || cfg.at("fp16").get<bool>())
+    notice("note: bf16/fp16 apply on GPUs; this CPU run computes in float32");
+  if (!model.spec().base_dropout.empty())
+    notice("note: the model's config sets dropout inside the base model (" +
+           model.spec().base_dropout +
+           "), which transformers applies while training; tuna does not (only lora_dropout), so "
+           "runs differ from the HF Trainer's in that randomness");
+
+  // What trains (its conflicts with the config are found before the data is read; it is reported
+  // after): LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
+  TrainableSet ts = make_trainable_set(cfg, model, handle->name());
+  ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
+  const std::unique_ptr<ChatTemplate> chat = data_chat_template(*handle);
+  const PreparedData data = prepare_training_data(cfg, tok, chat.get());
+  notice("data: " + data.summary());
+  for (const std::string& n : ts.notes) notice("note: " + n);
+  notice(ts.trainable_line);
+
+  TrainingPlan plan = plan_training(cfg, tok);
+  TrainerArgs& ta = plan.trainer;
+  // Resuming: the checkpoint's adapter, optimizer state, step and logs continue the run exactly
+  // (data order, schedule and dropout follow the step).
+  ResumePoint resumed;
+  if (!resume_dir.empty()) {
+    resumed = read_resume_point(resume_dir);
+    ta.start_step = resumed.step;
+    ta.start_tokens = resumed.tokens;
+    ts.load(resume_dir, model);
+    notice("resuming from " + resume_dir + " at step " + std::to_string(ta.start_step));
+  }
+
+  const bool checkpointing = plan.gradient_checkpointing;
+  const uint64_t seed = plan.seed;
+  Trainer trainer(ta, ts.params, [&](const MicroBatch& mb, float scale, int64_t step, int micro) {
+    StepOptions o;
+    o.grad_scale = scale;
+    o.gradient_checkpointing = checkpointing;
+    o.seed = seed;
+    o.step = static_cast<uint64_t>(step);
+    o.micro = static_cast<uint64_t>(micro);
+    StepResult r =
+        forward_backward(model, ts.weights, &ts.adapters, base_grads, to_train_batch(mb), o);
+    return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
+  });
+  plan.total_steps = trainer.total_steps(data.train.size());
+  plan.steps_per_epoch = trainer.updates_per_epoch(data.train.size());
+  const int64_t total = plan.total_steps;
+  if (!resume_dir.empty())
+    trainer.optimizer().load((fs::path(resume_dir) / "optimizer.safetensors").string());
+
+  // Will it fit? The longest micro-batch the data can form, estimated before any step runs.
+  const MemoryEstimate need = estimate_job_memory(plan, model, ts, data.train);
+  notice("memory: needs about " + need.describe());
+  check_memory_fits(need);
+  if (plan.eval_strategy != "no" && data.eval.empty())
+    throw_user_error("config",
+                     "eval_strategy is " + plan.eval_strategy + " but there is no validation data",
+                     "set eval_dataset or validation_split");
+
+  ojson log_history = resumed.log_history;
+  TrainerStateInfo state_info;
+  state_info.eval_steps = plan.eval_steps;
+  state_info.logging_steps = plan.logging_steps;
+  state_info.save_steps = plan.save_steps;
+  state_info.max_steps = total;
+  state_info.num_train_epochs = static_cast<int64_t>(
+      std::ceil(static_cast<double>(total) / static_cast<double>(plan.steps_per_epoch)));
+  state_info.train_batch_size = ta.per_device_train_batch_size;
+  Checkpointer checkpointer(out_dir, plan.save_total_limit);
+  auto save_checkpoint = [&](int64_t step, double epoch) {
+    const ojson tuna_state{
+        {"global_step", step},
+        {"seed", seed},
+        {"rows_seen", step * ta.gradient_accumulation_steps * ta.per_device_train_batch_size}};
+    const std::string dir = checkpointer.save(
+        step,
+        [&](const std::string& tmp) {
+          ts.save(tmp, model);
+          trainer.optimizer().save((fs::path(tmp) / "optimizer.safetensors").string());
+        },
+        trainer_state_json(state_info, log_history, step, epoch), tuna_state);
+    emit([&](TrainingSink& s) { s.on_checkpoint(CheckpointSaved{step, dir}); });
+    return dir;
+  };
+
+  // output_dir/metrics.jsonl is part of every run's output, whoever else listens.
+  JsonlMetricsSink metrics((fs::path(out_dir) / "metrics.jsonl").string());
+  sinks_.insert(sinks_.begin(), &metrics);
+  struct SinkGuard {  // the sink dies with this scope; so does its place in sinks_
+    std::vector<TrainingSink*>& sinks;
+    ~SinkGuard() { sinks.erase(sinks.begin()); }
+  } guard{sinks_};
+
+  TrainingStarted started;
+  started.total_steps = total;
+  started.start_step = ta.start_step;
+  started.rows = data.train.size();
+  started.packed = data.train_packed;
+  started.batch_size = ta.per_device_train_batch_size;
+  started.accumulation = ta.gradient_accumulation_steps;
+  emit([&](TrainingSink& s) { s.on_started(started); });
+  const auto t0 = std::chrono::steady_clock::now();
+  double window_loss = 0, loss_sum = 0;
+  int64_t window = 0, last_tokens = 0;
+  auto last_t = t0;
+  RunSummary sum;
+  const std::vector<StepLog> logs = trainer.train(data.train, [&](const StepLog& l) {
+    window_loss += l.loss;
+    loss_sum += l.loss;
+    ++window;
+    if (l.step == 1) sum.first_loss = l.loss;
+    if (plan.logs_at(l.step)) {
+      const auto now = std::chrono::steady_clock::now();
+      const double elapsed = std::chrono::duration<double>(now - t0).count();
+      const double dt = std::chrono::duration<double>(now - last_t).count();
+      StepMetrics m;
+      m.step = l.step;
+      m.total_steps = total;
+      m.loss = window_loss / window;
+      m.grad_norm = l.grad_norm;
+      m.learning_rate = l.learning_rate;
+      m.mean_token_accuracy = l.mean_token_accuracy;
+      m.epoch = l.epoch;
+      m.num_tokens = l.num_tokens;
+      m.tokens_per_second = dt > 0 ? static_cast<double>(l.num_tokens - last_tokens) / dt : 0;
+      m.eta_seconds = elapsed / static_cast<double>(l.step - ta.start_step) *
+                      static_cast<double>(total - l.step);
+      log_history.push_back(to_json(m));
+      emit([&](TrainingSink& s) { s.on_step(m); });
+      window_loss = 0;
+      window = 0;
+      last_t = now;
+      last_tokens = l.num_tokens;
+    }
+    if (plan.evaluates_at(l.step, l.epoch_end)) {
+      const EvalResult r = evaluate_loss(model, ts.weights, &ts.adapters, data.eval,
+                                         plan.eval_batch_size, ta.pad_token_id);
+      const EvalMetrics e{l.step, r.loss, r.mean_token_accuracy, l.epoch};
+      log_history.push_back(to_json(e));
+      emit([&](TrainingSink& s) { s.on_eval(e); });
+    }
+    // The token is read once: a cancel between two reads must not skip the checkpoint.
+    const bool cancelled = cancel_.cancelled();
+    if (plan.saves_at(l.step, l.epoch_end) || cancelled) {
+      const std::string dir = save_checkpoint(l.step, l.epoch);
+      if (cancelled) {
+        emit([&](TrainingSink& s) { s.on_cancelled(TrainingCancelled{l.step, dir}); });
+        throw TrainingInterrupted("interrupted at step " + std::to_string(l.step) +
+                                  "; checkpoint saved in " + dir);
+      }
+    }
+    sum.last_loss = l.loss;
+  });
+
+  const double runtime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const StepLog& last = logs.back();
+  sum.global_step = last.step;
+  sum.train_runtime = runtime;
+  sum.train_loss = loss_sum / static_cast<double>(logs.size());
+  sum.epoch = last.epoch;
+  sum.num_tokens = last.num_tokens;
+  sum.mean_token_accuracy = last.mean_token_accuracy;
+  const double samples = static_cast<double>(last.step * ta.gradient_accumulation_steps *
+                                             ta.per_device_train_batch_size);
+  sum.train_samples_per_second = samples / runtime;
+  sum.train_steps_per_second = static_cast<double>(last.step) / runtime;
+  TrainingFinished finished;
+  finished.notes = ts.save(out_dir, model, true);
+  sum.adapter_dir = out_dir;
+  auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
+  ojson results{{"epoch", sum.epoch},
+                {"mean_token_accuracy", sum.mean_token_accuracy},
+                {"num_tokens", sum.num_tokens},
+                {"train_loss", sum.train_loss},
+                {"train_runtime", r3(runtime)},
+                {"train_samples_per_second", r3(sum.train_samples_per_second)},
+                {"train_steps_per_second", r3(sum.train_steps_per_second)}};
+  log_history.push_back(results);
+  write_text_file((fs::path(out_dir) / "trainer_state.json").string(),
+                  trainer_state_json(state_info, log_history, last.step, last.epoch).dump(2));
+  write_text_file((fs::path(out_dir) / "train_results.json").string(), results.dump(2));
+  finished.summary = sum;
+  finished.results = std::move(results);
+  finished.full = ts.full;
+  finished.output_dir = out_dir;
+  finished.model_dtype = dtype_name(ts.save_dtype);
+  emit([&](TrainingSink& s) { s.on_finished(finished); });
+  return sum;
+}
+
+}  // namespace tuna

@@ -1,0 +1,40 @@
+// Parameter names → flags in error messages (see flag_names.h).
+#include "cli/flag_names.h"
+
+#include "core/error.h"
+
+namespace tuna::cli {
+
+std::string with_flags(const std::string& text, const FlagNames& flags) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t open = text.find('`', i);
+    const size_t close = open == std::string::npos ? open : text.find('`', open + 1);
+    if (close == std::string::npos) {
+      out += text.substr(i);
+      break;
+    }
+    out += text.substr(i, open - i);
+    std::string name = text.substr(open + 1, close - open - 1);
+    for (const auto& [parameter, flag] : flags)
+      if (parameter == name) {
+        name = flag;
+        break;
+      }
+    out += name;
+    i = close + 1;
+  }
+  return out;
+}
+
+int run_with_flag_names(const FlagNames& flags, const std::function<int()>& fn) {
+  try {
+    return fn();
+  } catch (const Error& e) {
+    throw Error(e.kind(), e.component(), with_flags(e.message(), flags),
+                with_flags(e.hint(), flags));
+  }
+}
+
+}  // namespace tuna::cli

@@ -1,0 +1,51 @@
+// Helpers of the app/ tests: the tiny golden Llama (vocab 256) and a character-level tokenizer
+// whose ids fit it. Test-only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tokenizer/tokenizer.h"
+
+namespace tuna {
+
+inline const std::string kLlama = std::string(TUNA_GOLDEN_DIR) + "/models/llama";
+
+// One token per printable ASCII character and newline; <pad> 0, <bos> 1, <eos> 2 (the golden
+// Llama's bos/eos ids), <unk> 3.
+inline Tokenizer char_tokenizer() {
+  nlohmann::json vocab = nlohmann::json::object();
+  nlohmann::json added = nlohmann::json::array();
+  const char* specials[] = {"<pad>", "<bos>", "<eos>", "<unk>"};
+  for (int i = 0; i < 4; ++i) {
+    vocab[specials[i]] = i;
+    added.push_back({{"id", i},
+                     {"content", specials[i]},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
+                     {"special", true}});
+  }
+  int id = 4;
+  for (int c = 32; c < 127; ++c) vocab[std::string(1, static_cast<char>(c))] = id++;
+  vocab["\n"] = id++;
+  const nlohmann::json tok = {{"version", "1.0"},
+                              {"truncation", nullptr},
+                              {"padding", nullptr},
+                              {"added_tokens", added},
+                              {"normalizer", nullptr},
+                              {"pre_tokenizer", nullptr},
+                              {"post_processor", nullptr},
+                              {"decoder", nullptr},
+                              {"model",
+                               {{"type", "BPE"},
+                                {"vocab", vocab},
+                                {"merges", nlohmann::json::array()},
+                                {"unk_token", "<unk>"}}}};
+  const nlohmann::json config = {
+      {"bos_token", "<bos>"}, {"eos_token", "<eos>"}, {"pad_token", "<pad>"}};
+  return Tokenizer::from_json(tok, &config, "char_tokenizer");
+}
+
+}  // namespace tuna

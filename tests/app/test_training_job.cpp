@@ -1,0 +1,216 @@
+// Training jobs as a server would run them: two jobs at once in one process, on two models or
+// sharing one handle, give exactly what each gives alone (losses, gradient norms, adapter bytes),
+// and a job cancelled through its token leaves a complete checkpoint that loads and resumes to the
+// uninterrupted run. Tiny golden Llama (tests/golden/models/llama, vocab 256) with a
+// character-level tokenizer (app_test_util.h).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "app/app_test_util.h"
+#include "app/training_job.h"
+#include "lora/adapter_io.h"
+#include "model/model.h"
+#include "test_util.h"
+
+namespace tuna {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TrainingJobTest : public tuna_test::TempDirTest {
+ protected:
+  TrainingJobTest() : TempDirTest("tuna_app_job") {}
+  void SetUp() override {
+    TempDirTest::SetUp();
+    tuna_test::write_file(
+        path("data.jsonl"),
+        "{\"instruction\": \"Name a fish\", \"input\": \"\", \"output\": \"tuna\"}\n"
+        "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"hi there\"}\n"
+        "{\"instruction\": \"Add\", \"input\": \"2+2\", \"output\": \"4\"}\n"
+        "{\"instruction\": \"Colour of sky\", \"input\": \"\", \"output\": \"blue\"}\n"
+        "{\"instruction\": \"Opposite of up\", \"input\": \"\", \"output\": \"down\"}\n"
+        "{\"instruction\": \"Capital of France\", \"input\": \"\", \"output\": \"Paris\"}\n");
+  }
+  // A LoRA run with dropout, accumulation and a schedule (everything that could leak between
+  // jobs: RNG streams, optimizer state, scratch buffers); `extra` YAML keys override.
+  TrainConfig config(const std::string& out, const std::vector<std::string>& overrides = {}) {
+    return parse_train_config(
+        "dataset: " + path("data.jsonl") + "\noutput_dir: " + path(out) +
+            "\nmax_length: 96\n"
+            "lora: {r: 4, lora_alpha: 8, lora_dropout: 0.1, target_modules: [q_proj, v_proj, "
+            "down_proj]}\n"
+            "training: {max_steps: 4, per_device_train_batch_size: 2, "
+            "gradient_accumulation_steps: 2, learning_rate: 5e-3, lr_scheduler_type: cosine, "
+            "warmup_steps: 1, logging_steps: 1, save_steps: 2}\n",
+        "test.yaml", overrides);
+  }
+  std::string adapter_bytes(const std::string& out) {
+    return tuna_test::read_file(path(out) + "/adapter_model.safetensors");
+  }
+};
+
+// Records the step metrics and the order of events.
+struct RecordingSink : TrainingSink {
+  std::vector<StepMetrics> steps;
+  std::vector<std::string> events;
+  void on_started(const TrainingStarted&) override { events.push_back("started"); }
+  void on_step(const StepMetrics& m) override {
+    steps.push_back(m);
+    events.push_back("step " + std::to_string(m.step));
+  }
+  void on_checkpoint(const CheckpointSaved& c) override {
+    events.push_back("checkpoint " + std::to_string(c.step));
+  }
+  void on_finished(const TrainingFinished&) override { events.push_back("finished"); }
+  void on_cancelled(const TrainingCancelled& c) override {
+    events.push_back("cancelled " + std::to_string(c.step));
+  }
+};
+
+struct Outcome {
+  std::vector<StepMetrics> steps;
+  std::vector<std::string> events;
+};
+
+std::shared_ptr<const ModelHandle> tiny_handle(const Tokenizer& tok) {
+  return std::make_shared<const ModelHandle>(kLlama, Model::load(kLlama), tok);
+}
+
+// Runs a job on `handle` (a fresh one when null).
+Outcome run_job(TrainConfig cfg, const Tokenizer& tok,
+                std::shared_ptr<const ModelHandle> handle = nullptr) {
+  TrainingJob job(std::move(cfg), handle ? std::move(handle) : tiny_handle(tok));
+  RecordingSink rec;
+  job.add_sink(rec);
+  job.run();
+  return {rec.steps, rec.events};
+}
+
+void expect_same_steps(const Outcome& a, const Outcome& b) {
+  ASSERT_EQ(a.steps.size(), b.steps.size());
+  for (size_t i = 0; i < a.steps.size(); ++i) {
+    EXPECT_EQ(a.steps[i].loss, b.steps[i].loss) << "step " << i + 1;
+    EXPECT_EQ(a.steps[i].grad_norm, b.steps[i].grad_norm) << "step " << i + 1;
+    EXPECT_EQ(a.steps[i].num_tokens, b.steps[i].num_tokens) << "step " << i + 1;
+  }
+}
+
+TEST_F(TrainingJobTest, TwoJobsAtOnceEqualEachAlone) {
+  const Tokenizer tok = char_tokenizer();
+  // Two different jobs (seeds, rates, batch shapes), so a leak from one into the other shows.
+  const std::vector<std::string> b_keys = {"seed=7", "learning_rate=1e-2",
+                                           "per_device_train_batch_size=3"};
+  const Outcome a_alone = run_job(config("a_alone"), tok);
+  const Outcome b_alone = run_job(config("b_alone", b_keys), tok);
+  ASSERT_EQ(a_alone.steps.size(), 4u);
+  EXPECT_NE(a_alone.steps[3].loss, b_alone.steps[3].loss) << "the two jobs must differ";
+  EXPECT_NE(adapter_bytes("a_alone"), adapter_bytes("b_alone"));
+  EXPECT_EQ(a_alone.events, (std::vector<std::string>{"started", "step 1", "step 2", "checkpoint 2",
+                                                      "step 3", "step 4", "finished"}));
+
+  // Round 0: each job loads its own model; round 1: both train on one shared handle.
+  for (int round = 0; round < 2; ++round) {
+    const std::shared_ptr<const ModelHandle> shared = round == 1 ? tiny_handle(tok) : nullptr;
+    Outcome a, b;
+    std::exception_ptr error_a, error_b;
+    const std::string ra = "a_" + std::to_string(round), rb = "b_" + std::to_string(round);
+    std::thread ta([&] {
+      try {
+        a = run_job(config(ra), tok, shared);
+      } catch (...) {
+        error_a = std::current_exception();
+      }
+    });
+    std::thread tb([&] {
+      try {
+        b = run_job(config(rb, b_keys), tok, shared);
+      } catch (...) {
+        error_b = std::current_exception();
+      }
+    });
+    ta.join();
+    tb.join();
+    if (error_a) std::rethrow_exception(error_a);
+    if (error_b) std::rethrow_exception(error_b);
+    expect_same_steps(a, a_alone);
+    expect_same_steps(b, b_alone);
+    EXPECT_EQ(adapter_bytes(ra), adapter_bytes("a_alone"));
+    EXPECT_EQ(adapter_bytes(rb), adapter_bytes("b_alone"));
+    EXPECT_EQ(tuna_test::read_file(path(ra) + "/checkpoint-2/optimizer.safetensors"),
+              tuna_test::read_file(path("a_alone") + "/checkpoint-2/optimizer.safetensors"));
+  }
+}
+
+// QLoRA trains on a quantized copy: the shared handle stays as it was.
+TEST_F(TrainingJobTest, QloraLeavesTheSharedHandleUnchanged) {
+  const Tokenizer tok = char_tokenizer();
+  const std::shared_ptr<const ModelHandle> handle = tiny_handle(tok);
+  const Tensor q = handle->model().weights().layers[0].q;
+  struct Notices : TrainingSink {
+    std::vector<std::string> lines;
+    void on_notice(const std::string& t) override { lines.push_back(t); }
+  } notices;
+  TrainingJob job(config("qlora", {"load_in_4bit=true", "max_steps=1"}), handle);
+  job.add_sink(notices);
+  job.run();
+  ASSERT_FALSE(notices.lines.empty());
+  EXPECT_EQ(notices.lines[0].rfind("load_in_4bit: ", 0), 0u) << notices.lines[0];
+  EXPECT_EQ(handle->model().weights().layers[0].q.raw(), q.raw());
+  EXPECT_EQ(handle->model().weights().layers[0].q.dtype(), q.dtype());
+  EXPECT_TRUE(fs::exists(path("qlora") + "/adapter_model.safetensors"));
+}
+
+// Trips the job's token when a given step is logged (as Ctrl-C or a server's cancel would,
+// from outside the loop).
+struct CancelAtStep : TrainingSink {
+  CancelToken& token;
+  int64_t at;
+  CancelAtStep(CancelToken& t, int64_t s) : token(t), at(s) {}
+  void on_step(const StepMetrics& m) override {
+    if (m.step == at) token.cancel();
+  }
+};
+
+TEST_F(TrainingJobTest, CancelledJobLeavesALoadableCheckpointThatResumes) {
+  const Tokenizer tok = char_tokenizer();
+  run_job(config("full"), tok);
+
+  const std::shared_ptr<const ModelHandle> handle = tiny_handle(tok);
+  // save_steps 10: the checkpoint at step 3 exists only because of the cancellation.
+  TrainingJob job(config("cancelled", {"save_steps=10"}), handle);
+  RecordingSink rec;
+  CancelAtStep cancel(job.cancel_token(), 3);
+  job.add_sink(cancel);
+  job.add_sink(rec);
+  EXPECT_THROW(
+      {
+        try {
+          job.run();
+        } catch (const TrainingInterrupted& e) {
+          EXPECT_NE(std::string(e.what()).find("interrupted at step 3"), std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      TrainingInterrupted);
+  EXPECT_EQ(rec.events, (std::vector<std::string>{"started", "step 1", "step 2", "step 3",
+                                                  "checkpoint 3", "cancelled 3"}));
+  const std::string ckpt = path("cancelled") + "/checkpoint-3";
+  for (const char* f : {"COMPLETE", "adapter_model.safetensors", "adapter_config.json",
+                        "optimizer.safetensors", "trainer_state.json", "tuna_state.json"})
+    EXPECT_TRUE(fs::exists(fs::path(ckpt) / f)) << f;
+  EXPECT_FALSE(fs::exists(path("cancelled") + "/adapter_model.safetensors"))
+      << "a cancelled job writes no final adapter";
+  EXPECT_FALSE(fs::exists(path("cancelled") + "/.checkpoint-3.tmp"));
+  const LoraSet loaded = load_peft_adapter(ckpt, handle->model());
+  EXPECT_FALSE(loaded.adapters.empty());
+
+  // Resuming from it finishes the uninterrupted run, bit for bit.
+  run_job(config("resumed", {"resume_from_checkpoint=" + ckpt}), tok);
+  EXPECT_EQ(adapter_bytes("resumed"), adapter_bytes("full"));
+}
+
+}  // namespace
+}  // namespace tuna
