@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -15,7 +16,6 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
        std::initializer_list<const Tensor*>{&param, &grad, &exp_avg, &exp_avg_sq}) {
     TUNA_ASSERT(t->dtype() == DType::F32 && t->ndim() == 1 && t->numel() == n,
                 "adamw: param, grad, exp_avg, exp_avg_sq must be [N] F32");
-    TUNA_ASSERT(t->device() == param.device(), "adamw: tensors on one device");
   }
   int64_t covered = 0;
   for (const AdamwSegment& s : segments) {
@@ -24,9 +24,10 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   }
   TUNA_ASSERT(covered == n, "adamw: segments must tile the flat buffers");
   TUNA_ASSERT(hyper.step >= 1, "adamw: step counts from 1");
-  if (param.device() == Device::CPU)
+  const Device device = op_device("adamw_update", {&param, &grad, &exp_avg, &exp_avg_sq});
+  if (device == Device::CPU)
     return cpu::adamw_update(param, grad, exp_avg, exp_avg_sq, segments, hyper);
-  throw_internal_error("adamw", "no CUDA backend in this build");
+  throw_no_kernel("adamw_update", device);
 }
 
 }  // namespace tuna

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 
 namespace tuna {
 
@@ -20,8 +21,9 @@ void grad_sum_squares(const Tensor& grad, std::span<const int64_t> segment_numel
     covered += n;
   }
   TUNA_ASSERT(covered == grad.numel(), "grad_norm: segments must tile the buffer");
-  if (grad.device() == Device::CPU) return cpu::grad_sum_squares(grad, segment_numel, sum_sq);
-  throw_internal_error("grad_norm", "no CUDA backend in this build");
+  const Device device = op_device("grad_sum_squares", {&grad});
+  if (device == Device::CPU) return cpu::grad_sum_squares(grad, segment_numel, sum_sq);
+  throw_no_kernel("grad_sum_squares", device);
 }
 
 float grad_norm_from_sum_squares(std::span<const double> sum_sq) {
@@ -41,8 +43,9 @@ float grad_norm(const Tensor& grad, std::span<const int64_t> segment_numel) {
 
 void grad_scale(Tensor& grad, float coef) {
   TUNA_ASSERT(grad.dtype() == DType::F32, "grad_scale: grad must be F32");
-  if (grad.device() == Device::CPU) return cpu::grad_scale(grad, coef);
-  throw_internal_error("grad_scale", "no CUDA backend in this build");
+  const Device device = op_device("grad_scale", {&grad});
+  if (device == Device::CPU) return cpu::grad_scale(grad, coef);
+  throw_no_kernel("grad_scale", device);
 }
 
 }  // namespace tuna

@@ -266,7 +266,7 @@ Tokenizer Tokenizer::from_model_dir(const std::string& dir) {
                      fs::exists(d / "tokenizer.model")
                          ? "only a SentencePiece tokenizer.model is there; convert it with "
                            "transformers (AutoTokenizer.from_pretrained(...).save_pretrained) first"
-                         : "point --model at a Hugging Face model directory");
+                         : "use a Hugging Face model directory (with tokenizer.json) as the model");
   Tokenizer t = from_files(tj.string(), fs::exists(tc) ? tc.string() : "");
   fs::path jinja = d / "chat_template.jinja";
   if (fs::exists(jinja)) {

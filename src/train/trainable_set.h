@@ -6,7 +6,7 @@
 // what is trained: a PEFT adapter directory, or a Hugging Face model directory for full
 // fine-tuning. Every trainable value and gradient lives in one flat buffer each (buffer; the
 // tensors below are views into it). Not here: the step loop (trainer.h), checkpoint bookkeeping
-// (run.cpp).
+// (app/checkpointer.h).
 #pragma once
 
 #include <string>

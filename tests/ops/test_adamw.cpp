@@ -11,6 +11,7 @@
 
 #include "core/threads.h"
 #include "ops/adamw.h"
+#include "ops/ops_test_util.h"
 
 namespace tuna {
 namespace {
@@ -73,14 +74,14 @@ void previous_per_tensor_step(FlatState& s, const AdamwHyper& h) {
   }
 }
 
-class AdamwOp : public testing::TestWithParam<Device> {
+class AdamwOp : public tuna_test::OpTest {
  protected:
   // Runs the op on the case's device over host vectors.
   static void run(FlatState& s, const AdamwHyper& h) {
     const Shape n{static_cast<int64_t>(s.p.size())};
     Tensor p = Tensor::from_f32(n, s.p), g = Tensor::from_f32(n, s.g);
     Tensor m = Tensor::from_f32(n, s.m), v = Tensor::from_f32(n, s.v);
-    adamw_update(p, g, m, v, s.segments, h);
+    OP_CALL(adamw_update, p, g, m, v, std::span<const AdamwSegment>(s.segments), h);
     s.p = p.to_f32_vector();
     s.m = m.to_f32_vector();
     s.v = v.to_f32_vector();
@@ -165,10 +166,9 @@ TEST_P(AdamwOp, ChecksShapesAndSegments) {
   adamw_update(p, g, m, v, ten, {});
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, AdamwOp, testing::Values(Device::CPU),
-                         [](const testing::TestParamInfo<Device>& info) {
-                           return std::string(device_name(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Ops, AdamwOp,
+                         testing::ValuesIn(tuna_test::op_cases({Device::CPU}, {DType::F32})),
+                         tuna_test::op_case_name);
 
 }  // namespace
 }  // namespace tuna

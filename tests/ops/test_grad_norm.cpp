@@ -12,6 +12,7 @@
 
 #include "core/threads.h"
 #include "ops/grad_norm.h"
+#include "ops/ops_test_util.h"
 
 namespace tuna {
 namespace {
@@ -55,12 +56,12 @@ float previous_total_norm(const std::vector<float>& g) {
   return static_cast<float>(std::sqrt(total));
 }
 
-class GradNormOp : public testing::TestWithParam<Device> {};
+class GradNormOp : public tuna_test::OpTest {};
 
 TEST_P(GradNormOp, TorchTotalNormOfTheFlatBuffer) {
   const std::vector<float> g = random_grads(3);
   const Tensor flat = Tensor::from_f32({static_cast<int64_t>(g.size())}, g);
-  const float norm = grad_norm(flat, kSizes);
+  const float norm = OP_CALL(grad_norm, flat, std::span<const int64_t>(kSizes));
   EXPECT_EQ(norm, previous_total_norm(g));
   double total = 0.0;
   int64_t offset = 0;
@@ -100,7 +101,7 @@ TEST_P(GradNormOp, ScaleMultipliesInPlaceAndPassesNaN) {
   std::vector<float> g = random_grads(4);
   g[17] = std::nanf("");
   Tensor flat = Tensor::from_f32({static_cast<int64_t>(g.size())}, g);
-  grad_scale(flat, 0.25f);
+  OP_CALL(grad_scale, flat, 0.25f);
   const std::vector<float> got = flat.to_f32_vector();
   for (size_t j = 0; j < g.size(); ++j)
     if (j != 17) {
@@ -117,10 +118,9 @@ TEST_P(GradNormOp, ChecksShapesAndSegments) {
   EXPECT_EQ(grad_norm(flat, ten), 0.0f);
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, GradNormOp, testing::Values(Device::CPU),
-                         [](const testing::TestParamInfo<Device>& info) {
-                           return std::string(device_name(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Ops, GradNormOp,
+                         testing::ValuesIn(tuna_test::op_cases({Device::CPU}, {DType::F32})),
+                         tuna_test::op_case_name);
 
 }  // namespace
 }  // namespace tuna
