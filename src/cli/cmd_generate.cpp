@@ -29,6 +29,7 @@ namespace {
 // The flags that set the parameters library errors name.
 const FlagNames kFlags = {{"max_new_tokens", "--max-new-tokens"},
                           {"temperature", "--temperature"},
+                          {"do_sample: false", "--greedy"},
                           {"top_k", "--top-k"},
                           {"top_p", "--top-p"},
                           {"min_p", "--min-p"},

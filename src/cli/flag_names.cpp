@@ -16,13 +16,14 @@ std::string with_flags(const std::string& text, const FlagNames& flags) {
       break;
     }
     out += text.substr(i, open - i);
-    std::string name = text.substr(open + 1, close - open - 1);
+    const std::string name = text.substr(open + 1, close - open - 1);
+    std::string replaced = text.substr(open, close - open + 1);  // other spans stay as written
     for (const auto& [parameter, flag] : flags)
       if (parameter == name) {
-        name = flag;
+        replaced = flag;
         break;
       }
-    out += name;
+    out += replaced;
     i = close + 1;
   }
   return out;
@@ -32,8 +33,9 @@ int run_with_flag_names(const FlagNames& flags, const std::function<int()>& fn) 
   try {
     return fn();
   } catch (const Error& e) {
-    throw Error(e.kind(), e.component(), with_flags(e.message(), flags),
-                with_flags(e.hint(), flags));
+    const std::string message = with_flags(e.message(), flags), hint = with_flags(e.hint(), flags);
+    if (message == e.message() && hint == e.hint()) throw;  // unchanged: keep its type (and where)
+    throw Error(e.kind(), e.component(), message, hint);
   }
 }
 

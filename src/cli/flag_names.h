@@ -12,8 +12,8 @@ namespace tuna::cli {
 // parameter → flag, e.g. {"max_new_tokens", "--max-new-tokens"}.
 using FlagNames = std::vector<std::pair<std::string, std::string>>;
 
-// `text` with every `parameter` of `flags` replaced by its flag (other backticked names lose
-// their backticks).
+// `text` with every backticked `parameter` of `flags` replaced by its flag; other backticked
+// spans stay as they are.
 std::string with_flags(const std::string& text, const FlagNames& flags);
 
 // Runs `fn`; a tuna::Error it throws is rethrown with its message and hint through with_flags.

@@ -230,7 +230,7 @@ void resolve_generation_options(const GenerationRequest& r, const GenerationDefa
     s.do_sample = d.do_sample.value_or(false);
   if (s.do_sample && !(s.temperature > 0.0f))
     throw_user_error("generate", "sampling needs a temperature above 0",
-                     "pass `temperature` 0.7, or decode greedily");
+                     "pass `temperature` 0.7 (or `do_sample: false` to decode greedily)");
   out.max_new_tokens = r.max_new_tokens.value_or(d.max_new_tokens.value_or(256));
 }
 

@@ -67,7 +67,7 @@ Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
     throw_user_error("generate",
                      std::to_string(p0 + n) + " tokens exceed the model's " +
                          std::to_string(spec_.max_positions) + " learned positions",
-                     "use a shorter prompt or a smaller max_new_tokens");
+                     "use a shorter prompt or fewer `max_new_tokens`");
   std::vector<int32_t> positions(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) positions[static_cast<size_t>(i)] = static_cast<int32_t>(p0 + i);
 

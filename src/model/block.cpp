@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "model/families/registry.h"
 #include "model/train_step.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
@@ -23,7 +24,8 @@ ModelWiring model_wiring(const ModelSpec& s) {
   ModelWiring wr;
   wr.norm = s.norm;
   wr.norm_eps = s.norm_eps;
-  wr.fused_qkv = s.family == Family::GPT2;
+  const ModelFamily& family = *family_of(s).family;
+  wr.fused_qkv = family.find_slot("qkv") != nullptr;  // the family's table has one q|k|v linear
   wr.qk_norm = s.qk_norm;
   wr.qk_norm_kind = s.norm == NormType::RMS_GEMMA ? RmsNormKind::GEMMA : RmsNormKind::LLAMA;
   wr.learned_positions = s.learned_positions;
@@ -32,11 +34,23 @@ ModelWiring model_wiring(const ModelSpec& s) {
   wr.gated_mlp = s.gated_mlp;
   wr.activation = s.activation;
   wr.embed_scale = embedding_scale(s, DType::F32);
-  // nn.Embedding(padding_idx=pad_token_id) in transformers' Llama/Mistral/Qwen/Gemma/EXAONE;
-  // GPT-2's wte has no padding_idx.
-  if (s.family != Family::GPT2 && s.pad_id >= 0 && s.pad_id < s.vocab)
+  if (family.embedding_padding_idx && s.pad_id >= 0 && s.pad_id < s.vocab)
     wr.embed_padding_idx = static_cast<int32_t>(s.pad_id);
   return wr;
+}
+
+int64_t block_kept_floats_per_token(const ModelSpec& s, const ModelWiring& wr,
+                                    int64_t adapted_rank_sum) {
+  const int64_t C = s.hidden, HD = s.n_heads * s.head_dim, KD = s.n_kv_heads * s.head_dim;
+  int64_t floats = C;                        // x_in
+  if (wr.qk_norm) floats += HD + KD;         // q_pre, k_pre
+  floats += HD + 2 * KD;                     // q, k, v
+  floats += HD;                              // attn
+  if (wr.sandwich_norm) floats += 2 * C;     // o_out, down_out
+  floats += C;                               // x_mid
+  floats += (wr.gated_mlp ? 2 : 1) * s.ffn;  // gate, up
+  floats += adapted_rank_sum;                // xa of each adapted linear
+  return floats;
 }
 
 void apply_norm(const ModelWiring& wr, const Tensor& x, const Tensor& w, const Tensor& b,

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "model/lora_adapter.h"
 #include "model/forward_common.h"
+#include "model/lora_adapter.h"
 #include "model/weights.h"
 
 namespace tuna {
@@ -115,6 +115,14 @@ struct BlockActs {
   Tensor proj;  // [N, C] sub-block output before the residual add
   Tensor act;   // [N, F] down-projection input
 };
+
+// F32 values per token that one block keeps for its backward with c.keep: the BlockActs fields
+// above that survive block_forward (x_in; q_pre, k_pre with a q/k norm; q, k, v; attn; o_out and
+// down_out with sandwich norms; x_mid; gate and up, or up alone; xa of each adapted linear, their
+// ranks summed in `adapted_rank_sum`). The one statement of those sizes: the training memory
+// estimate (train/memory_estimate) counts activations with it.
+int64_t block_kept_floats_per_token(const ModelSpec& s, const ModelWiring& wr,
+                                    int64_t adapted_rank_sum);
 
 // What a caller wants from the block besides its activations: the geometry, how attention is
 // done (in-batch with key mask and packed-sample starts, or against a KV cache), whether

@@ -1,7 +1,7 @@
 // Pieces shared by the stack drivers around the block (scoring in transformer.cpp, training in
 // train_step.cpp, decoding in infer/kv_decoder.cpp) and the block itself (block.cpp): batch
-// checks, default positions, the key-padding mask, RoPE tables per layer, attention parameters,
-// the LM head (element-wise helpers come from ops/elementwise.h).
+// checks, default positions, the key-padding mask, RoPE tables per layer, attention parameters
+// and the LM head's logits (head_logits; element-wise helpers come from ops/elementwise.h).
 // Nothing here allocates beyond what it returns.
 #pragma once
 
@@ -9,7 +9,6 @@
 
 #include "core/tensor.h"
 #include "io/model_spec.h"
-#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"  // add_inplace, add_into, copy_columns, put_columns

@@ -2,8 +2,8 @@
 // GGUF file; either way the result is the same spec + weights bound by the names in the family's
 // table (model/families/).
 // Weights stay zero-copy views in their stored format (GGUF blocks included); the only copies
-// are GGUF Gemma norm weights, from which the converter's +1 is removed. The forward pass lives
-// in transformer.cpp.
+// are GGUF Gemma norm weights, from which the converter's +1 is removed. The scoring forward
+// (Model::forward_hidden) is in transformer.cpp, the block it runs in block.cpp.
 #include "model/model.h"
 
 #include <cstdio>

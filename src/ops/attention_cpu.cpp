@@ -233,7 +233,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   }
 }
 
-// Decoding against the KV cache (moved unchanged from model/generate.cpp): one (query, head)
+// Decoding against the KV cache (infer/kv_decoder.cpp's attention hook): one (query, head)
 // pair per iteration, scores over the visible cached keys, F32 softmax, then P·V.
 void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Tensor& v_cache,
                               int64_t p0, const AttentionParams& ap, Tensor& out_t) {

@@ -1,11 +1,13 @@
-// Training memory estimate (see memory_estimate.h). The per-token terms mirror BlockActs field by
-// field; bench/train_step measures the real peak (docs/training.md "Memory").
+// Training memory estimate (see memory_estimate.h). The activations are what model/block.h
+// block_kept_floats_per_token says a kept block holds; bench/train_step measures the real peak
+// (docs/training.md "Memory").
 #include "train/memory_estimate.h"
 
 #include <cstdio>
 #include <fstream>
 #include <string>
 
+#include "model/block.h"
 #include "model/model.h"
 #include "ops/cross_entropy.h"
 #include "train/param_buffer.h"
@@ -13,16 +15,7 @@
 namespace tuna {
 
 int64_t activation_bytes_per_token_layer(const ModelSpec& s, int64_t adapted_rank_sum) {
-  const int64_t C = s.hidden, HD = s.n_heads * s.head_dim, KD = s.n_kv_heads * s.head_dim;
-  int64_t floats = C;                       // x_in
-  if (s.qk_norm) floats += HD + KD;         // q_pre, k_pre
-  floats += HD + 2 * KD;                    // q, k, v
-  floats += HD;                             // attention output
-  if (s.sandwich_norm) floats += 2 * C;     // o_out, down_out
-  floats += C;                              // x_mid
-  floats += (s.gated_mlp ? 2 : 1) * s.ffn;  // gate, up
-  floats += adapted_rank_sum;               // xa of each adapted linear
-  return floats * 4;
+  return block_kept_floats_per_token(s, model_wiring(s), adapted_rank_sum) * 4;
 }
 
 MemoryEstimate estimate_training_memory(const Model& model,

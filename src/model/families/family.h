@@ -2,7 +2,8 @@
 // gemma.cpp, gpt2.cpp): the architecture names it answers to, how its HF config.json is read
 // and written, its GGUF metadata mapping, and one table of weight slots that loading, LoRA
 // targeting, PEFT key names, weight decay, the HF writer and the RoPE row permutation all read.
-// The forward pass is not here: the shared block reads the spec's flags (model/transformer.cpp).
+// The forward pass is not here: the one block (model/block.cpp) reads the spec's flags through
+// model_wiring (which asks the table whether q|k|v is one linear).
 // registry.h finds a family by name; docs/adding-an-architecture.md says how to add one.
 #pragma once
 
@@ -106,6 +107,9 @@ struct ModelFamily {
   std::vector<FamilyVariant> variants;
   std::vector<WeightSlot> slots;   // the table; the engine binds what the spec needs
   bool linear_transposed = false;  // linear weights stored [in, out] (GPT-2 Conv1D)
+  // transformers builds the token embedding as nn.Embedding(padding_idx=pad_token_id): the pad
+  // row gets no gradient (Llama/Mistral/Qwen/Gemma/EXAONE; GPT-2's wte has no padding_idx).
+  bool embedding_padding_idx = true;
   // llama.cpp's converter stores every *norm.weight as 1 + w (Gemma): the GGUF loader takes the
   // 1 back out.
   bool gguf_norms_plus_one = false;

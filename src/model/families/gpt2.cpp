@@ -65,6 +65,7 @@ const ModelFamily& gpt2_family() {
         linear_row("down", L + "mlp.c_proj.weight", "", L + "mlp.c_proj", T::DOWN),
     };
     f.linear_transposed = true;
+    f.embedding_padding_idx = false;
     // GPT2Config defaults its three *_pdrop to 0.1.
     f.dropout_keys = {{"resid_pdrop", 0.1},
                       {"embd_pdrop", 0.1},

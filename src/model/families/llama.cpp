@@ -2,7 +2,7 @@
 // (model.layers.N.self_attn.*, mlp.{gate,up,down}_proj; GGUF llama, qwen2, qwen3) and EXAONE 3.0,
 // a Llama with GPT-style names (transformer.h.N.attn.attention.*, mlp.c_fc_0 = gate,
 // c_fc_1 = up, c_proj = down) read by the same config reader. RMSNorm w·x̂, SiLU-gated MLP, RoPE.
-// Wiring is the shared pre-norm block (model/transformer.cpp); the table is family.h's.
+// Wiring is the one pre-norm block (model/block.cpp); the table is family.h's.
 #include <cmath>
 
 #include "model/families/family.h"
