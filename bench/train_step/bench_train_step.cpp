@@ -19,6 +19,7 @@
 #include "core/memory.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "model/block.h"
 #include "model/model.h"
 #include "model/train_step.h"
 #include "ops/dequantize.h"
@@ -136,12 +137,14 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < B * T; ++i) batch.ids.push_back(i % T == 0 ? 2 : dist(rng));
     batch.labels = batch.ids;
     double fb_secs = 0, opt_secs = 0, loss = 0;
+    tuna::ActivationWorkspace workspace;  // as tuna train: allocated once, kept across steps
     auto step = [&](int64_t s, bool timed) {
       for (auto& p : params) std::fill_n(p.grad.data_mut<float>(), p.grad.numel(), 0.0f);
       tuna::StepOptions o;
       o.grad_scale = 1.0f / static_cast<float>(B * (T - 1));
       o.gradient_checkpointing = checkpointing;
       o.step = static_cast<uint64_t>(s);
+      o.workspace = &workspace;
       auto t0 = std::chrono::steady_clock::now();
       tuna::StepResult res = full ? tuna::forward_backward(model, full_set.weights, &adapters,
                                                            &full_set.grads, batch, o)

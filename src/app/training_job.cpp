@@ -13,6 +13,7 @@
 #include "app/training_plan.h"
 #include "core/error.h"
 #include "core/memory.h"
+#include "model/block.h"
 #include "model/model.h"
 #include "model/quantize_base.h"
 #include "model/train_step.h"
@@ -127,8 +128,10 @@ RunSummary TrainingJob::run() {
 
   const bool checkpointing = plan.gradient_checkpointing;
   const uint64_t seed = plan.seed;
+  ActivationWorkspace workspace;  // the steps' kept activations, allocated once for the run
   Trainer trainer(ta, ts.params, [&](const MicroBatch& mb, float scale, int64_t step, int micro) {
     StepOptions o;
+    o.workspace = &workspace;
     o.grad_scale = scale;
     o.gradient_checkpointing = checkpointing;
     o.seed = seed;

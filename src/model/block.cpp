@@ -5,6 +5,7 @@
 // adapter and/or a trainable weight and bias. Dimension letters as in block.h.
 #include "model/block.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.h"
@@ -51,6 +52,36 @@ int64_t block_kept_floats_per_token(const ModelSpec& s, const ModelWiring& wr,
   floats += (wr.gated_mlp ? 2 : 1) * s.ffn;  // gate, up
   floats += adapted_rank_sum;                // xa of each adapted linear
   return floats;
+}
+
+ActivationPlan step_activation_plan(const ModelSpec& s, const ModelWiring& wr,
+                                    const std::vector<int64_t>& rank_sums, bool checkpointing) {
+  TUNA_ASSERT(static_cast<int64_t>(rank_sums.size()) == s.n_layers, "one rank sum per layer");
+  ActivationPlan plan;
+  plan.embed_floats = s.hidden;
+  int64_t widest = 0;
+  for (int64_t r : rank_sums) {
+    const int64_t kept = block_kept_floats_per_token(s, wr, r);
+    widest = std::max(widest, kept);
+    plan.block_floats += checkpointing ? s.hidden : kept;  // the block's output, or all it keeps
+  }
+  if (checkpointing) plan.block_floats += widest;  // the block being (re)computed
+  return plan;
+}
+
+void ActivationWorkspace::reserve(int64_t floats, int64_t carves) {
+  const int64_t need = floats + carves * kAlignFloats;
+  if (capacity() < need) buffer_ = Tensor::empty({need}, DType::F32);
+  used_ = high_water_ = 0;
+}
+
+Tensor ActivationWorkspace::take(int64_t rows, int64_t cols) {
+  const int64_t n = rows * cols, start = align(used_);
+  TUNA_ASSERT(start + n <= capacity(), "activation workspace exhausted: the plan is short of " +
+                                           std::to_string(start + n - capacity()) + " floats");
+  used_ = start + n;
+  high_water_ = std::max(high_water_, used_);
+  return buffer_.view_at(start, {rows, cols});
 }
 
 void apply_norm(const ModelWiring& wr, const Tensor& x, const Tensor& w, const Tensor& b,
@@ -118,11 +149,26 @@ Tensor f32(int64_t rows, int64_t cols) {
   return Tensor::empty({rows, cols}, DType::F32);
 }
 
-// `t` as an [rows, cols] F32 buffer: a fresh tensor when the block keeps its activations, else
-// t itself when it already has that shape (a workspace reused from layer to layer).
-Tensor& buffer(const BlockContext& c, Tensor& t, int64_t rows, int64_t cols) {
-  if (c.keep || !t.defined() || t.dim(0) != rows || t.dim(1) != cols) t = f32(rows, cols);
+// `t` as an [rows, cols] F32 buffer: t itself when it already has that shape (inference reuses
+// one BlockActs from layer to layer), else a fresh tensor.
+Tensor& reuse(Tensor& t, int64_t rows, int64_t cols) {
+  if (!t.defined() || t.dim(0) != rows || t.dim(1) != cols) t = f32(rows, cols);
   return t;
+}
+
+// A buffer the backward reads: with c.keep a new one (carved from c.workspace when there is
+// one), else reused.
+Tensor& kept(const BlockContext& c, Tensor& t, int64_t rows, int64_t cols) {
+  if (!c.keep) return reuse(t, rows, cols);
+  t = c.workspace != nullptr ? c.workspace->take(rows, cols) : f32(rows, cols);
+  return t;
+}
+
+// Scratch the backward does not read (h, qkv, proj, act): with c.keep a fresh tensor the block
+// drops at its end, else reused.
+Tensor& scratch(const BlockContext& c, Tensor& t, int64_t rows, int64_t cols) {
+  if (c.keep) t = f32(rows, cols);
+  return reuse(t, rows, cols);
 }
 
 // A trainable slot (defined gradient tensor) or nullptr.
@@ -151,7 +197,7 @@ void linear_fwd(const BlockContext& c, int64_t layer, LoraTarget t, BlockActs& a
   const bool tr = c.weights->linear_transposed;
   LoraAdapter* ad = adapter_of(c, layer, t);
   if (ad == nullptr) return linear_forward(x, *w, *bias, y, tr);
-  Tensor& xa = buffer(c, acts.xa[static_cast<size_t>(t)], c.N, ad->r);
+  Tensor& xa = kept(c, acts.xa[static_cast<size_t>(t)], c.N, ad->r);
   lora_linear_forward(x, *w, *bias, ad->a, ad->b, lora_params(c, layer, t, *ad), y, xa, tr);
 }
 
@@ -187,16 +233,17 @@ void block_forward(const BlockContext& c, int64_t li, BlockActs& a, Tensor& x_ou
   const int64_t B = c.B, T = c.T, N = c.N, C = s.hidden, H = s.n_heads, K = s.n_kv_heads,
                 D = s.head_dim, F = s.ffn;
   TUNA_ASSERT(lw.qkv.defined() == wr.fused_qkv, "block: fused q|k|v weight matches the wiring");
+  if (c.keep) kept(c, x_out, N, C);  // first, so a checkpointed step can drop what follows it
 
   // --- attention sub-block: x_mid = x_in + post_norm(o(attention(rope(qk_norm(qkv(norm(x_in))))))
-  Tensor& h = buffer(c, a.h, N, C);
+  Tensor& h = scratch(c, a.h, N, C);
   apply_norm(wr, a.x_in, lw.attn_norm, lw.attn_norm_bias, h);
   // The projections land in q_pre/k_pre when a q/k norm follows, else straight in q/k.
-  Tensor& q_proj = buffer(c, wr.qk_norm ? a.q_pre : a.q, N, H * D);
-  Tensor& k_proj = buffer(c, wr.qk_norm ? a.k_pre : a.k, N, K * D);
-  Tensor& v = buffer(c, a.v, N, K * D);
+  Tensor& q_proj = kept(c, wr.qk_norm ? a.q_pre : a.q, N, H * D);
+  Tensor& k_proj = kept(c, wr.qk_norm ? a.k_pre : a.k, N, K * D);
+  Tensor& v = kept(c, a.v, N, K * D);
   if (wr.fused_qkv) {
-    Tensor& qkv = buffer(c, a.qkv, N, 3 * C);  // [N, 3C] = q | k | v
+    Tensor& qkv = scratch(c, a.qkv, N, 3 * C);  // [N, 3C] = q | k | v
     linear_fwd(c, li, LoraTarget::QKV, a, h, qkv);
     copy_columns(qkv, 0, q_proj);
     copy_columns(qkv, C, k_proj);
@@ -207,8 +254,8 @@ void block_forward(const BlockContext& c, int64_t li, BlockActs& a, Tensor& x_ou
     linear_fwd(c, li, LoraTarget::V, a, h, v);
   }
   if (wr.qk_norm) {
-    Tensor qn = buffer(c, a.q, N, H * D).reshape({N * H, D});
-    Tensor kn = buffer(c, a.k, N, K * D).reshape({N * K, D});
+    Tensor qn = kept(c, a.q, N, H * D).reshape({N * H, D});
+    Tensor kn = kept(c, a.k, N, K * D).reshape({N * K, D});
     rms_norm_forward(a.q_pre.reshape({N * H, D}), lw.q_norm, wr.norm_eps, wr.qk_norm_kind, qn);
     rms_norm_forward(a.k_pre.reshape({N * K, D}), lw.k_norm, wr.norm_eps, wr.qk_norm_kind, kn);
   }
@@ -217,7 +264,7 @@ void block_forward(const BlockContext& c, int64_t li, BlockActs& a, Tensor& x_ou
     rope_forward(qr, c.rope.for_layer(li), c.rope.rows, wr.rope_interleaved);
     rope_forward(kr, c.rope.for_layer(li), c.rope.rows, wr.rope_interleaved);
   }
-  Tensor& attn = buffer(c, a.attn, N, H * D);
+  Tensor& attn = kept(c, a.attn, N, H * D);
   if (c.cache != nullptr) {
     c.cache->attend(li, a.q, a.k, a.v, attn);
   } else {
@@ -227,21 +274,21 @@ void block_forward(const BlockContext& c, int64_t li, BlockActs& a, Tensor& x_ou
                       c.segment_start);
   }
   // The o-projection lands in o_out when a sandwich norm follows (kept), else straight in proj.
-  Tensor* proj = &buffer(c, wr.sandwich_norm ? a.o_out : a.proj, N, C);
+  Tensor* proj = wr.sandwich_norm ? &kept(c, a.o_out, N, C) : &scratch(c, a.proj, N, C);
   linear_fwd(c, li, LoraTarget::O, a, attn, *proj);
   if (wr.sandwich_norm) {
-    proj = &buffer(c, a.proj, N, C);
+    proj = &scratch(c, a.proj, N, C);
     apply_norm(wr, a.o_out, lw.post_attn_norm, Tensor(), *proj);
   }
-  Tensor& x_mid = buffer(c, a.x_mid, N, C);
+  Tensor& x_mid = kept(c, a.x_mid, N, C);
   add_into(a.x_in, *proj, x_mid);
 
   // --- MLP sub-block: x_out = x_mid + post_norm(down(act(gate) · up))   (GPT-2: down(act(up)))
   apply_norm(wr, x_mid, lw.ffn_norm, lw.ffn_norm_bias, h);
-  Tensor& act = buffer(c, a.act, N, F);
-  Tensor& up = buffer(c, a.up, N, F);
+  Tensor& act = scratch(c, a.act, N, F);
+  Tensor& up = kept(c, a.up, N, F);
   if (wr.gated_mlp) {
-    Tensor& gate = buffer(c, a.gate, N, F);
+    Tensor& gate = kept(c, a.gate, N, F);
     linear_fwd(c, li, LoraTarget::GATE, a, h, gate);
     linear_fwd(c, li, LoraTarget::UP, a, h, up);
     gated_activation_forward(gate, up, wr.activation, act);
@@ -249,13 +296,13 @@ void block_forward(const BlockContext& c, int64_t li, BlockActs& a, Tensor& x_ou
     linear_fwd(c, li, LoraTarget::UP, a, h, up);
     activation_forward(up, wr.activation, act);
   }
-  proj = &buffer(c, wr.sandwich_norm ? a.down_out : a.proj, N, C);
+  proj = wr.sandwich_norm ? &kept(c, a.down_out, N, C) : &reuse(a.proj, N, C);
   linear_fwd(c, li, LoraTarget::DOWN, a, act, *proj);
   if (wr.sandwich_norm) {
-    proj = &buffer(c, a.proj, N, C);
+    proj = &reuse(a.proj, N, C);
     apply_norm(wr, a.down_out, lw.post_ffn_norm, Tensor(), *proj);
   }
-  Tensor& out = buffer(c, x_out, N, C);  // fresh when kept, else in place over x_in
+  Tensor& out = c.keep ? x_out : reuse(x_out, N, C);  // kept above, else in place over x_in
   add_into(x_mid, *proj, out);
   if (c.keep) a.h = a.qkv = a.proj = a.act = Tensor();  // the backward recomputes these
 }

@@ -124,6 +124,43 @@ struct BlockActs {
 int64_t block_kept_floats_per_token(const ModelSpec& s, const ModelWiring& wr,
                                     int64_t adapted_rank_sum);
 
+// The activations a training step keeps, in F32 values per token: the embeddings (layer 0's
+// input) and, over the blocks, either everything each block keeps (Σ block_kept_floats_per_token)
+// or — with gradient checkpointing, and in evaluation — every block's output plus one block's
+// worth being computed (or recomputed inside the backward). One plan sizes the step's
+// ActivationWorkspace (train_step.cpp) and the training memory estimate (train/memory_estimate).
+struct ActivationPlan {
+  int64_t embed_floats = 0;  // per token
+  int64_t block_floats = 0;  // per token
+  int64_t total_floats() const { return embed_floats + block_floats; }
+};
+// rank_sums[l]: the LoRA ranks of layer l's adapted linears, summed (size L).
+ActivationPlan step_activation_plan(const ModelSpec& s, const ModelWiring& wr,
+                                    const std::vector<int64_t>& rank_sums, bool checkpointing);
+
+// The one F32 buffer a step's kept activations are carved from, in order (block_forward with
+// c.keep); mark/rewind let a checkpointed step reuse one block's region. Its owner keeps it
+// across steps, so it is allocated once (growing only when a step needs more). Each carve starts
+// on a 64-byte boundary, like a fresh tensor.
+class ActivationWorkspace {
+ public:
+  static constexpr int64_t kAlignFloats = 16;
+  // Room for a plan of `floats` values carved in at most `carves` pieces; forgets every carve.
+  void reserve(int64_t floats, int64_t carves);
+  Tensor take(int64_t rows, int64_t cols);  // [rows, cols] F32; internal error when exhausted
+  int64_t mark() const { return used_; }
+  // Where a carve of `floats` values made at `mark` ends.
+  static int64_t end_of_carve(int64_t mark, int64_t floats) { return align(mark) + floats; }
+  void rewind(int64_t mark) { used_ = mark; }
+  int64_t capacity() const { return buffer_.defined() ? buffer_.numel() : 0; }
+  int64_t high_water() const { return high_water_; }  // most floats in use since reserve()
+
+ private:
+  static int64_t align(int64_t i) { return (i + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+  Tensor buffer_;  // [capacity] F32
+  int64_t used_ = 0, high_water_ = 0;
+};
+
 // What a caller wants from the block besides its activations: the geometry, how attention is
 // done (in-batch with key mask and packed-sample starts, or against a KV cache), whether
 // activations are kept for the backward, dropout, weights, gradients and adapters.
@@ -137,6 +174,8 @@ struct BlockContext {
   Tensor key_valid;                         // [B, T] I32 or undefined
   Tensor segment_start;  // [B, T] I32: first token of each token's sample (packed), or undefined
   KvCache* cache = nullptr;  // set: attention against this cache instead of within the batch
+  // With keep: the kept activations are carved from it (else each is a fresh tensor).
+  ActivationWorkspace* workspace = nullptr;
   RopeSet rope;
   // true: every activation is a fresh tensor kept for the backward; false: `acts` is a workspace
   // whose buffers are reused when their shape fits.

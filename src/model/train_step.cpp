@@ -100,8 +100,22 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   c.micro = opt.micro;
   c.dropout = opt.backward;
 
+  // Every kept activation lives in one workspace sized by the step's plan: with checkpointing
+  // (and in evaluation) each block keeps only its output, the rest of a block's region is reused.
+  const bool drop = opt.gradient_checkpointing || !opt.backward;
+  std::vector<int64_t> rank_sums(static_cast<size_t>(L), 0);
+  for (int64_t li = 0; li < L; ++li)
+    for (const LoraAdapter* ad : adapter_table[static_cast<size_t>(li)])
+      if (ad != nullptr) rank_sums[static_cast<size_t>(li)] += ad->r;
+  const ActivationPlan plan = step_activation_plan(s, c.wiring, rank_sums, drop);
+  ActivationWorkspace local;
+  ActivationWorkspace& ws = opt.workspace != nullptr ? *opt.workspace : local;
+  // Carves: the embeddings, then per block at most its 16 fields and 8 adapters' xa.
+  ws.reserve(plan.total_floats() * N, 1 + L * 24);
+  c.workspace = &ws;
+
   // x: [N, C] embeddings (· sqrt(C) for Gemma, + learned positions for GPT-2)
-  Tensor x = Tensor::empty({N, C}, DType::F32);
+  Tensor x = ws.take(N, C);
   embed_forward(c.wiring, weights, tb.ids, positions, x);
 
   // Per block: its activations, or only its input (x_in) with checkpointing.
@@ -109,11 +123,13 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   for (int64_t li = 0; li < L; ++li) {
     BlockActs& a = acts[static_cast<size_t>(li)];
     a.x_in = x;
-    block_forward(c, li, a, x);
-    if (opt.gradient_checkpointing || !opt.backward) {
+    const int64_t block_start = ws.mark();
+    block_forward(c, li, a, x);  // carves x (the block output) first, at block_start
+    if (drop) {
       Tensor keep = a.x_in;  // the block input is all a checkpointed block keeps
       a = BlockActs{};
       a.x_in = keep;
+      ws.rewind(ActivationWorkspace::end_of_carve(block_start, N * C));  // keep x only
     }
   }
   Tensor hidden = Tensor::empty({B, T, C}, DType::F32);  // final-normed [B, T, C]
@@ -139,12 +155,14 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   Tensor d_in = Tensor::empty({N, C}, DType::F32);
   for (int64_t li = L - 1; li >= 0; --li) {
     BlockActs& a = acts[static_cast<size_t>(li)];
+    const int64_t recompute_start = ws.mark();
     if (opt.gradient_checkpointing) {
       Tensor unused;
       block_forward(c, li, a, unused);  // same ops, same dropout streams: identical activations
     }
     block_backward(c, li, a, dx, d_in);
     a = BlockActs{};
+    ws.rewind(recompute_start);
     std::swap(dx, d_in);
   }
   if (c.grads != nullptr && c.grads->embed.defined())

@@ -17,6 +17,8 @@
 
 namespace tuna {
 
+class ActivationWorkspace;
+
 // A right-padded micro-batch with HF-style labels (aligned with ids; the loss shifts them).
 struct TrainBatch {
   int64_t B = 1, T = 0;
@@ -46,6 +48,9 @@ struct StepOptions {
   uint64_t seed = 0;
   uint64_t step = 0;   // optimizer step (< 2^36)
   uint64_t micro = 0;  // micro-batch within the step (< 4096)
+  // Where the kept activations live (model/block.h): pass one that outlives the steps so its
+  // buffer is allocated once; null: a workspace of this call's own.
+  ActivationWorkspace* workspace = nullptr;
 };
 
 struct StepResult {

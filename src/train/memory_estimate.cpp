@@ -35,14 +35,10 @@ MemoryEstimate estimate_training_memory(const Model& model,
   // The flat value and gradient buffers as ParamBuffer allocates them, plus the optimizer state.
   e.trainable = param_buffer_bytes(params).total() +
                 static_cast<int64_t>(static_cast<double>(params) * opt_bytes);
-  int64_t worst_layer = 0;
-  for (int64_t l = 0; l < s.n_layers; ++l) {
-    const int64_t per = activation_bytes_per_token_layer(s, rank_sum[static_cast<size_t>(l)]);
-    worst_layer = std::max(worst_layer, per);
-    e.activations += checkpointing ? s.hidden * 4 : per;
-  }
-  e.activations *= tokens;
-  if (checkpointing) e.activations += worst_layer * tokens;  // the block being recomputed
+  // The kept activations as the step's plan sizes its workspace (model/block.h); the embeddings
+  // (layer 0's input) are counted with the hidden states below.
+  const ActivationPlan plan = step_activation_plan(s, model_wiring(s), rank_sum, checkpointing);
+  e.activations = plan.block_floats * 4 * tokens;
   // Hidden states and their gradient, the block's backward temporaries (≈ 2 × the widest
   // activation), and the LM head + loss's scratch as the op sizes it (≈ 30 MiB frozen, ≈ 260 MiB
   // trained for Gemma's 262,144 × 640 head). Plus ≈ 96 MiB of process baseline (code, OpenBLAS

@@ -1,7 +1,7 @@
 // How much memory a training run needs, before anything is allocated (issue 5 item 10): the base
 // weights as stored, the trainable parameters with their gradients and optimizer state, the
-// activations the training forward keeps per token and layer (model/block.h
-// BlockActs), and the loss scratch. A run whose estimate exceeds the memory available stops with
+// activations the training forward keeps (model/block.h step_activation_plan, the plan its
+// workspace is sized by), and the loss scratch. A run whose estimate exceeds the memory available stops with
 // a message stating what it needs and how to need less.
 #pragma once
 

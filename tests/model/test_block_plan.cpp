@@ -1,14 +1,18 @@
 // The activation plan stated once in model/block.h (block_kept_floats_per_token) against what
 // block_forward really keeps: on every tiny golden model, with LoRA adapters of different ranks
 // on every linear of a block, the kept BlockActs hold exactly that many F32 values per token
-// (so the training memory estimate, which counts with it, counts what the block allocates).
+// (so the training memory estimate, which counts with it, counts what the block allocates); and
+// a whole training step, with and without gradient checkpointing, carves exactly what
+// step_activation_plan sizes its workspace for.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "model/block.h"
 #include "model/model.h"
+#include "model/train_step.h"
 
 namespace tuna {
 namespace {
@@ -25,6 +29,31 @@ int64_t kept_floats(const BlockActs& a) {
   return n;
 }
 
+// An adapter of rank 2 + target on every linear of `layers` layers of w; rank_sums[l] their sum.
+std::vector<LoraAdapter> adapters_on_every_linear(const ModelWeights& w, int64_t layers,
+                                                  std::vector<int64_t>& rank_sums) {
+  std::vector<LoraAdapter> adapters;
+  rank_sums.assign(w.layers.size(), 0);
+  for (int64_t layer = 0; layer < layers; ++layer)
+    for (LoraTarget t : {LoraTarget::Q, LoraTarget::K, LoraTarget::V, LoraTarget::O,
+                         LoraTarget::GATE, LoraTarget::UP, LoraTarget::DOWN, LoraTarget::QKV}) {
+      const Tensor* base = linear_slots(w.layers[static_cast<size_t>(layer)], t).first;
+      if (!base->defined()) continue;
+      LoraAdapter a;
+      a.layer = static_cast<int>(layer);
+      a.target = t;
+      a.module = "layer" + std::to_string(layer) + "." + std::to_string(static_cast<int>(t));
+      a.r = 2 + static_cast<int64_t>(t);
+      a.in = w.linear_transposed ? base->dim(0) : base->dim(1);
+      a.out = w.linear_transposed ? base->dim(1) : base->dim(0);
+      a.a = Tensor::zeros({a.r, a.in}, DType::F32);
+      a.b = Tensor::zeros({a.out, a.r}, DType::F32);
+      rank_sums[static_cast<size_t>(layer)] += a.r;
+      adapters.push_back(std::move(a));
+    }
+  return adapters;
+}
+
 class BlockPlan : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(BlockPlan, KeptActivationsMatchThePlan) {
@@ -34,25 +63,9 @@ TEST_P(BlockPlan, KeptActivationsMatchThePlan) {
   const ModelWiring wr = model_wiring(s);
   const int64_t T = 8, layer = 0;
 
-  // An adapter of rank 2 + target on every linear layer 0 has.
-  std::vector<LoraAdapter> adapters;
-  int64_t rank_sum = 0;
-  for (LoraTarget t : {LoraTarget::Q, LoraTarget::K, LoraTarget::V, LoraTarget::O, LoraTarget::GATE,
-                       LoraTarget::UP, LoraTarget::DOWN, LoraTarget::QKV}) {
-    const Tensor* base = linear_slots(w.layers[static_cast<size_t>(layer)], t).first;
-    if (!base->defined()) continue;
-    LoraAdapter a;
-    a.layer = static_cast<int>(layer);
-    a.target = t;
-    a.module = "layer0." + std::to_string(static_cast<int>(t));
-    a.r = 2 + static_cast<int64_t>(t);
-    a.in = w.linear_transposed ? base->dim(0) : base->dim(1);
-    a.out = w.linear_transposed ? base->dim(1) : base->dim(0);
-    a.a = Tensor::zeros({a.r, a.in}, DType::F32);
-    a.b = Tensor::zeros({a.out, a.r}, DType::F32);
-    rank_sum += a.r;
-    adapters.push_back(std::move(a));
-  }
+  std::vector<int64_t> rank_sums;
+  std::vector<LoraAdapter> adapters = adapters_on_every_linear(w, 1, rank_sums);
+  const int64_t rank_sum = rank_sums[0];
   const LayerAdapters table = layer_adapter_table(s, w, &adapters, AdapterUse::TRAIN);
 
   std::vector<int32_t> ids, positions;
@@ -79,6 +92,39 @@ TEST_P(BlockPlan, KeptActivationsMatchThePlan) {
   EXPECT_EQ(kept_floats(acts), block_kept_floats_per_token(s, wr, rank_sum) * T) << GetParam();
   // A plan that forgot a field (here: x_mid) would not match.
   EXPECT_NE(kept_floats(acts), (block_kept_floats_per_token(s, wr, rank_sum) - s.hidden) * T);
+}
+
+// A training step (LoRA on every linear of the first layer only: blocks keep different amounts)
+// carves its kept activations from one workspace: the most it has in use equals the step's plan
+// (up to each carve's 64-byte alignment), with and without checkpointing; in evaluation it stays
+// within the plan.
+TEST_P(BlockPlan, StepCarvesWhatThePlanSizes) {
+  const Model model = Model::load(kModels + "/" + GetParam());
+  const ModelSpec& s = model.spec();
+  std::vector<int64_t> rank_sums;
+  std::vector<LoraAdapter> adapters = adapters_on_every_linear(model.weights(), 1, rank_sums);
+  TrainBatch tb;
+  tb.B = 2;
+  tb.T = std::min<int64_t>(8, s.max_positions);
+  for (int64_t i = 0; i < tb.B * tb.T; ++i) tb.ids.push_back(static_cast<int32_t>(1 + i % 7));
+  tb.labels = tb.ids;
+  const int64_t N = tb.B * tb.T, L = s.n_layers;
+  for (int mode = 0; mode < 3; ++mode) {  // plain, gradient checkpointing, evaluation
+    StepOptions o;
+    o.gradient_checkpointing = mode == 1;
+    o.backward = mode != 2;
+    ActivationWorkspace ws;
+    o.workspace = &ws;
+    forward_backward(model, model.weights(), &adapters, nullptr, tb, o);
+    const int64_t planned =
+        step_activation_plan(s, model_wiring(s), rank_sums, mode != 0).total_floats() * N;
+    // Evaluation never recomputes a block, so the plan only bounds it.
+    if (mode != 2) {
+      EXPECT_GE(ws.high_water(), planned) << GetParam() << " mode " << mode;
+    }
+    EXPECT_LE(ws.high_water(), planned + (1 + L * 24) * ActivationWorkspace::kAlignFloats)
+        << GetParam() << " mode " << mode;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, BlockPlan,
