@@ -1,5 +1,5 @@
-// lm_head_cross_entropy: shape and dtype checks, device dispatch (the kernels check the label
-// values, which are data); count_loss_tokens (host-side, reads the labels).
+// lm_head_cross_entropy and count_loss_tokens: shape and dtype checks, device dispatch (the
+// kernels read the labels: their values are data).
 #include "ops/cross_entropy.h"
 
 #include <string>
@@ -25,13 +25,10 @@ LabelDims label_dims(const Tensor& labels) {
 }  // namespace
 
 int64_t count_loss_tokens(const Tensor& labels) {
-  const LabelDims d = label_dims(labels);
-  TUNA_ASSERT(labels.device() == Device::CPU, "count_loss_tokens: labels on the host");
-  const int32_t* p = labels.data<int32_t>();
-  int64_t n = 0;
-  for (int64_t b = 0; b < d.B; ++b)
-    for (int64_t t = 1; t < d.T; ++t) n += p[b * d.T + t] != kIgnoreIndex ? 1 : 0;
-  return n;
+  label_dims(labels);
+  const Device device = op_device("count_loss_tokens", {&labels});
+  if (device == Device::CPU) return cpu::count_loss_tokens(labels);
+  throw_no_kernel("count_loss_tokens", device);
 }
 
 int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t vocab, int64_t hidden,

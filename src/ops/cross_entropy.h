@@ -27,7 +27,7 @@ struct LmHeadLossResult {
 
 // Tokens counted by the loss: labels[b, t] != −100 for t ≥ 1. Sum it over every micro-batch
 // of an optimizer step to get the normaliser (so accumulation equals one big batch).
-// labels: [B, T] or [T] I32, on the host (a host-side count over the batch, not a kernel).
+// labels: [B, T] or [T] I32.
 int64_t count_loss_tokens(const Tensor& labels);
 
 // hidden: [B, T, C] or [T, C] F32 (final-normed hidden states)   w: [V, C] any weight format
@@ -47,6 +47,7 @@ int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t vocab, int64_t hidden
                                    bool head_trained);
 
 namespace cpu {
+int64_t count_loss_tokens(const Tensor& labels);
 int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t vocab, int64_t hidden,
                                    bool head_trained);
 LmHeadLossResult lm_head_cross_entropy(const Tensor& hidden, const Tensor& w, const Tensor& labels,

@@ -10,8 +10,9 @@
 //   ≈ 256 MiB; each chunk's logits turn into g = (softmax − onehot)·grad_scale in place, then
 //   dH = g·W and dW += gᵀ·H (the dW of a tile needs the final normaliser, so a one-pass
 //   accumulator cannot give it).
-// Tile and chunk sizes follow from the shapes only and per-token sums run in one thread in
-// vocabulary order: results do not depend on the number of threads.
+// Also count_loss_tokens (the labels a loss counts). Tile and chunk sizes follow from the shapes
+// only and per-token sums run in one thread in vocabulary order: results do not depend on the
+// number of threads.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -253,6 +254,15 @@ void check_labels_in_vocab(const Tensor& labels, int64_t V) {
 }
 
 }  // namespace
+
+int64_t count_loss_tokens(const Tensor& labels) {
+  const int64_t B = labels.ndim() == 2 ? labels.dim(0) : 1, T = labels.dim(-1);
+  const int32_t* p = labels.data<int32_t>();
+  int64_t n = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 1; t < T; ++t) n += p[b * T + t] != kIgnoreIndex ? 1 : 0;
+  return n;
+}
 
 int64_t lm_head_loss_scratch_bytes(int64_t tokens, int64_t V, int64_t C, bool head_trained) {
   tokens = std::max<int64_t>(1, tokens);

@@ -2,7 +2,7 @@
 // dequantize_blockwise), bit-identical to bitsandbytes 0.48.2's CPU backend for F32 input. Our
 // own implementation of bitsandbytes' format (there is no C++ library for it here). Used for
 // NF4/FP4 double quantization (ops/quant_bnb4.h) and 8-bit optimizer states
-// (train/optimizer_8bit.h). Not here: the 4-bit formats, the optimizers' fused update kernels.
+// (ops/adamw_8bit.h). Not here: the 4-bit formats, the optimizers' fused update kernels.
 // CPU-internal helper, not a dispatched op: the format code the CPU kernels and the optimizer
 // states call directly (a CUDA backend brings its own kernels).
 #pragma once

@@ -1,12 +1,8 @@
-// Optimizer names, AdamW (through the multi-tensor op ops/adamw.h), the SGD update rule, flat
-// optimizer state and optimizer.safetensors. See optimizer.h. Each element's arithmetic follows
-// torch 2.9's CPU kernels operation by operation (float arithmetic, scalars rounded to float
-// where torch rounds them, FMAs where torch's vectorised kernels use them) so results do not
-// depend on how elements are split across threads.
+// Optimizer names, AdamW and SGD (through the multi-tensor ops ops/adamw.h and ops/sgd.h, whose
+// per-element arithmetic follows torch 2.9's CPU kernels operation by operation), flat optimizer
+// state and optimizer.safetensors. See optimizer.h.
 #include "train/optimizer.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <set>
 #include <span>
@@ -15,14 +11,12 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "ops/adamw.h"
+#include "ops/sgd.h"
 #include "train/optimizer_8bit.h"
 
 namespace tuna {
 
 namespace {
-
-// Elements per OpenMP work item of SGD; updates are elementwise, so this only sets granularity.
-constexpr int64_t kUpdateChunk = 1 << 14;
 
 const char* kind_name(OptimizerKind kind) {
   switch (kind) {
@@ -40,14 +34,6 @@ std::string join(const std::vector<std::string>& items) {
   std::string s;
   for (const std::string& it : items) s += (s.empty() ? "" : ", ") + it;
   return s;
-}
-
-// Runs fn(begin, end) over [0, n) in fixed chunks, in parallel when n is large.
-template <typename Fn>
-void for_chunks(int64_t n, const Fn& fn) {
-  const int64_t chunks = (n + kUpdateChunk - 1) / kUpdateChunk;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) fn(c * kUpdateChunk, std::min(n, (c + 1) * kUpdateChunk));
 }
 
 // torch.optim.AdamW (amsgrad=False, maximize=False) as one multi-tensor update (ops/adamw.h,
@@ -90,9 +76,11 @@ class AdamW final : public Optimizer {
   std::vector<AdamwSegment> segments_;  // per parameter: numel, weight-decay group
 };
 
-// torch.optim.SGD, single-tensor path (what CPU tensors get): weight decay is coupled
-// (grad + wd·p), the momentum buffer starts as a copy of the first gradient, and every
-// `add(x, alpha=a)` is torch's vectorised fmadd(x, a, self).
+// torch.optim.SGD, single-tensor path (what CPU tensors get), as one multi-tensor update
+// (ops/sgd.h): weight decay is coupled (grad + wd·p), the momentum buffer starts as a copy of the
+// first gradient, and every `add(x, alpha=a)` is torch's vectorised fmadd(x, a, self). One call
+// over the flat buffers when the parameters and gradients are views of one, else one call per
+// tensor — the same arithmetic either way.
 class Sgd final : public Optimizer {
  public:
   Sgd(std::string name, std::vector<TrainableParam> params, const OptimizerOptions& options)
@@ -103,6 +91,8 @@ class Sgd final : public Optimizer {
     } else {
       state_.assign(params_.size(), std::vector<Tensor>());
     }
+    for (const TrainableParam& tp : params_)
+      segments_.push_back({tp.param.numel(), tp.apply_weight_decay, false});
   }
   std::vector<std::string> state_names() const override {
     if (options_.momentum == 0) return {};
@@ -111,35 +101,27 @@ class Sgd final : public Optimizer {
 
   void step(double lr) override {
     ++steps_;
-    const float momentum = static_cast<float>(options_.momentum);
-    const float one_minus_dampening = static_cast<float>(1 - options_.dampening);
-    const float neg_lr = static_cast<float>(-lr);
+    const bool momentum = options_.momentum != 0;
     for (size_t i = 0; i < params_.size(); ++i) {
-      TrainableParam& tp = params_[i];
-      const double wd = tp.apply_weight_decay ? options_.weight_decay : 0.0;
-      const float wd_f = static_cast<float>(wd);
-      float* p = tp.param.data_mut<float>();
-      const float* g = tp.grad.data<float>();
-      float* buf = nullptr;
-      bool first = false;
-      if (options_.momentum != 0) {
-        first = !state_[i][0].defined();
-        if (first) state_[i][0] = flat_state_view(0, i);
-        buf = state_[i][0].data_mut<float>();
-      }
-      for_chunks(tp.param.numel(), [&](int64_t b, int64_t e) {
-        for (int64_t j = b; j < e; ++j) {
-          float d = g[j];
-          if (wd != 0) d = std::fma(p[j], wd_f, d);
-          if (buf != nullptr) {
-            buf[j] = first ? d : std::fma(d, one_minus_dampening, buf[j] * momentum);
-            d = options_.nesterov ? std::fma(buf[j], momentum, d) : buf[j];
-          }
-          p[j] = std::fma(d, neg_lr, p[j]);
-        }
-      });
+      segments_[i].momentum_fresh = momentum && !state_[i][0].defined();
+      if (segments_[i].momentum_fresh) state_[i][0] = flat_state_view(0, i);
+    }
+    const SgdHyper h{lr, options_.momentum, options_.dampening, options_.weight_decay,
+                     options_.nesterov};
+    if (flat_params_.defined() && flat_grads_.defined()) {
+      Tensor none;
+      sgd_update(flat_params_, flat_grads_, momentum ? flat_state_[0] : none, segments_, h);
+      return;
+    }
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const Shape n{params_[i].param.numel()};
+      Tensor p = params_[i].param.reshape(n), buf = momentum ? state_[i][0].reshape(n) : Tensor();
+      sgd_update(p, params_[i].grad.reshape(n), buf, std::span(segments_).subspan(i, 1), h);
     }
   }
+
+ private:
+  std::vector<SgdSegment> segments_;  // per parameter: numel, weight-decay group, fresh buffer
 };
 
 struct NameEntry {

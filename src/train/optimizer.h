@@ -2,8 +2,8 @@
 // transformers 4.57's OptimizerNames that tuna supports, torch.optim.AdamW / SGD update rules in
 // torch's float operation order, and optimizer state save/load (optimizer.safetensors). AdamW's
 // and SGD's state is one flat F32 buffer per state name; when the parameters are views of one
-// flat buffer (train/param_buffer.h), AdamW updates them all in one multi-tensor call. Does not
-// schedule the learning rate (scheduler.h) nor clip gradients (grad_clip.h).
+// flat buffer (train/param_buffer.h), AdamW and SGD update them all in one multi-tensor call. Does
+// not schedule the learning rate (scheduler.h) nor clip gradients (grad_clip.h).
 #pragma once
 
 #include <cstdint>

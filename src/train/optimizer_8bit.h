@@ -1,8 +1,8 @@
 // bitsandbytes' 8-bit AdamW as the HF Trainer builds it for `adamw_bnb_8bit`, `adamw_8bit` and
 // `paged_adamw_8bit`: bnb.optim.AdamW(optim_bits=8, block_wise=True, min_8bit_size=4096,
 // percentile_clipping=100). Not here: the Optimizer interface and the other optimizers
-// (optimizer.h), bitsandbytes' CUDA kernel, paging (a GPU memory feature; on the CPU a paged
-// optimizer is the same optimizer).
+// (optimizer.h), the update arithmetic (ops/adamw_8bit.h), bitsandbytes' CUDA kernel, paging (a
+// GPU memory feature; on the CPU a paged optimizer is the same optimizer).
 //
 // Per parameter tensor P with N elements:
 //  * N >= 4096: "state1" (m) and "state2" (v) are U8 [shape of P] codes of the pristine signed
@@ -25,13 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "ops/adamw_8bit.h"  // kBnbOptimBlocksize
 #include "train/optimizer.h"
 
 namespace tuna {
 
-// bitsandbytes' constants for 8-bit optimizer state.
-constexpr int64_t kBnbOptimBlocksize = 256;  // elements per absmax block (bnb >= 0.44)
-constexpr int64_t kBnbMin8bitSize = 4096;    // smaller tensors keep F32 state
+// bitsandbytes' min_8bit_size: smaller tensors keep F32 state. The absmax block size,
+// kBnbOptimBlocksize, is the update op's (ops/adamw_8bit.h).
+constexpr int64_t kBnbMin8bitSize = 4096;
 
 // The 8-bit AdamW for a resolved name (make_optimizer calls this for OptimizerKind::ADAMW_8BIT).
 std::unique_ptr<Optimizer> make_adamw_8bit(std::string name, std::vector<TrainableParam> params,

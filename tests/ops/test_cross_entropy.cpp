@@ -3,7 +3,8 @@
 // dW (trained head) or dHidden alone (frozen head, the one-pass path), including several
 // vocabulary tiles, several token chunks and a BF16 head; central finite
 // differences (grad_check_util.h); gradient accumulation equal to one big batch; label errors;
-// bit-identical results with 1 and 2 threads; an unshifted reference must disagree.
+// bit-identical results with 1 and 2 threads; an unshifted reference must disagree;
+// count_loss_tokens.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -226,6 +227,20 @@ TEST_P(CrossEntropyOp, LabelsOutsideTheVocabularyAreUserErrors) {
   EXPECT_EQ(r.n_counted, 0);
   EXPECT_EQ(r.loss_sum, 0.0);
   for (float v : dh.to_f32_vector()) EXPECT_EQ(v, 0.0f);
+}
+
+// count_loss_tokens through its dispatcher: labels[b, t] != −100 for t ≥ 1 (each sequence's
+// first label has no position before it), [B, T] and [T]; labels that are not I32 are rejected.
+TEST_P(CrossEntropyOp, CountLossTokens) {
+  const std::vector<int32_t> l = {5, -100, 3, 7, 9, 2, -100, -100};
+  const Tensor batch = label_tensor(l, 2, 4);  // rows {5, -100, 3, 7}, {9, 2, -100, -100}
+  EXPECT_EQ(OP_CALL(tuna::count_loss_tokens, batch), 3);
+  const Tensor flat = label_tensor(l, 1, 8).reshape({8});
+  EXPECT_EQ(OP_CALL(tuna::count_loss_tokens, flat), 4);
+  const Tensor one = label_tensor({4}, 1, 1);
+  EXPECT_EQ(OP_CALL(tuna::count_loss_tokens, one), 0);
+  EXPECT_ANY_THROW(OP_CALL(tuna::count_loss_tokens, Tensor::zeros({2, 4}, DType::F32)));
+  EXPECT_ANY_THROW(OP_CALL(tuna::count_loss_tokens, Tensor::zeros({1, 2, 4}, DType::I32)));
 }
 
 TEST_P(CrossEntropyOp, ThreadCountInvariant) {
