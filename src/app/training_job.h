@@ -39,7 +39,9 @@ class TrainingJob {
   // boundary, saves a checkpoint there and run() throws TrainingInterrupted.
   CancelToken& cancel_token() { return cancel_; }
 
-  // Runs the job to the end. User errors (config, data, memory) as tuna::Error.
+  // Runs the job to the end. User errors (config, data, memory) as tuna::Error. One job runs once
+  // at a time (run() adds its metrics sink to this job's sinks for its duration); concurrent
+  // runs are separate TrainingJob objects, which may share one ModelHandle.
   RunSummary run();
 
  private:
