@@ -28,10 +28,11 @@ class ParamBuffer {
   ParamBuffer() = default;
   // Moves every param's value and grad into the flat buffers, in order, and points them — and
   // every handle in `aliases` that shared a moved tensor's storage (LoRA adapters, weight slots)
-  // — at their views. Values and grads are copied exactly; each old tensor is released as soon
-  // as it is moved, so the move never holds two copies of everything. Params that already lie
-  // back to back in one buffer (make_weight_gradients / make_master_weights allocate so) are
-  // adopted as they are.
+  // — at their views. Values and grads are copied exactly; each old tensor that owns its storage
+  // is released as soon as it is moved, so separately allocated params never exist twice. Params
+  // that already lie back to back in one buffer (make_weight_gradients / make_master_weights
+  // allocate so, in parameter order) are adopted as they are; were they views of one buffer in
+  // another order, that buffer would stay alive until its last view moved (twice the memory).
   static ParamBuffer flatten(std::vector<TrainableParam>& params,
                              const std::vector<Tensor*>& aliases);
 
