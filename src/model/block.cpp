@@ -66,6 +66,7 @@ ActivationPlan step_activation_plan(const ModelSpec& s, const ModelWiring& wr,
     plan.block_floats += checkpointing ? s.hidden : kept;  // the block's output, or all it keeps
   }
   if (checkpointing) plan.block_floats += widest;  // the block being (re)computed
+  plan.carves = 1 + s.n_layers * (16 + static_cast<int64_t>(kLoraTargets));
   return plan;
 }
 

@@ -132,6 +132,9 @@ int64_t block_kept_floats_per_token(const ModelSpec& s, const ModelWiring& wr,
 struct ActivationPlan {
   int64_t embed_floats = 0;  // per token
   int64_t block_floats = 0;  // per token
+  // Most pieces carved at once: the embeddings, then per block at most its 16 BlockActs fields
+  // and the xa of its 8 possible adapters (ActivationWorkspace pads each to 64 bytes).
+  int64_t carves = 0;
   int64_t total_floats() const { return embed_floats + block_floats; }
 };
 // rank_sums[l]: the LoRA ranks of layer l's adapted linears, summed (size L).

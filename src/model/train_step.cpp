@@ -110,8 +110,7 @@ StepResult forward_backward(const Model& model, const ModelWeights& weights,
   const ActivationPlan plan = step_activation_plan(s, c.wiring, rank_sums, drop);
   ActivationWorkspace local;
   ActivationWorkspace& ws = opt.workspace != nullptr ? *opt.workspace : local;
-  // Carves: the embeddings, then per block at most its 16 fields and 8 adapters' xa.
-  ws.reserve(plan.total_floats() * N, 1 + L * 24);
+  ws.reserve(plan.total_floats() * N, plan.carves);
   c.workspace = &ws;
 
   // x: [N, C] embeddings (· sqrt(C) for Gemma, + learned positions for GPT-2)

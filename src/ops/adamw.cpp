@@ -17,12 +17,8 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
     TUNA_ASSERT(t->dtype() == DType::F32 && t->ndim() == 1 && t->numel() == n,
                 "adamw: param, grad, exp_avg, exp_avg_sq must be [N] F32");
   }
-  int64_t covered = 0;
-  for (const AdamwSegment& s : segments) {
-    TUNA_ASSERT(s.numel >= 0, "adamw: negative segment size");
-    covered += s.numel;
-  }
-  TUNA_ASSERT(covered == n, "adamw: segments must tile the flat buffers");
+  check_segments_tile(
+      "adamw", segments, [](const AdamwSegment& s) { return s.numel; }, n);
   TUNA_ASSERT(hyper.step >= 1, "adamw: step counts from 1");
   const Device device = op_device("adamw_update", {&param, &grad, &exp_avg, &exp_avg_sq});
   if (device == Device::CPU)

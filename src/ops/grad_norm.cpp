@@ -15,12 +15,8 @@ void grad_sum_squares(const Tensor& grad, std::span<const int64_t> segment_numel
                       std::span<double> sum_sq) {
   TUNA_ASSERT(grad.dtype() == DType::F32 && grad.ndim() == 1, "grad_norm: grad must be [N] F32");
   TUNA_ASSERT(sum_sq.size() == segment_numel.size(), "grad_norm: one sum per segment");
-  int64_t covered = 0;
-  for (int64_t n : segment_numel) {
-    TUNA_ASSERT(n >= 0, "grad_norm: negative segment size");
-    covered += n;
-  }
-  TUNA_ASSERT(covered == grad.numel(), "grad_norm: segments must tile the buffer");
+  check_segments_tile(
+      "grad_norm", segment_numel, [](int64_t k) { return k; }, grad.numel());
   const Device device = op_device("grad_sum_squares", {&grad});
   if (device == Device::CPU) return cpu::grad_sum_squares(grad, segment_numel, sum_sq);
   throw_no_kernel("grad_sum_squares", device);

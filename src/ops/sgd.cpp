@@ -19,12 +19,8 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer,
       !momentum_buffer.defined() || (momentum_buffer.dtype() == DType::F32 &&
                                      momentum_buffer.ndim() == 1 && momentum_buffer.numel() == n),
       "sgd: momentum_buffer must be [N] F32 like param");
-  int64_t covered = 0;
-  for (const SgdSegment& s : segments) {
-    TUNA_ASSERT(s.numel >= 0, "sgd: negative segment size");
-    covered += s.numel;
-  }
-  TUNA_ASSERT(covered == n, "sgd: segments must tile the flat buffers");
+  check_segments_tile(
+      "sgd", segments, [](const SgdSegment& s) { return s.numel; }, n);
   const Device device = op_device("sgd_update", {&param, &grad, &momentum_buffer});
   if (device == Device::CPU) return cpu::sgd_update(param, grad, momentum_buffer, segments, hyper);
   throw_no_kernel("sgd_update", device);

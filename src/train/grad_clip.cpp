@@ -17,13 +17,12 @@ std::vector<Tensor> grads_of(const std::vector<TrainableParam>& params) {
   return grads;
 }
 
-}  // namespace
-
-float grad_total_norm(const std::vector<TrainableParam>& params) {
+// The global L2 norm of `params`' gradients: one op over `flat` when they lie back to back in
+// one buffer (the flat gradient store), else tensor by tensor; the same value either way.
+float total_norm(const std::vector<TrainableParam>& params, const Tensor& flat) {
   std::vector<int64_t> sizes;
   sizes.reserve(params.size());
   for (const TrainableParam& p : params) sizes.push_back(p.grad.numel());
-  const Tensor flat = Tensor::span_of(grads_of(params));
   if (flat.defined()) return grad_norm(flat, sizes);
   std::vector<double> sum_sq(params.size(), 0.0);
   for (size_t i = 0; i < params.size(); ++i)
@@ -32,15 +31,21 @@ float grad_total_norm(const std::vector<TrainableParam>& params) {
   return grad_norm_from_sum_squares(sum_sq);
 }
 
+}  // namespace
+
+float grad_total_norm(const std::vector<TrainableParam>& params) {
+  return total_norm(params, Tensor::span_of(grads_of(params)));
+}
+
 float clip_grad_norm(std::vector<TrainableParam>& params, double max_norm) {
-  const float total = grad_total_norm(params);
+  Tensor flat = Tensor::span_of(grads_of(params));
+  const float total = total_norm(params, flat);
   if (!(max_norm > 0)) return total;
   // clip_coef = max_norm / (total_norm + 1e-6) in F32, clamped to 1.0; torch multiplies even
   // when the coefficient is 1 (a no-op) and lets NaN/inf through.
   const float denom = total + static_cast<float>(1e-6);
   float coef = static_cast<float>(max_norm) / denom;
   coef = std::min(coef, 1.0f);  // NaN stays NaN, as torch.clamp
-  Tensor flat = Tensor::span_of(grads_of(params));
   if (flat.defined()) {
     grad_scale(flat, coef);
   } else {
