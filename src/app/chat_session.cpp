@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "core/mmap_file.h"
 #include "data/example.h"
 #include "io/gguf.h"
@@ -15,18 +16,12 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string builtin_names_list() {
-  std::string s;
-  for (const auto& n : builtin_chat_template_names()) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 ChosenTemplate chosen(const std::optional<ChatTemplateSource>& t, const std::string& arch,
                       const std::string& model_arg) {
   if (!t)
-    throw_user_error(
-        "template", model_arg + " has no chat template",
-        "pass `template` FILE (a .jinja file) or `template` NAME (" + builtin_names_list() + ")");
+    throw_user_error("template", model_arg + " has no chat template",
+                     "pass `template` FILE (a .jinja file) or `template` NAME (" +
+                         join_names(builtin_chat_template_names()) + ")");
   ChosenTemplate c;
   c.source = t->source;
   c.origin = t->origin;
@@ -114,7 +109,7 @@ ChosenTemplate choose_chat_template(const std::string& name_or_file, const std::
     }
     throw_user_error("template",
                      "`template` " + name_or_file + " is neither a file nor a built-in template",
-                     "pass a .jinja file or one of: " + builtin_names_list());
+                     "pass a .jinja file or one of: " + join_names(builtin_chat_template_names()));
   }
   std::string arch;
   if (std::filesystem::is_regular_file(model_arg, ec) && is_gguf_file(model_arg)) {

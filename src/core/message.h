@@ -17,6 +17,9 @@ std::string printable_ascii(std::string_view s, size_t max_len = 200);
 // printable(s) in single quotes: 'name'.
 std::string quote(std::string_view s);
 
+// "a, b, c": the names a message lists (supported values, known keys).
+std::string join_names(const std::vector<std::string>& names);
+
 // Levenshtein distance.
 size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate closest to `name` (the first of equals), or nullptr when none is close enough

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "tokenizer/regex.h"
 
 namespace tuna::tok {
@@ -31,12 +32,6 @@ struct JsonWhere {
   throw_user_error(
       "tokenizer", what + ", " + w.describe(),
       hint.empty() ? "check the file against the Hugging Face tokenizers format" : hint);
-}
-
-inline std::string join_names(const std::vector<std::string>& names) {
-  std::string s;
-  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
-  return s;
 }
 
 [[noreturn]] inline void unknown_type(const JsonWhere& w, const std::string& kind,

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "io/safetensors.h"
 #include "ops/adamw.h"
 #include "ops/sgd.h"
@@ -28,12 +29,6 @@ const char* kind_name(OptimizerKind kind) {
       return "adamw_8bit";
   }
   return "?";
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const std::string& it : items) s += (s.empty() ? "" : ", ") + it;
-  return s;
 }
 
 // torch.optim.AdamW (amsgrad=False, maximize=False) as one multi-tensor update (ops/adamw.h,
@@ -193,7 +188,7 @@ const std::vector<std::string>& supported_optimizer_names() {
 OptimizerChoice resolve_optimizer(const std::string& optim) {
   for (const NameEntry& e : kNames)
     if (optim == e.name) return {optim, e.kind, e.paged};
-  const std::string hint = "set optim to one of: " + join(supported_optimizer_names());
+  const std::string hint = "set optim to one of: " + join_names(supported_optimizer_names());
   for (const char* known : kKnownUnsupported)
     if (optim == known)
       throw_user_error("optim", "optimizer '" + optim + "' is not supported by tuna", hint);

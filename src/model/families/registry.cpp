@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "model/model.h"
 #include "model/train_step.h"
 
@@ -34,12 +35,6 @@ FamilyRef find_variant(const Pred& pred) {
     for (const FamilyVariant& v : f->variants)
       if (pred(v)) return {f, &v};
   return {};
-}
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 }  // namespace
@@ -111,7 +106,7 @@ ModelSpec parse_hf_config(const nlohmann::json& config, const std::string& sourc
     throw_user_error(
         "config",
         source + ": architecture '" + (arch.empty() ? model_type : arch) + "' is not supported",
-        "supported architectures: " + joined(supported_architectures()));
+        "supported architectures: " + join_names(supported_architectures()));
   const ModelFamily& family = *ref.family;
   s.family = ref.variant->family;
   const nlohmann::json* body = &config;
@@ -153,7 +148,7 @@ ModelSpec spec_from_gguf(const GgufFile& f) {
   const FamilyRef ref = find_family_by_gguf_architecture(arch);
   if (!ref || ref.family->read_gguf == nullptr)
     throw_user_error("gguf", f.path() + ": architecture '" + arch + "' is not supported",
-                     "supported GGUF architectures: " + joined(supported_gguf_architectures()));
+                     "supported GGUF architectures: " + join_names(supported_gguf_architectures()));
   const GgufKeys k{f, arch};
   ModelSpec s = gguf_base_spec(k);
   s.architecture = ref.variant->architecture;
