@@ -22,11 +22,7 @@ TrainingPlan plan_training(const TrainConfig& cfg, const Tokenizer& tok) {
   ta.max_steps = cfg.at("max_steps").get<int64_t>();
   ta.learning_rate = cfg.at("learning_rate").get<double>();
   ta.lr_scheduler_type = cfg.at("lr_scheduler_type").get<std::string>();
-  const ojson& kw = cfg.at("lr_scheduler_kwargs");
-  if (kw.contains("num_cycles")) ta.lr_scheduler_kwargs.num_cycles = kw["num_cycles"].get<double>();
-  if (kw.contains("power")) ta.lr_scheduler_kwargs.power = kw["power"].get<double>();
-  if (kw.contains("lr_end")) ta.lr_scheduler_kwargs.lr_end = kw["lr_end"].get<double>();
-  if (kw.contains("min_lr")) ta.lr_scheduler_kwargs.min_lr = kw["min_lr"].get<double>();
+  ta.lr_scheduler_kwargs = schedule_kwargs(cfg);
   ta.warmup_steps = cfg.at("warmup_steps").get<double>();
   ta.warmup_ratio = cfg.at("warmup_ratio").get<double>();
   ta.max_grad_norm = cfg.at("max_grad_norm").get<double>();

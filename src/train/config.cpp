@@ -1,16 +1,21 @@
 // Loading and validating a `tuna train` config (see config.h): YAML through yaml-cpp, flat or
-// sectioned, overrides `key=value`, every error a user error with file, line and key.
+// sectioned, overrides `key=value`, every error a user error with file, line and key. Per-key
+// types and ranges live here; rules between keys are in config_rules.cpp.
 #include "train/config.h"
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
 #include "core/error.h"
 #include "core/message.h"
 #include "core/mmap_file.h"
+#include "core/utf8.h"
+#include "train/config_rules.h"
 
 namespace tuna {
 namespace {
@@ -54,10 +59,57 @@ const ConfigKey* find_key(const std::string& name) {
   return nullptr;
 }
 
-std::vector<std::string> all_names() {
+std::vector<std::string> names_of(const std::vector<ConfigKey>& keys) {
   std::vector<std::string> names;
-  for (const ConfigKey& k : config_schema()) names.push_back(k.key);
+  for (const ConfigKey& k : keys) names.push_back(k.key);
   return names;
+}
+
+// A scalar written in quotes ('10', "true"): a string to YAML, never a number or a boolean.
+bool quoted(const YAML::Node& n) {
+  return n.IsScalar() && n.Tag() == "!";
+}
+
+// How a value reads in a message: 'text', "text" (quoted in the file), a list, a mapping.
+std::string shown(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    const std::string s = printable(n.as<std::string>(), 60);
+    return quoted(n) ? "the string \"" + s + "\"" : "'" + s + "'";
+  }
+  return n.IsSequence() ? "a list" : n.IsMap() ? "a mapping" : "null";
+}
+
+// A key's help for hints, with its default when it has one.
+std::string default_help(const ConfigKey& k) {
+  const std::string d = k.default_json;
+  return std::string(k.help) + (d == "null" || d == "{}" ? "" : "; default " + d);
+}
+
+// The allowed range of a number as words: ">0" → "greater than 0", "0..<1" → "at least 0 and
+// below 1"; `ok` says whether x is inside it.
+std::string range_words(const std::string& allowed, double x, bool* ok) {
+  *ok = true;
+  if (allowed == ">0") {
+    *ok = x > 0;
+    return "greater than 0";
+  }
+  if (allowed == ">=0") {
+    *ok = x >= 0;
+    return "0 or more";
+  }
+  if (allowed == "-1 or >0") {
+    *ok = x == -1 || x > 0;
+    return "-1 (train num_train_epochs) or greater than 0";
+  }
+  const size_t dots = allowed.find("..");
+  if (dots == std::string::npos) return "";
+  const bool open = allowed.compare(dots + 2, 1, "<") == 0;
+  const double lo = std::stod(allowed.substr(0, dots));
+  const double hi = std::stod(allowed.substr(dots + (open ? 3 : 2)));
+  *ok = x >= lo && (open ? x < hi : x <= hi);
+  const std::string l = allowed.substr(0, dots), h = allowed.substr(dots + (open ? 3 : 2));
+  return open ? "between " + l + " and " + h + " (" + l + " included, " + h + " excluded)"
+              : "between " + l + " and " + h;
 }
 
 class Loader {
@@ -70,18 +122,29 @@ class Loader {
   void load_document(const YAML::Node& root) {
     if (root.IsNull()) return;
     if (!root.IsMap())
-      fail(root, "", "the config must be a mapping of keys to values",
-           "write one `key: value` per line, e.g. learning_rate: 2e-4");
+      fail_at(root.Mark(), "", "the config must be a mapping of keys to values, got " + shown(root),
+              "write one `key: value` per line, e.g. learning_rate: 2e-4");
+    check_unique(root, "");
     for (auto it = root.begin(); it != root.end(); ++it) {
-      const std::string name = it->first.as<std::string>();
+      const std::string name = key_text(it->first);
       const YAML::Node& value = it->second;
       auto sec = section_aliases().find(name);
       const ConfigKey* as_key = find_key(name);  // "model" is a section and a key
-      if (sec != section_aliases().end() && value.IsMap() &&
-          (!as_key || as_key->type != ConfigType::MAP)) {
-        for (auto jt = value.begin(); jt != value.end(); ++jt)
-          set(jt->first.as<std::string>(), jt->second, jt->first.Mark(), sec->second);
-        continue;
+      if (sec != section_aliases().end() && (!as_key || as_key->type != ConfigType::MAP)) {
+        if (value.IsMap()) {
+          check_unique(value, name + ".");
+          for (auto jt = value.begin(); jt != value.end(); ++jt)
+            set(key_text(jt->first), jt->second, jt->first.Mark(), sec->second);
+          continue;
+        }
+        if (value.IsNull()) continue;  // an empty section (every key commented out)
+        if (!as_key)
+          fail_at(
+              it->first.Mark(), name,
+              "is a section: expected a mapping of " + sec->second + " keys, got " + shown(value),
+              "indent its keys under it (" + name +
+                  ": {KEY: VALUE}), or write the keys "
+                  "flat");
       }
       set(name, value, it->first.Mark(), "");
     }
@@ -100,93 +163,184 @@ class Loader {
     }
     std::string saved = source_;
     source_ = "command-line override '" + kv + "'";
-    set(kv.substr(0, eq), v, YAML::Mark::null_mark(), "", /*replace=*/true);
+    overriding_ = true;
+    std::string key = kv.substr(0, eq);
+    const size_t dot = key.find('.');
+    if (dot != std::string::npos && dot > 0) {
+      const std::string head = key.substr(0, dot), tail = key.substr(dot + 1);
+      auto sec = section_aliases().find(head);
+      const ConfigKey* map_key = find_key(head);
+      if (map_key && map_key->type == ConfigType::MAP) {
+        set_nested(*map_key, tail, v, YAML::Mark::null_mark());
+        cfg_.given.insert(map_key->key);
+        cfg_.origin[map_key->key] = source_;
+      } else if (sec != section_aliases().end()) {
+        set(tail, v, YAML::Mark::null_mark(), sec->second, /*replace=*/true);
+      } else {
+        set(key, v, YAML::Mark::null_mark(), "", /*replace=*/true);
+      }
+    } else {
+      set(key, v, YAML::Mark::null_mark(), "", /*replace=*/true);
+    }
     source_ = saved;
+    overriding_ = false;
   }
 
   TrainConfig finish() {
+    check_config_rules(cfg_);
     for (const ConfigKey& k : config_schema()) {
-      if (k.support != ConfigSupport::NOT_YET || !cfg_.given.count(k.key)) continue;
-      if (cfg_.values[k.key] == ojson::parse(k.default_json)) continue;
-      throw_user_error("config", "not supported yet: " + std::string(k.key) + " (" + k.help + ")",
-                       "remove `" + std::string(k.key) + "` from " + source_ +
-                           " or set it to its default " + k.default_json);
+      if (!cfg_.given.count(k.key)) continue;
+      not_yet(k, cfg_.values[k.key], k.key);
+      if (const auto* nested = nested_config_schema(k.key))
+        for (const ConfigKey& n : *nested)
+          if (cfg_.values[k.key].contains(n.key))
+            not_yet(n, cfg_.values[k.key][n.key], std::string(k.key) + "." + n.key);
     }
     return std::move(cfg_);
   }
 
  private:
   std::string source_;
+  bool overriding_ = false;  // values come from a command-line override (their lines mean nothing)
+  std::string fixed_where_;  // set while reading a mapping written as a string (its own lines)
   TrainConfig cfg_;
 
+  void not_yet(const ConfigKey& k, const ojson& value, const std::string& path) {
+    if (k.support != ConfigSupport::NOT_YET || value == ojson::parse(k.default_json)) return;
+    throw_user_error("config",
+                     cfg_.where(path) + ": not supported yet: " + path + " (" + k.help + ")",
+                     "remove `" + path + "` or set it to its default " + k.default_json);
+  }
+
   std::string where(const YAML::Mark& m) const {
-    if (m.is_null()) return source_;
+    if (!fixed_where_.empty()) return fixed_where_;
+    if (m.is_null() || overriding_) return source_;
     return source_ + " line " + std::to_string(m.line + 1);
   }
 
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& what,
-                         const std::string& hint) {
-    fail_at(n.Mark(), key, what, hint);
-  }
   [[noreturn]] void fail_at(const YAML::Mark& m, const std::string& key, const std::string& what,
                             const std::string& hint) {
     throw_user_error("config", where(m) + (key.empty() ? "" : ": " + key) + ": " + what, hint);
+  }
+
+  std::string key_text(const YAML::Node& k) {
+    if (!k.IsScalar())
+      fail_at(k.Mark(), "", "a key must be a name, got " + shown(k),
+              "write `name: value` (a `? ` or a `[...]` / `{...}` key is not a config key)");
+    return k.as<std::string>();
+  }
+
+  // YAML leaves duplicated keys to the reader (yaml-cpp keeps both): one of them would be lost.
+  void check_unique(const YAML::Node& map, const std::string& prefix) {
+    std::map<std::string, int> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string name = key_text(it->first);
+      auto [at, fresh] = seen.emplace(name, it->first.Mark().line + 1);
+      if (!fresh)
+        fail_at(
+            it->first.Mark(), prefix + name,
+            "appears twice in the same mapping (first on line " + std::to_string(at->second) + ")",
+            "keep one: YAML readers silently keep only one of the two values");
+    }
   }
 
   void set(const std::string& name, const YAML::Node& value, const YAML::Mark& mark,
            const std::string& section, bool replace = false) {
     const ConfigKey* k = find_key(name);
     if (!k) {
-      std::vector<std::string> names = all_names();
+      const std::vector<std::string> names = names_of(config_schema());
       const std::string* near = closest_name(name, names);
       std::string hint = near ? "did you mean '" + *near + "'?"
                               : "docs/config.md lists every key; sections are model, data, "
                                 "training, lora, quantization";
-      fail_at(mark, "", "unknown key '" + name + "'", hint);
+      fail_at(mark, "",
+              "unknown key '" + name + "'" +
+                  (section.empty() ? "" : " in the '" + section + "' section"),
+              hint);
     }
     if (!section.empty() && section != k->section)
       fail_at(mark, name,
               "belongs in the '" + std::string(k->section) + "' section, not '" + section + "'",
               "move it, or write the config flat (sections are optional)");
     if (!replace && cfg_.given.count(k->key))
-      fail_at(mark, name, "set twice (as '" + name + "' and another spelling of '" + k->key + "')",
-              "keep one");
-    cfg_.values[k->key] = convert(*k, name, value, mark);
+      fail_at(mark, name,
+              "set twice: already set as '" + first_spelling_.at(k->key) + "' (" +
+                  cfg_.where(k->key) + ")",
+              "keep one of the two spellings");
+    cfg_.origin[k->key] = where(mark);
+    first_spelling_[k->key] = name;
+    if (k->type == ConfigType::MAP) {
+      set_map(*k, name, value, mark);
+    } else {
+      cfg_.values[k->key] = convert(*k, name, value, mark);
+    }
     cfg_.given.insert(k->key);
   }
 
-  ojson scalar_any(const YAML::Node& n) {
-    if (n.IsNull()) return nullptr;
-    if (n.IsSequence()) {
-      ojson a = ojson::array();
-      for (const auto& e : n) a.push_back(scalar_any(e));
-      return a;
+  // A MAP key: every entry checked against its nested schema, as top-level keys are. A string
+  // holding a flow mapping ('{"min_lr_rate": 0.1}', as transformers' command line takes it) is
+  // read as that mapping.
+  void set_map(const ConfigKey& k, const std::string& name, const YAML::Node& value,
+               const YAML::Mark& mark) {
+    YAML::Node n = value;
+    const YAML::Mark m = value.Mark().is_null() ? mark : value.Mark();
+    bool from_string = false;  // its marks count from the string, not from the file
+    if (n.IsScalar()) {
+      const std::string s = n.as<std::string>();
+      if (!s.empty() && s.front() == '{') {
+        try {
+          n = YAML::Load(s);
+          from_string = true;
+        } catch (const YAML::Exception& e) {
+          fail_at(m, name, "is not a mapping: " + e.msg, "e.g. " + name + ": {KEY: VALUE}");
+        }
+      }
     }
-    if (n.IsMap()) {
-      ojson o = ojson::object();
-      for (auto it = n.begin(); it != n.end(); ++it)
-        o[it->first.as<std::string>()] = scalar_any(it->second);
-      return o;
+    if (n.IsNull()) {
+      cfg_.values[k.key] = ojson::object();
+      return;
     }
-    int64_t i;
-    double d;
-    bool b;
-    if (YAML::convert<int64_t>::decode(n, i)) return i;
-    if (YAML::convert<double>::decode(n, d)) return d;
-    if (n.Tag() != "!" && YAML::convert<bool>::decode(n, b)) return b;
-    return n.as<std::string>();
+    if (!n.IsMap())
+      fail_at(m, name, "expected a mapping, got " + shown(value),
+              std::string(k.help) + "; e.g. " + name + ": {KEY: VALUE}");
+    if (from_string) fixed_where_ = where(m);
+    check_unique(n, std::string(k.key) + ".");
+    cfg_.values[k.key] = ojson::object();
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const YAML::Mark at = it->first.Mark().is_null() ? m : it->first.Mark();
+      set_nested(k, key_text(it->first), it->second, at);
+    }
+    fixed_where_.clear();
+  }
+
+  void set_nested(const ConfigKey& map_key, const std::string& sub, const YAML::Node& value,
+                  const YAML::Mark& mark) {
+    const std::vector<ConfigKey>& keys = *nested_config_schema(map_key.key);
+    const std::string path = std::string(map_key.key) + "." + sub;
+    auto it =
+        std::find_if(keys.begin(), keys.end(), [&](const ConfigKey& c) { return sub == c.key; });
+    if (it == keys.end()) {
+      const std::vector<std::string> names = names_of(keys);
+      const std::string* near = closest_name(sub, names);
+      fail_at(mark, path, "unknown key '" + sub + "' in " + map_key.key,
+              (near ? "did you mean '" + *near + "'? " : std::string()) + map_key.key + " takes " +
+                  join_names(names));
+    }
+    ojson& obj = cfg_.values[map_key.key];
+    if (!obj.is_object()) obj = ojson::object();
+    obj[it->key] = convert(*it, path, value, mark);
+    cfg_.origin[path] = where(mark);
   }
 
   ojson convert(const ConfigKey& k, const std::string& name, const YAML::Node& n,
                 const YAML::Mark& mark) {
-    const YAML::Mark m = n.Mark().is_null() ? mark : n.Mark();
+    // A null (nothing after the colon) has the next line's mark: use the key's.
+    const YAML::Mark m = n.Mark().is_null() || n.IsNull() ? mark : n.Mark();
+    const std::string help = default_help(k);
     auto type_error = [&](const std::string& want) {
-      std::string got = n.IsScalar()     ? "'" + n.as<std::string>() + "'"
-                        : n.IsSequence() ? "a list"
-                        : n.IsMap()      ? "a mapping"
-                                         : "null";
-      fail_at(m, name, "expected " + want + ", got " + got,
-              std::string(k.help) + "; default " + k.default_json);
+      std::string hint = help;
+      if (quoted(n)) hint = "write it without quotes; " + help;
+      fail_at(m, name, "expected " + want + ", got " + shown(n), hint);
     };
     const bool nullable =
         std::string(k.default_json) == "null" || k.type == ConfigType::OPTIONAL_INT;
@@ -197,22 +351,37 @@ class Loader {
     ojson v;
     switch (k.type) {
       case ConfigType::BOOL: {
+        // YAML's true/false/yes/no/on/off, or 0 / 1 (transformers' string_to_bool); a quoted
+        // "false" is a string (truthy in Python), refused.
         bool b;
-        if (!n.IsScalar() || n.Tag() == "!" || !YAML::convert<bool>::decode(n, b))
+        if (n.IsScalar() && !quoted(n) && (n.Scalar() == "0" || n.Scalar() == "1"))
+          return n.Scalar() == "1";
+        if (!n.IsScalar() || quoted(n) || !YAML::convert<bool>::decode(n, b))
           type_error("true or false");
         return b;
       }
       case ConfigType::INT:
       case ConfigType::OPTIONAL_INT: {
         int64_t i;
-        if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, i)) type_error("an integer");
+        double d;
+        if (!n.IsScalar() || quoted(n)) type_error("an integer");
+        if (!YAML::convert<int64_t>::decode(n, i)) {
+          if (YAML::convert<double>::decode(n, d) && std::fabs(d) < 9.2e18)
+            fail_at(m, name, "expected a whole number, got " + shown(n),
+                    "write an integer, e.g. " +
+                        std::to_string(std::max<int64_t>(1, std::llround(d))) + "; " + help);
+          if (YAML::convert<double>::decode(n, d))
+            fail_at(m, name, "is out of range, got " + shown(n), help);
+          type_error("an integer");
+        }
         v = i;
         break;
       }
       case ConfigType::FLOAT: {
         double d;
-        if (!n.IsScalar() || !YAML::convert<double>::decode(n, d) || !std::isfinite(d))
+        if (!n.IsScalar() || quoted(n) || !YAML::convert<double>::decode(n, d))
           type_error("a number");
+        if (!std::isfinite(d)) fail_at(m, name, "must be a finite number, got " + shown(n), help);
         v = d;
         break;
       }
@@ -220,13 +389,21 @@ class Loader {
         if (!n.IsScalar()) type_error("a string");
         return n.as<std::string>();
       case ConfigType::ENUM: {
-        if (!n.IsScalar()) type_error("one of " + std::string(k.allowed));
+        const std::string allowed = k.allowed;
+        if (!n.IsScalar()) type_error("one of " + allowed);
         std::string s = n.as<std::string>();
-        std::string allowed = std::string("|") + k.allowed + "|";
-        if (allowed.find("|" + s + "|") == std::string::npos)
-          fail_at(m, name, "'" + s + "' is not one of " + std::string(k.allowed),
-                  std::string(k.help) + "; default " + k.default_json);
-        return s;
+        if (("|" + allowed + "|").find("|" + s + "|") != std::string::npos) return s;
+        std::vector<std::string> choices;
+        for (size_t at = 0; at <= allowed.size();) {
+          size_t bar = std::min(allowed.find('|', at), allowed.size());
+          choices.push_back(allowed.substr(at, bar - at));
+          at = bar + 1;
+        }
+        std::string lower = s;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const std::string* near = closest_name(lower, choices);
+        fail_at(m, name, "'" + printable(s, 60) + "' is not one of " + allowed,
+                (near ? "did you mean '" + *near + "'? " : std::string()) + help);
       }
       case ConfigType::STRING_LIST:
       case ConfigType::STRING_OR_LIST: {
@@ -244,41 +421,107 @@ class Loader {
       }
       case ConfigType::INT_OR_LIST: {
         int64_t i;
-        if (n.IsScalar() && YAML::convert<int64_t>::decode(n, i)) return i;
+        auto element = [&](const YAML::Node& e) {
+          if (!e.IsScalar() || quoted(e) || !YAML::convert<int64_t>::decode(e, i))
+            type_error("an integer or a list of integers");
+          check_range(k, name, static_cast<double>(i), e, m);
+          return i;
+        };
+        if (n.IsScalar()) return element(n);
         if (!n.IsSequence()) type_error("an integer or a list of integers");
         ojson a = ojson::array();
-        for (const auto& e : n) {
-          if (!e.IsScalar() || !YAML::convert<int64_t>::decode(e, i))
-            type_error("a list of integers");
-          a.push_back(i);
-        }
+        for (const auto& e : n) a.push_back(element(e));
         return a;
       }
       case ConfigType::MAP:
-        if (!n.IsMap()) type_error("a mapping");
-        return scalar_any(n);
+        break;  // set_map
     }
-    // Range checks for numbers.
-    const std::string allowed = k.allowed;
-    const double x = v.get<double>();
-    bool ok = true;
-    if (allowed == ">0") ok = x > 0;
-    if (allowed == ">=0") ok = x >= 0;
-    if (allowed == "0..1") ok = x >= 0 && x <= 1;
-    if (!ok)
-      fail_at(m, name,
-              "must be " + (allowed == "0..1" ? std::string("between 0 and 1") : allowed) +
-                  ", got " + n.as<std::string>(),
-              std::string(k.help) + "; default " + k.default_json);
+    check_range(k, name, v.get<double>(), n, m);
     return v;
   }
+
+  void check_range(const ConfigKey& k, const std::string& name, double x, const YAML::Node& n,
+                   const YAML::Mark& m) {
+    bool ok;
+    const std::string words = range_words(k.allowed, x, &ok);
+    if (!ok) fail_at(m, name, "must be " + words + ", got " + shown(n), default_help(k));
+  }
+
+  std::map<std::string, std::string> first_spelling_;  // key → the name it was first set as
 };
+
+// The first ill-formed UTF-8 sequence: an encoding error with its byte offset and line (YAML
+// itself would report it as a syntax error somewhere else, or read it as text).
+void check_utf8(const std::string& text, const std::string& source) {
+  const size_t at = utf8::first_invalid(text);
+  if (at == std::string_view::npos) return;
+  const size_t line = static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n')) + 1;
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[at]));
+  throw_user_error("config",
+                   source + " line " + std::to_string(line) + " (byte offset " +
+                       std::to_string(at) + "): invalid UTF-8 (byte " + byte + ")",
+                   "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
+}
+
+TrainConfig parse(const std::string& yaml_text, const std::string& source,
+                  const std::vector<std::string>& overrides, bool from_file) {
+  check_utf8(yaml_text, source);
+  Loader loader(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw_user_error("config",
+                     source + " line " + std::to_string(e.mark.line + 1) + ", column " +
+                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg,
+                     "check indentation and quoting (a value with ': ' or '#' needs quotes)");
+  }
+  if (from_file && root.IsNull())
+    throw_user_error("config", source + " is empty (no keys)",
+                     "write one `key: value` per line, e.g. model: ..., dataset: ...; "
+                     "examples/quickstart.yaml is a start");
+  loader.load_document(root);
+  for (const std::string& o : overrides) loader.override_with(o);
+  return loader.finish();
+}
 
 }  // namespace
 
 const nlohmann::ordered_json& TrainConfig::at(const std::string& key) const {
   TUNA_ASSERT(values.contains(key), "unknown config key " + key);
   return values.at(key);
+}
+
+std::string TrainConfig::where(const std::string& key) const {
+  auto it = origin.find(key);
+  return it == origin.end() ? source : it->second;
+}
+
+ScheduleKwargs schedule_kwargs(const TrainConfig& cfg) {
+  const ojson& kw = cfg.at("lr_scheduler_kwargs");
+  ScheduleKwargs out;
+  auto real = [&](const char* key, std::optional<double>& to) {
+    if (kw.contains(key)) to = kw[key].get<double>();
+  };
+  auto whole = [&](const char* key, std::optional<int64_t>& to) {
+    if (kw.contains(key)) to = kw[key].get<int64_t>();
+  };
+  auto text = [&](const char* key, std::optional<std::string>& to) {
+    if (kw.contains(key)) to = kw[key].get<std::string>();
+  };
+  real("num_cycles", out.num_cycles);
+  real("power", out.power);
+  real("lr_end", out.lr_end);
+  real("min_lr", out.min_lr);
+  real("min_lr_rate", out.min_lr_rate);
+  real("warmup_lr_rate", out.warmup_lr_rate);
+  whole("num_decay_steps", out.num_decay_steps);
+  whole("num_stable_steps", out.num_stable_steps);
+  text("warmup_type", out.warmup_type);
+  text("decay_type", out.decay_type);
+  real("min_lr_ratio", out.min_lr_ratio);
+  return out;
 }
 
 nlohmann::ordered_json TrainConfig::section(const std::string& name) const {
@@ -290,28 +533,24 @@ nlohmann::ordered_json TrainConfig::section(const std::string& name) const {
 
 TrainConfig parse_train_config(const std::string& yaml_text, const std::string& source,
                                const std::vector<std::string>& overrides) {
-  Loader loader(source);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw_user_error("config",
-                     source + " line " + std::to_string(e.mark.line + 1) + ", column " +
-                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg,
-                     "check indentation and quoting (a value with ': ' or '#' needs quotes)");
-  }
-  loader.load_document(root);
-  for (const std::string& o : overrides) loader.override_with(o);
-  return loader.finish();
+  return parse(yaml_text, source, overrides, /*from_file=*/false);
 }
 
 TrainConfig load_train_config(const std::string& yaml_path,
                               const std::vector<std::string>& overrides) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(yaml_path, ec))
-    throw_user_error("config", "cannot read " + yaml_path,
+  const std::filesystem::file_status st = std::filesystem::status(yaml_path, ec);
+  if (std::filesystem::is_directory(st))
+    throw_user_error("config", yaml_path + " is a directory, not a YAML config",
+                     "pass the config file itself, e.g. " +
+                         (std::filesystem::path(yaml_path) / "config.yaml").string());
+  if (!std::filesystem::exists(st))
+    throw_user_error("config", "cannot read " + yaml_path + ": no such file",
                      "pass the path of a YAML config, e.g. examples/j1_qlora_gemma3_alpaca.yaml");
-  return parse_train_config(read_file_bytes(yaml_path), yaml_path, overrides);
+  if (!std::filesystem::is_regular_file(st))
+    throw_user_error("config", "cannot read " + yaml_path + ": not a regular file",
+                     "pass the path of a YAML config, e.g. examples/j1_qlora_gemma3_alpaca.yaml");
+  return parse(read_file_bytes(yaml_path), yaml_path, overrides, /*from_file=*/true);
 }
 
 std::string config_schema_markdown() {
@@ -340,16 +579,21 @@ std::string config_schema_markdown() {
     }
     return "";
   };
-  std::string md = "| key | section | type | default | allowed | also accepted as | meaning |\n";
-  md += "|---|---|---|---|---|---|---|\n";
-  for (const ConfigKey& k : config_schema()) {
+  auto row = [&](const ConfigKey& k, const std::string& key, const char* section) {
     std::string allowed = k.allowed;
     for (char& c : allowed)
       if (c == '|') c = '/';
     std::string help = k.help;
     if (k.support == ConfigSupport::NOT_YET) help = "**not supported yet** — " + help;
-    md += "| `" + std::string(k.key) + "` | " + k.section + " | " + type_name(k.type) + " | `" +
-          k.default_json + "` | " + allowed + " | " + k.aliases + " | " + help + " |\n";
+    return "| `" + key + "` | " + section + " | " + type_name(k.type) + " | `" + k.default_json +
+           "` | " + allowed + " | " + k.aliases + " | " + help + " |\n";
+  };
+  std::string md = "| key | section | type | default | allowed | also accepted as | meaning |\n";
+  md += "|---|---|---|---|---|---|---|\n";
+  for (const ConfigKey& k : config_schema()) {
+    md += row(k, k.key, k.section);
+    if (const auto* nested = nested_config_schema(k.key))
+      for (const ConfigKey& n : *nested) md += row(n, std::string(k.key) + "." + n.key, k.section);
   }
   return md;
 }

@@ -48,7 +48,7 @@ const std::vector<ConfigKey>& config_schema() {
       {"r", "lora", T::INT, "8", ">0", "lora_r,rank", "LoRA rank"},
       {"lora_alpha", "lora", T::INT, "8", ">0", "alpha",
        "scaling numerator: scale = lora_alpha / r"},
-      {"lora_dropout", "lora", T::FLOAT, "0.0", "0..1", "", "dropout on the LoRA input"},
+      {"lora_dropout", "lora", T::FLOAT, "0.0", "0..<1", "", "dropout on the LoRA input"},
       {"target_modules", "lora", T::STRING_OR_LIST, "null", "", "",
        "module names (suffix match), one regex string (full match) or \"all-linear\"; default: "
        "PEFT's per-architecture default"},
@@ -57,7 +57,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"use_rslora", "lora", T::BOOL, "false", "", "", "scale = lora_alpha / sqrt(r)"},
       {"modules_to_save", "lora", T::STRING_LIST, "null", "", "",
        "modules trained in full and saved with the adapter (e.g. lm_head, embed_tokens)"},
-      {"layers_to_transform", "lora", T::INT_OR_LIST, "null", "", "", "only these layer indices"},
+      {"layers_to_transform", "lora", T::INT_OR_LIST, "null", ">=0", "",
+       "only these layer indices"},
       {"layers_pattern", "lora", T::STRING_OR_LIST, "null", "", "",
        "the layer-list name layers_to_transform refers to"},
       {"fan_in_fan_out", "lora", T::BOOL, "false", "", "",
@@ -78,7 +79,7 @@ const std::vector<ConfigKey>& config_schema() {
        "custom text template with {column} fields, e.g. \"### context: {input}\\n### question: "
        "{target}\""},
       {"dataset_text_field", "data", T::STRING, "\"text\"", "", "", "column of plain-text rows"},
-      {"validation_split", "data", T::FLOAT, "0.0", "0..1", "test_size",
+      {"validation_split", "data", T::FLOAT, "0.0", "0..<1", "test_size",
        "fraction of the training data held out for evaluation"},
       {"max_samples", "data", T::OPTIONAL_INT, "null", ">0", "", "use only the first N rows"},
       {"skip_invalid", "data", T::BOOL, "false", "", "",
@@ -103,7 +104,7 @@ const std::vector<ConfigKey>& config_schema() {
       {"output_dir", "training", T::STRING, "\"trainer_output\"", "", "",
        "where checkpoints, metrics and the final adapter or model go"},
       {"num_train_epochs", "training", T::FLOAT, "3.0", ">0", "epochs", "passes over the data"},
-      {"max_steps", "training", T::INT, "-1", "", "",
+      {"max_steps", "training", T::INT, "-1", "-1 or >0", "",
        "optimizer steps; > 0 overrides num_train_epochs"},
       {"per_device_train_batch_size", "training", T::INT, "8", ">0", "batch_size",
        "rows per micro-batch"},
@@ -116,23 +117,28 @@ const std::vector<ConfigKey>& config_schema() {
        "cosine_with_min_lr|cosine_warmup_with_min_lr|warmup_stable_decay",
        "", "learning-rate schedule"},
       {"lr_scheduler_kwargs", "training", T::MAP, "{}", "", "",
-       "schedule options (num_cycles, power, lr_end, min_lr, ...)"},
+       "schedule options: the keys below named lr_scheduler_kwargs.*, each for the schedules "
+       "whose transformers function takes it"},
       {"warmup_steps", "training", T::FLOAT, "0", ">=0", "",
        "warm-up steps (a value below 1 is a ratio of the total)"},
       {"warmup_ratio", "training", T::FLOAT, "0.0", "0..1", "", "warm-up as a ratio of the total"},
       {"weight_decay", "training", T::FLOAT, "0.0", ">=0", "",
        "decoupled weight decay (not on biases and norm weights)"},
-      {"adam_beta1", "training", T::FLOAT, "0.9", "0..1", "", "AdamW beta1"},
-      {"adam_beta2", "training", T::FLOAT, "0.999", "0..1", "", "AdamW beta2"},
+      {"adam_beta1", "training", T::FLOAT, "0.9", "0..<1", "", "AdamW beta1"},
+      {"adam_beta2", "training", T::FLOAT, "0.999", "0..<1", "", "AdamW beta2"},
       {"adam_epsilon", "training", T::FLOAT, "1e-08", ">0", "", "AdamW epsilon"},
       {"max_grad_norm", "training", T::FLOAT, "1.0", ">=0", "", "gradient clipping (0: off)"},
       {"optim", "training", T::STRING, "\"adamw_torch_fused\"", "", "",
        "optimizer: adamw_torch, adamw_torch_fused, paged_adamw_32bit, adamw_8bit, "
        "adamw_bnb_8bit, paged_adamw_8bit, sgd"},
-      {"seed", "training", T::INT, "42", "", "", "seed of initialisation, dropout and shuffling"},
-      {"data_seed", "training", T::OPTIONAL_INT, "null", "", "", "seed of shuffling only"},
+      {"seed", "training", T::INT, "42", "0..4294967295", "",
+       "seed of initialisation, dropout and shuffling"},
+      {"data_seed", "training", T::OPTIONAL_INT, "null", "0..4294967295", "",
+       "seed of shuffling only"},
       {"gradient_checkpointing", "training", T::BOOL, "true", "", "",
        "recompute each block in the backward instead of keeping its activations"},
+      {"gradient_checkpointing_kwargs", "training", T::MAP, "{}", "", "",
+       "torch.utils.checkpoint options: the keys below named gradient_checkpointing_kwargs.*"},
       {"bf16", "training", T::BOOL, "null", "", "",
        "bfloat16 compute (GPU); on the CPU accepted with a notice, computing in float32"},
       {"fp16", "training", T::BOOL, "false", "", "",
@@ -163,6 +169,54 @@ const std::vector<ConfigKey>& config_schema() {
       {"disable_tqdm", "training", T::BOOL, "false", "", "", "no progress bar"},
   };
   return keys;
+}
+
+// The keys inside the MAP keys. lr_scheduler_kwargs: the keyword arguments of transformers 4.57's
+// schedule functions (optimization.py) that get_scheduler passes on; gradient_checkpointing_kwargs:
+// torch.utils.checkpoint's. `section` names the MAP key; "null" defaults mean "the function's own".
+const std::vector<ConfigKey>* nested_config_schema(const std::string& map_key) {
+  static const std::vector<ConfigKey> scheduler = {
+      {"num_cycles", "lr_scheduler_kwargs", T::FLOAT, "null", ">0", "",
+       "cosine waves (cosine*, cosine_with_restarts, warmup_stable_decay; default 0.5, "
+       "cosine_with_restarts 1)"},
+      {"power", "lr_scheduler_kwargs", T::FLOAT, "null", ">0", "",
+       "polynomial: decay power (default 1.0)"},
+      {"lr_end", "lr_scheduler_kwargs", T::FLOAT, "null", ">=0", "",
+       "polynomial: final learning rate, below learning_rate (default 1e-7)"},
+      {"min_lr", "lr_scheduler_kwargs", T::FLOAT, "null", ">=0", "",
+       "cosine_with_min_lr, cosine_warmup_with_min_lr: the floor, at most learning_rate (this or "
+       "min_lr_rate)"},
+      {"min_lr_rate", "lr_scheduler_kwargs", T::FLOAT, "null", "0..1", "",
+       "cosine_with_min_lr, cosine_warmup_with_min_lr: the floor as a fraction of learning_rate"},
+      {"warmup_lr_rate", "lr_scheduler_kwargs", T::FLOAT, "null", "0..1", "",
+       "cosine_warmup_with_min_lr: the warm-up's starting fraction"},
+      {"num_decay_steps", "lr_scheduler_kwargs", T::INT, "null", ">=0", "",
+       "warmup_stable_decay (required): steps of the final decay"},
+      {"num_stable_steps", "lr_scheduler_kwargs", T::INT, "null", ">=0", "",
+       "warmup_stable_decay: steps at the peak (default: the rest)"},
+      {"warmup_type", "lr_scheduler_kwargs", T::ENUM, "null", "linear|cosine|1-sqrt", "",
+       "warmup_stable_decay: warm-up shape (default linear)"},
+      {"decay_type", "lr_scheduler_kwargs", T::ENUM, "null", "linear|cosine|1-sqrt", "",
+       "warmup_stable_decay: decay shape (default cosine)"},
+      {"min_lr_ratio", "lr_scheduler_kwargs", T::FLOAT, "null", "0..1", "",
+       "warmup_stable_decay: the floor as a fraction of learning_rate (default 0)"},
+      {"timescale", "lr_scheduler_kwargs", T::INT, "null", ">0", "",
+       "inverse_sqrt's own argument, which transformers' get_scheduler never passes: refused"},
+  };
+  static const std::vector<ConfigKey> checkpointing = {
+      {"use_reentrant", "gradient_checkpointing_kwargs", T::BOOL, "null", "", "",
+       "PyTorch's implementation switch; tuna's recomputation gives the same gradients either "
+       "way, so both values are accepted"},
+      {"preserve_rng_state", "gradient_checkpointing_kwargs", T::BOOL, "true", "", "",
+       "tuna always replays the same dropout masks", NOT_YET},
+      {"determinism_check", "gradient_checkpointing_kwargs", T::ENUM, "\"default\"", "default|none",
+       "", "PyTorch's recomputation check", NOT_YET},
+      {"debug", "gradient_checkpointing_kwargs", T::BOOL, "false", "", "",
+       "PyTorch's recomputation trace", NOT_YET},
+  };
+  if (map_key == "lr_scheduler_kwargs") return &scheduler;
+  if (map_key == "gradient_checkpointing_kwargs") return &checkpointing;
+  return nullptr;
 }
 
 }  // namespace tuna

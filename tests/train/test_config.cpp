@@ -3,6 +3,7 @@
 // type, out of range, not supported yet) as a user error naming file, line and key.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
@@ -97,6 +98,201 @@ TEST(TrainConfig, ErrorsNameFileLineAndKey) {
   expect_config_error("", {"not KEY=VALUE"}, {"max_steps"});
   // Known names at their default are fine (a Python script ported line by line).
   EXPECT_NO_THROW(parse_train_config("push_to_hub: false\nreport_to: none\n", "cfg.yaml"));
+}
+
+// Every mapping-valued key is checked like the top level: names (with did-you-mean and the
+// path), types, ranges, duplicates; and every accepted key reaches the schedule.
+TEST(TrainConfig, NestedMappingsAreValidatedLikeTopLevelKeys) {
+  expect_config_error(
+      "lr_scheduler_type: cosine_with_min_lr\nlr_scheduler_kwargs: {min_lr_rat: 0.1}\n",
+      {"cfg.yaml line 2", "lr_scheduler_kwargs.min_lr_rat", "did you mean 'min_lr_rate'"});
+  expect_config_error("training:\n  lr_scheduler_kwargs:\n    num_cycle: 1\n",
+                      {"cfg.yaml line 3", "lr_scheduler_kwargs.num_cycle", "'num_cycles'"});
+  expect_config_error("lr_scheduler_kwargs: {num_cycles: [1]}\n",
+                      {"lr_scheduler_kwargs.num_cycles", "expected a number"});
+  expect_config_error("lr_scheduler_kwargs: {num_decay_steps: 2.5}\n",
+                      {"lr_scheduler_kwargs.num_decay_steps", "whole number"});
+  expect_config_error("lr_scheduler_kwargs:\n  power: 2\n  power: 3\n",
+                      {"cfg.yaml line 3", "lr_scheduler_kwargs.power", "appears twice"});
+  expect_config_error("lr_scheduler_kwargs: [1, 2]\n", {"expected a mapping"});
+  expect_config_error("gradient_checkpointing_kwargs: {use_reentrant: maybe}\n",
+                      {"gradient_checkpointing_kwargs.use_reentrant", "true or false"});
+  expect_config_error("gradient_checkpointing_kwargs: {debug: true}\n",
+                      {"not supported yet: gradient_checkpointing_kwargs.debug"});
+  expect_config_error("", {"command-line override", "lr_scheduler_kwargs.min_lr_rat"},
+                      {"lr_scheduler_kwargs.min_lr_rat=0.1"});
+  expect_config_error("quantization:\n  bnb_4bit_quant_typ: nf4\n",
+                      {"cfg.yaml line 2", "did you mean 'bnb_4bit_quant_type'"});
+  expect_config_error("peft: 16\n", {"cfg.yaml line 1", "peft", "is a section"});
+
+  // Accepted: every schedule's own keys reach ScheduleKwargs; a JSON string (transformers'
+  // command-line form) and dotted overrides work; use_reentrant takes either value.
+  TrainConfig wsd = parse_train_config(
+      "lr_scheduler_type: warmup_stable_decay\n"
+      "lr_scheduler_kwargs: {num_decay_steps: 10, num_stable_steps: 5, warmup_type: cosine, "
+      "decay_type: 1-sqrt, min_lr_ratio: 0.1, num_cycles: 0.5}\n"
+      "gradient_checkpointing_kwargs: {use_reentrant: false}\nlora:\n",
+      "cfg.yaml", {"lr_scheduler_kwargs.num_stable_steps=7"});
+  ScheduleKwargs kw = schedule_kwargs(wsd);
+  EXPECT_EQ(kw.num_decay_steps, 10);
+  EXPECT_EQ(kw.num_stable_steps, 7);
+  EXPECT_EQ(kw.warmup_type, "cosine");
+  EXPECT_EQ(kw.decay_type, "1-sqrt");
+  EXPECT_EQ(kw.min_lr_ratio, 0.1);
+  TrainConfig min_lr = parse_train_config(
+      "lr_scheduler_type: cosine_warmup_with_min_lr\n"
+      "lr_scheduler_kwargs: '{\"min_lr_rate\": 0.1, \"warmup_lr_rate\": 0.2}'\n",
+      "cfg.yaml");
+  kw = schedule_kwargs(min_lr);
+  EXPECT_EQ(kw.min_lr_rate, 0.1);
+  EXPECT_EQ(kw.warmup_lr_rate, 0.2);
+  EXPECT_EQ(min_lr.where("lr_scheduler_kwargs.min_lr_rate"), "cfg.yaml line 2");
+}
+
+// Contradictory settings are refused as the peers refuse them, naming both keys and lines.
+TEST(TrainConfig, ContradictionsNameBothKeys) {
+  expect_config_error("bf16: true\nfp16: true\n",
+                      {"cfg.yaml lines 1 and 2", "bf16 and fp16 are both true"});
+  expect_config_error("bf16: true\n", {"command-line override 'fp16=1'", "bf16 and fp16"},
+                      {"fp16=1"});
+  expect_config_error("load_in_4bit: true\nload_in_8bit: true\n",
+                      {"load_in_4bit and load_in_8bit are both true"});
+  expect_config_error("warmup_steps: 5\nwarmup_ratio: 0.1\n", {"warmup_steps and warmup_ratio"});
+  expect_config_error("eval_strategy: epoch\n", {"eval_strategy is epoch", "no validation data"});
+  expect_config_error("packing: true\nmax_length: null\n", {"packing needs max_length"});
+  expect_config_error("eval_packing: true\nmax_length: null\n", {"eval_packing needs max_length"});
+  expect_config_error("layers_pattern: layers\n", {"layers_pattern is set without"});
+  expect_config_error("target_modules: all-linear\nlayers_to_transform: 3\n",
+                      {"layers_to_transform cannot be used when target_modules is a string"});
+  expect_config_error("template: \"{a}\"\ndataset_format: messages\n",
+                      {"template is set but dataset_format is messages"});
+  expect_config_error("dataset_format: template\n", {"no template is set"});
+  expect_config_error("assistant_only_loss: true\ndataset_format: alpaca\n",
+                      {"assistant_only_loss needs conversations"});
+  expect_config_error("completion_only_loss: true\ndataset_format: text\n", {"no completion"});
+  expect_config_error(
+      "lr_scheduler_kwargs: {num_cycles: 1}\n",
+      {"lr_scheduler_kwargs.num_cycles does not apply to lr_scheduler_type linear", "cosine"});
+  expect_config_error("lr_scheduler_type: inverse_sqrt\nlr_scheduler_kwargs: {timescale: 10}\n",
+                      {"never passes it"});
+  expect_config_error(
+      "lr_scheduler_type: cosine_with_min_lr\nlr_scheduler_kwargs: {min_lr: 0, min_lr_rate: 0}\n",
+      {"are both set"});
+  expect_config_error("lr_scheduler_type: cosine_warmup_with_min_lr\n", {"needs"});
+  expect_config_error("lr_scheduler_type: warmup_stable_decay\n", {"num_decay_steps"});
+  expect_config_error("lr_scheduler_type: polynomial\nlearning_rate: 1e-8\n",
+                      {"lr_end", "below learning_rate"});
+  // Accepted as the peers accept them.
+  EXPECT_NO_THROW(parse_train_config("max_steps: 5\nnum_train_epochs: 2\n", "cfg.yaml"));
+  EXPECT_NO_THROW(parse_train_config("eval_steps: 5\nsave_strategy: epoch\nsave_steps: 9\n", "c"));
+  EXPECT_NO_THROW(parse_train_config("load_in_4bit: false\nbnb_4bit_quant_type: nf4\n", "c"));
+  EXPECT_NO_THROW(parse_train_config("eval_strategy: steps\nvalidation_split: 0.1\n", "c"));
+  EXPECT_NO_THROW(parse_train_config("bf16: true\nfp16: false\n", "c"));
+}
+
+// The type rules of docs/config.md: transformers' command-line parser, strictly.
+TEST(TrainConfig, TypesAreNotCoerced) {
+  TrainConfig c = parse_train_config("packing: yes\nuse_cpu: 1\nskip_invalid: off\n", "c");
+  EXPECT_TRUE(c.at("packing").get<bool>());
+  EXPECT_TRUE(c.at("use_cpu").get<bool>());
+  EXPECT_FALSE(c.at("skip_invalid").get<bool>());
+  expect_config_error("packing: \"false\"\n",
+                      {"packing", "the string \"false\"", "without quotes"});
+  expect_config_error("packing: 2\n", {"expected true or false"});
+  expect_config_error("max_steps: 3.7\n", {"max_steps", "expected a whole number"});
+  expect_config_error("max_steps: 10.0\n", {"expected a whole number", "e.g. 10"});
+  expect_config_error("max_steps: \"10\"\n", {"the string \"10\""});
+  expect_config_error("max_steps: 1e400\n", {"max_steps"});
+  expect_config_error("learning_rate: \"2e-4\"\n", {"learning_rate", "without quotes"});
+  expect_config_error("learning_rate: [1e-4]\n", {"got a list"});
+  expect_config_error("learning_rate: {x: 1}\n", {"got a mapping"});
+  expect_config_error("output_dir: [a, b]\n", {"output_dir", "expected a string"});
+  expect_config_error("lr_scheduler_type: COSINE\n", {"did you mean 'cosine'"});
+  expect_config_error("layers_to_transform: [1, \"2\"]\n", {"layers_to_transform"});
+  EXPECT_EQ(parse_train_config("learning_rate: 3\n", "c").at("learning_rate").get<double>(), 3.0);
+}
+
+// Every numeric key (and every numeric key inside a mapping) at 0, negative, NaN, infinity and
+// garbage: accepted exactly when its documented range holds, else an error naming the key —
+// in the file and as a command-line override alike.
+TEST(TrainConfig, EveryNumericKeyAtItsExtremes) {
+  struct Key {
+    std::string path;
+    const ConfigKey* k;
+  };
+  std::vector<Key> keys;
+  for (const ConfigKey& k : config_schema()) {
+    if (k.type == ConfigType::INT || k.type == ConfigType::FLOAT ||
+        k.type == ConfigType::OPTIONAL_INT)
+      keys.push_back({k.key, &k});
+    if (const auto* nested = nested_config_schema(k.key))
+      for (const ConfigKey& n : *nested)
+        if (n.type == ConfigType::INT || n.type == ConfigType::FLOAT)
+          keys.push_back({std::string(k.key) + "." + n.key, &n});
+  }
+  ASSERT_GT(keys.size(), 30u);
+  for (const Key& key : keys) {
+    for (const std::string value : {"0", "-1", "-0.5", ".nan", ".inf", "-.inf", "abc", "1e999"}) {
+      const std::string path = key.path;
+      const size_t dot = path.find('.');
+      const std::string yaml =
+          dot == std::string::npos
+              ? path + ": " + value + "\n"
+              : path.substr(0, dot) + ": {" + path.substr(dot + 1) + ": " + value + "}\n";
+      for (bool override : {false, true}) {
+        try {
+          if (override)
+            parse_train_config("", "cfg.yaml", {path + "=" + value});
+          else
+            parse_train_config(yaml, "cfg.yaml");
+          // Accepted: only finite numbers inside the range (0 / -1 where documented).
+          const std::string allowed = key.k->allowed;
+          EXPECT_TRUE(value == "0" || value == "-1" || value == "-0.5") << path << "=" << value;
+          if (value == "-0.5") {
+            EXPECT_EQ(key.k->type, ConfigType::FLOAT) << path;
+          }
+          if (value == "0") {
+            EXPECT_TRUE(allowed != ">0" && allowed != "-1 or >0") << path;
+          }
+          if (value == "-1") {
+            EXPECT_TRUE(allowed.empty() || allowed == "-1 or >0") << path;
+          }
+          if (value == "-0.5") {
+            EXPECT_TRUE(allowed.empty()) << path;
+          }
+        } catch (const Error& e) {
+          // Refused: a user error naming the key (rules between keys may name it too).
+          EXPECT_EQ(e.exit_status(), 2) << e.what();
+          const std::string leaf = path.substr(path.rfind('.') + 1);
+          EXPECT_NE(std::string(e.what()).find(leaf), std::string::npos)
+              << path << "=" << value << ": " << e.what();
+          EXPECT_NE(std::string(e.what()).find(override ? "command-line override" : "cfg.yaml"),
+                    std::string::npos)
+              << e.what();
+        }
+      }
+    }
+  }
+}
+
+// The file itself: a directory, a missing path, empty, comments only, invalid UTF-8 (offset).
+TEST(TrainConfig, FileProblemsAreNamed) {
+  const std::string dir = ::testing::TempDir() + "tuna_config_files";
+  std::filesystem::create_directories(dir);
+  tuna_test::expect_user_error([&] { load_train_config(dir); }, {"is a directory"});
+  tuna_test::expect_user_error([&] { load_train_config(dir + "/none.yaml"); }, {"no such file"});
+  tuna_test::write_file(dir + "/empty.yaml", "");
+  tuna_test::expect_user_error([&] { load_train_config(dir + "/empty.yaml"); }, {"is empty"});
+  tuna_test::write_file(dir + "/comments.yaml", "# nothing\n\n");
+  tuna_test::expect_user_error([&] { load_train_config(dir + "/comments.yaml"); }, {"is empty"});
+  tuna_test::write_file(dir + "/latin1.yaml", "max_steps: 5\noutput_dir: caf\xe9/x\n");
+  tuna_test::expect_user_error([&] { load_train_config(dir + "/latin1.yaml"); },
+                               {"line 2 (byte offset 28)", "invalid UTF-8 (byte 0xE9)"});
+  tuna_test::write_file(dir + "/ok.yaml", "\xef\xbb\xbfmax_steps: 5\n# caf\xc3\xa9\n");
+  EXPECT_EQ(load_train_config(dir + "/ok.yaml").at("max_steps").get<int64_t>(), 5);
+  expect_config_error("a: 1\n\"a\": 2\n", {"cfg.yaml line 2", "appears twice"});
+  expect_config_error("lora: {r: 8}\nlora: {r: 8}\n", {"lora", "appears twice"});
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TrainConfig, DocsTableIsCurrent) {
