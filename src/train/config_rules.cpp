@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/message.h"
+#include "train/optimizer.h"
 
 namespace tuna {
 namespace {
@@ -182,9 +183,22 @@ void check_lora(const TrainConfig& c) {
              "too)");
 }
 
+// optim: one of the optimizers tuna runs, found while reading the config (with its line).
+void check_optimizer(const TrainConfig& c) {
+  const std::string optim = c.at("optim").get<std::string>();
+  try {
+    resolve_optimizer(optim);
+  } catch (const Error& e) {
+    const std::string* near = closest_name(optim, supported_optimizer_names());
+    throw_user_error("config", c.where("optim") + ": optim: " + e.message(),
+                     (near ? "did you mean '" + *near + "'? " : std::string()) + e.hint());
+  }
+}
+
 }  // namespace
 
 void check_config_rules(const TrainConfig& cfg) {
+  check_optimizer(cfg);
   check_precision_and_quantization(cfg);
   check_schedule_and_steps(cfg);
   check_scheduler_kwargs(cfg);

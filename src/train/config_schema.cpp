@@ -131,6 +131,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"optim", "training", T::STRING, "\"adamw_torch_fused\"", "", "",
        "optimizer: adamw_torch, adamw_torch_fused, paged_adamw_32bit, adamw_8bit, "
        "adamw_bnb_8bit, paged_adamw_8bit, sgd"},
+      {"optim_args", "training", T::STRING, "null", "", "",
+       "transformers' \"key=value,...\" options for the optimizer", NOT_YET},
       {"seed", "training", T::INT, "42", "0..4294967295", "",
        "seed of initialisation, dropout and shuffling"},
       {"data_seed", "training", T::OPTIONAL_INT, "null", "0..4294967295", "",

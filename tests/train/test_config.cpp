@@ -182,6 +182,8 @@ TEST(TrainConfig, ContradictionsNameBothKeys) {
   expect_config_error("lr_scheduler_type: warmup_stable_decay\n", {"num_decay_steps"});
   expect_config_error("lr_scheduler_type: polynomial\nlearning_rate: 1e-8\n",
                       {"lr_end", "below learning_rate"});
+  expect_config_error("optim: adamw_8bt\n",
+                      {"cfg.yaml line 1", "optim", "did you mean 'adamw_8bit'"});
   // Accepted as the peers accept them.
   EXPECT_NO_THROW(parse_train_config("max_steps: 5\nnum_train_epochs: 2\n", "cfg.yaml"));
   EXPECT_NO_THROW(parse_train_config("eval_steps: 5\nsave_strategy: epoch\nsave_steps: 9\n", "c"));

@@ -238,6 +238,13 @@ std::vector<BadInput> config_cases() {
                             "learning_rate: 1e-4\nlr_scheduler_type: polynomial\n"
                             "lr_scheduler_kwargs: {lr_end: 0.01}\n",
                             {"c.yaml lines 4 and 2", "lr_end", "below learning_rate"}));
+  cases.push_back(yaml_case("type.optim_typo", "a misspelled optimizer name",
+                            "optim: adamw_torch_fuzed\n",
+                            {"c.yaml line 2", "optim", "unknown optimizer 'adamw_torch_fuzed'",
+                             "did you mean 'adamw_torch_fused'"}));
+  cases.push_back(yaml_case("nested.optim_args", "transformers' optim_args (not supported yet)",
+                            "optim_args: \"betas=0.9,0.95\"\n",
+                            {"c.yaml line 2", "not supported yet: optim_args"}));
   cases.push_back(yaml_case("conflict.not_supported_yet", "push_to_hub: true (never uploads)",
                             "push_to_hub: true\n",
                             {"c.yaml line 2", "not supported yet: push_to_hub"}));
