@@ -142,9 +142,7 @@ class Loader {
           fail_at(
               it->first.Mark(), name,
               "is a section: expected a mapping of " + sec->second + " keys, got " + shown(value),
-              "indent its keys under it (" + name +
-                  ": {KEY: VALUE}), or write the keys "
-                  "flat");
+              "indent its keys under it (" + name + ": {KEY: VALUE}), or write them flat");
       }
       set(name, value, it->first.Mark(), "");
     }
