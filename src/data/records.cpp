@@ -436,7 +436,17 @@ std::vector<Record> read_records(const std::string& path, std::vector<RejectedRe
                      ext == "txt" ? "plain text goes one row per line as JSON Lines: {\"text\": "
                                     "\"...\"} in a .jsonl file"
                                   : "name the file .jsonl, .json, .csv or .tsv (docs/data.md)");
+  if (!std::filesystem::exists(path, ec))
+    throw_user_error("data", key + ": " + path + " does not exist",
+                     "check the path (a relative path starts at the current directory)");
   const std::string text = read_file_bytes(path);
+  if (text.size() >= 2 &&
+      ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF')))
+    throw_user_error("data",
+                     key + ": " + path + " is UTF-16 text (byte-order mark " +
+                         hex_byte(static_cast<unsigned char>(text[0])) + " " +
+                         hex_byte(static_cast<unsigned char>(text[1])) + "), not UTF-8",
+                     "re-save it as UTF-8, e.g. iconv -f utf-16 -t utf-8 IN > OUT");
   const size_t body = has_bom(text) ? 3 : 0;
   if (ext == "jsonl" || ext == "ndjson") return read_jsonl(path, text, rejects);
 

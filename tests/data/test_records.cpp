@@ -162,12 +162,17 @@ TEST(Records, CsvHeaderAndRaggedRows) {
   EXPECT_HAS(e, "open.csv line 2: a quoted field never closes");
 }
 
-TEST(Records, ADirectoryOrAnUnknownExtensionIsRefusedNamingTheKey) {
+TEST(Records, AMissingFileADirectoryUtf16OrAnUnknownExtensionIsRefusedNamingTheKey) {
+  EXPECT_HAS(error_of("/nonexistent/train.jsonl"),
+             "dataset: /nonexistent/train.jsonl does not exist");
   const fs::path dir = fs::path(::testing::TempDir()) / "tuna_records" / "shards.jsonl";
   fs::create_directories(dir);
   std::string e = error_of(dir.string(), nullptr, "eval_dataset");
   EXPECT_HAS(e, "eval_dataset: " + dir.string() + " is a directory");
   EXPECT_HAS(e, "cat ");
+  e = error_of(write("utf16.jsonl", std::string("\xFF\xFE{\0\"\0", 6)));
+  EXPECT_HAS(e, "dataset: " + fs::path(::testing::TempDir()).string());
+  EXPECT_HAS(e, "utf16.jsonl is UTF-16 text (byte-order mark 0xFF 0xFE), not UTF-8");
   e = error_of(write("notes.txt", "hello\n"));
   EXPECT_HAS(e, "dataset: cannot tell the format of");
   EXPECT_HAS(e, "{\"text\": \"...\"}");
