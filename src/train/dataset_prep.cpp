@@ -69,7 +69,12 @@ void tokenize_all(const std::vector<Record>& records, DataFormat format, const E
     try {
       Example ex = make_example(rec, format, eo);
       TrainRow row;
-      if (tokenize_example(tok, chat, ex, to, stats, row)) out.push_back(std::move(row));
+      try {
+        if (tokenize_example(tok, chat, ex, to, stats, row)) out.push_back(std::move(row));
+      } catch (const Error& e) {  // the chat template refused it: say which record
+        if (e.kind() != ErrorKind::USER) throw;
+        throw Error(ErrorKind::USER, e.component(), rec.where() + ": " + e.message(), e.hint());
+      }
     } catch (const Error& e) {
       if (!skip_invalid || e.kind() != ErrorKind::USER) throw;
       rejects.push_back(
@@ -129,13 +134,13 @@ void sort_rejects(std::vector<RejectedRecord>& rejects, const std::vector<std::s
 }
 
 // validation_split must leave rows on both sides (datasets' train_test_split refuses too).
-void check_validation_split(double split, size_t rows, size_t n_eval,
+void check_validation_split(double split, size_t rows, size_t n_eval, const std::string& path,
                             const std::string& eval_path) {
   if (split <= 0) return;
   char frac[32];
   std::snprintf(frac, sizeof frac, "%g", split);
-  const std::string of =
-      "validation_split " + std::string(frac) + " of " + std::to_string(rows) + " usable rows";
+  const std::string of = "validation_split " + std::string(frac) + " of the " +
+                         std::to_string(rows) + " usable rows of " + path;
   if (n_eval == 0) {
     const double need = 1.0 / static_cast<double>(std::max<size_t>(rows, 1));
     char at_least[32];
@@ -235,7 +240,7 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
   const double split = cfg.at("validation_split").get<double>();
   std::vector<size_t> order = seeded_permutation(all.size(), seed, 0xE7A1);
   const auto n_eval = static_cast<size_t>(split * static_cast<double>(all.size()));
-  check_validation_split(split, all.size(), n_eval, eval_path);
+  check_validation_split(split, all.size(), n_eval, path, eval_path);
   for (size_t i = 0; i < order.size(); ++i)
     (i < n_eval ? d.eval : d.train).push_back(std::move(all[order[i]]));
   const int64_t max_length = to.max_length;

@@ -188,12 +188,14 @@ TEST(DatasetPrep, AValidationSplitMustLeaveRowsOnBothSides) {
   for (int i = 0; i < 5; ++i) rows += "{\"text\": \"row " + std::to_string(i) + "\"}\n";
   const std::string train = write_file(dir / "train.jsonl", rows);
   std::string e = prep_error("dataset: " + train + "\nvalidation_split: 0.1\n");
-  EXPECT_NE(e.find("validation_split 0.1 of 5 usable rows holds out 0 rows for validation"),
+  EXPECT_NE(e.find("validation_split 0.1 of the 5 usable rows of " + train +
+                   " holds out 0 rows for validation"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("at least 0.2"), std::string::npos) << e;
   e = prep_error("dataset: " + train + "\nvalidation_split: 1.0\n");
-  EXPECT_NE(e.find("validation_split 1 of 5 usable rows holds out all 5 for validation, leaving 0 "
+  EXPECT_NE(e.find("validation_split 1 of the 5 usable rows of " + train +
+                   " holds out all 5 for validation, leaving 0 "
                    "to train on"),
             std::string::npos)
       << e;

@@ -245,16 +245,33 @@ std::vector<BadInput> data_cases() {
                        "{\"conversations\": [{\"from\": \"human\", \"value\": \"hi\"}]}\n",
                        {"d.jsonl line 1: 'conversations' has no gpt turn", "\"from\": \"gpt\""}));
 
-  // ---- validation splits
-  c.push_back(train_on("validation_split_no_eval_rows",
-                       "validation_split too small to hold out one row", "d.jsonl", kOk + kOk + kOk,
-                       {"validation_split 0.1 of 3 usable rows holds out 0 rows", "at least 0.333"},
-                       "validation_split: 0.1\n"));
+  c.push_back(
+      train_on("roles_not_alternating",
+               "two user turns in a row, which the model's chat template refuses", "d.jsonl",
+               chat(R"([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, )"
+                    R"({"role": "assistant", "content": "x"}])"),
+               {"d.jsonl line 1: the template refused the conversation", "must alternate",
+                "shape this model's template requires"}));
   c.push_back(train_on(
-      "validation_split_no_train_rows", "validation_split 1.0 holding out every row", "d.jsonl",
-      kOk + kOk,
-      {"validation_split 1 of 2 usable rows holds out all 2", "leaving 0 to train on", "below 1"},
-      "validation_split: 1.0\n"));
+      "sharegpt_roles_not_alternating",
+      "a ShareGPT conversation opening with gpt, refused by the chat template", "d.json",
+      R"([{"conversations": [{"from": "gpt", "value": "x"}, {"from": "human", "value": "y"},
+                             {"from": "gpt", "value": "z"}]}])",
+      {"d.json record 1 (line 1): the template refused the conversation", "must alternate"},
+      "assistant_only_loss: true\n"));
+
+  // ---- validation splits
+  c.push_back(
+      train_on("validation_split_no_eval_rows", "validation_split too small to hold out one row",
+               "d.jsonl", kOk + kOk + kOk,
+               {"validation_split 0.1 of the 3 usable rows of {dir}/d.jsonl holds out 0 rows",
+                "at least 0.333"},
+               "validation_split: 0.1\n"));
+  c.push_back(train_on("validation_split_no_train_rows",
+                       "validation_split 1.0 holding out every row", "d.jsonl", kOk + kOk,
+                       {"validation_split 1 of the 2 usable rows of {dir}/d.jsonl holds out all 2",
+                        "leaving 0 to train on", "below 1"},
+                       "validation_split: 1.0\n"));
   return c;
 }
 
