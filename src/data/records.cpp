@@ -347,6 +347,13 @@ std::vector<Record> read_csv(const std::string& path, const std::string& text, s
   for (size_t at : invalid) clean[at] = '?';
   const std::vector<CsvRow> rows = split_csv(path, clean, body, sep);
   if (rows.empty()) return {};
+  if (!invalid.empty() && (rows.size() == 1 || invalid[0] < rows[1].begin)) {
+    const TextPosition p = position_of(text, invalid[0]);  // a header is never skipped
+    throw_user_error("data",
+                     path + " line " + std::to_string(p.line) + ": the header: " +
+                         encoding_problem(text, invalid[0], p, false, invalid[0]),
+                     kUtf8Hint);
+  }
   const std::vector<std::string>& header = rows[0].fields;
   for (size_t k = 0; k < header.size(); ++k)
     for (size_t j = 0; j < k; ++j)

@@ -97,6 +97,9 @@ TEST(Records, WithRejectsOnlyTheRecordHoldingTheBadByteIsSkipped) {
   ASSERT_EQ(rj.size(), 1u);
   EXPECT_EQ(rj[0].line, 3u);
   EXPECT_HAS(rj[0].reason, "at line 4, column 6");
+  // A bad byte in the header cannot be skipped: every row depends on the column names.
+  EXPECT_HAS(error_of(write("h.csv", "te\xFFxt\na\n"), &rj),
+             "h.csv line 1: the header: invalid UTF-8 byte 0xFF at column 3");
 }
 
 TEST(Records, JsonArrayRecordsAreNumberedFromOneWithTheirLines) {
