@@ -16,10 +16,19 @@ std::string columns_of(const ojson& r) {
   return s.empty() ? "(none)" : s;
 }
 
-// A column as text: strings as they are, other JSON as Python's str() would roughly give.
+std::string json_kind(const ojson& v) {
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "an object";
+  if (v.is_null()) return "null";
+  return std::string("a ") + v.type_name();
+}
+
+constexpr const char* kSkipRows = " (or set skip_invalid: true to skip such rows)";
+
+// A column as text: strings as they are, numbers and booleans as their JSON text.
 std::string column_text(const Record& rec, const std::string& col, bool required = true) {
   const ojson& r = rec.value;
-  if (!r.contains(col) || r[col].is_null()) {
+  if (!r.contains(col) || (!required && r[col].is_null())) {
     if (!required) return "";
     throw_user_error("data",
                      rec.where() + ": no '" + col + "' field (fields: " + columns_of(r) + ")",
@@ -28,8 +37,23 @@ std::string column_text(const Record& rec, const std::string& col, bool required
   const ojson& v = r[col];
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number() || v.is_boolean()) return v.dump();
-  throw_user_error("data", rec.where() + ": field '" + col + "' is not text",
-                   "template fields must be strings or numbers");
+  throw_user_error("data", rec.where() + ": field '" + col + "' is " + json_kind(v) + ", not text",
+                   std::string("write the field as a string \"...\"") + kSkipRows);
+}
+
+bool blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n\f\v") == std::string::npos;
+}
+
+// column_text that must hold something to train on.
+std::string nonblank_text(const Record& rec, const std::string& col) {
+  std::string s = column_text(rec, col);
+  if (blank(s))
+    throw_user_error(
+        "data",
+        rec.where() + ": field '" + col + "' is " + (s.empty() ? "empty" : "only whitespace"),
+        std::string("every row needs text there to train on; fix or remove the row") + kSkipRows);
+  return s;
 }
 
 // "{name}" fields of a template; "{{" and "}}" are literal braces (Python str.format).
@@ -66,31 +90,91 @@ std::vector<TemplatePart> parse_template(const std::string& t) {
   return parts;
 }
 
-ojson sharegpt_to_messages(const Record& rec) {
+// The turns of a conversation checked before any template sees them: `field` is "messages"
+// ({role, content}) or "conversations" (ShareGPT {from, value}). Returns them as messages.
+ojson checked_turns(const Record& rec, const std::string& field) {
+  const bool sharegpt = field == "conversations";
+  const std::string role_key = sharegpt ? "from" : "role",
+                    text_key = sharegpt ? "value" : "content";
+  const std::string shape =
+      sharegpt
+          ? "ShareGPT rows are {\"conversations\": [{\"from\": \"human\", \"value\": \"...\"}, "
+            "{\"from\": \"gpt\", \"value\": \"...\"}]}"
+          : "chat rows are {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}, "
+            "{\"role\": \"assistant\", \"content\": \"...\"}]}";
+  const ojson& turns = rec.value[field];
+  auto fail = [&](const std::string& what, const std::string& hint) {
+    throw_user_error("data", rec.where() + ": " + what, hint + kSkipRows);
+  };
+  if (!turns.is_array()) fail("'" + field + "' is " + json_kind(turns) + ", not a list", shape);
+  if (turns.empty())
+    fail("'" + field + "' is an empty list", "a conversation needs turns; " + shape);
   ojson out = ojson::array();
-  const ojson& conv = rec.value["conversations"];
-  if (!conv.is_array())
-    throw_user_error(
-        "data", rec.where() + ": 'conversations' is not a list",
-        "ShareGPT rows are {\"conversations\": [{\"from\": \"human\", \"value\": ...}]}");
-  for (size_t i = 0; i < conv.size(); ++i) {
-    const ojson& m = conv[i];
-    if (!m.is_object() || !m.contains("from") || !m.contains("value") || !m["from"].is_string())
-      throw_user_error("data",
-                       rec.where() + ": conversations[" + std::to_string(i) + "] lacks from/value",
-                       "each turn is {\"from\": \"human\"|\"gpt\"|\"system\", \"value\": \"...\"}");
-    std::string from = m["from"].get<std::string>(), role;
-    if (from == "human" || from == "user")
-      role = "user";
-    else if (from == "gpt" || from == "assistant" || from == "bot" || from == "model")
-      role = "assistant";
-    else if (from == "system" || from == "tool")
-      role = from;
-    else
-      throw_user_error("data", rec.where() + ": unknown speaker '" + from + "' in conversations",
-                       "use human, gpt or system");
-    out.push_back({{"role", role}, {"content", m["value"]}});
+  bool any_assistant = false, only_system = true;
+  for (size_t i = 0; i < turns.size(); ++i) {
+    const std::string at = field + "[" + std::to_string(i) + "]";
+    const ojson& m = turns[i];
+    if (!m.is_object()) fail(at + " is " + json_kind(m) + ", not an object", shape);
+    if (!m.contains(role_key)) fail(at + " has no '" + role_key + "'", shape);
+    if (!m[role_key].is_string())
+      fail(at + "." + role_key + " is " + json_kind(m[role_key]) + ", not a string", shape);
+    const std::string name = m[role_key].get<std::string>();
+    std::string role;
+    if (sharegpt) {
+      if (name == "human" || name == "user") role = "user";
+      if (name == "gpt" || name == "assistant" || name == "bot" || name == "model")
+        role = "assistant";
+      if (name == "system" || name == "tool") role = name;
+      if (role.empty())
+        fail(at + ".from '" + name + "' is not a speaker tuna knows",
+             "use human, gpt, system or tool (user / assistant are read too)");
+    } else {
+      if (name == "system" || name == "user" || name == "assistant" || name == "tool") role = name;
+      if (role.empty())
+        fail(at + ".role '" + name + "' is not a role",
+             std::string("use system, user, assistant or tool") +
+                 (name == "model" || name == "gpt" || name == "bot" ? " (the reply is 'assistant')"
+                  : name == "human"                                 ? " (the asker is 'user')"
+                                                                    : ""));
+    }
+    if (!m.contains(text_key)) fail(at + " has no '" + text_key + "'", shape);
+    const ojson& c = m[text_key];
+    if (c.is_array() && !sharegpt) {
+      // Content parts ({"type": "text", "text": "..."}), as HF chat templates take them.
+      for (size_t k = 0; k < c.size(); ++k) {
+        const std::string part = at + ".content[" + std::to_string(k) + "]";
+        if (!c[k].is_object() || !c[k].contains("type") || !c[k]["type"].is_string())
+          fail(part + " is " + json_kind(c[k]) + ", not a {\"type\": \"text\", ...} part",
+               "content is a string, or a list of {\"type\": \"text\", \"text\": \"...\"} parts");
+        if (c[k]["type"] != "text")
+          fail(part + " is a '" + c[k]["type"].get<std::string>() + "' part",
+               "tuna trains on text only; keep the {\"type\": \"text\"} parts");
+        if (!c[k].contains("text") || !c[k]["text"].is_string())
+          fail(part + ".text is missing or not a string",
+               "a text part is {\"type\": \"text\", \"text\": \"...\"}");
+      }
+    } else if (!c.is_string()) {
+      fail(at + "." + text_key + " is " + json_kind(c) + ", not text",
+           "write the " + text_key + " as a string \"...\"");
+    }
+    if (role != "system" && (c.is_string() ? blank(c.get<std::string>()) : c.empty()))
+      fail(at + "." + text_key + " is empty",
+           "every " + role + " turn needs text; fix or remove the turn");
+    any_assistant = any_assistant || role == "assistant";
+    only_system = only_system && role == "system";
+    if (sharegpt) {
+      out.push_back({{"role", role}, {"content", c}});
+    } else {
+      out.push_back(m);
+    }
   }
+  if (only_system)
+    fail("'" + field + "' holds only a system message",
+         "add the user turn and the assistant reply to learn");
+  if (!any_assistant)
+    fail("'" + field + "' has no " + (sharegpt ? "gpt" : "assistant") + " turn (nothing to learn)",
+         "add the reply the model should learn as {\"" + role_key + "\": \"" +
+             (sharegpt ? "gpt" : "assistant") + "\", \"" + text_key + "\": \"...\"}");
   return out;
 }
 
@@ -141,14 +225,16 @@ const char* data_format_name(DataFormat f) {
   return "?";
 }
 
-DataFormat detect_format(const ojson& r, const ExampleOptions& o) {
+DataFormat detect_format(const ojson& r, const ExampleOptions& o, const std::string& where) {
   if (o.format != DataFormat::AUTO) return o.format;
   if (!o.template_text.empty()) return DataFormat::TEMPLATE;
   if (r.contains("messages") || r.contains("conversations")) return DataFormat::MESSAGES;
   if (r.contains("prompt") && r.contains("completion")) return DataFormat::PROMPT_COMPLETION;
   if (r.contains("instruction") && r.contains("output")) return DataFormat::ALPACA;
   if (r.contains(o.dataset_text_field)) return DataFormat::TEXT;
-  throw_user_error("data", "cannot tell the dataset format from its fields (" + columns_of(r) + ")",
+  throw_user_error("data",
+                   (where.empty() ? "" : where + ": ") +
+                       "cannot tell the dataset format from its fields (" + columns_of(r) + ")",
                    "rows need instruction/input/output, prompt/completion, messages, conversations "
                    "or text — or set template: \"... {column} ...\" (dataset_format: template)");
 }
@@ -164,18 +250,18 @@ Example make_example(const Record& rec, DataFormat format, const ExampleOptions&
       // The same text as seed 001's formatting_prompts_func, split where the response starts.
       ex.kind = Example::Kind::PROMPT_COMPLETION;
       {
-        const std::string instruction = column_text(rec, "instruction");
+        const std::string instruction = nonblank_text(rec, "instruction");
         ex.prompt = alpaca_prompt(instruction, column_text(rec, "input", false));
       }
-      ex.completion = column_text(rec, "output") + "\n";
+      ex.completion = nonblank_text(rec, "output") + "\n";
       return ex;
     case DataFormat::PROMPT_COMPLETION:
       ex.kind = Example::Kind::PROMPT_COMPLETION;
-      ex.prompt = column_text(rec, "prompt");
-      ex.completion = column_text(rec, "completion");
+      ex.prompt = nonblank_text(rec, "prompt");
+      ex.completion = nonblank_text(rec, "completion");
       return ex;
     case DataFormat::TEXT:
-      ex.text = column_text(rec, o.dataset_text_field);
+      ex.text = nonblank_text(rec, o.dataset_text_field);
       return ex;
     case DataFormat::TEMPLATE: {
       if (o.template_text.empty())
@@ -190,7 +276,9 @@ Example make_example(const Record& rec, DataFormat format, const ExampleOptions&
                          "e.g. \"### q: {input}\\n### a: {output}\"");
       ex.kind = Example::Kind::PROMPT_COMPLETION;
       for (size_t i = 0; i < parts.size(); ++i) {
-        std::string piece = parts[i].field ? column_text(rec, parts[i].text) : parts[i].text;
+        std::string piece = !parts[i].field ? parts[i].text
+                            : i == last     ? nonblank_text(rec, parts[i].text)
+                                            : column_text(rec, parts[i].text);
         (i < last ? ex.prompt : ex.completion) += piece;
       }
       return ex;
@@ -204,24 +292,13 @@ Example make_example(const Record& rec, DataFormat format, const ExampleOptions&
                          "chat rows are {\"messages\": [{\"role\": \"user\", \"content\": ...}]}; "
                          "every file of a run must use the same format");
       ex.messages =
-          rec.value.contains("messages") ? rec.value["messages"] : sharegpt_to_messages(rec);
-      if (!ex.messages.is_array() || ex.messages.empty())
-        throw_user_error("data", rec.where() + ": 'messages' is not a non-empty list",
-                         "rows are {\"messages\": [{\"role\": \"user\", \"content\": ...}, ...]}");
-      for (size_t i = 0; i < ex.messages.size(); ++i) {
-        const ojson& m = ex.messages[i];
-        if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
-            !m.contains("content"))
-          throw_user_error(
-              "data", rec.where() + ": messages[" + std::to_string(i) + "] needs role and content",
-              "each message is {\"role\": \"user\"|\"assistant\"|\"system\", \"content\": ...}");
-      }
+          checked_turns(rec, rec.value.contains("messages") ? "messages" : "conversations");
       return ex;
     }
     case DataFormat::AUTO:
       break;
   }
-  return make_example(rec, detect_format(rec.value, o), o);
+  return make_example(rec, detect_format(rec.value, o, rec.where()), o);
 }
 
 bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Example& ex,

@@ -39,9 +39,14 @@ struct ExampleOptions {
 // definition training data (make_example) and generation prompts (app/chat_session.h) share.
 std::string alpaca_prompt(const std::string& instruction, const std::string& input);
 
-// The format of a dataset from its first record's columns (AUTO resolved).
-DataFormat detect_format(const nlohmann::ordered_json& record, const ExampleOptions& options);
-// One record → an example; a missing or mistyped column is a user error naming record.where().
+// The format of a dataset from its first record's columns (AUTO resolved); `where` (the record's
+// Record::where()) goes into the error when no format fits.
+DataFormat detect_format(const nlohmann::ordered_json& record, const ExampleOptions& options,
+                         const std::string& where = "");
+// One record → an example. A missing or mistyped column, an empty or whitespace-only text the
+// format trains on, a conversation that is empty, has only a system message or no assistant
+// turn, an unknown role or a content that is not text: a user error naming record.where() and
+// the field (docs/data.md), found before any template renders it.
 Example make_example(const Record& record, DataFormat format, const ExampleOptions& options);
 
 // One tokenised training row (-100: not scored).

@@ -43,7 +43,7 @@ TEST(Records, CsvQuotingAndJsonArrays) {
   EXPECT_EQ(r[1].line, 3u);
   std::vector<Record> s = read_records(kData + "sharegpt.json");
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].where(), kData + "sharegpt.json record 0");
+  EXPECT_EQ(s[0].where(), kData + "sharegpt.json record 1 (line 1)");  // 1-based, as lines
 }
 
 TEST(Examples, AlpacaIsSeed001TextSplitAtTheResponse) {

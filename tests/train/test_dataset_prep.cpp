@@ -1,6 +1,8 @@
 // Dataset preparation from a config: format detection, validation split, seeded shuffling that
 // does not depend on anything but the seed, rejects written with their reason; packing of the
-// training and validation rows (rows tokenised whole, then packed; unpacked sets truncated).
+// training and validation rows (rows tokenised whole, then packed; unpacked sets truncated);
+// bad rows (invalid UTF-8 included) rejected in file order with skip_invalid; a validation split
+// that leaves no rows on one side refused; progress shown only for long preparations.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -114,6 +116,116 @@ TEST(DatasetPrep, PacksTrainAndEvalRows) {
     EXPECT_NE(std::string(e.what()).find("packing needs max_length"), std::string::npos)
         << e.what();
   }
+}
+
+std::string write_file(const fs::path& p, const std::string& bytes) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << bytes;
+  return p.string();
+}
+
+std::string prep_error(const std::string& yaml) {
+  try {
+    prepare_training_data(parse_train_config(yaml, "c.yaml"), test::golden_tokenizer("gemma3"),
+                          nullptr);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_status(), 2) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for " << yaml;
+  return "";
+}
+
+TEST(DatasetPrep, SkipInvalidRejectsInvalidUtf8RowsInLineOrderAndGoesOn) {
+  fs::path dir = fs::path(::testing::TempDir()) / "tuna_dataset_prep_utf8";
+  fs::remove_all(dir);
+  const std::string train = write_file(dir / "train.jsonl",
+                                       "{\"text\": \"one\"}\n"
+                                       "{\"text\": \"caf\xE9\"}\n"  // Latin-1: a read reject
+                                       "{\"text\": \"\"}\n"         // empty: an example reject
+                                       "{broken\n"                  // a read reject
+                                       "{\"text\": \"five\"}\n");
+  const std::string eval =
+      write_file(dir / "eval.json", "[{\"text\": \"\xFF\"}, {\"text\": \"ok\"}]");
+  const Tokenizer& tok = test::golden_tokenizer("gemma3");
+  PreparedData d = prepare_training_data(
+      parse_train_config("dataset: " + train + "\neval_dataset: " + eval +
+                             "\nskip_invalid: true\noutput_dir: " + (dir / "out").string() + "\n",
+                         "c"),
+      tok, nullptr);
+  EXPECT_EQ(d.train.size(), 2u);
+  EXPECT_EQ(d.eval.size(), 1u);
+  EXPECT_EQ(d.rejected, 4u);
+  std::ifstream rj(d.rejects_path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(rj, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["line"], 2);
+  EXPECT_NE(lines[0]["reason"].get<std::string>().find("invalid UTF-8 byte 0xE9 at column 14"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0]["raw"], "{\"text\": \"caf\xEF\xBF\xBD\"}");  // U+FFFD for the bad byte
+  EXPECT_EQ(lines[1]["line"], 3);
+  EXPECT_EQ(lines[2]["line"], 4);
+  EXPECT_EQ(lines[3]["file"], eval);
+  EXPECT_EQ(lines[3]["record"], 1);
+  // Without skip_invalid the first bad byte stops the run as a user error.
+  EXPECT_NE(
+      prep_error("dataset: " + train + "\n").find("train.jsonl line 2: invalid UTF-8 byte 0xE9"),
+      std::string::npos);
+  // Every row rejected: an error with the first reason, not an empty run.
+  const std::string all_bad =
+      write_file(dir / "bad.jsonl", "{\"text\": \"\xFF\"}\n{\"text\": \"\"}\n");
+  const std::string e = prep_error("dataset: " + all_bad + "\nskip_invalid: true\n");
+  EXPECT_NE(e.find("dataset: none of the 2 records of " + all_bad + " is usable"),
+            std::string::npos)
+      << e;
+}
+
+TEST(DatasetPrep, AValidationSplitMustLeaveRowsOnBothSides) {
+  fs::path dir = fs::path(::testing::TempDir()) / "tuna_dataset_prep_split";
+  std::string rows;
+  for (int i = 0; i < 5; ++i) rows += "{\"text\": \"row " + std::to_string(i) + "\"}\n";
+  const std::string train = write_file(dir / "train.jsonl", rows);
+  std::string e = prep_error("dataset: " + train + "\nvalidation_split: 0.1\n");
+  EXPECT_NE(e.find("validation_split 0.1 of the 5 usable rows of " + train +
+                   " holds out 0 rows for validation"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("at least 0.2"), std::string::npos) << e;
+  e = prep_error("dataset: " + train + "\nvalidation_split: 1.0\n");
+  EXPECT_NE(e.find("validation_split 1 of the 5 usable rows of " + train +
+                   " holds out all 5 for validation, leaving 0 "
+                   "to train on"),
+            std::string::npos)
+      << e;
+  e = prep_error("dataset: " + train + "\neval_dataset: " + dir.string() + "\n");
+  EXPECT_NE(e.find("eval_dataset: " + dir.string() + " is a directory"), std::string::npos) << e;
+  const std::string empty = write_file(dir / "empty.csv", "text\n");
+  e = prep_error("dataset: " + train + "\neval_dataset: " + empty + "\n");
+  EXPECT_NE(e.find("eval_dataset: " + empty + " holds no records"), std::string::npos) << e;
+}
+
+TEST(DatasetPrep, ProgressOnlyForLongPreparations) {
+  fs::path dir = fs::path(::testing::TempDir()) / "tuna_dataset_prep_progress";
+  std::string rows;
+  for (int i = 0; i < 50; ++i) rows += "{\"text\": \"row " + std::to_string(i) + "\"}\n";
+  const TrainConfig cfg =
+      parse_train_config("dataset: " + write_file(dir / "train.jsonl", rows) + "\n", "c");
+  const Tokenizer& tok = test::golden_tokenizer("gemma3");
+  std::vector<std::string> shown;
+  DataProgressOptions quick;
+  quick.sink = [&](const std::string& l) { shown.push_back(l); };
+  prepare_training_data(cfg, tok, nullptr, quick);  // well under a second: silent
+  EXPECT_TRUE(shown.empty());
+  DataProgressOptions slow = quick;  // as if every row took longer than the thresholds
+  slow.first_after_s = 0;
+  slow.every_s = 0;
+  prepare_training_data(cfg, tok, nullptr, slow);
+  ASSERT_EQ(shown.size(), 51u);
+  EXPECT_EQ(shown[0].rfind("data: tokenizing 0/50 rows (", 0), 0u) << shown[0];
+  EXPECT_EQ(shown.back().rfind("data: tokenized 50/50 rows (", 0), 0u) << shown.back();
+  EXPECT_NE(shown.back().find(" rows/s, "), std::string::npos) << shown.back();
 }
 
 }  // namespace
