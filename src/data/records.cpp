@@ -394,28 +394,9 @@ std::vector<Record> read_csv(const std::string& path, const std::string& text, s
 }  // namespace
 
 size_t find_invalid_utf8(const std::string& s, size_t from) {
-  auto at = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  auto cont = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return i < s.size() && at(i) >= lo && at(i) <= hi;
-  };
-  for (size_t i = from; i < s.size();) {
-    const unsigned char b = at(i);
-    if (b < 0x80) {
-      ++i;
-    } else if (b >= 0xC2 && b <= 0xDF && cont(i + 1)) {
-      i += 2;
-    } else if (b >= 0xE0 && b <= 0xEF &&
-               cont(i + 1, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF) && cont(i + 2)) {
-      i += 3;
-    } else if (b >= 0xF0 && b <= 0xF4 &&
-               cont(i + 1, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF) && cont(i + 2) &&
-               cont(i + 3)) {
-      i += 4;
-    } else {
-      return i;
-    }
-  }
-  return std::string::npos;
+  if (from >= s.size()) return std::string::npos;
+  const size_t at = utf8::first_invalid(std::string_view(s).substr(from));
+  return at == std::string_view::npos ? std::string::npos : from + at;
 }
 
 TextPosition position_of(const std::string& text, size_t offset) {
