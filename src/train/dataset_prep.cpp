@@ -133,7 +133,8 @@ void sort_rejects(std::vector<RejectedRecord>& rejects, const std::vector<std::s
                    });
 }
 
-// validation_split must leave rows on both sides (datasets' train_test_split refuses too).
+// validation_split must hold out at least one row (datasets' train_test_split refuses too); the
+// config allows only fractions below 1, so rows are always left to train on.
 void check_validation_split(double split, size_t rows, size_t n_eval, const std::string& path,
                             const std::string& eval_path) {
   if (split <= 0) return;
@@ -150,11 +151,6 @@ void check_validation_split(double split, size_t rows, size_t n_eval, const std:
                          (eval_path.empty() ? ", or set eval_dataset" : ", or leave it out") +
                          " (or add rows)");
   }
-  if (n_eval >= rows)
-    throw_user_error(
-        "data",
-        of + " holds out all " + std::to_string(n_eval) + " for validation, leaving 0 to train on",
-        "use a fraction below 1, e.g. validation_split: 0.1, or set eval_dataset");
 }
 
 }  // namespace

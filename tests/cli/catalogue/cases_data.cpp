@@ -269,8 +269,7 @@ std::vector<BadInput> data_cases() {
                "validation_split: 0.1\n"));
   c.push_back(train_on("validation_split_no_train_rows",
                        "validation_split 1.0 holding out every row", "d.jsonl", kOk + kOk,
-                       {"validation_split 1 of the 2 usable rows of {dir}/d.jsonl holds out all 2",
-                        "leaving 0 to train on", "below 1"},
+                       {"c.yaml line 5", "validation_split", "1 excluded"},
                        "validation_split: 1.0\n"));
   return c;
 }
