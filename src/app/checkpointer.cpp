@@ -256,9 +256,18 @@ std::vector<std::string> remove_stale_temporaries(const std::string& out_dir) {
 Checkpointer::Checkpointer(std::string out_dir, std::optional<size_t> save_total_limit,
                            int64_t resumed_step)
     : out_dir_(std::move(out_dir)), limit_(save_total_limit) {
-  if (resumed_step >= 0)
-    for (const auto& [step, dir] : complete_checkpoints(out_dir_, resumed_step))
-      saved_.push_back(dir.string());
+  if (resumed_step < 0) return;
+  for (const auto& [step, dir] : complete_checkpoints(out_dir_, resumed_step))
+    saved_.push_back(dir.string());
+  prune();  // a run killed between a save and its pruning kept one too many
+}
+
+void Checkpointer::prune() {
+  if (limit_)
+    while (saved_.size() > *limit_) {
+      remove_checkpoint_dir(saved_.front(), ".deleting");
+      saved_.erase(saved_.begin());
+    }
 }
 
 std::string Checkpointer::last_complete() const {
@@ -287,6 +296,14 @@ std::string Checkpointer::save(int64_t step,
     write_text_file((tmp / "COMPLETE").string(),
                     ojson{{"format", "tuna checkpoint"}, {"step", step}, {"files", files}}.dump(2));
     fsync_directory(tmp.string());
+  } catch (const Error& e) {
+    fs::remove_all(tmp, ec);
+    // Name the checkpoint, not its temporary directory (which is gone now).
+    std::string what = e.message();
+    for (size_t at = what.find(tmp.string()); at != std::string::npos;
+         at = what.find(tmp.string(), at))
+      what.replace(at, tmp.string().size(), final_dir.string());
+    throw Error(e.kind(), e.component(), what, e.hint());
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;
@@ -304,11 +321,7 @@ std::string Checkpointer::save(int64_t step,
   fs::remove_all(fs::path(out_dir_) / ("." + name + ".old"), ec);
   saved_.erase(std::remove(saved_.begin(), saved_.end(), final_dir.string()), saved_.end());
   saved_.push_back(final_dir.string());
-  if (limit_)
-    while (saved_.size() > *limit_) {
-      remove_checkpoint_dir(saved_.front(), ".deleting");
-      saved_.erase(saved_.begin());
-    }
+  prune();
   return final_dir.string();
 }
 

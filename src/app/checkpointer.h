@@ -60,7 +60,8 @@ std::vector<std::string> remove_stale_temporaries(const std::string& out_dir);
 class Checkpointer {
  public:
   // `save_total_limit`: checkpoints kept (the oldest go first); none: all. `resumed_step` >= 0:
-  // the complete checkpoints already in out_dir up to that step count towards the limit.
+  // the complete checkpoints already in out_dir up to that step count towards the limit (and the
+  // oldest beyond it are removed now).
   Checkpointer(std::string out_dir, std::optional<size_t> save_total_limit,
                int64_t resumed_step = -1);
 
@@ -77,6 +78,7 @@ class Checkpointer {
   std::string last_complete() const;
 
  private:
+  void prune();
   std::string out_dir_;
   std::optional<size_t> limit_;
   std::vector<std::string> saved_;
