@@ -38,22 +38,22 @@ int64_t checkpoint_step(const std::string& name) {
 // {"files": {name: bytes}} (an empty COMPLETE, from older versions, is trusted as it is).
 std::string checkpoint_problem(const fs::path& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return "is not a directory";
+  if (!fs::is_directory(dir, ec)) return "it is a file, not a checkpoint directory";
   if (!fs::exists(dir / "COMPLETE", ec))
-    return "is incomplete: it has no COMPLETE marker (its writing was interrupted)";
-  if (!fs::exists(dir / "tuna_state.json", ec)) return "has no tuna_state.json";
+    return "it has no COMPLETE marker (its writing was interrupted, or it is no checkpoint)";
+  if (!fs::exists(dir / "tuna_state.json", ec)) return "it has no tuna_state.json";
   std::ifstream in(dir / "COMPLETE");
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   if (text.empty()) return "";
   const ojson manifest = ojson::parse(text, nullptr, false);
   if (manifest.is_discarded() || !manifest.contains("files") || !manifest["files"].is_object())
-    return "is damaged: its COMPLETE marker is not a manifest";
+    return "its COMPLETE marker is not a manifest (the checkpoint is damaged)";
   for (const auto& [name, size] : manifest["files"].items()) {
     const auto have = fs::file_size(dir / name, ec);
-    if (ec) return "is damaged: " + name + " is missing";
+    if (ec) return name + " is missing (the checkpoint is damaged)";
     if (!size.is_number_unsigned() || have != size.get<uintmax_t>())
-      return "is damaged: " + name + " has " + std::to_string(have) + " bytes, its manifest says " +
-             size.dump();
+      return name + " has " + std::to_string(have) + " bytes, its manifest says " + size.dump() +
+             " (the checkpoint is damaged)";
   }
   return "";
 }
@@ -135,6 +135,7 @@ std::string check_output_dir(const TrainConfig& cfg) {
         err == EROFS ? "the filesystem is read-only: choose another output_dir"
                      : "choose an output_dir you can write to, or fix its permissions");
   const std::string resume = find_resume_checkpoint(cfg, out);
+  if (!resume.empty()) read_resume_point(resume);  // its state must be readable
   if (fs::is_directory(st) && !fs::is_empty(out, ec) &&
       !cfg.at("overwrite_output_dir").get<bool>()) {
     const bool resumes_here =
@@ -145,9 +146,12 @@ std::string check_output_dir(const TrainConfig& cfg) {
       for (fs::directory_iterator it(out, ec), end; !ec && it != end && shown < 3;
            it.increment(ec), ++shown)
         names += (shown ? ", " : "") + it->path().filename().string();
+      names = "it holds " + names + (shown == 3 ? ", ..." : "");
+      for (const char* finished : {"adapter_model.safetensors", "model.safetensors"})
+        if (fs::exists(fs::path(out) / finished, ec))
+          names = "it already holds a finished adapter or model: " + std::string(finished);
       throw_user_error("train",
-                       "output_dir " + out + " already exists and is not empty (it holds " + names +
-                           (shown == 3 ? ", ..." : "") + ")",
+                       "output_dir " + out + " already exists and is not empty (" + names + ")",
                        "set overwrite_output_dir: true to write into it, resume_from_checkpoint: "
                        "latest to continue the run it holds, or choose another output_dir");
     }
@@ -173,10 +177,13 @@ std::string find_resume_checkpoint(const TrainConfig& cfg, const std::string& ou
   if (!fs::exists(named, ec))
     throw_user_error("train", "resume_from_checkpoint: " + named + " does not exist", kResumeHint);
   if (const std::string problem = checkpoint_problem(named); !problem.empty())
-    throw_user_error("train", "resume_from_checkpoint: " + named + " " + problem,
-                     problem.rfind("is damaged", 0) == 0 || problem.rfind("is incomplete", 0) == 0
-                         ? "resume from an older checkpoint (or latest, which skips it)"
-                         : kResumeHint);
+    throw_user_error(
+        "train",
+        "resume_from_checkpoint: " + named + " is not a complete tuna checkpoint: " + problem,
+        problem.find("damaged") != std::string::npos ||
+                problem.find("interrupted") != std::string::npos
+            ? "resume from an older checkpoint, or use latest, which skips it"
+            : kResumeHint);
   return named;
 }
 

@@ -2,6 +2,7 @@
 // and every check that can fail runs before the first step.
 #include "app/training_job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -43,18 +44,31 @@ void check_same_trainables(const std::string& resume_dir, const ojson& state,
   if (!state.contains("trainable") || !state["trainable"].is_array()) return;  // older checkpoint
   const std::vector<std::string> then = state["trainable"].get<std::vector<std::string>>();
   if (then == now) return;
+  // The first parameter only one side trains (names with their shapes).
+  auto first_missing = [](const std::vector<std::string>& from,
+                          const std::vector<std::string>& in) {
+    for (const std::string& p : from)
+      if (std::find(in.begin(), in.end(), p) == in.end()) return p;
+    return std::string();
+  };
   std::string diff;
-  for (size_t i = 0; i < std::max(then.size(), now.size()) && diff.empty(); ++i)
-    if (i >= then.size() || i >= now.size() || then[i] != now[i])
-      diff = (i < then.size() ? "it trains " + then[i]
-                              : "it has no parameter #" + std::to_string(i + 1)) +
-             ", this run " +
-             (i < now.size() ? now[i] : "has no parameter #" + std::to_string(i + 1));
+  if (std::string p = first_missing(then, now); !p.empty())
+    diff = "it trains " + p + ", this run does not";
+  else if (std::string q = first_missing(now, then); !q.empty())
+    diff = "this run trains " + q + ", it does not";
   throw_user_error("train",
                    "resume_from_checkpoint: " + resume_dir +
                        " was written by a run with another model or LoRA shape (" + diff + ")",
                    "resume with the model and lora settings it was written with, or start "
                    "afresh without resume_from_checkpoint");
+}
+
+[[noreturn]] void throw_past_the_end(const std::string& resume_dir, int64_t step, int64_t total) {
+  throw_user_error("train",
+                   "resume_from_checkpoint: " + resume_dir + " is at step " + std::to_string(step) +
+                       " but this run has " + std::to_string(total) + " steps",
+                   "raise max_steps / num_train_epochs to continue training, or resume from an "
+                   "earlier checkpoint");
 }
 
 // QLoRA: a handle whose linear weights are quantized, as transformers' load_in_4bit; `notice`
@@ -124,6 +138,17 @@ RunSummary TrainingJob::run() {
   // What trains (its conflicts with the config are found before the data is read; it is reported
   // after): LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
   TrainableSet ts = make_trainable_set(cfg, model, handle->name());
+  // A checkpoint of another run (model, LoRA shape) or past this run's end is refused here,
+  // before the data is read or anything is printed.
+  const std::vector<std::string> fingerprint = trainable_fingerprint(ts);
+  ResumePoint resumed;
+  if (!resume_dir.empty()) {
+    resumed = read_resume_point(resume_dir);
+    check_same_trainables(resume_dir, resumed.state, fingerprint);
+    if (const int64_t max_steps = cfg.at("max_steps").get<int64_t>();
+        max_steps > 0 && resumed.step >= max_steps)
+      throw_past_the_end(resume_dir, resumed.step, max_steps);
+  }
   ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
   const std::unique_ptr<ChatTemplate> chat = data_chat_template(*handle);
   const PreparedData data = prepare_training_data(cfg, tok, chat.get());
@@ -135,11 +160,7 @@ RunSummary TrainingJob::run() {
   TrainerArgs& ta = plan.trainer;
   // Resuming: the checkpoint's adapter, optimizer state, step and logs continue the run exactly
   // (data order, schedule and dropout follow the step).
-  const std::vector<std::string> fingerprint = trainable_fingerprint(ts);
-  ResumePoint resumed;
   if (!resume_dir.empty()) {
-    resumed = read_resume_point(resume_dir);
-    check_same_trainables(resume_dir, resumed.state, fingerprint);
     ta.start_step = resumed.step;
     ta.start_tokens = resumed.tokens;
     ts.load(resume_dir, model);
@@ -164,13 +185,7 @@ RunSummary TrainingJob::run() {
   plan.steps_per_epoch = trainer.updates_per_epoch(data.train.size());
   const int64_t total = plan.total_steps;
   if (!resume_dir.empty()) {
-    if (resumed.step >= total)
-      throw_user_error("train",
-                       "resume_from_checkpoint: " + resume_dir + " is at step " +
-                           std::to_string(resumed.step) + " but this run has " +
-                           std::to_string(total) + " steps",
-                       "raise max_steps / num_train_epochs to continue training, or resume from "
-                       "an earlier checkpoint");
+    if (resumed.step >= total) throw_past_the_end(resume_dir, resumed.step, total);
     trainer.optimizer().load((fs::path(resume_dir) / "optimizer.safetensors").string());
   }
 

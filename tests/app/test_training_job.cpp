@@ -343,8 +343,9 @@ TEST_F(TrainingJobTest, StaleTemporariesAreCleanedAndNeverResumedFrom) {
   EXPECT_FALSE(fs::exists(out + "/.checkpoint-9.tmp"));
   EXPECT_FALSE(fs::exists(out + "/adapter_model.safetensors.tmp.Ab3dE9"));
   // Named explicitly, the damaged one is refused with the reason.
-  expect_user_error(config("out", {"resume_from_checkpoint=" + out + "/checkpoint-8"}), tok,
-                    "checkpoint-8 is damaged: optimizer.safetensors has 5 bytes");
+  expect_user_error(
+      config("out", {"resume_from_checkpoint=" + out + "/checkpoint-8"}), tok,
+      "checkpoint-8 is not a complete tuna checkpoint: optimizer.safetensors has 5 bytes");
 }
 
 TEST_F(TrainingJobTest, ResumeFromAnotherRunOrPastTheEndIsRefused) {
