@@ -207,14 +207,15 @@ void expect_output_like_reference(const std::string& out, const std::string& ref
 // (resume_from_checkpoint: latest; afresh with overwrite_output_dir when no checkpoint is complete
 // yet) until it finishes, then compared with the uninterrupted run. Before each resume, the
 // checkpoint it will continue from must equal the reference's (never a corrupt one picked up).
-// save_total_limit 3, so pruning is killed too. Stops after at least 24 kills.
+// save_total_limit 3, so pruning is killed too. Stops after at least 24 kills, 3 of them with a
+// checkpoint half written.
 TEST_F(CrashSafety, KillNineAtRandomMomentsThenResumeGivesTheUninterruptedRun) {
   const std::string ref = reference();
   ASSERT_FALSE(HasFailure());
   std::mt19937_64 rng(20261207);
   int kills = 0, mid_checkpoint = 0, resumes = 0, restarts = 0, rounds = 0;
   std::map<std::string, int> by_kind;
-  while (kills < 24) {
+  while ((kills < 24 || mid_checkpoint < 3) && kills < 60) {
     ++rounds;
     const std::string out = path("run" + std::to_string(rounds));
     int round_kills = 0;
