@@ -56,7 +56,8 @@ std::string expand(std::string s, const fs::path& dir) {
 }
 
 bool uses_gguf(const BadInput& c) {
-  return c.args.find("{gguf}") != std::string::npos || c.setup.find("{gguf}") != std::string::npos;
+  return c.args.find("{gguf}") != std::string::npos ||
+         c.setup.find("{gguf}") != std::string::npos;
 }
 
 // Every file under `dir` (relative path → bytes); directories as "<path>/" → "".
@@ -110,9 +111,7 @@ std::map<std::string, std::string>& seen_messages() {
 }  // namespace
 
 // gtest prints a failing case by its id.
-void PrintTo(const BadInput& c, std::ostream* os) {
-  *os << c.id;
-}
+void PrintTo(const BadInput& c, std::ostream* os) { *os << c.id; }
 
 namespace {
 
@@ -122,8 +121,8 @@ TEST_P(Catalogue, ExitTwoWithAClearMessageAndNothingWritten) {
   const BadInput& c = GetParam();
   if (uses_gguf(c) && !fs::exists(kGguf)) GTEST_SKIP() << "needs " << kGguf;
   std::string name = replace_all(c.id, ".", "_");
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("tuna_catalogue_" + std::to_string(getpid()) + "_" + name);
+  const fs::path dir = fs::path(::testing::TempDir()) /
+                       ("tuna_catalogue_" + std::to_string(getpid()) + "_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const auto& [file, bytes] : c.files) {
@@ -204,8 +203,7 @@ std::string generated_markdown() {
     }
     auto it = seen_messages().find(c.id);
     md << "| `" << c.id << "` | " << md_escape(c.what) << " | `" << md_escape(c.args) << "` | "
-       << (it == seen_messages().end() ? std::string("(not run)")
-                                       : "`" + md_escape(it->second) + "`")
+       << (it == seen_messages().end() ? std::string("(not run)") : "`" + md_escape(it->second) + "`")
        << " |\n";
   }
   md << "\n" << kEnd << "\n";
