@@ -143,6 +143,16 @@ std::string bytes(const std::string& p) {
   return fs::exists(p) ? tuna_test::read_file(p) : "<missing " + p + ">";
 }
 
+// Files `a` and `b` hold the same bytes (a short message, not the bytes, when they do not).
+::testing::AssertionResult same_file(const std::string& a, const std::string& b) {
+  if (!fs::exists(a)) return ::testing::AssertionFailure() << a << " is missing";
+  if (!fs::exists(b)) return ::testing::AssertionFailure() << b << " is missing";
+  const std::string x = tuna_test::read_file(a), y = tuna_test::read_file(b);
+  if (x == y) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << a << " (" << x.size() << " bytes) differs from " << b << " (" << y.size() << " bytes)";
+}
+
 // metrics.jsonl / a JSON object without the fields that measure time.
 std::vector<json> without_timing(const std::string& text, bool one_object = false) {
   std::vector<json> out;
@@ -177,16 +187,16 @@ void expect_checkpoint_like_reference(const std::string& out, const std::string&
   const std::string name = "/checkpoint-" + std::to_string(step) + "/";
   for (const char* f : {"adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors",
                         "tuna_state.json", "COMPLETE"})
-    EXPECT_EQ(bytes(out + name + f), bytes(ref + name + f)) << when << ": " << name << f;
+    EXPECT_TRUE(same_file(out + name + f, ref + name + f)) << when;
 }
 
 // The finished output equals the reference's: adapter bytes, every step once in metrics.jsonl
 // with the same values, train_results.json, no temporary left anywhere.
 void expect_output_like_reference(const std::string& out, const std::string& ref,
                                   const std::string& when) {
-  EXPECT_EQ(bytes(out + "/adapter_model.safetensors"), bytes(ref + "/adapter_model.safetensors"))
+  EXPECT_TRUE(same_file(out + "/adapter_model.safetensors", ref + "/adapter_model.safetensors"))
       << when;
-  EXPECT_EQ(bytes(out + "/adapter_config.json"), bytes(ref + "/adapter_config.json")) << when;
+  EXPECT_TRUE(same_file(out + "/adapter_config.json", ref + "/adapter_config.json")) << when;
   const auto metrics = without_timing(bytes(out + "/metrics.jsonl"));
   EXPECT_EQ(metrics, without_timing(bytes(ref + "/metrics.jsonl"))) << when;
   std::set<int64_t> steps;
