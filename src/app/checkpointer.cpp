@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -73,12 +74,13 @@ std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const std::string
 }
 
 // Creates and removes a file in `dir`: the errno of the first failure, or 0.
+// A unique name (mkstemp), so jobs checking the same directory at once never collide.
 int probe_writable(const fs::path& dir) {
-  const fs::path probe = dir / (".tuna-write-probe-" + std::to_string(::getpid()));
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  std::string name = (dir / ".tuna-write-probe-XXXXXX").string();
+  const int fd = ::mkstemp(name.data());
   if (fd < 0) return errno;
   ::close(fd);
-  return ::unlink(probe.c_str()) == 0 ? 0 : errno;
+  return ::unlink(name.c_str()) == 0 ? 0 : errno;
 }
 
 // Removes `dir` by renaming it to a hidden name first, so a kill halfway through never leaves a
@@ -249,6 +251,7 @@ std::vector<std::string> remove_stale_temporaries(const std::string& out_dir) {
     // write_file_atomic's NAME.tmp.XXXXXX (mkstemp's six characters)
     const size_t t = n.rfind(".tmp.");
     if (t != std::string::npos && t > 0 && n.size() == t + 11) ours = true;
+    if (n.rfind(".tuna-write-probe-", 0) == 0) ours = true;  // check_output_dir's probe
     if (ours) stale.push_back(it->path());
   }
   std::sort(stale.begin(), stale.end());

@@ -54,7 +54,8 @@ nlohmann::ordered_json trainer_state_json(const TrainerStateInfo& info,
 void write_text_file(const std::string& path, const std::string& text);
 
 // Removes what a killed run left in `out_dir`: .checkpoint-N.tmp / .old / .deleting directories
-// and the temporary files of atomic writes (NAME.tmp.XXXXXX). Returns the names removed.
+// the temporary files of atomic writes (NAME.tmp.XXXXXX) and write probes. Returns the names
+// removed.
 std::vector<std::string> remove_stale_temporaries(const std::string& out_dir);
 
 class Checkpointer {
