@@ -67,26 +67,28 @@ void ConsoleSink::on_finished(const TrainingFinished& e) {
   }
 }
 
-JsonlMetricsSink::JsonlMetricsSink(std::string path) : path_(std::move(path)) {}
+JsonlMetricsSink::JsonlMetricsSink(std::string path, nlohmann::ordered_json kept)
+    : path_(std::move(path)), kept_(std::move(kept)) {}
 
 JsonlMetricsSink::~JsonlMetricsSink() {
   close();
 }
 
 void JsonlMetricsSink::close() {
-  if (file_) std::fclose(file_);
-  file_ = nullptr;
+  file_.reset();
 }
 
 void JsonlMetricsSink::write(const nlohmann::ordered_json& entry) {
-  if (!file_) return;
-  std::fprintf(file_, "%s\n", entry.dump().c_str());
-  std::fflush(file_);
+  if (file_) file_->append(entry.dump() + "\n");
 }
 
 void JsonlMetricsSink::on_started(const TrainingStarted&) {
   close();
-  file_ = std::fopen(path_.c_str(), "w");
+  std::string text;
+  for (const auto& entry : kept_) text += entry.dump() + "\n";
+  write_file_atomic("train", path_,
+                    [&](const WriteBytes& sink) { sink(text.data(), text.size()); });
+  file_ = std::make_unique<AppendFile>("train", path_, false);
 }
 void JsonlMetricsSink::on_step(const StepMetrics& e) {
   write(to_json(e));

@@ -2,6 +2,7 @@
 // keys are TrainingArguments / SFTConfig / LoraConfig / BitsAndBytesConfig names (docs/config.md).
 #include <cstdio>
 
+#include "app/checkpointer.h"
 #include "app/metrics_sinks.h"
 #include "app/model_handle.h"
 #include "app/training_job.h"
@@ -43,6 +44,7 @@ Runner register_train(CLI::App& app) {
       throw_user_error("config", o->config + ": no model",
                        "set model: a Hugging Face directory, a cached repo id or a .gguf file");
     const std::string model_arg = cfg.at("model").get<std::string>();
+    check_output_dir(cfg);  // a bad output_dir or checkpoint is reported before the model loads
     TrainingJob job(std::move(cfg), ModelHandle::load(model_arg));
     ConsoleSink console;
     InterruptSink interrupt(job.cancel_token());

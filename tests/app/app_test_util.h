@@ -2,8 +2,11 @@
 // whose ids fit it. Test-only.
 #pragma once
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "tokenizer/tokenizer.h"
 
@@ -12,8 +15,8 @@ namespace tuna {
 inline const std::string kLlama = std::string(TUNA_GOLDEN_DIR) + "/models/llama";
 
 // One token per printable ASCII character and newline; <pad> 0, <bos> 1, <eos> 2 (the golden
-// Llama's bos/eos ids), <unk> 3.
-inline Tokenizer char_tokenizer() {
+// Llama's bos/eos ids), <unk> 3: tokenizer.json and tokenizer_config.json.
+inline std::pair<nlohmann::json, nlohmann::json> char_tokenizer_json() {
   nlohmann::json vocab = nlohmann::json::object();
   nlohmann::json added = nlohmann::json::array();
   const char* specials[] = {"<pad>", "<bos>", "<eos>", "<unk>"};
@@ -45,7 +48,23 @@ inline Tokenizer char_tokenizer() {
                                 {"unk_token", "<unk>"}}}};
   const nlohmann::json config = {
       {"bos_token", "<bos>"}, {"eos_token", "<eos>"}, {"pad_token", "<pad>"}};
+  return {tok, config};
+}
+
+inline Tokenizer char_tokenizer() {
+  const auto [tok, config] = char_tokenizer_json();
   return Tokenizer::from_json(tok, &config, "char_tokenizer");
+}
+
+// A model directory `tuna` can load: the tiny golden Llama (linked) with the character tokenizer.
+inline void write_tiny_model_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "generation_config.json", "model.safetensors"})
+    fs::create_symlink(fs::path(kLlama) / f, fs::path(dir) / f);
+  const auto [tok, config] = char_tokenizer_json();
+  std::ofstream(fs::path(dir) / "tokenizer.json") << tok.dump();
+  std::ofstream(fs::path(dir) / "tokenizer_config.json") << config.dump();
 }
 
 }  // namespace tuna

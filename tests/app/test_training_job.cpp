@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "app/app_test_util.h"
 #include "app/training_job.h"
+#include "core/error.h"
 #include "lora/adapter_io.h"
 #include "model/model.h"
 #include "test_util.h"
@@ -210,6 +212,154 @@ TEST_F(TrainingJobTest, CancelledJobLeavesALoadableCheckpointThatResumes) {
   // Resuming from it finishes the uninterrupted run, bit for bit.
   run_job(config("resumed", {"resume_from_checkpoint=" + ckpt}), tok);
   EXPECT_EQ(adapter_bytes("resumed"), adapter_bytes("full"));
+}
+
+// Every line of metrics.jsonl / the keys of a JSON file, without the fields that measure time.
+std::vector<nlohmann::json> without_timing(const std::string& jsonl) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(jsonl);
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    for (const char* k : {"tokens_per_second", "eta_seconds", "train_runtime",
+                          "train_samples_per_second", "train_steps_per_second"})
+      j.erase(k);
+    lines.push_back(j);
+  }
+  return lines;
+}
+
+// The data loss on resume: metrics.jsonl lost its earlier lines and num_tokens restarted
+// from zero. Cancelled at step 5 with logging_steps 3 (a log window open at the checkpoint), the
+// resumed run's metrics.jsonl, train_results.json and log history equal the uninterrupted run's.
+TEST_F(TrainingJobTest, ResumedRunKeepsMetricsTokenCountAndTotals) {
+  const Tokenizer tok = char_tokenizer();
+  const std::vector<std::string> keys = {"max_steps=7", "logging_steps=3", "save_steps=1"};
+  run_job(config("full", keys), tok);
+  {
+    // Tripped once checkpoint 4 is written: the loop sees it after step 5.
+    struct CancelAfterCheckpoint : TrainingSink {
+      CancelToken& token;
+      explicit CancelAfterCheckpoint(CancelToken& t) : token(t) {}
+      void on_checkpoint(const CheckpointSaved& c) override {
+        if (c.step == 4) token.cancel();
+      }
+    };
+    TrainingJob job(config("resumed", keys), tiny_handle(tok));
+    CancelAfterCheckpoint cancel(job.cancel_token());
+    job.add_sink(cancel);
+    EXPECT_THROW(job.run(), TrainingInterrupted);
+  }
+  std::vector<std::string> k = keys;
+  k.push_back("resume_from_checkpoint=latest");
+  run_job(config("resumed", k), tok);
+  EXPECT_EQ(adapter_bytes("resumed"), adapter_bytes("full"));
+  const auto full = without_timing(tuna_test::read_file(path("full") + "/metrics.jsonl"));
+  EXPECT_EQ(full.size(), 3u);  // steps 3, 6, 7
+  EXPECT_EQ(without_timing(tuna_test::read_file(path("resumed") + "/metrics.jsonl")), full);
+  auto one_line = [&](const std::string& file) {
+    return nlohmann::json::parse(tuna_test::read_file(file)).dump() + "\n";
+  };
+  EXPECT_EQ(without_timing(one_line(path("resumed") + "/train_results.json")),
+            without_timing(one_line(path("full") + "/train_results.json")));
+  const auto history = [&](const std::string& out) {
+    std::string lines;
+    for (const auto& e : nlohmann::json::parse(
+             tuna_test::read_file(path(out) + "/trainer_state.json"))["log_history"])
+      lines += e.dump() + "\n";
+    return without_timing(lines);
+  };
+  EXPECT_EQ(history("resumed"), history("full"));
+}
+
+// Runs a job expecting a user error whose message holds `fragment`.
+void expect_user_error(TrainConfig cfg, const Tokenizer& tok, const std::string& fragment) {
+  try {
+    run_job(std::move(cfg), tok);
+    ADD_FAILURE() << "no error; expected " << fragment;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::USER) << e.what();
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    EXPECT_NE(e.hint(), "") << e.what();
+  }
+}
+
+// overwrite_output_dir: false refuses a non-empty output_dir (as the HF scripts do) unless the run
+// resumes from a checkpoint inside it; true writes into it.
+TEST_F(TrainingJobTest, NonEmptyOutputDirNeedsOverwriteOrResume) {
+  const Tokenizer tok = char_tokenizer();
+  fs::create_directories(path("out"));
+  tuna_test::write_file(path("out") + "/notes.txt", "mine");
+  expect_user_error(config("out", {"max_steps=2"}), tok, "already exists and is not empty");
+  EXPECT_EQ(tuna_test::read_file(path("out") + "/notes.txt"), "mine");
+  EXPECT_FALSE(fs::exists(path("out") + "/metrics.jsonl")) << "nothing written";
+  run_job(config("out", {"max_steps=4", "overwrite_output_dir=true"}), tok);
+  EXPECT_TRUE(fs::exists(path("out") + "/adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(path("out") + "/notes.txt")) << "overwrite writes into, never empties";
+  // Resuming from a checkpoint of this output_dir is allowed; from one elsewhere it is not.
+  run_job(config("out", {"max_steps=4", "resume_from_checkpoint=latest"}), tok);
+  fs::create_directories(path("other"));
+  tuna_test::write_file(path("other") + "/notes.txt", "x");
+  expect_user_error(
+      config("other", {"max_steps=4", "resume_from_checkpoint=" + path("out") + "/checkpoint-2"}),
+      tok, "already exists and is not empty");
+}
+
+TEST_F(TrainingJobTest, OutputDirThatIsAFileOrUnderAFileIsAUserError) {
+  const Tokenizer tok = char_tokenizer();
+  tuna_test::write_file(path("file"), "x");
+  expect_user_error(config("file"), tok, "is a file, not a directory");
+  expect_user_error(config("file/out"), tok, "cannot be created: " + path("file") + " is a file");
+  EXPECT_EQ(tuna_test::read_file(path("file")), "x");
+}
+
+// A kill -9 during a checkpoint leaves .checkpoint-N.tmp (and maybe a temporary file of an atomic
+// write); the next start removes them with a note, and latest never picks them up.
+TEST_F(TrainingJobTest, StaleTemporariesAreCleanedAndNeverResumedFrom) {
+  const Tokenizer tok = char_tokenizer();
+  run_job(config("out", {"save_steps=1"}), tok);
+  const std::string out = path("out");
+  // A newer, unfinished checkpoint (no COMPLETE), and one whose COMPLETE came but whose files
+  // do not match its manifest: latest skips both.
+  fs::copy(out + "/checkpoint-3", out + "/.checkpoint-9.tmp");
+  fs::remove(out + "/.checkpoint-9.tmp/COMPLETE");
+  fs::copy(out + "/checkpoint-3", out + "/checkpoint-8");
+  tuna_test::write_file(out + "/checkpoint-8/optimizer.safetensors", "short");
+  tuna_test::write_file(out + "/adapter_model.safetensors.tmp.Ab3dE9", "partial");
+  struct Notices : TrainingSink {
+    std::vector<std::string> lines;
+    void on_notice(const std::string& t) override { lines.push_back(t); }
+  } notices;
+  TrainingJob job(config("out", {"save_steps=1", "max_steps=5", "resume_from_checkpoint=latest"}),
+                  tiny_handle(tok));
+  job.add_sink(notices);
+  job.run();
+  std::string all;
+  for (const std::string& l : notices.lines) all += l + "\n";
+  EXPECT_NE(all.find("note: removed what an interrupted run left in " + out +
+                     ": .checkpoint-9.tmp, adapter_model.safetensors.tmp.Ab3dE9"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("resuming from " + out + "/checkpoint-3 at step 3"), std::string::npos) << all;
+  EXPECT_FALSE(fs::exists(out + "/.checkpoint-9.tmp"));
+  EXPECT_FALSE(fs::exists(out + "/adapter_model.safetensors.tmp.Ab3dE9"));
+  // Named explicitly, the damaged one is refused with the reason.
+  expect_user_error(
+      config("out", {"resume_from_checkpoint=" + out + "/checkpoint-8"}), tok,
+      "checkpoint-8 is not a complete tuna checkpoint: optimizer.safetensors has 5 bytes");
+}
+
+TEST_F(TrainingJobTest, ResumeFromAnotherRunOrPastTheEndIsRefused) {
+  const Tokenizer tok = char_tokenizer();
+  run_job(config("out", {"save_steps=1"}), tok);
+  const std::string ckpt = path("out") + "/checkpoint-3";
+  expect_user_error(config("r8", {"resume_from_checkpoint=" + ckpt, "r=8"}), tok,
+                    "was written by a run with another model or LoRA shape");
+  expect_user_error(config("short", {"resume_from_checkpoint=" + ckpt, "max_steps=3"}), tok,
+                    "is at step 3 but this run has 3 steps");
+  expect_user_error(config("none", {"resume_from_checkpoint=" + path("nothing")}), tok,
+                    "does not exist");
+  EXPECT_FALSE(fs::exists(path("r8")));
+  EXPECT_FALSE(fs::exists(path("short")));
 }
 
 }  // namespace

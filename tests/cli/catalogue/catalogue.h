@@ -19,6 +19,7 @@ namespace tuna_test::catalogue {
 //   {models}  tests/golden/models (tiny golden models: llama, gemma3, gpt2, ...)
 //   {assets}  tests/assets
 //   {gguf}    the real Gemma 3 270M GGUF in models/ (cases using it are skipped when it is absent)
+//   {tuna}    the tuna binary (for a setup that trains first, e.g. to leave a checkpoint)
 struct BadInput {
   std::string id;     // unique, "area.short_name" (e.g. "config.nested_key_typo")
   std::string what;   // the mistake, one line, for docs/errors.md

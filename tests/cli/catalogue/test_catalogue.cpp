@@ -51,6 +51,7 @@ std::string expand(std::string s, const fs::path& dir) {
   s = replace_all(s, "{dir}", dir.string());
   s = replace_all(s, "{models}", (fs::path(TUNA_GOLDEN_DIR) / "models").string());
   s = replace_all(s, "{assets}", std::string(TUNA_ASSETS_DIR));
+  s = replace_all(s, "{tuna}", kTuna);
   return replace_all(s, "{gguf}", kGguf.string());
 }
 
