@@ -214,11 +214,11 @@ std::vector<BadInput> output_cases() {
 
   // Checkpoint settings.
   c.push_back(train_case("output.save_steps_zero", "save_steps=0 on the command line", "",
-                         {"save_steps", "got 0"}, "", {}, "save_steps=0"));
+                         {"save_steps", "got '0'"}, "", {}, "save_steps=0"));
   c.push_back(train_case("output.save_steps_negative", "save_steps=-5 on the command line", "",
-                         {"save_steps", "got -5"}, "", {}, "save_steps=-5"));
+                         {"save_steps", "got '-5'"}, "", {}, "save_steps=-5"));
   c.push_back(train_case("output.save_total_limit_zero", "save_total_limit: 0 (keep nothing)",
-                         "save_total_limit: 0\n", {"save_total_limit", "got 0"}));
+                         "save_total_limit: 0\n", {"save_total_limit", "got '0'"}));
   c.push_back(train_case("output.save_total_limit_fraction", "save_total_limit: 1.5",
                          "save_total_limit: 1.5\n", {"save_total_limit", "1.5"}));
   c.push_back(train_case("output.save_strategy_unknown", "save_strategy: sometimes",
