@@ -106,7 +106,7 @@ static nlohmann::json info_json(const Model& m) {
 Runner register_info(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  app.add_option("model", *model, "model directory or Hugging Face repo id in the local cache")
+  app.add_option("model", *model, "model directory, HF repo id in the local cache, or GGUF file")
       ->required();
   app.add_flag("--json", *as_json, "print JSON");
   return [model, as_json]() {
