@@ -75,6 +75,9 @@ ChatTemplateInputs parse_conversation(const std::string& text, const std::string
   if (!in.messages.is_array())
     throw_user_error("template", source + ": \"messages\" is not a list",
                      "write [{\"role\": \"user\", \"content\": \"...\"}, ...]");
+  if (in.messages.empty())
+    throw_user_error("template", source + ": the conversation holds no messages",
+                     "write at least one message: [{\"role\": \"user\", \"content\": \"...\"}]");
   for (size_t i = 0; i < in.messages.size(); ++i) {
     const ojson& m = in.messages[i];
     std::string where = source + " message " + std::to_string(i);
@@ -126,7 +129,7 @@ ChosenTemplate model_template(const ModelHandle& model) {
 PromptFormat parse_prompt_format(const std::string& name) {
   if (name.empty()) return PromptFormat::PLAIN;
   if (name == "alpaca") return PromptFormat::ALPACA;
-  throw_user_error("generate", "`template` " + name + " is not a known prompt format",
+  throw_user_error("generate", "`prompt_format` " + name + " is not a known prompt format",
                    "the prompt formats are: alpaca (chat templates come from the model with "
                    "`messages`)");
 }
