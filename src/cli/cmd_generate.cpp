@@ -300,10 +300,10 @@ Runner register_generate(CLI::App& app) {
   app.add_option("--seed", r.seed, "sampling seed, 0 to 2^64-1 (same seed, same output)")
       ->check(CLI::Validator(
           [](const std::string& v) {
-            return v.find('-') != std::string::npos ? "-1 is not a seed: seeds are 0 to 2^64-1"
+            return v.find('-') != std::string::npos ? v + " is not a seed: seeds are 0 to 2^64-1"
                                                     : std::string();
           },
-          "SEED"));
+          ""));
   app.add_option("--stop", o->stops, "stop when the output contains this text (repeatable)");
   app.add_flag("--no-merge", o->no_merge,
                "apply the adapter on the fly (x·Wᵀ + s·x·Aᵀ·Bᵀ) instead of merging it");

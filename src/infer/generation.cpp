@@ -72,7 +72,11 @@ std::vector<float> prefill(KvDecoder& decoder, const std::vector<int32_t>& ids,
   std::vector<float> logits;
   for (int64_t at = 0; at < total; at += kPrefillChunk) {
     const int64_t end = std::min(total, at + kPrefillChunk);
-    logits = decoder.next_logits(std::vector<int32_t>(ids.begin() + at, ids.begin() + end));
+    const std::vector<int32_t> chunk(ids.begin() + at, ids.begin() + end);
+    if (end < total)
+      decoder.feed_hidden(chunk);  // keys/values only: no [chunk, vocab] logits to throw away
+    else
+      logits = decoder.next_logits(chunk);
     if (on_prefill) on_prefill(end, total);
   }
   return logits;
