@@ -2,8 +2,10 @@
 // embeddings, stored dtypes and the parameter count (equal to transformers' num_parameters()).
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "io/gguf.h"
 #include "model/model.h"
 
@@ -110,7 +112,12 @@ Runner register_info(CLI::App& app) {
       ->required();
   app.add_flag("--json", *as_json, "print JSON");
   return [model, as_json]() {
-    Model m = Model::load(*model);
+    std::optional<Model> loaded;
+    {
+      SlowWorkNotice notice("loading " + *model);
+      loaded.emplace(Model::load(*model));
+    }
+    const Model& m = *loaded;
     nlohmann::json j = info_json(m);
     if (*as_json) {
       std::printf("%s\n", j.dump(2).c_str());

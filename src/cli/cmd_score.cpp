@@ -8,6 +8,7 @@
 #include "app/model_handle.h"
 #include "app/scorer.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/log.h"
@@ -56,7 +57,12 @@ Runner register_score(CLI::App& app) {
         tok.reset();
       }
     }
-    Model model = Model::load(o->model);
+    std::optional<Model> loaded;
+    {
+      SlowWorkNotice notice("loading " + o->model);
+      loaded.emplace(Model::load(o->model));
+    }
+    const Model& model = *loaded;
     nlohmann::json result = score_sequences(model, tok ? &*tok : nullptr, seqs, o->top_k);
     const std::string text = result.dump(1) + "\n";
     if (o->out.empty()) {

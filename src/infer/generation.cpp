@@ -218,6 +218,22 @@ GenerationDefaults read_generation_defaults(const Model& model) {
     if (!j[key].is_number_integer()) wrong(key, "an integer");
     *out = j[key].get<int64_t>();
   }
+  // The ranges the flags have, named by key (no backticks: the CLI would show them as flags).
+  GenerationRequest as_request;
+  as_request.temperature = d.temperature;
+  as_request.top_p = d.top_p;
+  as_request.min_p = d.min_p;
+  as_request.repetition_penalty = d.repetition_penalty;
+  as_request.top_k = d.top_k;
+  as_request.max_new_tokens = d.max_new_tokens;
+  try {
+    check_generation_request(as_request);
+  } catch (const Error& e) {
+    std::string what = e.message();
+    what.erase(std::remove(what.begin(), what.end(), '`'), what.end());
+    throw_user_error("generate", d.source + ": " + what,
+                     "fix generation_config.json (or remove the key)");
+  }
   return d;
 }
 

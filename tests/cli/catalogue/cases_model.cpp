@@ -70,7 +70,7 @@ std::string gguf_with_tensor_type(uint32_t type) {
 
 // Copies the tiny llama (with a small byte-level BPE tokenizer) to m/, for `generate --adapter`.
 const std::string kTinyModel =
-    "mkdir m && cp {models}/llama/config.json {models}/llama/model.safetensors m/ && "
+    "mkdir -p m && cp {models}/llama/config.json {models}/llama/model.safetensors m/ && "
     "gzip -dc {models}/../tokenizer/gpt2_style/tokenizer.json.gz > m/tokenizer.json";
 const std::string kGenerate = "generate --model m --prompt x --max-new-tokens 1 --adapter a";
 
@@ -256,6 +256,26 @@ std::vector<BadInput> model_cases() {
        .env = {"HF_HUB_CACHE={dir}/hub", "HF_HOME={dir}/home", "HOME={dir}"},
        .setup = "mkdir hub home"});
 
+  // --- generation_config.json (generate's defaults) ---
+  cases.push_back({.id = "model.generation_config_out_of_range",
+                   .what = "generation_config.json with a negative temperature",
+                   .args = "generate --model m --prompt x",
+                   .files = {{"m/generation_config.json", "{\"temperature\": -1}"}},
+                   .expect = {"m/generation_config.json", "temperature must be a finite number >= 0",
+                              "fix generation_config.json"},
+                   .setup = kTinyModel});
+  cases.push_back({.id = "model.generation_config_not_json",
+                   .what = "generation_config.json that is not JSON",
+                   .args = "generate --model m --prompt x",
+                   .files = {{"m/generation_config.json", "{\"top_k\": }"}},
+                   .expect = {"m/generation_config.json", "not valid JSON"},
+                   .setup = kTinyModel});
+  cases.push_back({.id = "model.generation_config_wrong_type",
+                   .what = "generation_config.json with top_k as a string",
+                   .args = "generate --model m --prompt x",
+                   .files = {{"m/generation_config.json", "{\"top_k\": \"50\"}"}},
+                   .expect = {"m/generation_config.json", "top_k must be an integer"},
+                   .setup = kTinyModel});
   // --- adapters: the files (checked before the base model loads) ---
   cases.push_back({.id = "model.adapter_dir_missing",
                    .what = "--adapter naming a directory that does not exist",
