@@ -129,7 +129,7 @@ ChosenTemplate model_template(const ModelHandle& model) {
 PromptFormat parse_prompt_format(const std::string& name) {
   if (name.empty()) return PromptFormat::PLAIN;
   if (name == "alpaca") return PromptFormat::ALPACA;
-  throw_user_error("generate", "`prompt_format` " + name + " is not a known prompt format",
+  throw_user_error("generate", "`template` " + name + " is not a known prompt format",
                    "the prompt formats are: alpaca (chat templates come from the model with "
                    "`messages`)");
 }

@@ -46,8 +46,8 @@ enum class PromptFormat : uint8_t {
   ALPACA,  // the text as an alpaca instruction with an empty input
   CHAT,    // a conversation rendered by a chat template
 };
-// "" → PLAIN, "alpaca" → ALPACA; anything else is a user error naming the `prompt_format`
-// parameter.
+// "" → PLAIN, "alpaca" → ALPACA; anything else is a user error naming the `template` parameter
+// (the CLI's --prompt-format).
 PromptFormat parse_prompt_format(const std::string& name);
 
 // A text prompt's ids (PLAIN or ALPACA), with the tokenizer's special tokens.

@@ -37,7 +37,6 @@ const FlagNames kFlags = {{"max_new_tokens", "--max-new-tokens"},
                           {"top_p", "--top-p"},
                           {"min_p", "--min-p"},
                           {"repetition_penalty", "--repetition-penalty"},
-                          {"prompt_format", "--prompt-format"},
                           {"prompt", "--prompt"},
                           {"messages", "--messages"}};
 
@@ -64,7 +63,9 @@ void check_options(const Options& o) {
     bad("--no-merge needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
   if (o.compare_base && o.adapter.empty())
     bad("--compare-base needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
-  parse_prompt_format(o.tmpl);
+  if (!o.tmpl.empty() && o.tmpl != "alpaca")  // parse_prompt_format's error names the parameter
+    bad("--prompt-format " + quote(o.tmpl) + " is not a known prompt format",
+        "the prompt formats are: alpaca (chat templates come from the model with --messages)");
   if (!o.tmpl.empty() && !o.messages.empty())
     bad("--prompt-format applies to --prompt, not --messages",
         "--messages uses the model's chat template");

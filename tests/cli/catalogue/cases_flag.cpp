@@ -152,7 +152,7 @@ std::vector<BadInput> flag_cases() {
   cases.push_back({.id = "flag.prompt_format_unknown",
                    .what = "generate --prompt-format with an unknown format",
                    .args = kGen + "--prompt-format vicuna",
-                   .expect = {"--prompt-format vicuna", "alpaca"}});
+                   .expect = {"--prompt-format 'vicuna'", "alpaca"}});
   // --- environment variables ---
   for (const auto& [name, value] :
        std::vector<std::pair<std::string, std::string>>{{"garbage", "many"},
