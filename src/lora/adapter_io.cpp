@@ -139,11 +139,11 @@ LoraConfig check_peft_adapter_files(const std::string& dir_or_file) {
   const std::string dir = adapter_dir_of(dir_or_file);
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec))
-    throw_user_error("lora", "no such adapter directory: " + dir,
+    throw_user_error("lora", "cannot read the adapter directory " + dir + ": it does not exist",
                      "pass the directory PEFT's save_pretrained (or tuna train) wrote");
   const std::string config_path = dir + "/adapter_config.json";
   if (!std::filesystem::exists(config_path, ec))
-    throw_user_error("lora", config_path + " is missing",
+    throw_user_error("lora", "cannot read " + config_path + ": no such file",
                      "a PEFT adapter directory holds adapter_config.json and "
                      "adapter_model.safetensors");
   const std::string text = read_text(config_path);
@@ -309,10 +309,10 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
         B.dim(1) != A.dim(0)) {
       const std::string r = A.ndim() == 2 ? std::to_string(A.dim(0)) : "r";
       throw_user_error("lora",
-                       st_path + ": module " + quote(m.name) + " has lora_A " +
-                           A.shape().to_string() + " and lora_B " + B.shape().to_string() +
-                           " but the base weight [out " + std::to_string(m.out) + ", in " +
-                           std::to_string(m.in) + "] needs lora_A [" + r + ", " +
+                       st_path + ": module " + quote(m.name) + ": lora_A " + A.shape().to_string() +
+                           " and lora_B " + B.shape().to_string() +
+                           " do not fit the base weight [out " + std::to_string(m.out) + ", in " +
+                           std::to_string(m.in) + "], which needs lora_A [" + r + ", " +
                            std::to_string(m.in) + "] and lora_B [" + std::to_string(m.out) + ", " +
                            r + "]",
                        "the adapter was trained for a different base model; pass that model with "

@@ -257,13 +257,14 @@ std::vector<BadInput> model_cases() {
        .setup = "mkdir hub home"});
 
   // --- generation_config.json (generate's defaults) ---
-  cases.push_back({.id = "model.generation_config_out_of_range",
-                   .what = "generation_config.json with a negative temperature",
-                   .args = "generate --model m --prompt x",
-                   .files = {{"m/generation_config.json", "{\"temperature\": -1}"}},
-                   .expect = {"m/generation_config.json", "temperature must be a finite number >= 0",
-                              "fix generation_config.json"},
-                   .setup = kTinyModel});
+  cases.push_back(
+      {.id = "model.generation_config_out_of_range",
+       .what = "generation_config.json with a negative temperature",
+       .args = "generate --model m --prompt x",
+       .files = {{"m/generation_config.json", "{\"temperature\": -1}"}},
+       .expect = {"m/generation_config.json", "temperature must be a finite number >= 0",
+                  "fix generation_config.json"},
+       .setup = kTinyModel});
   cases.push_back({.id = "model.generation_config_not_json",
                    .what = "generation_config.json that is not JSON",
                    .args = "generate --model m --prompt x",
@@ -280,13 +281,13 @@ std::vector<BadInput> model_cases() {
   cases.push_back({.id = "model.adapter_dir_missing",
                    .what = "--adapter naming a directory that does not exist",
                    .args = kGenerate,
-                   .expect = {"no such adapter directory: a"},
+                   .expect = {"cannot read the adapter directory a: it does not exist"},
                    .setup = kTinyModel});
   cases.push_back({.id = "model.adapter_config_missing",
                    .what = "an adapter directory without adapter_config.json",
                    .args = kGenerate,
                    .files = {{"a/adapter_model.safetensors", safetensors(q_lora(0))}},
-                   .expect = {"a/adapter_config.json is missing"},
+                   .expect = {"cannot read a/adapter_config.json: no such file"},
                    .setup = kTinyModel});
   cases.push_back({.id = "model.adapter_config_not_json",
                    .what = "adapter_config.json that is not JSON",
@@ -375,7 +376,8 @@ std::vector<BadInput> model_cases() {
                    .files = {{"a/adapter_config.json", adapter_config()},
                              {"a/adapter_model.safetensors", safetensors(q_lora(0, 4, 128, 128))}},
                    .expect = {"a/adapter_model.safetensors", "'model.layers.0.self_attn.q_proj'",
-                              "lora_A [4, 128]", "lora_B [128, 4]", "[out 64, in 64]",
+                              "lora_A [4, 128]", "lora_B [128, 4]",
+                              "do not fit the base weight [out 64, in 64]",
                               "needs lora_A [4, 64] and lora_B [64, 4]"},
                    .setup = kTinyModel});
   cases.push_back({.id = "model.adapter_rank_disagrees",
