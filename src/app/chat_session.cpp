@@ -75,6 +75,9 @@ ChatTemplateInputs parse_conversation(const std::string& text, const std::string
   if (!in.messages.is_array())
     throw_user_error("template", source + ": \"messages\" is not a list",
                      "write [{\"role\": \"user\", \"content\": \"...\"}, ...]");
+  if (in.messages.empty())
+    throw_user_error("template", source + ": the conversation holds no messages",
+                     "write at least one message: [{\"role\": \"user\", \"content\": \"...\"}]");
   for (size_t i = 0; i < in.messages.size(); ++i) {
     const ojson& m = in.messages[i];
     std::string where = source + " message " + std::to_string(i);

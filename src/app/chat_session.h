@@ -21,7 +21,8 @@ namespace tuna {
 
 // A conversation: a JSON list of messages, or an object {"messages": [...], "tools": [...],
 // "documents": [...], "add_generation_prompt": bool, other keys = template variables}. Bad JSON
-// (with its line and column in `source`) or a message without a role: user error.
+// (with its line and column in `source`), no messages at all or a message without a role: user
+// error.
 ChatTemplateInputs parse_conversation(const std::string& json_text, const std::string& source);
 // The same from a file.
 ChatTemplateInputs read_conversation(const std::string& path);
@@ -45,7 +46,8 @@ enum class PromptFormat : uint8_t {
   ALPACA,  // the text as an alpaca instruction with an empty input
   CHAT,    // a conversation rendered by a chat template
 };
-// "" → PLAIN, "alpaca" → ALPACA; anything else is a user error naming the `template` parameter.
+// "" → PLAIN, "alpaca" → ALPACA; anything else is a user error naming the `template` parameter
+// (the CLI's --prompt-format).
 PromptFormat parse_prompt_format(const std::string& name);
 
 // A text prompt's ids (PLAIN or ALPACA), with the tokenizer's special tokens.

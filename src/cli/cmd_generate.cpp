@@ -1,13 +1,14 @@
-// `tuna generate --model M [--adapter A] [--prompt P | --messages FILE] [--template alpaca]
+// `tuna generate --model M [--adapter A] [--prompt P | --messages FILE] [--prompt-format alpaca]
 // [--max-new-tokens N] [--do-sample | --greedy] [--temperature T] [--top-k K] [--top-p P]
 // [--min-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--no-merge] [--compare-base]`:
 // text generation with a KV cache, streamed to stdout as it is produced; with neither --prompt
 // nor --messages, an interactive chat over stdin. Settings not given come
 // from the model's generation_config.json, as transformers' generate() takes them. The adapter is
 // merged into a copy of the weights it touches, or with --no-merge applied on the fly. Statistics
-// go to stderr.
+// go to stderr: the prefill and decode rates, and progress of a long prefill or model load.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -17,7 +18,9 @@
 #include "app/model_handle.h"
 #include "cli/commands.h"
 #include "cli/flag_names.h"
+#include "cli/progress.h"
 #include "core/error.h"
+#include "core/message.h"
 #include "infer/generation.h"
 #include "lora/adapter_io.h"
 #include "model/model.h"
@@ -34,12 +37,13 @@ const FlagNames kFlags = {{"max_new_tokens", "--max-new-tokens"},
                           {"top_p", "--top-p"},
                           {"min_p", "--min-p"},
                           {"repetition_penalty", "--repetition-penalty"},
-                          {"template", "--template"},
                           {"prompt", "--prompt"},
                           {"messages", "--messages"}};
 
 struct Options {
   std::string model, adapter, prompt, messages, tmpl;
+  std::string old_template;  // --template, the old spelling of --prompt-format (alpaca only)
+  const CLI::Option *prompt_flag = nullptr, *messages_flag = nullptr;
   GenerationRequest req;  // unset settings come from generation_config.json, else HF's defaults
   std::vector<std::string> stops;
   bool compare_base = false, no_merge = false, do_sample = false, greedy = false;
@@ -50,18 +54,40 @@ void check_options(const Options& o) {
     throw_user_error("generate", what, hint);
   };
   check_generation_request(o.req);
+  if (o.prompt_flag->count() > 0 && o.prompt.empty())
+    bad("--prompt is empty", "pass the text to continue, e.g. --prompt 'Once upon a time'");
+  if (o.messages_flag->count() > 0 && o.messages.empty())
+    bad("--messages is empty", "pass a JSON conversation file, e.g. --messages chat.json");
   if (o.do_sample && o.greedy) bad("--do-sample and --greedy exclude each other", "pass one");
   if (o.no_merge && o.adapter.empty())
     bad("--no-merge needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
   if (o.compare_base && o.adapter.empty())
     bad("--compare-base needs --adapter", "pass --adapter DIR (a PEFT adapter directory)");
-  parse_prompt_format(o.tmpl);
+  if (!o.tmpl.empty() && o.tmpl != "alpaca")  // parse_prompt_format's error names the parameter
+    bad("--prompt-format " + quote(o.tmpl) + " is not a known prompt format",
+        "the prompt formats are: alpaca (chat templates come from the model with --messages)");
   if (!o.tmpl.empty() && !o.messages.empty())
-    bad("--template applies to --prompt, not --messages",
+    bad("--prompt-format applies to --prompt, not --messages",
         "--messages uses the model's chat template");
   for (const std::string& s : o.stops)
     if (s.empty())
       bad("--stop is empty", "pass the text that ends a generation, e.g. --stop '###'");
+}
+
+// --template, generate's old spelling of --prompt-format: only its one value, alpaca, so that it
+// never reads as `tuna template --template` (a chat template file or name).
+void take_old_template_flag(Options& o) {
+  if (o.old_template.empty()) return;
+  if (o.old_template != "alpaca")
+    throw_user_error("generate",
+                     "--template " + quote(o.old_template) +
+                         ": generate's --template is now --prompt-format and takes only alpaca",
+                     "pass --prompt-format alpaca; chat templates apply to --messages from the "
+                     "model (`tuna template --template` renders with another one)");
+  if (!o.tmpl.empty() && o.tmpl != o.old_template)
+    throw_user_error("generate", "--template and --prompt-format disagree",
+                     "pass --prompt-format alpaca only");
+  o.tmpl = o.old_template;
 }
 
 // The model's chat template (or the built-in one of its family, noted on stderr).
@@ -71,11 +97,12 @@ ChatTemplate model_chat(const ModelHandle& model) {
   return ChatTemplate::parse(t.source, t.origin);
 }
 
-// The prompt ids: the --messages conversation or the plain / alpaca-wrapped prompt.
-std::vector<int32_t> prompt_ids(const Options& o, const ModelHandle& model) {
-  if (o.messages.empty())
-    return text_prompt_ids(model.tokenizer(), parse_prompt_format(o.tmpl), o.prompt);
-  return chat_prompt_ids(model_chat(model), model.tokenizer(), read_conversation(o.messages));
+// The prompt ids: the --messages conversation (read before the model loads) or the plain /
+// alpaca-wrapped prompt.
+std::vector<int32_t> prompt_ids(const Options& o, const std::optional<ChatTemplateInputs>& chat,
+                                const ModelHandle& model) {
+  if (!chat) return text_prompt_ids(model.tokenizer(), parse_prompt_format(o.tmpl), o.prompt);
+  return chat_prompt_ids(model_chat(model), model.tokenizer(), *chat);
 }
 
 void print_piece(const std::string& piece) {
@@ -83,37 +110,73 @@ void print_piece(const std::string& piece) {
   std::fflush(stdout);
 }
 
-// After a generation streamed to stdout: a closing newline, and the statistics on stderr.
-void finish_output(size_t prompt_tokens, const Generation& out, double seconds) {
+// "12.3" tokens per second for `n` tokens in `seconds` ("-" when there is nothing to divide):
+// never "0.0" for a slow but real rate.
+std::string rate(int64_t n, double seconds) {
+  if (n <= 0 || !(seconds > 0)) return "-";
+  const double r = static_cast<double>(n) / seconds;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, r >= 10 ? "%.1f" : r >= 0.1 ? "%.2f" : "%.2g", r);
+  return buf;
+}
+
+// After a generation streamed to stdout: a closing newline, and the statistics on stderr — the
+// prompt (and how much of it the cache held), the tokens generated, why it stopped, and the
+// prefill and generation rates apart (a long prompt's prefill would drown the decoding rate).
+void finish_output(size_t prompt_tokens, const Generation& out) {
   if (out.text.empty() || out.text.back() != '\n') std::printf("\n");
   std::fflush(stdout);
   const std::string reused =
       out.reused_prompt_tokens > 0
           ? " (" + std::to_string(out.reused_prompt_tokens) + " cached from the last turn)"
           : "";
-  std::fprintf(stderr, "[%zu prompt%s + %zu generated tokens, stop: %s, %.1f tokens/s]\n",
+  std::fprintf(stderr,
+               "[%zu prompt%s + %zu generated tokens, stop: %s; prefill %s tokens/s, "
+               "generation %s tokens/s]\n",
                prompt_tokens, reused.c_str(), out.ids.size(), out.finish_reason.c_str(),
-               seconds > 0 ? static_cast<double>(out.ids.size()) / seconds : 0.0);
+               rate(out.prefilled_tokens, out.prefill_seconds).c_str(),
+               rate(static_cast<int64_t>(out.ids.size()), out.decode_seconds).c_str());
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// Reports a long prefill's progress (progress.h throttles it; nothing for a short prompt).
+// Each generation makes a fresh line: `begin()` before it.
+class PrefillProgress {
+ public:
+  void begin() { line_ = std::make_shared<ProgressLine>(); }
+  std::function<void(int64_t, int64_t)> callback() {
+    return [this](int64_t done, int64_t total) {
+      if (!line_) return;
+      const double s = line_->seconds();
+      char buf[160];
+      const double left =
+          done > 0 ? s * static_cast<double>(total - done) / static_cast<double>(done) : 0;
+      std::snprintf(
+          buf, sizeof buf, "prefill: %lld/%lld prompt tokens (%d%%), %s tokens/s, %.0f s left",
+          static_cast<long long>(done), static_cast<long long>(total),
+          static_cast<int>(100 * done / std::max<int64_t>(total, 1)), rate(done, s).c_str(), left);
+      line_->update(buf, done == total);
+      if (done == total) line_.reset();  // the line ends before the output starts
+    };
+  }
+
+ private:
+  std::shared_ptr<ProgressLine> line_;
+};
 
 void run_one(const ModelHandle& model, const ModelWeights* weights,
              const std::vector<LoraAdapter>* adapters, const std::vector<int32_t>& prompt,
-             const GenerationOptions& g) {
-  const auto t0 = std::chrono::steady_clock::now();
+             const GenerationOptions& g, PrefillProgress& progress) {
+  progress.begin();
   const Generation out =
       generate(model.model(), weights, adapters, model.tokenizer(), prompt, g, print_piece);
-  finish_output(prompt.size(), out, seconds_since(t0));
+  finish_output(prompt.size(), out);
 }
 
 // One line per turn from stdin; the reply streams to stdout. Chat models keep the conversation
 // (with --template alpaca each line stands alone); /reset starts over.
 void chat_over_stdin(const Options& o, const std::shared_ptr<const ModelHandle>& model,
                      const ModelWeights* weights, const std::vector<LoraAdapter>* adapters,
-                     const GenerationOptions& g) {
+                     const GenerationOptions& g, PrefillProgress& progress) {
   const bool tty = isatty(STDIN_FILENO) != 0;
   if (tty)
     std::fprintf(stderr,
@@ -131,22 +194,32 @@ void chat_over_stdin(const Options& o, const std::shared_ptr<const ModelHandle>&
       session.reset();
       continue;
     }
-    const auto t0 = std::chrono::steady_clock::now();
+    progress.begin();
     const Generation reply = session.send(line, print_piece);
-    finish_output(session.last_prompt().size(), reply, seconds_since(t0));
+    finish_output(session.last_prompt().size(), reply);
   }
 }
 
 int run_generate(Options& o) {
+  take_old_template_flag(o);
   check_options(o);
   const bool interactive = o.prompt.empty() && o.messages.empty();
   if (interactive && o.compare_base)
     throw_user_error("generate", "--compare-base needs --prompt or --messages",
                      "pass the prompt to compare on, e.g. --prompt 'Hello'");
-  const std::shared_ptr<const ModelHandle> handle = ModelHandle::load(o.model);
+  // What can be checked without the model is, first: a mistake there shows at once.
+  std::optional<ChatTemplateInputs> conversation;
+  if (!o.messages.empty()) conversation = read_conversation(o.messages);
+  if (!o.adapter.empty()) check_peft_adapter_files(o.adapter);
+  std::shared_ptr<const ModelHandle> handle;
+  {
+    SlowWorkNotice notice("loading " + o.model);
+    handle = ModelHandle::load(o.model);
+  }
   const Model& model = handle->model();
   const Tokenizer& tok = handle->tokenizer();
-  const std::vector<int32_t> prompt = interactive ? std::vector<int32_t>{} : prompt_ids(o, *handle);
+  const std::vector<int32_t> prompt =
+      interactive ? std::vector<int32_t>{} : prompt_ids(o, conversation, *handle);
 
   GenerationOptions g;
   if (o.do_sample) o.req.do_sample = true;
@@ -162,10 +235,13 @@ int run_generate(Options& o) {
                  static_cast<long long>(g.sampling.top_k), static_cast<double>(g.sampling.top_p));
   g.eos_ids = generation_eos_ids(model, tok);
   g.stop_strings = o.stops;
+  PrefillProgress progress;
+  g.on_prefill = progress.callback();
 
   std::optional<LoraSet> lora;
   std::optional<ModelWeights> merged;
   if (!o.adapter.empty()) {
+    SlowWorkNotice notice("loading the adapter " + o.adapter);
     lora = load_peft_adapter(o.adapter, model);
     check_generation_adapter(*lora);
     if (!o.no_merge) merged = merged_adapter_weights(model, *lora);
@@ -173,15 +249,15 @@ int run_generate(Options& o) {
   const ModelWeights* weights = merged ? &*merged : nullptr;
   const std::vector<LoraAdapter>* applied = lora && o.no_merge ? &lora->adapters : nullptr;
   if (interactive) {
-    chat_over_stdin(o, handle, weights, applied, g);
+    chat_over_stdin(o, handle, weights, applied, g, progress);
     return 0;
   }
   if (o.compare_base) {
     std::printf("=== base ===\n");
-    run_one(*handle, nullptr, nullptr, prompt, g);
+    run_one(*handle, nullptr, nullptr, prompt, g, progress);
     std::printf("=== adapter (%s) ===\n", o.adapter.c_str());
   }
-  run_one(*handle, weights, applied, prompt, g);
+  run_one(*handle, weights, applied, prompt, g, progress);
   return 0;
 }
 
@@ -193,27 +269,42 @@ Runner register_generate(CLI::App& app) {
                  "model directory, HF repo id in the local cache, or GGUF file")
       ->required();
   app.add_option("--adapter", o->adapter, "PEFT LoRA adapter directory (merged into the weights)");
-  auto* prompt = app.add_option("-p,--prompt", o->prompt, "the prompt text");
+  auto* prompt = app.add_option("-p,--prompt", o->prompt, "the prompt text (not empty)");
   auto* messages = app.add_option(
       "--messages", o->messages,
       "JSON conversation file, rendered with the model's chat template + generation prompt");
   prompt->excludes(messages);
-  app.add_option("--template", o->tmpl,
+  o->prompt_flag = prompt;
+  o->messages_flag = messages;
+  app.add_option("--prompt-format", o->tmpl,
                  "wrap --prompt in a training format: alpaca (### Instruction/### Input/### "
                  "Response)");
+  // The old spelling, hidden: `tuna template --template` names a chat template instead.
+  app.add_option("--template", o->old_template, "old spelling of --prompt-format alpaca")
+      ->group("");
   // Unset settings come from the model's generation_config.json, else GenerationConfig's defaults.
   GenerationRequest& r = o->req;
-  app.add_option("-n,--max-new-tokens", r.max_new_tokens, "tokens to generate at most (256)");
+  app.add_option("-n,--max-new-tokens", r.max_new_tokens,
+                 "tokens to generate at most, 1 or more (default: generation_config.json's, "
+                 "else 256)");
   app.add_option("--temperature", r.temperature,
-                 "0: greedy; > 0: sample at this temperature (default 1)");
+                 "> 0: sample at this temperature; 0: greedy. Without it decoding is greedy "
+                 "(HF do_sample=False) unless generation_config.json samples");
   app.add_flag("--do-sample", o->do_sample, "sample (HF do_sample=True)");
   app.add_flag("--greedy", o->greedy, "decode greedily even if generation_config.json samples");
-  app.add_option("--top-k", r.top_k, "sampling: keep the K most likely tokens (50; 0 off)");
-  app.add_option("--top-p", r.top_p, "sampling: nucleus probability mass (1 = off)");
-  app.add_option("--min-p", r.min_p, "sampling: drop tokens below min-p × the top (0 = off)");
+  app.add_option("--top-k", r.top_k, "sampling: keep the K most likely tokens, >= 0 (50; 0 off)");
+  app.add_option("--top-p", r.top_p, "sampling: nucleus probability mass in (0, 1] (1 = off)");
+  app.add_option("--min-p", r.min_p,
+                 "sampling: drop tokens below min-p × the top, in [0, 1] (0 = off)");
   app.add_option("--repetition-penalty", r.repetition_penalty,
-                 "HF repetition penalty over prompt + output (1 = off)");
-  app.add_option("--seed", r.seed, "sampling seed (same seed, same output)");
+                 "HF repetition penalty over prompt + output, > 0 (1 = off)");
+  app.add_option("--seed", r.seed, "sampling seed, 0 to 2^64-1 (same seed, same output)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return v.find('-') != std::string::npos ? v + " is not a seed: seeds are 0 to 2^64-1"
+                                                    : std::string();
+          },
+          ""));
   app.add_option("--stop", o->stops, "stop when the output contains this text (repeatable)");
   app.add_flag("--no-merge", o->no_merge,
                "apply the adapter on the fly (x·Wᵀ + s·x·Aᵀ·Bᵀ) instead of merging it");

@@ -2,8 +2,10 @@
 // embeddings, stored dtypes and the parameter count (equal to transformers' num_parameters()).
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "io/gguf.h"
 #include "model/model.h"
 
@@ -106,11 +108,16 @@ static nlohmann::json info_json(const Model& m) {
 Runner register_info(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  app.add_option("model", *model, "model directory or Hugging Face repo id in the local cache")
+  app.add_option("model", *model, "model directory, HF repo id in the local cache, or GGUF file")
       ->required();
   app.add_flag("--json", *as_json, "print JSON");
   return [model, as_json]() {
-    Model m = Model::load(*model);
+    std::optional<Model> loaded;
+    {
+      SlowWorkNotice notice("loading " + *model);
+      loaded.emplace(Model::load(*model));
+    }
+    const Model& m = *loaded;
     nlohmann::json j = info_json(m);
     if (*as_json) {
       std::printf("%s\n", j.dump(2).c_str());

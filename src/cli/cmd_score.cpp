@@ -8,6 +8,7 @@
 #include "app/model_handle.h"
 #include "app/scorer.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/log.h"
@@ -22,7 +23,7 @@ Runner register_score(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   app.add_option("-m,--model", o->model,
-                 "model directory or Hugging Face repo id in the local cache")
+                 "model directory, HF repo id in the local cache, or GGUF file")
       ->required();
   auto* text = app.add_option("--text", o->text,
                               "text to score, tokenized with the model's tokenizer (BOS added as "
@@ -31,9 +32,13 @@ Runner register_score(CLI::App& app) {
       app.add_option("--ids", o->ids, "file of token ids: one sequence per line, or a JSON array");
   text->excludes(ids);
   app.add_option("-o,--out", o->out, "write the JSON here instead of stdout");
-  app.add_option("--top-k", o->top_k, "alternatives listed per token (default 5)")
+  app.add_option("--top-k", o->top_k, "alternatives listed per token, 0 to 1000 (default 5)")
       ->check(CLI::Range(0, 1000));
-  return [o]() {
+  return [o, text, ids]() {
+    if (text->count() > 0 && o->text.empty())
+      throw_user_error("score", "--text is empty", "pass the text to score, e.g. --text 'Hello'");
+    if (ids->count() > 0 && o->ids.empty())
+      throw_user_error("score", "--ids is empty", "pass a file of token ids, e.g. --ids ids.txt");
     if (o->text.empty() && o->ids.empty())
       throw_user_error("score", "nothing to score", "pass --text TEXT or --ids FILE");
     std::vector<std::vector<int32_t>> seqs;
@@ -52,7 +57,12 @@ Runner register_score(CLI::App& app) {
         tok.reset();
       }
     }
-    Model model = Model::load(o->model);
+    std::optional<Model> loaded;
+    {
+      SlowWorkNotice notice("loading " + o->model);
+      loaded.emplace(Model::load(o->model));
+    }
+    const Model& model = *loaded;
     nlohmann::json result = score_sequences(model, tok ? &*tok : nullptr, seqs, o->top_k);
     const std::string text = result.dump(1) + "\n";
     if (o->out.empty()) {

@@ -1,5 +1,6 @@
-// `tuna train CONFIG.yaml [key=value ...]`: LoRA / QLoRA fine-tuning from a YAML config whose
-// keys are TrainingArguments / SFTConfig / LoraConfig / BitsAndBytesConfig names (docs/config.md).
+// `tuna train CONFIG.yaml [key=value ...]`: LoRA, QLoRA or full fine-tuning from a YAML config
+// whose keys are TrainingArguments / SFTConfig / LoraConfig / BitsAndBytesConfig names
+// (docs/config.md).
 #include <cstdio>
 
 #include "app/checkpointer.h"

@@ -4,14 +4,17 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <string>
 
 #include "app/cancel_token.h"
 #include "cli/commands.h"
+#include "cli/parse_error.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/message.h"
 #include "core/threads.h"
 
 namespace {
@@ -30,6 +33,27 @@ extern "C" void on_sigint(int) {
   }
 }
 
+// $TUNA_LOG (read when the first message is logged) and --log, checked up front so a misspelt
+// level is an error naming where it came from, not a silent "warn".
+void set_log_level_from(const std::string& flag) {
+  const char* env = std::getenv("TUNA_LOG");
+  if (env != nullptr && *env != '\0') {
+    try {
+      tuna::set_log_level(tuna::parse_log_level(env));
+    } catch (const tuna::Error&) {
+      tuna::throw_user_error("log", "$TUNA_LOG=" + tuna::quote(env) + " is not a log level",
+                             "set TUNA_LOG to error, warn, info or debug, or unset it");
+    }
+  }
+  if (flag.empty()) return;
+  try {
+    tuna::set_log_level(tuna::parse_log_level(flag));
+  } catch (const tuna::Error&) {
+    tuna::throw_user_error("log", "--log " + tuna::quote(flag) + " is not a log level",
+                           "pass --log error, warn, info or debug");
+  }
+}
+
 }  // namespace
 
 void tuna::cli::set_interrupt_target(CancelToken* token) {
@@ -42,7 +66,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tuna 0.1.0");
   int threads = 0;
   std::string log_level;
-  app.add_option("-t,--threads", threads, "CPU threads (default: all cores, or $TUNA_NUM_THREADS)");
+  app.add_option("-t,--threads", threads,
+                 "CPU threads, 1 or more (0 or unset: $TUNA_NUM_THREADS, else $OMP_NUM_THREADS, "
+                 "else all cores)");
   app.add_option("--log", log_level, "log level: error, warn, info, debug");
 
   std::map<CLI::App*, tuna::cli::Runner> runners;
@@ -59,7 +85,7 @@ int main(int argc, char** argv) {
       "template", "render a conversation with the model's chat template, as transformers does");
   runners[tmpl] = tuna::cli::register_template(*tmpl);
   CLI::App* train = app.add_subcommand(
-      "train", "LoRA / QLoRA fine-tuning from a YAML config (HF/TRL/PEFT key names)");
+      "train", "fine-tuning from a YAML config: LoRA, QLoRA or full (HF/TRL/PEFT key names)");
   runners[train] = tuna::cli::register_train(*train);
   CLI::App* generate = app.add_subcommand(
       "generate", "generate text from a prompt or conversation (KV cache; optional LoRA adapter)");
@@ -68,12 +94,18 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_sigint);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    std::fprintf(stderr, "error: %s\n", tuna::cli::parse_error_message(app, e).c_str());
+    return 2;
   }
   try {
-    if (!log_level.empty()) tuna::set_log_level(tuna::parse_log_level(log_level));
+    set_log_level_from(log_level);
     tuna::set_num_threads(threads);
     tuna::check_blas_backend();
     for (auto& [sub, run] : runners)

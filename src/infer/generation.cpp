@@ -2,6 +2,8 @@
 #include "infer/generation.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -61,6 +63,25 @@ class StopFilter {
   size_t emitted_ = 0;
 };
 
+// Feeds `ids` (at least one) and returns the last one's next-token logits; a long prompt goes in
+// chunks of kPrefillChunk, each reported to `on_prefill`.
+std::vector<float> prefill(KvDecoder& decoder, const std::vector<int32_t>& ids,
+                           const std::function<void(int64_t, int64_t)>& on_prefill) {
+  const int64_t total = static_cast<int64_t>(ids.size());
+  if (total <= kPrefillChunk) return decoder.next_logits(ids);
+  std::vector<float> logits;
+  for (int64_t at = 0; at < total; at += kPrefillChunk) {
+    const int64_t end = std::min(total, at + kPrefillChunk);
+    const std::vector<int32_t> chunk(ids.begin() + at, ids.begin() + end);
+    if (end < total)
+      decoder.feed_hidden(chunk);  // keys/values only: no [chunk, vocab] logits to throw away
+    else
+      logits = decoder.next_logits(chunk);
+    if (on_prefill) on_prefill(end, total);
+  }
+  return logits;
+}
+
 }  // namespace
 
 Generation generate(const Model& model, const ModelWeights* weights,
@@ -93,8 +114,12 @@ Generation generate(const Model& model, const ModelWeights* weights,
     g.reused_prompt_tokens = static_cast<int64_t>(reuse);
   }
   const std::vector<int32_t> fed(prompt.begin() + static_cast<std::ptrdiff_t>(reuse), prompt.end());
-  std::vector<float> logits = decoder.next_logits(fed);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> logits = prefill(decoder, fed, options.on_prefill);
   if (session != nullptr) session->ids.insert(session->ids.end(), fed.begin(), fed.end());
+  const auto t1 = std::chrono::steady_clock::now();
+  g.prefilled_tokens = static_cast<int64_t>(fed.size());
+  g.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     if (options.should_stop && options.should_stop()) {
       g.finish_reason = "cancelled";
@@ -119,6 +144,7 @@ Generation generate(const Model& model, const ModelWeights* weights,
   if (g.finish_reason != "stop" && stop.push(stream.flush())) g.finish_reason = "stop";
   stop.finish();
   g.text = stop.text();
+  g.decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return g;
 }
 
@@ -192,6 +218,22 @@ GenerationDefaults read_generation_defaults(const Model& model) {
     if (!j[key].is_number_integer()) wrong(key, "an integer");
     *out = j[key].get<int64_t>();
   }
+  // The ranges the flags have, named by key (no backticks: the CLI would show them as flags).
+  GenerationRequest as_request;
+  as_request.temperature = d.temperature;
+  as_request.top_p = d.top_p;
+  as_request.min_p = d.min_p;
+  as_request.repetition_penalty = d.repetition_penalty;
+  as_request.top_k = d.top_k;
+  as_request.max_new_tokens = d.max_new_tokens;
+  try {
+    check_generation_request(as_request);
+  } catch (const Error& e) {
+    std::string what = e.message();
+    what.erase(std::remove(what.begin(), what.end(), '`'), what.end());
+    throw_user_error("generate", d.source + ": " + what,
+                     "fix generation_config.json (or remove the key)");
+  }
   return d;
 }
 
@@ -201,15 +243,17 @@ void check_generation_request(const GenerationRequest& r) {
   };
   if (r.max_new_tokens && *r.max_new_tokens < 1)
     bad("`max_new_tokens` must be at least 1", "e.g. `max_new_tokens` 64");
-  if (r.temperature && !(*r.temperature >= 0.0))
-    bad("`temperature` must be >= 0", "0 decodes greedily; e.g. `temperature` 0.7 samples");
+  if (r.temperature && !(*r.temperature >= 0.0 && std::isfinite(*r.temperature)))
+    bad("`temperature` must be a finite number >= 0",
+        "0 decodes greedily; e.g. `temperature` 0.7 samples");
   if (r.top_k && *r.top_k < 0) bad("`top_k` must be >= 0", "0 turns top-k off");
   if (r.top_p && !(*r.top_p > 0.0 && *r.top_p <= 1.0))
     bad("`top_p` must be in (0, 1]", "1 turns top-p off");
   if (r.min_p && !(*r.min_p >= 0.0 && *r.min_p <= 1.0))
     bad("`min_p` must be in [0, 1]", "0 turns min-p off");
-  if (r.repetition_penalty && !(*r.repetition_penalty > 0.0))
-    bad("`repetition_penalty` must be > 0", "1 turns it off; 1.1–1.3 is typical");
+  if (r.repetition_penalty &&
+      !(*r.repetition_penalty > 0.0 && std::isfinite(*r.repetition_penalty)))
+    bad("`repetition_penalty` must be a finite number > 0", "1 turns it off; 1.1–1.3 is typical");
 }
 
 void resolve_generation_options(const GenerationRequest& r, const GenerationDefaults& d,

@@ -25,13 +25,23 @@ struct GenerationOptions {
   std::vector<std::string> stop_strings;  // ends when the text contains one (cut before it)
   // Asked before each new token; true ends the generation ("cancelled"). Empty: never.
   std::function<bool()> should_stop;
+  // Called after each chunk of a long prefill with the prompt tokens fed so far and in all (a
+  // prompt of more than kPrefillChunk new tokens is fed kPrefillChunk at a time). Empty: none.
+  std::function<void(int64_t done, int64_t total)> on_prefill;
 };
+
+// Prompts longer than this many new tokens are prefilled in chunks of this size, so progress can
+// be reported and a long prompt never needs all its activations at once.
+constexpr int64_t kPrefillChunk = 256;
 
 struct Generation {
   std::vector<int32_t> ids;          // generated ids (an ending EOS id included)
   std::string text;                  // the text printed (cut before a stop string)
   std::string finish_reason;         // "eos", "stop" (a stop string), "length" or "cancelled"
   int64_t reused_prompt_tokens = 0;  // prompt ids whose keys/values came from a KvSession
+  int64_t prefilled_tokens = 0;      // prompt ids fed through the model (the rest were cached)
+  double prefill_seconds = 0;        // feeding them, up to the first token's logits
+  double decode_seconds = 0;         // the rest: choosing tokens and feeding them back
 };
 
 // A KV cache kept across generate() calls (a chat): `ids` are the tokens whose keys/values the

@@ -84,11 +84,20 @@ std::string resolve_model_dir(const std::string& arg) {
     }
     if (!best.empty()) return best.string();
   }
+  // A cache variable that points nowhere is the likelier mistake: say so.
+  std::string nowhere;
+  for (const char* var : {"HF_HUB_CACHE", "HF_HOME"})
+    if (const char* v = std::getenv(var); v != nullptr && *v && !fs::is_directory(v, ec))
+      nowhere += std::string("; $") + var + "=" + v + " is not a directory";
   throw_user_error(
       "model",
-      "model '" + arg +
-          "' is neither a directory nor in the local Hugging Face cache; searched:" + searched,
-      "pass a model directory, or download it first (e.g. `huggingface-cli download " + arg + "`)");
+      "model '" + arg + "' is neither a directory nor in the local Hugging Face cache; searched:" +
+          searched + nowhere,
+      nowhere.empty()
+          ? "pass a model directory, or download it first (e.g. `huggingface-cli download " + arg +
+                "`)"
+          : "point the variable at your Hugging Face cache (or unset it), or pass a model "
+            "directory");
 }
 
 }  // namespace tuna

@@ -2,6 +2,7 @@
 #include "lora/adapter_io.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,7 +10,9 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/log.h"
 #include "core/message.h"
+#include "core/utf8.h"
 #include "io/safetensors.h"
 #include "model/families/registry.h"
 #include "model/model.h"
@@ -31,12 +34,53 @@ int64_t permuted_heads(const Model& model, const LoraAdapter& a) {
 }
 
 std::string read_text(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw_user_error("lora", path + " is a directory, not a file",
+                     "a PEFT adapter directory holds the files adapter_config.json and "
+                     "adapter_model.safetensors");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw_user_error("lora", "cannot read " + path,
                      "a PEFT adapter directory holds adapter_config.json and "
                      "adapter_model.safetensors");
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string adapter_dir_of(const std::string& dir_or_file) {
+  return dir_or_file.ends_with(".safetensors")
+             ? std::filesystem::path(dir_or_file).parent_path().string()
+             : dir_or_file;
+}
+
+// The layer index in a module name ("model.layers.12.mlp.up_proj" → 12), or -1.
+int64_t layer_of(const std::string& module) {
+  for (const char* marker : {".layers.", ".h.", ".blocks."}) {
+    const size_t at = module.find(marker);
+    if (at == std::string::npos) continue;
+    const size_t from = at + std::string(marker).size();
+    size_t end = from;
+    while (end < module.size() && std::isdigit(static_cast<unsigned char>(module[end]))) ++end;
+    if (end > from && end - from < 9) return std::stoll(module.substr(from, end - from));
+  }
+  return -1;
+}
+
+// Whether `name` (an adapter's base_model_name_or_path) names the base `model_arg` was loaded
+// from: the same path or repo id, a Hugging Face cache directory of that repo, or the same last
+// path component (a local copy of the repo).
+bool names_same_base(const std::string& name, const Model& model) {
+  auto last = [](std::string s) {
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    return s.substr(s.rfind('/') == std::string::npos ? 0 : s.rfind('/') + 1);
+  };
+  const std::string dir = model.dir();
+  if (name == dir || last(name) == last(dir)) return true;
+  std::string cached = "models--";
+  for (char c : name) cached += c == '/' ? std::string("--") : std::string(1, c);
+  if (dir.find("/" + cached + "/") != std::string::npos) return true;
+  std::error_code ec;
+  return std::filesystem::equivalent(name, dir, ec);
 }
 
 }  // namespace
@@ -91,25 +135,64 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
                     [&](const WriteBytes& sink) { sink(text.data(), text.size()); });
 }
 
-LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
-  std::string dir = dir_or_file;
-  if (dir.ends_with(".safetensors")) dir = std::filesystem::path(dir).parent_path().string();
+LoraConfig check_peft_adapter_files(const std::string& dir_or_file) {
+  const std::string dir = adapter_dir_of(dir_or_file);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec))
+    throw_user_error("lora", "cannot read the adapter directory " + dir + ": it does not exist",
+                     "pass the directory PEFT's save_pretrained (or tuna train) wrote");
   const std::string config_path = dir + "/adapter_config.json";
+  if (!std::filesystem::exists(config_path, ec))
+    throw_user_error("lora", "cannot read " + config_path + ": no such file",
+                     "a PEFT adapter directory holds adapter_config.json and "
+                     "adapter_model.safetensors");
+  const std::string text = read_text(config_path);
+  if (const size_t bad = utf8::first_invalid(text); bad != std::string::npos)
+    throw_user_error("lora", config_path + ": invalid UTF-8 at byte " + std::to_string(bad),
+                     "save adapter_config.json as UTF-8 (PEFT writes it so)");
   nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_text(config_path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw_user_error("lora", config_path + ": not valid JSON (" + std::string(e.what()) + ")");
+  {
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      size_t line = 1, col = 1;
+      for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i)
+        text[i] == '\n' ? (++line, col = 1) : ++col;
+      throw_user_error("lora",
+                       config_path + " line " + std::to_string(line) + ", column " +
+                           std::to_string(col) + ": not valid JSON",
+                       "adapter_config.json is the JSON object PEFT's save_pretrained writes");
+    }
   }
-  LoraSet set;
-  set.config = lora_config_from_json(j, config_path, /*lenient=*/true);
+  if (!j.is_object() || !j.contains("peft_type"))
+    throw_user_error("lora", config_path + ": no peft_type",
+                     "a PEFT LoRA adapter's config says \"peft_type\": \"LORA\"");
+  const LoraConfig config = lora_config_from_json(j, config_path, /*lenient=*/true);
+  if (!j.contains("r"))
+    throw_user_error("lora", config_path + ": no r (the LoRA rank)",
+                     "the adapter's config says its rank, e.g. \"r\": 8");
+  if (config.target_modules.kind == ModuleSelector::Kind::NONE ||
+      (config.target_modules.kind == ModuleSelector::Kind::LIST &&
+       config.target_modules.names.empty()))
+    throw_user_error("lora", config_path + ": target_modules is missing or empty",
+                     "a saved adapter lists the modules it adapts, e.g. "
+                     "\"target_modules\": [\"q_proj\", \"v_proj\"]");
   const std::string st_path = dir + "/adapter_model.safetensors";
-  if (!std::filesystem::exists(st_path))
+  if (!std::filesystem::exists(st_path, ec))
     throw_user_error("lora", st_path + " is missing",
-                     std::filesystem::exists(dir + "/adapter_model.bin")
+                     std::filesystem::exists(dir + "/adapter_model.bin", ec)
                          ? "convert adapter_model.bin with PEFT (save_pretrained with "
                            "safe_serialization=True); tuna does not read pickle files"
                          : "a PEFT adapter directory holds adapter_model.safetensors");
+  return config;
+}
+
+LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
+  const std::string dir = adapter_dir_of(dir_or_file);
+  const std::string config_path = dir + "/adapter_config.json";
+  LoraSet set;
+  set.config = check_peft_adapter_files(dir);
+  const std::string st_path = dir + "/adapter_model.safetensors";
   const SafetensorsFile f = SafetensorsFile::open(st_path);
 
   const std::vector<LinearModule> lin = linear_modules(model);
@@ -132,6 +215,14 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
     for (const char* part : {".lora_A.weight", ".lora_B.weight"}) {
       if (!name.ends_with(part)) continue;
       const std::string module = name.substr(0, name.size() - std::string(part).size());
+      if (const int64_t layer = layer_of(module);
+          !by_name.count(module) && layer >= model.spec().n_layers)
+        throw_user_error("lora",
+                         st_path + ": adapter module " + quote(module) + " is in layer " +
+                             std::to_string(layer) + " but the base model " + model.dir() +
+                             " has " + std::to_string(model.spec().n_layers) + " layers",
+                         "the adapter was trained for a different (deeper) base model; pass "
+                         "that model with --model");
       if (!by_name.count(module)) {
         const std::string* best = closest_name(module, known);
         throw_user_error("lora",
@@ -215,12 +306,18 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
                            "lora_A / lora_B",
                        "the adapter file is incomplete");
     if (A.ndim() != 2 || B.ndim() != 2 || A.dim(1) != m.in || B.dim(0) != m.out ||
-        B.dim(1) != A.dim(0))
+        B.dim(1) != A.dim(0)) {
+      const std::string r = A.ndim() == 2 ? std::to_string(A.dim(0)) : "r";
       throw_user_error("lora",
-                       st_path + ": " + m.name + " lora_A " + A.shape().to_string() + ", lora_B " +
-                           B.shape().to_string() + " do not fit the base weight (in " +
-                           std::to_string(m.in) + ", out " + std::to_string(m.out) + ")",
-                       "the adapter was trained for a different base model");
+                       st_path + ": module " + quote(m.name) + ": lora_A " + A.shape().to_string() +
+                           " and lora_B " + B.shape().to_string() +
+                           " do not fit the base weight [out " + std::to_string(m.out) + ", in " +
+                           std::to_string(m.in) + "], which needs lora_A [" + r + ", " +
+                           std::to_string(m.in) + "] and lora_B [" + std::to_string(m.out) + ", " +
+                           r + "]",
+                       "the adapter was trained for a different base model; pass that model with "
+                       "--model");
+    }
     if (A.dim(0) != set.config.r)
       throw_user_error("lora",
                        st_path + ": " + m.name + " has rank " + std::to_string(A.dim(0)) +
@@ -234,6 +331,23 @@ LoraSet load_peft_adapter(const std::string& dir_or_file, const Model& model) {
   }
   if (set.adapters.empty())
     throw_user_error("lora", st_path + " holds no LoRA weights", "is this a LoRA adapter?");
+  // Every shape fits: a differing name is worth a word, not a refusal (a local copy or a
+  // fine-tune of the same base is common).
+  const LoraConfig& c = set.config;
+  if (c.base_model_name_or_path && !c.base_model_name_or_path->empty() &&
+      !names_same_base(*c.base_model_name_or_path, model))
+    log_warn(
+        "[lora] {}: base_model_name_or_path {} is not the base model {}; every module shape "
+        "fits, so the adapter is applied",
+        config_path, quote(*c.base_model_name_or_path), model.dir());
+  if (c.auto_mapping.is_object() && c.auto_mapping.contains("base_model_class") &&
+      c.auto_mapping["base_model_class"].is_string() && !model.spec().architecture.empty() &&
+      c.auto_mapping["base_model_class"].get<std::string>() != model.spec().architecture)
+    log_warn(
+        "[lora] {}: the adapter was made for a {} but the base model is a {}; every module "
+        "shape fits, so the adapter is applied",
+        config_path, printable(c.auto_mapping["base_model_class"].get<std::string>()),
+        model.spec().architecture);
   return set;
 }
 

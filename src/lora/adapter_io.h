@@ -22,6 +22,16 @@ void save_peft_adapter(const std::string& dir, const LoraSet& lora, const Model&
 
 // Reads a PEFT LoRA adapter directory (or its adapter_model.safetensors beside
 // adapter_config.json) for `model`. A/B become F32 (any float dtype accepted); grads zero.
+// Checked against the base before anything is applied — user errors naming the adapter file,
+// the module and both shapes: layers the base lacks, modules it lacks, lora_A [r, in] / lora_B
+// [out, r] that do not fit its weight [out, in]. A base_model_name_or_path (or architecture in
+// auto_mapping) other than the base's, with every shape fitting, is a one-line warning on stderr.
 LoraSet load_peft_adapter(const std::string& dir, const Model& model);
+
+// The checks that need no base model, so callers can run them before loading one:
+// adapter_config.json present, valid UTF-8 (else the byte offset), JSON (else line and column),
+// a LoRA config (peft_type LORA, r > 0, target_modules set), and adapter_model.safetensors
+// present. Returns the config.
+LoraConfig check_peft_adapter_files(const std::string& dir);
 
 }  // namespace tuna

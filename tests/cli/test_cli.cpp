@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "io/safetensors.h"
@@ -708,4 +709,128 @@ TEST(CliGenerate, BadInputIsAUserError) {
                     "--compare-base needs --prompt or --messages");
   expect_user_error(run(m + "--prompt x --adapter " + (dir / "nope").string()), "nope");
   EXPECT_EQ(run(m + "--prompt x --top-k abc").status, 2);
+}
+
+// --- help texts, threads, adapters against their base, generation statistics (issue 15) --------
+
+namespace {
+
+// The tiny golden llama with a small byte-level BPE tokenizer: `generate --prompt x` runs on it
+// (single bytes have ids below its 256-row vocabulary).
+fs::path tiny_model_with_tokenizer(const std::string& name) {
+  fs::path dir = temp_dir(name);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(kModels + "/llama/" + f, dir / f);
+  const std::string tok = std::string(TUNA_GOLDEN_DIR) + "/tokenizer/gpt2_style/tokenizer.json.gz";
+  EXPECT_EQ(std::system(("gzip -dc " + tok + " > " + (dir / "tokenizer.json").string()).c_str()),
+            0);
+  return dir;
+}
+
+// A rank-4 q_proj/v_proj adapter for the model in `model_dir`, saved to `adapter_dir` with
+// base_model_name_or_path `base`.
+void save_tiny_adapter(const fs::path& model_dir, const fs::path& adapter_dir,
+                       const std::string& base) {
+  const tuna::Model model = tuna::Model::load(model_dir.string());
+  tuna::LoraConfig cfg = tuna::lora_config_from_json(
+      {{"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}}, "test");
+  tuna::save_peft_adapter(adapter_dir.string(), tuna::create_lora(model, cfg, base), model);
+}
+
+// run(args) with the variable `name` set to `value` (restored afterwards).
+CliRun run_with_env(const std::string& name, const std::string& value, const std::string& args) {
+  const char* old = std::getenv(name.c_str());
+  const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+  setenv(name.c_str(), value.c_str(), 1);
+  CliRun r = run(args);
+  if (saved)
+    setenv(name.c_str(), saved->c_str(), 1);
+  else
+    unsetenv(name.c_str());
+  return r;
+}
+
+}  // namespace
+
+TEST(CliHelp, TextsSayWhatTheCommandsDo) {
+  CliRun top = run("--help");
+  EXPECT_NE(top.out.find("LoRA, QLoRA or full"), std::string::npos) << top.out;
+  EXPECT_EQ(top.out.find("LoRA / QLoRA fine-tuning"), std::string::npos) << top.out;
+  for (const char* cmd : {"info", "score", "generate", "tokenize", "template"}) {
+    CliRun r = run(std::string(cmd) + " --help");
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find("GGUF file"), std::string::npos) << cmd << ": " << r.out;
+  }
+  // generate: --prompt-format wraps the prompt; --template (a chat template in `tuna template`)
+  // is not shown; without --temperature decoding is greedy.
+  CliRun g = run("generate --help");
+  EXPECT_NE(g.out.find("--prompt-format"), std::string::npos) << g.out;
+  EXPECT_EQ(g.out.find("--template"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("Without it decoding is greedy"), std::string::npos) << g.out;
+  EXPECT_EQ(g.out.find("(default 1)"), std::string::npos) << g.out;
+  EXPECT_NE(run("template --help").out.find("--template"), std::string::npos);
+}
+
+TEST(CliThreads, ZeroAndTheEnvironmentAreValidCounts) {
+  const std::string info = "info " + kModels + "/llama";
+  EXPECT_EQ(run("-t 0 " + info).status, 0);
+  EXPECT_EQ(run("-t 1 " + info).status, 0);
+  EXPECT_EQ(run("--threads 2 " + info).status, 0);
+  EXPECT_EQ(run_with_env("TUNA_NUM_THREADS", "0", info).status, 0);
+  EXPECT_EQ(run_with_env("TUNA_NUM_THREADS", "", info).status, 0);
+  EXPECT_EQ(run_with_env("TUNA_NUM_THREADS", "3", info).status, 0);
+  EXPECT_EQ(run_with_env("OMP_NUM_THREADS", "2", info).status, 0);
+  EXPECT_EQ(run_with_env("OMP_NUM_THREADS", "2,1", info).status, 0);
+  // OpenMP itself complains about a bad OMP_NUM_THREADS before tuna starts (a line of its own);
+  // tuna's one-line error comes last and names the variable.
+  CliRun bad = run_with_env("OMP_NUM_THREADS", "lots", info);
+  EXPECT_EQ(bad.status, 2) << bad.err;
+  const std::string last = bad.err.substr(bad.err.rfind("error: "));
+  EXPECT_EQ(last.rfind("error: [threads] $OMP_NUM_THREADS='lots'", 0), 0u) << bad.err;
+  EXPECT_NE(last.find("(hint: "), std::string::npos) << bad.err;
+}
+
+TEST(CliGenerate, AdapterForAnotherBaseNameWarnsWhenEveryShapeFits) {
+  const fs::path dir = tiny_model_with_tokenizer("tuna_cli_adapter_base");
+  const std::string gen = "generate --model " + dir.string() + " --prompt x --max-new-tokens 2 ";
+  save_tiny_adapter(dir, dir / "same", dir.string());
+  CliRun same = run(gen + "--adapter " + (dir / "same").string());
+  ASSERT_EQ(same.status, 0) << same.err;
+  EXPECT_EQ(same.err.find("base_model_name_or_path"), std::string::npos) << same.err;
+  save_tiny_adapter(dir, dir / "other", "someone/other-model");
+  CliRun other = run(gen + "--adapter " + (dir / "other").string());
+  ASSERT_EQ(other.status, 0) << other.err;
+  const size_t at = other.err.find("base_model_name_or_path 'someone/other-model' is not the base");
+  ASSERT_NE(at, std::string::npos) << other.err;
+  EXPECT_NE(other.err.find((dir / "other" / "adapter_config.json").string()), std::string::npos);
+  EXPECT_EQ(other.err.find("base_model_name_or_path", at + 1), std::string::npos)
+      << "one warning line\n"
+      << other.err;
+  // A damaged adapter is refused, whatever its name says.
+  save_tiny_adapter(dir, dir / "q_only", dir.string());
+  fs::path st = dir / "q_only" / "adapter_model.safetensors";
+  fs::resize_file(st, fs::file_size(st) - 16);
+  expect_user_error(run(gen + "--adapter " + (dir / "q_only").string()),
+                    "adapter_model.safetensors");
+}
+
+TEST(CliGenerate, StatisticsShowPrefillAndGenerationRatesApart) {
+  require_real_model();
+  std::string words;  // > kPrefillChunk (256) tokens: prefilled in chunks
+  for (int i = 0; i < 48; ++i) words += "the cat sat on a mat ";
+  fs::path dir = temp_dir("tuna_cli_generate_rates");
+  write_text(dir, "prompt.txt", words);
+  CliRun r = run("generate --model " + kGguf + " --prompt \"$(cat " +
+                 (dir / "prompt.txt").string() + ")\" --max-new-tokens 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const size_t stats = r.err.find(" generated tokens, stop: length; prefill ");
+  ASSERT_NE(stats, std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" tokens/s, generation ", stats), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(" 0.0 tokens/s"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("prefill - tokens/s"), std::string::npos) << r.err;
+  // Progress, when the prefill took long enough to show any, ends at 100%.
+  const size_t progress = r.err.rfind("prefill: ");
+  if (progress != std::string::npos) {
+    EXPECT_NE(r.err.find("(100%)", progress), std::string::npos) << r.err;
+  }
 }

@@ -107,6 +107,44 @@ TEST(Greedy, FollowsTheFullForwardArgmax) {
   }
 }
 
+// A prompt longer than kPrefillChunk is prefilled in chunks, each reported, and decodes to the
+// tokens a one-piece prefill gives; the statistics count what was fed and time both phases.
+TEST(Greedy, LongPromptPrefilledInChunksWithProgress) {
+  const Model model = Model::load(kModels + "/llama");
+  const int64_t n = 2 * kPrefillChunk + 88;
+  const std::vector<int32_t> prompt = test_ids(n, model.spec().vocab);
+  std::vector<std::pair<int64_t, int64_t>> reports;
+  GenerationOptions o;
+  o.max_new_tokens = 6;
+  o.on_prefill = [&](int64_t done, int64_t total) { reports.emplace_back(done, total); };
+  KvDecoder dec(model);
+  std::vector<float> logits = dec.next_logits(prompt);  // one piece
+  std::vector<int32_t> expected, context = prompt;
+  for (int step = 0; step < 6; ++step) {
+    const int32_t id = choose_next_token(logits, context, o.sampling, step);
+    expected.push_back(id);
+    context.push_back(id);
+    logits = dec.next_logits({id});
+  }
+  nlohmann::json vocab = nlohmann::json::object();  // a token per id, for the text stream
+  for (int64_t i = 0; i < model.spec().vocab; ++i) vocab["t" + std::to_string(i)] = i;
+  const Tokenizer tok = Tokenizer::from_json(
+      {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}},
+      nullptr, "test");
+  const Generation g = generate(model, nullptr, nullptr, tok, prompt, o);
+  EXPECT_EQ(g.ids, expected);
+  const std::vector<std::pair<int64_t, int64_t>> want = {
+      {kPrefillChunk, n}, {2 * kPrefillChunk, n}, {n, n}};
+  EXPECT_EQ(reports, want);
+  EXPECT_EQ(g.prefilled_tokens, n);
+  EXPECT_GT(g.prefill_seconds, 0.0);
+  EXPECT_GT(g.decode_seconds, 0.0);
+  // A short prompt is fed in one piece: no reports.
+  reports.clear();
+  (void)generate(model, nullptr, nullptr, tok, test_ids(10, model.spec().vocab), o);
+  EXPECT_TRUE(reports.empty());
+}
+
 std::vector<float> hand_logits() {
   std::vector<float> l(50);
   for (size_t i = 0; i < l.size(); ++i) l[i] = std::sin(static_cast<float>(i) * 1.7f) * 3.0f;

@@ -102,6 +102,11 @@ ModelSpec parse_hf_config(const nlohmann::json& config, const std::string& sourc
   s.source = source;
   s.torch_dtype = json_string_or(config, "torch_dtype", json_string_or(config, "dtype", ""));
   const FamilyRef ref = find_family_by_architecture(arch);
+  if (!ref && arch.empty() && model_type.empty())
+    throw_user_error("config", source + ": neither \"architectures\" nor \"model_type\" is set",
+                     "add the model's class, e.g. \"architectures\": [\"LlamaForCausalLM\"] "
+                     "(supported: " +
+                         join_names(supported_architectures()) + ")");
   if (!ref)
     throw_user_error(
         "config",
