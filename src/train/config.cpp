@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "core/message.h"
 #include "core/mmap_file.h"
+#include "core/utf8.h"
 
 namespace tuna {
 namespace {
@@ -274,6 +276,23 @@ class Loader {
   }
 };
 
+// Config text must be UTF-8 (YAML is; values end up in JSON files): the first invalid byte is a
+// user error naming its line and byte offset.
+void check_utf8(const std::string& text, const std::string& where) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = static_cast<size_t>(utf8::seq_len(static_cast<unsigned char>(text[i])));
+    if (i + n > text.size() || !utf8::is_valid(std::string_view(text).substr(i, n))) {
+      const auto line =
+          1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(i), '\n');
+      throw_user_error(
+          "config",
+          where + " line " + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(i),
+          "save the file as UTF-8");
+    }
+    i += n;
+  }
+}
+
 }  // namespace
 
 const nlohmann::ordered_json& TrainConfig::at(const std::string& key) const {
@@ -290,6 +309,8 @@ nlohmann::ordered_json TrainConfig::section(const std::string& name) const {
 
 TrainConfig parse_train_config(const std::string& yaml_text, const std::string& source,
                                const std::vector<std::string>& overrides) {
+  check_utf8(yaml_text, source);
+  for (const std::string& o : overrides) check_utf8(o, "command-line override");
   Loader loader(source);
   YAML::Node root;
   try {
