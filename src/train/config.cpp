@@ -75,14 +75,14 @@ class Loader {
       fail(root, "", "the config must be a mapping of keys to values",
            "write one `key: value` per line, e.g. learning_rate: 2e-4");
     for (auto it = root.begin(); it != root.end(); ++it) {
-      const std::string name = it->first.as<std::string>();
+      const std::string name = key_name(it->first);
       const YAML::Node value = it->second;  // a copy: `it->` is a proxy that dies here
       auto sec = section_aliases().find(name);
       const ConfigKey* as_key = find_key(name);  // "model" is a section and a key
       if (sec != section_aliases().end() && value.IsMap() &&
           (!as_key || as_key->type != ConfigType::MAP)) {
         for (auto jt = value.begin(); jt != value.end(); ++jt)
-          set(jt->first.as<std::string>(), jt->second, jt->first.Mark(), sec->second);
+          set(key_name(jt->first), jt->second, jt->first.Mark(), sec->second);
         continue;
       }
       set(name, value, it->first.Mark(), "");
@@ -126,6 +126,13 @@ class Loader {
     return source_ + " line " + std::to_string(m.line + 1);
   }
 
+  // A mapping key: a name (YAML also allows an empty, list or mapping key: `? [a, b]: 1`).
+  std::string key_name(const YAML::Node& k) {
+    if (!k.IsScalar())
+      fail(k, "", "a key must be a name, not empty, a list or a mapping", "write `name: value`");
+    return k.as<std::string>();
+  }
+
   [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& what,
                          const std::string& hint) {
     fail_at(n.Mark(), key, what, hint);
@@ -167,7 +174,7 @@ class Loader {
     if (n.IsMap()) {
       ojson o = ojson::object();
       for (auto it = n.begin(); it != n.end(); ++it)
-        o[it->first.as<std::string>()] = scalar_any(it->second);
+        o[key_name(it->first)] = scalar_any(it->second);
       return o;
     }
     int64_t i;
