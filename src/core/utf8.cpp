@@ -75,7 +75,7 @@ static size_t well_formed_len(std::string_view in, size_t i, size_t& subpart) {
   return 0;
 }
 
-bool is_valid(std::string_view s) {
+size_t first_invalid(std::string_view s) {
   size_t i = 0, sub = 0;
   while (i < s.size()) {
     if (static_cast<unsigned char>(s[i]) < 0x80) {
@@ -83,10 +83,14 @@ bool is_valid(std::string_view s) {
       continue;
     }
     size_t n = well_formed_len(s, i, sub);
-    if (n == 0) return false;
+    if (n == 0) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
+}
+
+bool is_valid(std::string_view s) {
+  return first_invalid(s) == std::string_view::npos;
 }
 
 size_t append_lossy(std::string& out, std::string_view in) {

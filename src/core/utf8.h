@@ -59,6 +59,8 @@ inline std::string encode(uint32_t cp) {
 size_t count_chars(std::string_view s);
 
 bool is_valid(std::string_view s);
+// Byte offset of the first ill-formed sequence, or npos when `s` is valid UTF-8.
+size_t first_invalid(std::string_view s);
 // Appends `in` to `out` with every ill-formed sequence replaced by U+FFFD exactly as Python's
 // bytes.decode("utf-8", errors="replace") and Rust's String::from_utf8_lossy do (one U+FFFD per
 // maximal subpart, Unicode §3.9). Returns the number of replacements.

@@ -286,18 +286,14 @@ class Loader {
 // Config text must be UTF-8 (YAML is; values end up in JSON files): the first invalid byte is a
 // user error naming its line and byte offset.
 void check_utf8(const std::string& text, const std::string& where) {
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = static_cast<size_t>(utf8::seq_len(static_cast<unsigned char>(text[i])));
-    if (i + n > text.size() || !utf8::is_valid(std::string_view(text).substr(i, n))) {
-      const auto line =
-          1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(i), '\n');
-      throw_user_error(
-          "config",
-          where + " line " + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(i),
-          "save the file as UTF-8");
-    }
-    i += n;
-  }
+  const size_t i = utf8::first_invalid(text);
+  if (i == std::string::npos) return;
+  const auto line =
+      1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(i), '\n');
+  throw_user_error(
+      "config",
+      where + " line " + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(i),
+      "save the file as UTF-8");
 }
 
 }  // namespace
