@@ -75,6 +75,9 @@ std::vector<Record> read_json(const std::string& path, const std::string& text,
                 text.begin() + static_cast<std::ptrdiff_t>(std::min(e.byte, text.size())), '\n'));
     throw_user_error("data", path + " line " + std::to_string(line) + ": invalid JSON",
                      "a .json dataset is one array of objects; use .jsonl for one object per line");
+  } catch (const ojson::out_of_range& e) {  // a number beyond double's range (1e999)
+    throw_user_error("data", path + ": invalid JSON: " + e.what(),
+                     "write numbers within double's range, or as strings");
   }
   if (v.is_object() && v.contains("data") && v["data"].is_array()) v = v["data"];
   if (!v.is_array())

@@ -107,6 +107,12 @@ class Loader {
   }
 
   TrainConfig finish() {
+    // A value that is not valid UTF-8 once YAML made it a string (found by fuzz_train_config).
+    for (const auto& [key, v] : cfg_.values.items())
+      if (cfg_.given.count(key) && v.dump(-1, ' ', false, ojson::error_handler_t::replace) !=
+                                       v.dump(-1, ' ', false, ojson::error_handler_t::ignore))
+        throw_user_error("config", source_ + ": " + key + ": a string that is not valid UTF-8",
+                         "write the value as plain UTF-8 text");
     for (const ConfigKey& k : config_schema()) {
       if (k.support != ConfigSupport::NOT_YET || !cfg_.given.count(k.key)) continue;
       if (cfg_.values[k.key] == ojson::parse(k.default_json)) continue;
