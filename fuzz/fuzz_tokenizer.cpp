@@ -5,14 +5,18 @@
 // repaired), and streaming decode must add up to decode. Any other exception is a bug.
 // With TUNA_FUZZ_REPLAY_MAIN it is a plain program that replays built-in seeds plus
 // deterministic mutations (`--mutations N`), for CTest on any compiler.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "byte_level_bpe.h"
 #include "core/error.h"
 #include "core/utf8.h"
+#include "replay_driver.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -28,24 +32,7 @@ using tuna::Tokenizer;
   std::abort();
 }
 
-json byte_level_json() {
-  json vocab = json::object();
-  int id = 0, extra = 0;
-  // The 256 byte-level characters, then a few merges' results.
-  for (int b = 0; b < 256; ++b) {
-    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    uint32_t cp = printable ? static_cast<uint32_t>(b) : 256 + extra++;
-    vocab[tuna::utf8::encode(cp)] = id++;
-  }
-  vocab["Ġt"] = id++;
-  vocab["he"] = id++;
-  vocab["Ġthe"] = id++;
-  return {{"added_tokens", json::array({{{"id", id}, {"content", "<|end|>"}, {"special", true}}})},
-          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
-          {"decoder", {{"type", "ByteLevel"}}},
-          {"model",
-           {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({"Ġ t", "h e", "Ġt he"})}}}};
-}
+using tuna::fuzz::byte_level_json;
 
 json byte_fallback_json() {
   json vocab = {{"<unk>", 0}, {"▁", 1}, {"a", 2}, {"▁a", 3}};
@@ -125,10 +112,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 #ifdef TUNA_FUZZ_REPLAY_MAIN
 
+// `[--mutations N] [CORPUS_DIR...] | --make-seeds DIR`: the built-in seeds and every file of the
+// corpus dirs (fuzz/corpus/tokenizer/: the minimised libFuzzer corpus), then N mutations.
 int main(int argc, char** argv) {
+  namespace fs = std::filesystem;
   size_t mutations = 2000;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--mutations") mutations = std::strtoull(argv[i + 1], nullptr, 10);
+  std::vector<fs::path> dirs;
+  fs::path make_seeds;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--mutations" && i + 1 < argc)
+      mutations = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--make-seeds" && i + 1 < argc)
+      make_seeds = argv[++i];
+    else
+      dirs.emplace_back(a);
+  }
   std::vector<std::string> seeds = {
       "",
       "Hello world",
@@ -139,6 +138,27 @@ int main(int argc, char** argv) {
       wordpiece_json().dump(),
       R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "pre_tokenizer": {"type": "Split",
          "pattern": {"Regex": "\\s+"}, "behavior": "Isolated", "invert": true}})"};
+  if (!make_seeds.empty()) {
+    fs::create_directories(make_seeds);
+    for (size_t i = 0; i < seeds.size(); ++i)
+      tuna::fuzz::write_raw(make_seeds / ("seed_" + std::to_string(i)), seeds[i]);
+    return 0;
+  }
+  for (const fs::path& d : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) {
+      std::fprintf(stderr, "not a directory: %s\n", d.c_str());
+      return 2;
+    }
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(d))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& p : files) {
+      tuna::fuzz::Bytes b = tuna::fuzz::read_file(p);
+      seeds.emplace_back(b.begin(), b.end());
+    }
+  }
   uint64_t s = 0x9E3779B97F4A7C15ull;
   auto next = [&s]() {
     s ^= s >> 12;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/log.h"
 
 // The target's entry point (the libFuzzer signature); the replay driver calls it too.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -28,6 +29,15 @@ namespace tuna::fuzz {
 inline std::string g_context = "libFuzzer input";
 inline const uint8_t* g_input = nullptr;
 inline size_t g_input_size = 0;
+
+// Starts one input of a target: kept for report_bug; logging quiet from the first input on (the
+// warnings bad input causes are expected, and printing them would slow fuzzing down).
+inline void begin_input(const uint8_t* data, size_t size) {
+  static const bool quiet = (set_log_level(LogLevel::ERROR), true);
+  (void)quiet;
+  g_input = data;
+  g_input_size = size;
+}
 
 // Reports a bug that `target` ("fuzz_gguf") found in the current input, writes the input to
 // <target>_bug.bin to reproduce it, and aborts.
@@ -69,6 +79,23 @@ void parse_and_check(const std::string& target, const uint8_t* data, size_t size
   } catch (const std::exception& e) {
     report_bug(target, std::string("exception after a successful parse: ") + e.what());
   }
+}
+
+// Runs `f` (one parse/validate step of `target`) and returns true when it finished; a user error
+// with a hint is the accepted outcome for bad input (returns false); any other exception is a bug.
+template <typename F>
+bool user_error_or_ok(const std::string& target, F f) {
+  try {
+    f();
+    return true;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::USER)
+      report_bug(target, std::string("internal error on bad input: ") + e.what());
+    if (e.hint().empty()) report_bug(target, std::string("user error without a hint: ") + e.what());
+  } catch (const std::exception& e) {
+    report_bug(target, std::string("unexpected exception: ") + e.what());
+  }
+  return false;
 }
 
 // --- replay driver ------------------------------------------------------------------------

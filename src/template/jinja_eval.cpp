@@ -268,6 +268,17 @@ Value Interpreter::eval(const Expr& e) {
 
 namespace {
 
+// 64-bit integer arithmetic: Python's ints never overflow, so a result that does not fit is an
+// OverflowError (a template error), never a wrapped value.
+int64_t int_arith(char op, int64_t a, int64_t b) {
+  int64_t r = 0;
+  const bool over = op == '+'   ? __builtin_add_overflow(a, b, &r)
+                    : op == '-' ? __builtin_sub_overflow(a, b, &r)
+                                : __builtin_mul_overflow(a, b, &r);
+  if (over) raise("OverflowError", "integer result does not fit in 64 bits");
+  return r;
+}
+
 Args make_args(Interpreter& in, const Expr& e, size_t first) {
   Args a;
   for (size_t i = first; i < e.args.size(); ++i) a.positional.push_back(in.eval(*e.args[i]));
@@ -344,7 +355,7 @@ Value Interpreter::eval_inner(const Expr& e) {
         raise("TypeError",
               std::string("bad operand type for unary ") + op + ": '" + v.type_name() + "'");
       if (e.kind == Expr::Kind::POS) return v.is_bool() ? Value(v.as_int()) : v;
-      return v.is_float() ? Value(-v.as_float()) : Value(-v.as_int());
+      return v.is_float() ? Value(-v.as_float()) : Value(int_arith('-', 0, v.as_int()));
     }
     case Expr::Kind::NOT:
       return Value(!eval(*e.args[0]).truthy());
@@ -420,6 +431,7 @@ Value repeat(const Value& seq, int64_t n) {
 }
 
 int64_t floor_div(int64_t a, int64_t b) {
+  if (b == -1) return int_arith('-', 0, a);
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -434,7 +446,9 @@ Value Interpreter::binary(const std::string& op, const Value& l, const Value& r)
   const bool nums = l.is_number() && r.is_number();
   const bool floats = nums && (l.is_float() || r.is_float());
   if (op == "+") {
-    if (nums) return floats ? Value(l.as_float() + r.as_float()) : Value(l.as_int() + r.as_int());
+    if (nums)
+      return floats ? Value(l.as_float() + r.as_float())
+                    : Value(int_arith('+', l.as_int(), r.as_int()));
     if (l.is_string() && r.is_string()) return Value(l.as_string() + r.as_string());
     if (l.kind() == r.kind() && l.is_sequence()) {
       List out = l.items();
@@ -448,11 +462,15 @@ Value Interpreter::binary(const std::string& op, const Value& l, const Value& r)
     unsupported_operands(op, l, r);
   }
   if (op == "-") {
-    if (nums) return floats ? Value(l.as_float() - r.as_float()) : Value(l.as_int() - r.as_int());
+    if (nums)
+      return floats ? Value(l.as_float() - r.as_float())
+                    : Value(int_arith('-', l.as_int(), r.as_int()));
     unsupported_operands(op, l, r);
   }
   if (op == "*") {
-    if (nums) return floats ? Value(l.as_float() * r.as_float()) : Value(l.as_int() * r.as_int());
+    if (nums)
+      return floats ? Value(l.as_float() * r.as_float())
+                    : Value(int_arith('*', l.as_int(), r.as_int()));
     if ((l.is_string() || l.is_sequence()) && r.is_number() && !r.is_float())
       return repeat(l, r.as_int());
     if ((r.is_string() || r.is_sequence()) && l.is_number() && !l.is_float())
@@ -486,13 +504,19 @@ Value Interpreter::binary(const std::string& op, const Value& l, const Value& r)
       return Value(m);
     }
     if (r.as_int() == 0) raise("ZeroDivisionError", "integer modulo by zero");
-    return Value(l.as_int() - floor_div(l.as_int(), r.as_int()) * r.as_int());
+    const int64_t a = l.as_int(), b = r.as_int();
+    int64_t m = b == -1 ? 0 : a % b;  // C's remainder, then Python's sign (the divisor's)
+    if (m != 0 && ((m < 0) != (b < 0))) m += b;
+    return Value(m);
   }
   if (op == "**") {
     if (!nums) unsupported_operands(op, l, r);
     if (!floats && r.as_int() >= 0) {
       int64_t result = 1, base = l.as_int();
-      for (int64_t k = r.as_int(); k > 0; --k) result *= base;
+      for (int64_t k = r.as_int(); k > 0; k >>= 1) {  // by squaring: 2 ** 10**18 ends at once
+        if (k & 1) result = int_arith('*', result, base);
+        if (k > 1) base = int_arith('*', base, base);
+      }
       return Value(result);
     }
     return Value(std::pow(l.as_float(), r.as_float()));

@@ -25,6 +25,9 @@ TEST(Utf8, LossyMatchesPythonReplace) {
   EXPECT_EQ(utf8::append_lossy(out, "x\xFFy\xC3"), 2u);
   EXPECT_TRUE(utf8::is_valid("\xF0\x9F\x98\x80"));
   EXPECT_FALSE(utf8::is_valid("\xF0\x9F\x98"));
+  EXPECT_EQ(utf8::first_invalid("ok \xEA\xB0\x80"), std::string_view::npos);
+  EXPECT_EQ(utf8::first_invalid("ab\xEA\xB0"), 2u);     // truncated at the end
+  EXPECT_EQ(utf8::first_invalid("\xC3\xA9x\x80"), 3u);  // a lone continuation byte
 }
 
 TEST(Utf8, CharacterClassesFollowHf) {

@@ -66,6 +66,15 @@ TEST(Jinja, ValuesBehaveAsPythonObjects) {
   EXPECT_EQ(render("{{ {'k': [1, 2]} }}"), "{'k': [1, 2]}");
   EXPECT_EQ(render("{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % -3 }} {{ 1 / 2 }} {{ 2 ** 10 }}"),
             "3 -4 -2 0.5 1024");
+  // 64-bit ints: results that fit are Python's; one that does not is an OverflowError (found by
+  // fuzz_chat_template: wrapped signed overflow; `2 ** 10**18` looped for ever).
+  EXPECT_EQ(render("{{ (-9223372036854775807 - 1) % -1 }} {{ -7 % 3 }} {{ 3 ** 39 }} "
+                   "{{ (-2) ** 63 }} {{ 1 ** 1000000000000000000 }}"),
+            "0 2 4052555153018976267 -9223372036854775808 1");
+  for (const char* overflow : {"{{ 9223372036854775807 + 1 }}", "{{ -(-9223372036854775807 - 1) }}",
+                               "{{ 2 ** 1000000000000000000 }}", "{{ 4294967296 * 4294967296 }}",
+                               "{{ (-9223372036854775807 - 1) // -1 }}"})
+    EXPECT_EQ(error_of(overflow).rfind("OverflowError ", 0), 0u) << overflow;
   EXPECT_EQ(render("{{ 0.1 + 0.2 }} {{ 1e20 }} {{ 3.0 }}"), "0.30000000000000004 1e+20 3.0");
   // Strings are UTF-8 but count, index and slice in code points.
   EXPECT_EQ(render("{{ s | length }} {{ s[1] }} {{ s[::-1] }}", {{"s", "한국어"}}), "3 국 어국한");
