@@ -74,7 +74,7 @@ class Loader {
            "write one `key: value` per line, e.g. learning_rate: 2e-4");
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string name = it->first.as<std::string>();
-      const YAML::Node& value = it->second;
+      const YAML::Node value = it->second;  // it-> is a proxy: a reference would dangle
       auto sec = section_aliases().find(name);
       const ConfigKey* as_key = find_key(name);  // "model" is a section and a key
       if (sec != section_aliases().end() && value.IsMap() &&
