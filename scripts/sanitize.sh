@@ -21,7 +21,8 @@ nice -n 19 ninja -C "$build" -j"$jobs"
 built=$(date +%s)
 
 # Every finding ends the process (abort / non-zero exit), so it fails its test; the CLI tests run
-# the sanitized tuna binary, which inherits these settings. Suppressions: cmake/sanitize.supp.
+# the sanitized tuna binary, which inherits these settings. No suppressions are needed
+# (docs/reliability.md); the tests add allocator_may_return_null=1 (tests/CMakeLists.txt).
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export OMP_WAIT_POLICY=passive
