@@ -114,6 +114,7 @@ static void cast_n(const void* src, float* dst, size_t n) {
 }
 
 void convert_to_f32(DType t, const void* src, float* dst, size_t n) {
+  if (n == 0) return;  // an empty tensor's pointers may be null (memcpy's are never)
   switch (t) {
     case DType::F32:
       std::memcpy(dst, src, n * 4);

@@ -90,7 +90,7 @@ TEST(LoraConfig, AdapterConfigTextIsPeftsBytes) {
       return j;
     };
     EXPECT_EQ(sorted(nlohmann::json::parse(mine)), sorted(nlohmann::json::parse(peft))) << model;
-    const auto& names = nlohmann::json::parse(peft)["target_modules"];
+    const nlohmann::json names = nlohmann::json::parse(peft)["target_modules"];
     if (names.is_array() && std::is_sorted(names.begin(), names.end())) {
       EXPECT_EQ(mine, peft) << model;
     }
