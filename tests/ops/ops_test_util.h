@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <initializer_list>
 #include <random>
@@ -184,6 +185,13 @@ inline void expect_near_vec(const std::vector<float>& got, const std::vector<dou
                     << tol << ")";
     }
   }
+}
+
+// Bit-for-bit equality of two result vectors (an empty pair is equal; memcmp never sees null).
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 }  // namespace tuna_test

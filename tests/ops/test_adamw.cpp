@@ -16,6 +16,8 @@
 namespace tuna {
 namespace {
 
+using tuna_test::same_bits;
+
 // Mixed sizes: below, at and above the 8-lane body, one chunk, several chunks, and empty.
 const std::vector<int64_t> kSizes = {1, 7, 8, 9, 100, 0, 16384 + 5, 40000, 3};
 
@@ -87,10 +89,6 @@ class AdamwOp : public tuna_test::OpTest {
     s.v = v.to_f32_vector();
   }
 };
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
 
 TEST_P(AdamwOp, BitIdenticalToThePreviousPerTensorUpdate) {
   for (const double beta1 : {0.9, 0.3}) {  // lerp from the near end and from the far end

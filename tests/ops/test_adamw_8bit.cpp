@@ -21,6 +21,8 @@
 namespace tuna {
 namespace {
 
+using tuna_test::same_bits;
+
 // One parameter tensor with its state, as host vectors (q1/q2/absmax used for 8-bit state,
 // m/v for F32 state).
 struct TensorState {
@@ -203,11 +205,6 @@ class Adamw8bitOp : public tuna_test::OpTest {
     t.p = p.to_f32_vector();
   }
 };
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
 
 void expect_same(const std::vector<TensorState>& a, const std::vector<TensorState>& b) {
   ASSERT_EQ(a.size(), b.size());

@@ -16,6 +16,8 @@
 namespace tuna {
 namespace {
 
+using tuna_test::same_bits;
+
 // Mixed sizes: tiny, one chunk, several chunks, empty.
 const std::vector<int64_t> kSizes = {1, 7, 8, 100, 0, 16384 + 5, 40000, 3, 16384};
 
@@ -78,10 +80,6 @@ class SgdOp : public tuna_test::OpTest {
     if (buf.defined()) s.buf = buf.to_f32_vector();
   }
 };
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
 
 struct Variant {
   double momentum, dampening, weight_decay;
