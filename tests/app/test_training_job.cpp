@@ -263,9 +263,10 @@ TEST_F(TrainingJobTest, ResumedRunKeepsMetricsTokenCountAndTotals) {
             without_timing(one_line(path("full") + "/train_results.json")));
   const auto history = [&](const std::string& out) {
     std::string lines;
-    for (const auto& e : nlohmann::json::parse(
-             tuna_test::read_file(path(out) + "/trainer_state.json"))["log_history"])
-      lines += e.dump() + "\n";
+    // Held by value: a range-for over a member of a temporary would outlive the temporary.
+    const nlohmann::json state =
+        nlohmann::json::parse(tuna_test::read_file(path(out) + "/trainer_state.json"));
+    for (const auto& e : state["log_history"]) lines += e.dump() + "\n";
     return without_timing(lines);
   };
   EXPECT_EQ(history("resumed"), history("full"));
