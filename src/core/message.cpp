@@ -66,6 +66,10 @@ const std::string* closest_name(std::string_view name, const std::vector<std::st
   const std::string* best = nullptr;
   size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;
   for (const std::string& c : candidates) {
+    // The distance is at least the difference in length: skip the O(n*m) table when that alone
+    // rules the candidate out (a long mistyped or garbage key stays cheap).
+    size_t diff = name.size() > c.size() ? name.size() - c.size() : c.size() - name.size();
+    if (diff >= best_d) continue;
     size_t d = edit_distance(name, c);
     if (d < best_d) best_d = d, best = &c;
   }

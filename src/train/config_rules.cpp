@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/message.h"
-#include "train/optimizer.h"
+#include "train/optimizer_names.h"
 
 namespace tuna {
 namespace {

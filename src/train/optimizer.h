@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "train/optimizer_names.h"
 
 namespace tuna {
 
@@ -24,23 +25,6 @@ struct TrainableParam {
   Tensor grad;
   bool apply_weight_decay = true;  // hf_weight_decay_applies() decides it the way HF does
 };
-
-enum class OptimizerKind : uint8_t {
-  ADAMW,       // torch.optim.AdamW (adamw_torch, adamw_torch_fused, paged_adamw_32bit)
-  SGD,         // torch.optim.SGD (sgd)
-  ADAMW_8BIT,  // bitsandbytes AdamW8bit, blockwise (adamw_bnb_8bit, adamw_8bit, paged_adamw_8bit)
-};
-
-// A TrainingArguments `optim` name resolved. Unknown names and names tuna does not implement
-// are user errors listing the supported ones.
-struct OptimizerChoice {
-  std::string name;  // as given
-  OptimizerKind kind = OptimizerKind::ADAMW;
-  bool paged = false;  // bitsandbytes paged state; on the CPU it behaves as non-paged
-};
-OptimizerChoice resolve_optimizer(const std::string& optim);
-// The names resolve_optimizer() accepts, in documentation order.
-const std::vector<std::string>& supported_optimizer_names();
 
 // TrainingArguments fields (same names and defaults) plus SGD's own options, which the HF
 // Trainer leaves at torch's defaults (momentum 0).
