@@ -17,10 +17,10 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 ChosenTemplate chosen(const std::optional<ChatTemplateSource>& t, const std::string& arch,
-                      const std::string& model_arg) {
+                      const std::string& model_arg, const std::string& param) {
   if (!t)
     throw_user_error("template", model_arg + " has no chat template",
-                     "pass `template` FILE (a .jinja file) or `template` NAME (" +
+                     "pass " + param + " FILE (a .jinja file) or " + param + " NAME (" +
                          join_names(builtin_chat_template_names()) + ")");
   ChosenTemplate c;
   c.source = t->source;
@@ -30,6 +30,25 @@ ChosenTemplate chosen(const std::optional<ChatTemplateSource>& t, const std::str
   return c;
 }
 
+// The template `name_or_file` names: a file, else a built-in name.
+ChosenTemplate named_template(const std::string& name_or_file, const std::string& param) {
+  std::error_code ec;
+  ChosenTemplate c;
+  if (std::filesystem::is_regular_file(name_or_file, ec)) {
+    c.origin = name_or_file;
+    c.source = read_file_bytes(name_or_file);
+    return c;
+  }
+  if (const char* b = builtin_chat_template(name_or_file)) {
+    c.origin = "built-in '" + name_or_file + "' template";
+    c.source = b;
+    return c;
+  }
+  throw_user_error("template",
+                   param + " " + quote(name_or_file) + " is neither a file nor a built-in template",
+                   "pass a .jinja file or one of: " + join_names(builtin_chat_template_names()));
+}
+
 }  // namespace
 
 ChatTemplateInputs parse_conversation(const std::string& text, const std::string& source) {
@@ -37,18 +56,10 @@ ChatTemplateInputs parse_conversation(const std::string& text, const std::string
   try {
     j = ojson::parse(text);
   } catch (const ojson::parse_error& e) {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
+    const TextPosition at = text_position(text, e.byte > 0 ? e.byte - 1 : 0);
     throw_user_error(
         "template",
-        source + " line " + std::to_string(line) + ", column " + std::to_string(col) +
+        source + " line " + std::to_string(at.line) + ", column " + std::to_string(at.column) +
             ": invalid JSON",
         "the messages file is JSON: [{\"role\": \"user\", \"content\": \"...\"}, ...]");
   }
@@ -96,34 +107,21 @@ ChatTemplateInputs read_conversation(const std::string& path) {
 }
 
 ChosenTemplate choose_chat_template(const std::string& name_or_file, const std::string& model_arg,
-                                    const Tokenizer& tok) {
+                                    const Tokenizer& tok, const std::string& param) {
+  if (!name_or_file.empty()) return named_template(name_or_file, param);
   std::error_code ec;
-  if (!name_or_file.empty()) {
-    ChosenTemplate c;
-    if (std::filesystem::is_regular_file(name_or_file, ec)) {
-      c.origin = name_or_file;
-      c.source = read_file_bytes(name_or_file);
-      return c;
-    }
-    if (const char* b = builtin_chat_template(name_or_file)) {
-      c.origin = "built-in '" + name_or_file + "' template";
-      c.source = b;
-      return c;
-    }
-    throw_user_error("template",
-                     "`template` " + name_or_file + " is neither a file nor a built-in template",
-                     "pass a .jinja file or one of: " + join_names(builtin_chat_template_names()));
-  }
   std::string arch;
   if (std::filesystem::is_regular_file(model_arg, ec) && is_gguf_file(model_arg)) {
     GgufFile g = GgufFile::open(model_arg);
     if (g.has("general.architecture")) arch = g.get_string("general.architecture");
   }
-  return chosen(model_chat_template(tok, arch, model_arg), arch, model_arg);
+  return chosen(model_chat_template(tok, arch, model_arg), arch, model_arg, param);
 }
 
-ChosenTemplate model_template(const ModelHandle& model) {
-  return chosen(model.chat_template(), gguf_architecture(model.model()), model.name());
+ChosenTemplate model_template(const ModelHandle& model, const std::string& name_or_file,
+                              const std::string& param) {
+  if (!name_or_file.empty()) return named_template(name_or_file, param);
+  return chosen(model.chat_template(), gguf_architecture(model.model()), model.name(), param);
 }
 
 PromptFormat parse_prompt_format(const std::string& name) {

@@ -35,11 +35,14 @@ struct ChosenTemplate {
   std::string architecture;
 };
 // `name_or_file` (a .jinja file or a built-in template name) when not empty, else the model's own
-// (`model_arg`'s tokenizer, or its GGUF family's built-in one). User error when there is none.
+// (`model_arg`'s tokenizer, or its GGUF family's built-in one). User error when there is none;
+// errors name `param`, the option that takes a template (`tuna template --template`).
 ChosenTemplate choose_chat_template(const std::string& name_or_file, const std::string& model_arg,
-                                    const Tokenizer& tok);
-// The handle's template (as choose_chat_template with no name).
-ChosenTemplate model_template(const ModelHandle& model);
+                                    const Tokenizer& tok, const std::string& param = "--template");
+// The handle's template, or `name_or_file` when not empty (as choose_chat_template; `tuna
+// generate --chat-template`).
+ChosenTemplate model_template(const ModelHandle& model, const std::string& name_or_file = "",
+                              const std::string& param = "--chat-template");
 
 enum class PromptFormat : uint8_t {
   PLAIN,   // the text as is

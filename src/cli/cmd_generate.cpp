@@ -42,6 +42,7 @@ const FlagNames kFlags = {{"max_new_tokens", "--max-new-tokens"},
 
 struct Options {
   std::string model, adapter, prompt, messages, tmpl;
+  std::string chat_template;  // --chat-template FILE|NAME: instead of the model's own
   std::string old_template;  // --template, the old spelling of --prompt-format (alpaca only)
   const CLI::Option *prompt_flag = nullptr, *messages_flag = nullptr;
   GenerationRequest req;  // unset settings come from generation_config.json, else HF's defaults
@@ -69,6 +70,9 @@ void check_options(const Options& o) {
   if (!o.tmpl.empty() && !o.messages.empty())
     bad("--prompt-format applies to --prompt, not --messages",
         "--messages uses the model's chat template");
+  if (!o.chat_template.empty() && (!o.prompt.empty() || !o.tmpl.empty()))
+    bad("--chat-template applies to --messages and the interactive chat, not to --prompt",
+        "pass the conversation with --messages FILE, or drop --chat-template");
   for (const std::string& s : o.stops)
     if (s.empty())
       bad("--stop is empty", "pass the text that ends a generation, e.g. --stop '###'");
@@ -90,9 +94,10 @@ void take_old_template_flag(Options& o) {
   o.tmpl = o.old_template;
 }
 
-// The model's chat template (or the built-in one of its family, noted on stderr).
-ChatTemplate model_chat(const ModelHandle& model) {
-  const ChosenTemplate t = model_template(model);
+// The model's chat template (or the built-in one of its family, noted on stderr), or the one
+// --chat-template names.
+ChatTemplate model_chat(const ModelHandle& model, const std::string& chat_template) {
+  const ChosenTemplate t = model_template(model, chat_template);
   note_family_template(t, model.name());
   return ChatTemplate::parse(t.source, t.origin);
 }
@@ -102,7 +107,7 @@ ChatTemplate model_chat(const ModelHandle& model) {
 std::vector<int32_t> prompt_ids(const Options& o, const std::optional<ChatTemplateInputs>& chat,
                                 const ModelHandle& model) {
   if (!chat) return text_prompt_ids(model.tokenizer(), parse_prompt_format(o.tmpl), o.prompt);
-  return chat_prompt_ids(model_chat(model), model.tokenizer(), *chat);
+  return chat_prompt_ids(model_chat(model, o.chat_template), model.tokenizer(), *chat);
 }
 
 void print_piece(const std::string& piece) {
@@ -184,7 +189,7 @@ void chat_over_stdin(const Options& o, const std::shared_ptr<const ModelHandle>&
                  "empty line or Ctrl-D ends)\n");
   const PromptFormat format = parse_prompt_format(o.tmpl);
   std::optional<ChatTemplate> chat;
-  if (format != PromptFormat::ALPACA) chat = model_chat(*model);
+  if (format != PromptFormat::ALPACA) chat = model_chat(*model, o.chat_template);
   ChatSession session(model, chat ? PromptFormat::CHAT : format, std::move(chat), weights, adapters,
                       g);
   for (std::string line;;) {
@@ -279,6 +284,9 @@ Runner register_generate(CLI::App& app) {
   app.add_option("--prompt-format", o->tmpl,
                  "wrap --prompt in a training format: alpaca (### Instruction/### Input/### "
                  "Response)");
+  app.add_option("--chat-template", o->chat_template,
+                 "chat template for --messages and the interactive chat: a .jinja file or a "
+                 "built-in name (default: the model's own)");
   // The old spelling, hidden: `tuna template --template` names a chat template instead.
   app.add_option("--template", o->old_template, "old spelling of --prompt-format alpaca")
       ->group("");

@@ -8,6 +8,7 @@
 #include "app/model_handle.h"
 #include "app/training_job.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 
 namespace tuna::cli {
@@ -46,7 +47,12 @@ Runner register_train(CLI::App& app) {
                        "set model: a Hugging Face directory, a cached repo id or a .gguf file");
     const std::string model_arg = cfg.at("model").get<std::string>();
     check_output_dir(cfg);  // a bad output_dir or checkpoint is reported before the model loads
-    TrainingJob job(std::move(cfg), ModelHandle::load(model_arg));
+    std::shared_ptr<const ModelHandle> model;
+    {
+      SlowWorkNotice notice("loading " + model_arg);
+      model = ModelHandle::load(model_arg);
+    }
+    TrainingJob job(std::move(cfg), std::move(model));
     ConsoleSink console;
     InterruptSink interrupt(job.cancel_token());
     job.add_sink(console);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/utf8.h"
+
 namespace tuna {
 
 namespace {
@@ -45,6 +47,35 @@ std::string join_names(const std::vector<std::string>& names) {
   std::string s;
   for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
   return s;
+}
+
+TextPosition text_position(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  TextPosition p;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i)
+    if (text[i] == '\n') {
+      ++p.line;
+      line_start = i + 1;
+    }
+  for (size_t i = line_start; i < offset;
+       i += static_cast<size_t>(utf8::seq_len(static_cast<unsigned char>(text[i]))))
+    ++p.column;
+  return p;
+}
+
+std::string invalid_utf8_at(unsigned char byte, TextPosition at, bool with_line,
+                            size_t file_offset) {
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", byte);
+  return std::string("invalid UTF-8 byte ") + hex + " at " +
+         (with_line ? "line " + std::to_string(at.line) + ", " : std::string()) + "column " +
+         std::to_string(at.column) + " (byte offset " + std::to_string(file_offset) + ")";
+}
+
+std::string invalid_utf8_at(std::string_view text, size_t offset) {
+  const unsigned char byte = offset < text.size() ? static_cast<unsigned char>(text[offset]) : 0;
+  return invalid_utf8_at(byte, text_position(text, offset), true, offset);
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {

@@ -67,9 +67,7 @@ class LineCursor {
 // "invalid UTF-8 byte 0xFF at [line 3, ]column 7 (byte offset 123)": what and where.
 std::string encoding_problem(const std::string& text, size_t off, TextPosition p, bool with_line,
                              size_t file_offset) {
-  return "invalid UTF-8 byte " + hex_byte(static_cast<unsigned char>(text[off])) + " at " +
-         (with_line ? "line " + std::to_string(p.line) + ", " : std::string()) + "column " +
-         std::to_string(p.column) + " (byte offset " + std::to_string(file_offset) + ")";
+  return invalid_utf8_at(static_cast<unsigned char>(text[off]), p, with_line, file_offset);
 }
 
 // What nlohmann says after "syntax error while parsing ", as "value: unexpected ']'".

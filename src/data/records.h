@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/message.h"
+
 namespace tuna {
 
 struct Record {
@@ -45,10 +47,7 @@ std::vector<Record> read_records(const std::string& path,
 // (std::string::npos when all is well).
 size_t find_invalid_utf8(const std::string& s, size_t from = 0);
 
-// "line 3, column 7" style position of byte `offset` of `text`: 1-based line and byte column.
-struct TextPosition {
-  size_t line = 1, column = 1;
-};
+// "line 3, column 7" style position of byte `offset` of `text` (core/message.h's TextPosition).
 TextPosition position_of(const std::string& text, size_t offset);
 
 }  // namespace tuna

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "core/utf8.h"
 
 namespace tuna {
@@ -141,16 +142,16 @@ json read_hf_config_json(const std::string& path) {
                      "check that the model directory has config.json");
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (const size_t bad = utf8::first_invalid(text); bad != std::string::npos)
-    throw_user_error("config", path + ": invalid UTF-8 at byte " + std::to_string(bad),
+    throw_user_error("config", path + ": " + invalid_utf8_at(text, bad),
                      "config.json is UTF-8 JSON; fix or re-download it");
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
-    size_t line = 1, col = 1;  // e.byte: 1-based offset of the byte the parser stopped at
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i)
-      text[i] == '\n' ? (++line, col = 1) : ++col;
+    // e.byte: 1-based offset of the byte the parser stopped at
+    const TextPosition at = text_position(text, e.byte > 0 ? e.byte - 1 : 0);
     throw_user_error("config",
-                     path + " line " + std::to_string(line) + ", column " + std::to_string(col) +
+                     path + " line " + std::to_string(at.line) + ", column " +
+                         std::to_string(at.column) +
                          ": not valid JSON" + (text.empty() ? " (the file is empty)" : ""),
                      "fix or re-download config.json");
   } catch (const json::exception& e) {

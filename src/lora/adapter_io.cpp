@@ -148,19 +148,17 @@ LoraConfig check_peft_adapter_files(const std::string& dir_or_file) {
                      "adapter_model.safetensors");
   const std::string text = read_text(config_path);
   if (const size_t bad = utf8::first_invalid(text); bad != std::string::npos)
-    throw_user_error("lora", config_path + ": invalid UTF-8 at byte " + std::to_string(bad),
+    throw_user_error("lora", config_path + ": " + invalid_utf8_at(text, bad),
                      "save adapter_config.json as UTF-8 (PEFT writes it so)");
   nlohmann::json j;
   {
     try {
       j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
-      size_t line = 1, col = 1;
-      for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i)
-        text[i] == '\n' ? (++line, col = 1) : ++col;
+      const TextPosition at = text_position(text, e.byte > 0 ? e.byte - 1 : 0);
       throw_user_error("lora",
-                       config_path + " line " + std::to_string(line) + ", column " +
-                           std::to_string(col) + ": not valid JSON",
+                       config_path + " line " + std::to_string(at.line) + ", column " +
+                           std::to_string(at.column) + ": not valid JSON",
                        "adapter_config.json is the JSON object PEFT's save_pretrained writes");
     }
   }

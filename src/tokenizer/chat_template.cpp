@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/message.h"
 #include "core/utf8.h"
 #include "template/jinja_interp.h"
 
@@ -47,13 +48,10 @@ ChatTemplate ChatTemplate::parse(const std::string& source, const std::string& o
   t.origin_ = origin;
   // A Python str is Unicode: jinja2 never sees bytes that are not UTF-8 (the engine assumes it).
   if (const size_t bad = utf8::first_invalid(source); bad != std::string::npos) {
-    const int line =
-        1 + static_cast<int>(std::count(source.begin(),
-                                        source.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
-    throw ChatTemplateError(
-        "UnicodeDecodeError", "invalid UTF-8", line, 0,
-        origin + " line " + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(bad),
-        "save the template as UTF-8");
+    const TextPosition at = text_position(source, bad);
+    throw ChatTemplateError("UnicodeDecodeError", "invalid UTF-8", static_cast<int>(at.line),
+                            static_cast<int>(at.column), origin + ": " + invalid_utf8_at(source, bad),
+                            "save the template as UTF-8");
   }
   try {
     t.body_ = std::make_shared<const jinja::Body>(jinja::parse_template(source));

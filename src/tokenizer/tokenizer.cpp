@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "core/utf8.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/decoders.h"
@@ -72,11 +73,20 @@ std::string read_file(const std::string& path, const char* what) {
 }
 
 json parse_json(const std::string& text, const std::string& path) {
+  if (const size_t bad = utf8::first_invalid(text); bad != std::string::npos)
+    throw_user_error("tokenizer", path + ": " + invalid_utf8_at(text, bad),
+                     "the file must be UTF-8 JSON as written by Hugging Face tokenizers; "
+                     "re-download or re-save it");
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
-    throw_user_error("tokenizer", "malformed JSON in " + path + ": " + e.what(),
-                     "the file must be valid JSON as written by Hugging Face tokenizers");
+    const TextPosition at = text_position(text, e.byte > 0 ? e.byte - 1 : 0);
+    throw_user_error("tokenizer",
+                     path + " line " + std::to_string(at.line) + ", column " +
+                         std::to_string(at.column) + ": not valid JSON" +
+                         (text.empty() ? " (the file is empty)" : ""),
+                     "the file must be valid JSON as written by Hugging Face tokenizers; "
+                     "re-download or re-save it");
   }
 }
 

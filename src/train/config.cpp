@@ -460,12 +460,7 @@ class Loader {
 void check_utf8(const std::string& text, const std::string& source) {
   const size_t at = utf8::first_invalid(text);
   if (at == std::string_view::npos) return;
-  const size_t line = static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n')) + 1;
-  char byte[8];
-  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[at]));
-  throw_user_error("config",
-                   source + " line " + std::to_string(line) + " (byte offset " +
-                       std::to_string(at) + "): invalid UTF-8 (byte " + byte + ")",
+  throw_user_error("config", source + ": " + invalid_utf8_at(text, at),
                    "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
 }
 

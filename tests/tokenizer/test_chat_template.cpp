@@ -160,6 +160,24 @@ TEST(BuiltinTemplates, MatchTheGoldenCopies) {
   EXPECT_EQ(builtin_chat_template_for_architecture("llama"), nullptr);  // Llama 2, 3, Mistral...
 }
 
+// A template that is not UTF-8 (jinja2 never sees one: Python decodes the file first) is named
+// with the shared encoding-error wording: byte, line, column in characters, byte offset.
+TEST(ChatTemplateErrors, InvalidUtf8NamesTheByteAndItsPosition) {
+  try {
+    ChatTemplate::parse("{{ bos_token }}\n\xed\x95\x9c caf\xe9", "t.jinja");
+    FAIL() << "parsed";
+  } catch (const ChatTemplateError& e) {
+    EXPECT_EQ(e.exit_status(), 2);
+    EXPECT_EQ(e.python_type(), "UnicodeDecodeError");
+    EXPECT_EQ(e.line(), 2);
+    EXPECT_EQ(e.column(), 6);
+    EXPECT_NE(std::string(e.what()).find(
+                  "t.jinja: invalid UTF-8 byte 0xE9 at line 2, column 6 (byte offset 23)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // Our own messages (no jinja2 counterpart to compare): positions and the open block.
 TEST(ChatTemplateErrors, SyntaxErrorsNameLineAndColumn) {
   auto error_of = [](const std::string& src) {

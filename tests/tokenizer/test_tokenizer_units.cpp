@@ -206,8 +206,12 @@ TEST(TokenizerConfig, ModelDirWithChatTemplateFile) {
 TEST(TokenizerErrors, MalformedAndUnsupported) {
   namespace fs = std::filesystem;
   fs::path f = fs::temp_directory_path() / ("tuna_bad_" + std::to_string(::getpid()) + ".json");
-  std::ofstream(f) << "{\"model\": {\"type\": \"BPE\", ";
-  expect_user_error([&] { Tokenizer::from_files(f.string()); }, {"malformed JSON", f.string()});
+  std::ofstream(f) << "{\"model\": {\"type\": \"BPE\",\n  ";
+  expect_user_error([&] { Tokenizer::from_files(f.string()); },
+                    {f.string() + " line 2, column 3: not valid JSON", "re-download"});
+  std::ofstream(f, std::ios::trunc) << "{\"model\": \"caf\xe9\"}";
+  expect_user_error([&] { Tokenizer::from_files(f.string()); },
+                    {f.string() + ": invalid UTF-8 byte 0xE9 at line 1, column 15 (byte offset 14)"});
   fs::remove(f);
   expect_user_error([&] { Tokenizer::from_files("/nonexistent/tokenizer.json"); },
                     {"cannot read", "/nonexistent/tokenizer.json"});

@@ -289,7 +289,7 @@ TEST(TrainConfig, FileProblemsAreNamed) {
   tuna_test::expect_user_error([&] { load_train_config(dir + "/comments.yaml"); }, {"is empty"});
   tuna_test::write_file(dir + "/latin1.yaml", "max_steps: 5\noutput_dir: caf\xe9/x\n");
   tuna_test::expect_user_error([&] { load_train_config(dir + "/latin1.yaml"); },
-                               {"line 2 (byte offset 28)", "invalid UTF-8 (byte 0xE9)"});
+                               {"latin1.yaml: invalid UTF-8 byte 0xE9 at line 2, column 16 (byte offset 28)"});
   tuna_test::write_file(dir + "/ok.yaml", "\xef\xbb\xbfmax_steps: 5\n# caf\xc3\xa9\n");
   EXPECT_EQ(load_train_config(dir + "/ok.yaml").at("max_steps").get<int64_t>(), 5);
   expect_config_error("a: 1\n\"a\": 2\n", {"cfg.yaml line 2", "appears twice"});

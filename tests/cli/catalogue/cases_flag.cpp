@@ -125,6 +125,16 @@ std::vector<BadInput> flag_cases() {
                    .what = "generate --messages ''",
                    .args = "generate --model {models}/llama --messages ''",
                    .expect = {"--messages is empty"}});
+  cases.push_back({.id = "flag.chat_template_with_prompt",
+                   .what = "generate --chat-template with --prompt (not a conversation)",
+                   .args = kGen + "--chat-template chatml",
+                   .expect = {"--chat-template applies to --messages"}});
+  cases.push_back({.id = "flag.chat_template_unknown",
+                   .what = "generate --chat-template naming neither a file nor a built-in",
+                   .args = "generate --model {gguf} --messages conv.json --chat-template chatm",
+                   .files = {{"conv.json", "[{\"role\": \"user\", \"content\": \"hi\"}]"}},
+                   .expect = {"--chat-template 'chatm' is neither a file nor a built-in template",
+                              "chatml, gemma3"}});
   cases.push_back({.id = "flag.empty_conversation",
                    .what = "generate --messages with an empty list",
                    .args = "generate --model {models}/llama --messages conv.json",

@@ -120,7 +120,7 @@ std::vector<BadInput> model_cases() {
                    .what = "config.json with an invalid UTF-8 byte",
                    .args = "info m",
                    .files = {{"m/config.json", "{\"architectures\": [\"Llama\xff\"]}"}},
-                   .expect = {"m/config.json", "invalid UTF-8 at byte 25"},
+                   .expect = {"m/config.json", "invalid UTF-8 byte 0xFF at line 1, column 26 (byte offset 25)"},
                    .setup = st_llama});
   cases.push_back({.id = "model.config_missing_key",
                    .what = "config.json without hidden_size",
@@ -301,7 +301,7 @@ std::vector<BadInput> model_cases() {
                    .args = kGenerate,
                    .files = {{"a/adapter_config.json", "{\"base_model_name_or_path\": \"m\xc3\"}"},
                              {"a/adapter_model.safetensors", safetensors(q_lora(0))}},
-                   .expect = {"a/adapter_config.json", "invalid UTF-8 at byte 30"},
+                   .expect = {"a/adapter_config.json", "invalid UTF-8 byte 0xC3 at line 1, column 31 (byte offset 30)"},
                    .setup = kTinyModel});
   cases.push_back(
       {.id = "model.adapter_unknown_peft_type",
