@@ -1,6 +1,8 @@
 // DType tables and bulk conversions. See dtype.h.
 #include "core/dtype.h"
 
+#include <iterator>
+
 #include "core/error.h"
 
 namespace tuna {
@@ -28,9 +30,17 @@ constexpr DTypeInfo kInfo[] = {
     {DType::Q6_K, "Q6_K", 210, true, 256}, {DType::NF4, "NF4", 1, true, 2},
     {DType::FP4, "FP4", 1, true, 2},
 };
+// kInfo is in enum order: a dtype's entry is at its value (hot: per-row weight access).
+constexpr bool in_enum_order() {
+  for (size_t i = 0; i < std::size(kInfo); ++i)
+    if (static_cast<size_t>(kInfo[i].type) != i) return false;
+  return true;
+}
+static_assert(in_enum_order(), "kInfo must list the dtypes in enum order");
+
 const DTypeInfo& info(DType t) {
-  for (const auto& i : kInfo)
-    if (i.type == t) return i;
+  const auto i = static_cast<size_t>(t);
+  if (i < std::size(kInfo)) return kInfo[i];
   throw_internal_error("dtype", "unknown dtype id " + std::to_string(static_cast<int>(t)));
 }
 }  // namespace

@@ -1,16 +1,25 @@
 // CPU linear: OpenBLAS SGEMM on F32 weights (one token: our own row dots — see rows_dot); for other
-// formats, rows of W are dequantized in tiles (≈ 4 MiB of F32) into scratch and multiplied tile by
-// tile. Bias added last. Backward: dX through the same tiles, dW (F32 weights) one SGEMM, db a
+// formats, up to kRowDotMaxTokens tokens go through row dots on cache-sized chunks of dequantized
+// rows (rows_dot_stored), more through tiles (≈ 4 MiB of F32) dequantized into scratch and
+// multiplied tile by tile. Bias added last. Backward: dX through the same tiles, dW (F32 weights) one SGEMM, db a
 // fixed-order column sum.
 #include <algorithm>
 #include <vector>
 
+#include "core/memory.h"
+#include "ops/dequantize.h"
 #include "ops/gemm_cpu.h"
 #include "ops/linear.h"
+#include "ops/quant_dot.h"
 
 namespace tuna::cpu {
 
 namespace {
+
+// Up to this many tokens, stored weights go through rows_dot_stored (row dots) instead of
+// dequantized tiles and SGEMM; the chunk of rows a thread dequantizes at a time, in elements.
+constexpr int64_t kRowDotMaxTokens = 8;
+constexpr int64_t kRowChunkElements = 16384;
 
 void add_bias(const Tensor& bias, Tensor& y) {
   if (!bias.defined()) return;
@@ -30,16 +39,40 @@ int64_t tile_rows_for(const Tensor& w) {
   return std::max<int64_t>(1, kLinearTileElements / std::max<int64_t>(1, w.dim(1)));
 }
 
-// One token (decoding): y[r0:r1] = tile[r1 - r0, I] · x[I], rows split across threads, each dot
-// in a fixed order — SGEMM with M = 1 spends most of its time packing the tile it reads once.
+// w[I] · x[I] in a fixed order (one per output: the same for a token alone or in a batch).
+inline float dot_f32(const float* w, const float* x, int64_t I) {
+  float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < I; ++i) acc += w[i] * x[i];
+  return acc;
+}
+
+// One token through F32 weights: y[r0:r1] = tile[r1 - r0, I] · x[I], rows split across threads
+// — SGEMM with M = 1 spends most of its time packing the tile it reads once.
 void rows_dot(const float* tile, int64_t rows, int64_t I, const float* x, float* y) {
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* w = tile + r * I;
-    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t i = 0; i < I; ++i) acc += w[i] * x[i];
-    y[r] = acc;
+  for (int64_t r = 0; r < rows; ++r) y[r] = dot_f32(tile + r * I, x, I);
+}
+
+// Few tokens (decoding; small batches) through stored (non-F32) weights: each thread
+// dequantizes a chunk of rows (≈ 64 KiB of F32, cache-resident) into a buffer of its own and
+// dots every row with every token: one parallel region per call and no tile written to memory
+// and read back. y[N, O] = x[N, I] · Wᵀ, each output one dot_f32 (a token's results do not
+// depend on the batch it is in).
+void rows_dot_stored(const Tensor& w, int64_t N, int64_t I, int64_t O, const float* x, float* y) {
+  const int64_t chunk = std::max<int64_t>(1, kRowChunkElements / std::max<int64_t>(1, I));
+  const int64_t n_chunks = (O + chunk - 1) / chunk;
+#pragma omp parallel
+  {
+    AlignedBuffer scratch = make_aligned_buffer(static_cast<size_t>(chunk * I) * 4);
+    float* rows = static_cast<float*>(scratch.get());
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const int64_t r0 = c * chunk, r1 = std::min(O, r0 + chunk);
+      dequantize_rows(w, r0, r1, rows);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t n = 0; n < N; ++n) y[n * O + r] = dot_f32(rows + (r - r0) * I, x + n * I, I);
+    }
   }
 }
 
@@ -61,6 +94,23 @@ void rows_axpy(const float* tile, int64_t rows, int64_t O, const float* x, float
   }
 }
 
+// Few tokens through GGUF Q8_0 / Q5_0 / Q4_K / Q6_K weights: dots straight from the blocks
+// (ops/quant_dot.h), rows split across threads in chunks.
+void rows_dot_quantized(const Tensor& w, int64_t N, int64_t I, int64_t O, const float* x,
+                        float* y) {
+  const ActSums sums = act_sums(x, N, I);
+  const auto* base = static_cast<const uint8_t*>(w.raw());
+  const size_t row_bytes = dtype_nbytes(w.dtype(), I);
+  constexpr int64_t kChunk = 16;
+  const int64_t n_chunks = (O + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const int64_t r0 = c * kChunk, r1 = std::min(O, r0 + kChunk);
+    quant_dot_rows(w.dtype(), base + static_cast<size_t>(r0) * row_bytes, r1 - r0, I, x, sums, N,
+                   y + r0, O);
+  }
+}
+
 }  // namespace
 
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
@@ -69,6 +119,16 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
   const float* px = x.data<float>();
   float* py = y.data_mut<float>();
   if (N == 0 || O == 0) return;
+  if (!transposed && quant_dot_supported(w.dtype()) && N <= kQuantDotMaxN) {
+    rows_dot_quantized(w, N, I, O, px, py);
+    add_bias(bias, y);
+    return;
+  }
+  if (!transposed && w.dtype() != DType::F32 && N <= kRowDotMaxTokens) {
+    rows_dot_stored(w, N, I, O, px, py);
+    add_bias(bias, y);
+    return;
+  }
   for_each_weight_tile(w, tile_rows_for(w), [&](int64_t r0, int64_t r1, const float* tile) {
     if (N == 1) {
       if (!transposed)

@@ -9,35 +9,9 @@
 
 namespace tuna {
 
-namespace {
-
-inline float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
-
-inline uint32_t load_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
-// Q4_K / Q5_K packing of eight 6-bit scales and mins into 12 bytes (gguf-py Q4_K.get_scale_min).
-inline void scale_min_k4(const uint8_t* s, int j, uint8_t* sc, uint8_t* m) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *m = s[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30));
-    *m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 2) & 0x30));
-  }
-}
-
-}  // namespace
-
 void dequantize_q4_0(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ4_0), y += kGgufQK) {
-    const float d = load_f16(x);
+    const float d = gguf_load_f16(x);
     const uint8_t* qs = x + 2;
     for (int j = 0; j < 16; ++j) {
       y[j] = d * static_cast<float>((qs[j] & 0x0F) - 8);
@@ -48,7 +22,7 @@ void dequantize_q4_0(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 
 void dequantize_q4_1(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ4_1), y += kGgufQK) {
-    const float d = load_f16(x), m = load_f16(x + 2);
+    const float d = gguf_load_f16(x), m = gguf_load_f16(x + 2);
     const uint8_t* qs = x + 4;
     for (int j = 0; j < 16; ++j) {
       const float lo = d * static_cast<float>(qs[j] & 0x0F);
@@ -61,8 +35,8 @@ void dequantize_q4_1(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 
 void dequantize_q5_0(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ5_0), y += kGgufQK) {
-    const float d = load_f16(x);
-    const uint32_t qh = load_u32(x + 2);
+    const float d = gguf_load_f16(x);
+    const uint32_t qh = gguf_load_u32(x + 2);
     const uint8_t* qs = x + 6;
     for (int j = 0; j < 16; ++j) {
       const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
@@ -75,8 +49,8 @@ void dequantize_q5_0(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 
 void dequantize_q5_1(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ5_1), y += kGgufQK) {
-    const float d = load_f16(x), m = load_f16(x + 2);
-    const uint32_t qh = load_u32(x + 4);
+    const float d = gguf_load_f16(x), m = gguf_load_f16(x + 2);
+    const uint32_t qh = gguf_load_u32(x + 4);
     const uint8_t* qs = x + 8;
     for (int j = 0; j < 16; ++j) {
       const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
@@ -91,7 +65,7 @@ void dequantize_q5_1(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 
 void dequantize_q8_0(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ8_0), y += kGgufQK) {
-    const float d = load_f16(x);
+    const float d = gguf_load_f16(x);
     const int8_t* qs = reinterpret_cast<const int8_t*>(x + 2);
     for (int j = 0; j < kGgufQK; ++j) y[j] = static_cast<float>(qs[j]) * d;
   }
@@ -103,7 +77,7 @@ void dequantize_q2_k(const uint8_t* __restrict x, int64_t n_blocks, float* __res
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ2_K), y += kGgufQK_K) {
     const uint8_t* scales = x;
     const uint8_t* qs = x + 16;
-    const float d = load_f16(x + 80), dmin = load_f16(x + 82);
+    const float d = gguf_load_f16(x + 80), dmin = gguf_load_f16(x + 82);
     for (int h = 0; h < 2; ++h) {
       for (int j = 0; j < 4; ++j) {
         for (int half = 0; half < 2; ++half) {
@@ -127,7 +101,7 @@ void dequantize_q3_k(const uint8_t* __restrict x, int64_t n_blocks, float* __res
     const uint8_t* hmask = x;
     const uint8_t* qs = x + 32;
     const uint8_t* sc = x + 96;
-    const float d = load_f16(x + 108);
+    const float d = gguf_load_f16(x + 108);
     for (int h = 0; h < 2; ++h) {
       for (int j = 0; j < 4; ++j) {
         for (int half = 0; half < 2; ++half) {
@@ -154,12 +128,12 @@ void dequantize_q3_k(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 // Q4_K/Q5_K: e = c*64 + h*32 + l takes the nibble at shift 4h of qs[c*32 + l]; sub-block e / 32.
 void dequantize_q4_k(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ4_K), y += kGgufQK_K) {
-    const float d = load_f16(x), dmin = load_f16(x + 2);
+    const float d = gguf_load_f16(x), dmin = gguf_load_f16(x + 2);
     const uint8_t* scales = x + 4;
     for (int c = 0; c < 4; ++c) {
       uint8_t sc0, m0, sc1, m1;
-      scale_min_k4(scales, 2 * c, &sc0, &m0);
-      scale_min_k4(scales, 2 * c + 1, &sc1, &m1);
+      gguf_scale_min_k4(scales, 2 * c, &sc0, &m0);
+      gguf_scale_min_k4(scales, 2 * c + 1, &sc1, &m1);
       const float dl0 = d * static_cast<float>(sc0), ml0 = dmin * static_cast<float>(m0);
       const float dl1 = d * static_cast<float>(sc1), ml1 = dmin * static_cast<float>(m1);
       const uint8_t* q = x + 16 + c * 32;
@@ -178,13 +152,13 @@ void dequantize_q4_k(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 
 void dequantize_q5_k(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ5_K), y += kGgufQK_K) {
-    const float d = load_f16(x), dmin = load_f16(x + 2);
+    const float d = gguf_load_f16(x), dmin = gguf_load_f16(x + 2);
     const uint8_t* scales = x + 4;
     const uint8_t* qh = x + 16;
     const uint8_t* qs = x + 48;
     for (int sub = 0; sub < 8; ++sub) {
       uint8_t sc, m;
-      scale_min_k4(scales, sub, &sc, &m);
+      gguf_scale_min_k4(scales, sub, &sc, &m);
       const float dl = d * static_cast<float>(sc);
       const float ml = dmin * static_cast<float>(m);
       const uint8_t* q = qs + (sub / 2) * 32;
@@ -204,7 +178,7 @@ void dequantize_q5_k(const uint8_t* __restrict x, int64_t n_blocks, float* __res
 void dequantize_q6_k(const uint8_t* __restrict x, int64_t n_blocks, float* __restrict y) {
   for (int64_t b = 0; b < n_blocks; ++b, x += sizeof(BlockQ6_K), y += kGgufQK_K) {
     const int8_t* scales = reinterpret_cast<const int8_t*>(x + 192);
-    const float d = load_f16(x + 208);
+    const float d = gguf_load_f16(x + 208);
     for (int a = 0; a < 2; ++a) {
       for (int k = 0; k < 4; ++k) {
         for (int half = 0; half < 2; ++half) {
@@ -257,7 +231,7 @@ void dequantize_gguf(DType type, const void* src, int64_t n, float* out) {
       std::memcpy(out, p, static_cast<size_t>(n) * 4);
       return;
     case DType::F16:
-      for (int64_t i = 0; i < n; ++i) out[i] = load_f16(p + 2 * i);
+      for (int64_t i = 0; i < n; ++i) out[i] = gguf_load_f16(p + 2 * i);
       return;
     case DType::BF16:
       for (int64_t i = 0; i < n; ++i) {

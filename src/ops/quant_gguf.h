@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "core/dtype.h"
 
@@ -72,6 +73,28 @@ static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(Block
               sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144 &&
               sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210);
+
+// Field readers for the block layouts above (mapped bytes: no alignment, little-endian).
+inline float gguf_load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+inline uint32_t gguf_load_u32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+// Q4_K / Q5_K: scale and min of sub-block j (0..7) from the 12 packed bytes `s` (gguf-py
+// Q4_K.get_scale_min).
+inline void gguf_scale_min_k4(const uint8_t* s, int j, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30));
+    *m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 2) & 0x30));
+  }
+}
 
 // True for the formats dequantize_gguf reads: F32, F16, BF16 and the ten block types.
 bool gguf_dequantizable(DType type);

@@ -306,6 +306,15 @@ TEST(CliErrors, TextNeedsTokenizer) {
   expect_user_error(run("score --model " + kModels + "/gemma3 --text hello"), "no tokenizer.json");
 }
 
+// The tests' own filter: progress lines of slow work go, everything else stays.
+TEST(CliErrors, ProgressLinesAreNotPartOfTheError) {
+  EXPECT_EQ(without_progress("loading m.gguf (1 s)\nloading m.gguf (5 s)\nerror: [x] a (hint: b)\n"),
+            "error: [x] a (hint: b)\n");
+  EXPECT_EQ(without_progress("error: [x] waited (3 s)\n"), "error: [x] waited (3 s)\n");
+  EXPECT_EQ(without_progress("note: (x s)\nprefill: 10 of 20 tokens (50%)\n"),
+            "note: (x s)\nprefill: 10 of 20 tokens (50%)\n");
+}
+
 TEST(CliErrors, UnknownOption) {
   CliRun r = run("info --bogus " + kModels + "/gemma3");
   EXPECT_EQ(r.status, 2);

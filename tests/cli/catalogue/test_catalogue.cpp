@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "cli/catalogue/catalogue.h"
+#include "cli/cli_util.h"
 
 namespace tuna_test::catalogue {
 namespace {
@@ -97,7 +98,7 @@ Seen run_case(const BadInput& c, const fs::path& dir) {
   const int raw = std::system(cmd.c_str());
   seen.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
   std::ifstream in(err_file);
-  seen.err = std::string(std::istreambuf_iterator<char>(in), {});
+  seen.err = tuna_cli_test::without_progress(std::string(std::istreambuf_iterator<char>(in), {}));
   fs::remove(err_file);
   return seen;
 }

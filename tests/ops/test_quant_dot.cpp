@@ -1,0 +1,139 @@
+// Quantized row dots (ops/quant_dot.h) on the random GGUF blocks of tests/golden/gguf/blocks:
+// each dot against the same dot in double over gguf-py's dequantized values (the peer's numbers),
+// the AVX2 kernels against the scalar reference, a token's result independent of the batch it is
+// in, and linear_forward taking the quantized path for few tokens.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/gguf_test_util.h"
+#include "ops/linear.h"
+#include "ops/quant_dot.h"
+
+namespace tuna {
+namespace {
+
+struct Golden {
+  DType type;
+  std::string raw;
+  std::vector<float> values;  // gguf-py's dequantization
+};
+
+Golden golden(const char* name) {
+  Golden g;
+  EXPECT_TRUE(dtype_from_name(name, &g.type));
+  const std::string dir = gguf_test::golden_dir() + "/blocks/";
+  g.raw = gguf_test::read_file(dir + name + ".bin");
+  const std::string f = gguf_test::read_file(dir + name + ".f32");
+  g.values.resize(f.size() / 4);
+  std::memcpy(g.values.data(), f.data(), f.size());
+  return g;
+}
+
+std::vector<float> random_x(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = u(rng);
+  return x;
+}
+
+class QuantDot : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(QuantDot, MatchesTheDotOfGgufPyValuesAndTheScalarReference) {
+  const Golden g = golden(GetParam());
+  constexpr int64_t I = 512, N = 3;
+  const int64_t rows = static_cast<int64_t>(g.values.size()) / I;
+  ASSERT_GE(rows, 2);
+  ASSERT_EQ(dtype_nbytes(g.type, rows * I), g.raw.size());
+  const std::vector<float> x = random_x(N * I, 7);
+  const ActSums sums = act_sums(x.data(), N, I);
+  const auto* w = reinterpret_cast<const uint8_t*>(g.raw.data());
+  std::vector<float> fast(static_cast<size_t>(N * rows)), scalar(fast.size());
+  quant_dot_rows(g.type, w, rows, I, x.data(), sums, N, fast.data(), rows);
+  quant_dot_rows_scalar(g.type, w, rows, I, x.data(), sums, N, scalar.data(), rows);
+  int checked = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double mag = 0.0;
+    bool finite = true;
+    for (int64_t i = 0; i < I; ++i) finite = finite && std::isfinite(g.values[r * I + i]);
+    if (!finite) continue;  // the goldens' deliberate inf/NaN scale blocks
+    for (int64_t n = 0; n < N; ++n) {
+      double ref = 0.0;
+      mag = 0.0;
+      for (int64_t i = 0; i < I; ++i) {
+        ref += static_cast<double>(g.values[r * I + i]) * x[n * I + i];
+        mag += std::fabs(static_cast<double>(g.values[r * I + i]) * x[n * I + i]);
+      }
+      // F32 accumulation over 512 terms (and the factored-out scales): a few ulps of the
+      // magnitude summed, far below any change of a weight (a weight is at least one ulp of d).
+      const double tol = 2e-5 * mag + 1e-30;
+      const size_t at = static_cast<size_t>(n * rows + r);
+      EXPECT_NEAR(fast[at], ref, tol) << GetParam() << " row " << r << " token " << n;
+      EXPECT_NEAR(scalar[at], ref, tol) << GetParam() << " row " << r << " token " << n;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, N * rows / 2) << "most golden rows are finite";
+}
+
+TEST_P(QuantDot, ATokensResultDoesNotDependOnItsBatch) {
+  const Golden g = golden(GetParam());
+  constexpr int64_t I = 256, N = kQuantDotMaxN;
+  const int64_t rows = static_cast<int64_t>(g.values.size()) / I;
+  const std::vector<float> x = random_x(N * I, 11);
+  const auto* w = reinterpret_cast<const uint8_t*>(g.raw.data());
+  std::vector<float> all(static_cast<size_t>(N * rows));
+  quant_dot_rows(g.type, w, rows, I, x.data(), act_sums(x.data(), N, I), N, all.data(), rows);
+  for (int64_t n = 0; n < N; ++n) {
+    std::vector<float> one(static_cast<size_t>(rows));
+    const float* xn = x.data() + n * I;
+    quant_dot_rows(g.type, w, rows, I, xn, act_sums(xn, 1, I), 1, one.data(), rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float a = one[static_cast<size_t>(r)], b = all[static_cast<size_t>(n * rows + r)];
+      if (std::isnan(a) && std::isnan(b)) continue;
+      EXPECT_EQ(std::memcmp(&a, &b, 4), 0) << GetParam() << " token " << n << " row " << r;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantDot, ::testing::Values("Q8_0", "Q5_0", "Q4_K", "Q6_K"));
+
+// linear_forward with a Q4_K weight: the quantized path (few tokens) and the tiled dequantize +
+// SGEMM path (many tokens) agree, and both match the double dot of gguf-py's values.
+TEST(QuantDotLinear, FewAndManyTokensAgree) {
+  const Golden g = golden("Q4_K");
+  constexpr int64_t I = 512;
+  const int64_t O = static_cast<int64_t>(g.values.size()) / I;
+  Tensor w = Tensor::empty({O, I}, DType::Q4_K);
+  ASSERT_EQ(w.nbytes(), g.raw.size());
+  std::memcpy(w.raw_mut(), g.raw.data(), g.raw.size());
+  for (int64_t N : {int64_t{1}, int64_t{4}, int64_t{12}}) {
+    const std::vector<float> xs = random_x(N * I, 3);
+    Tensor x = Tensor::from_f32({N, I}, xs);
+    Tensor y = Tensor::empty({N, O}, DType::F32);
+    linear_forward(x, w, Tensor(), y);
+    const float* py = y.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < O; ++o) {
+        double ref = 0.0, mag = 0.0;
+        bool finite = true;
+        for (int64_t i = 0; i < I; ++i) {
+          const double v = static_cast<double>(g.values[o * I + i]) * xs[n * I + i];
+          finite = finite && std::isfinite(v);
+          ref += v;
+          mag += std::fabs(v);
+        }
+        if (!finite) continue;
+        EXPECT_NEAR(py[n * O + o], ref, 2e-5 * mag) << "N " << N << " row " << o;
+      }
+  }
+}
+
+}  // namespace
+}  // namespace tuna
