@@ -2,7 +2,9 @@
 // scalar reference, block layouts as in quant_gguf.h.
 #include "ops/quant_dot.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "ops/quant_gguf.h"
@@ -102,6 +104,13 @@ float row_scalar(DType t, const uint8_t* w, int64_t I, const float* x, const flo
 
 // ---- AVX2 + FMA --------------------------------------------------------------------------------
 
+// An IEEE half (unaligned) to F32 with F16C: the value gguf_load_f16 gives, in one instruction.
+inline float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -128,11 +137,13 @@ inline Floats32 i8_to_ps(__m128i a, __m128i b) {
 }
 
 // Σ over 32 elements of w·x, as a vector (lanes summed at the end of the row).
+// Two independent chains (elements 0-15 and 16-31), then their sum: half the latency of one.
 inline __m256 dot32(const Floats32& w, const float* x) {
-  __m256 s = _mm256_mul_ps(w.v[0], _mm256_loadu_ps(x));
-  s = _mm256_fmadd_ps(w.v[1], _mm256_loadu_ps(x + 8), s);
-  s = _mm256_fmadd_ps(w.v[2], _mm256_loadu_ps(x + 16), s);
-  return _mm256_fmadd_ps(w.v[3], _mm256_loadu_ps(x + 24), s);
+  const __m256 lo = _mm256_fmadd_ps(w.v[1], _mm256_loadu_ps(x + 8),
+                                    _mm256_mul_ps(w.v[0], _mm256_loadu_ps(x)));
+  const __m256 hi = _mm256_fmadd_ps(w.v[3], _mm256_loadu_ps(x + 24),
+                                    _mm256_mul_ps(w.v[2], _mm256_loadu_ps(x + 16)));
+  return _mm256_add_ps(lo, hi);
 }
 // The same over elements [16·h, 16·h + 16).
 inline __m256 dot16(const Floats32& w, int h, const float* x) {
@@ -149,22 +160,24 @@ inline __m256i bits_to_bytes(uint32_t bits) {
   return _mm256_cmpeq_epi8(_mm256_and_si256(spread, mask), mask);
 }
 
-// One row against N tokens: acc[n] (vector) and corr[n] (offset sums) per token.
+// One row against N tokens: acc[n] (vector) and corr[n] (offset sums) per token. N is a
+// compile-time constant (with_n below), so the accumulators live in registers.
+template <int64_t N>
 struct Accumulators {
-  __m256 acc[kQuantDotMaxN];
-  float corr[kQuantDotMaxN];
-  explicit Accumulators(int64_t N) {
+  __m256 acc[N];
+  float corr[N];
+  Accumulators() {
     for (int64_t n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps(), corr[n] = 0.0f;
   }
 };
 
-void rows_q8_0(const uint8_t* w, int64_t rows, int64_t I, const float* x, int64_t N, float* y,
-               int64_t ldy) {
+template <int64_t N>
+void rows_q8_0(const uint8_t* w, int64_t rows, int64_t I, const float* x, float* y, int64_t ldy) {
   const int64_t nb = I / 32;
   for (int64_t r = 0; r < rows; ++r) {
-    Accumulators a(N);
+    Accumulators<N> a;
     for (int64_t b = 0; b < nb; ++b, w += sizeof(BlockQ8_0)) {
-      const __m256 d = _mm256_set1_ps(gguf_load_f16(w));
+      const __m256 d = _mm256_set1_ps(half_at(w));
       const Floats32 q = i8_to_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2)),
                                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 18)));
       for (int64_t n = 0; n < N; ++n)
@@ -174,15 +187,52 @@ void rows_q8_0(const uint8_t* w, int64_t rows, int64_t I, const float* x, int64_
   }
 }
 
+// AVX-512 (F, BW): 16 lanes; chosen at run time where the CPU has it (the build targets AVX2).
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (its _mm512_undefined_* helpers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+template <int64_t N>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void rows_q8_0_avx512(
+    const uint8_t* w, int64_t rows, int64_t I, const float* x, float* y, int64_t ldy) {
+  const int64_t nb = I / 32;
+  for (int64_t r = 0; r < rows; ++r) {
+    __m512 acc[N];
+    for (int64_t n = 0; n < N; ++n) acc[n] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, w += sizeof(BlockQ8_0)) {
+      const __m512 d = _mm512_set1_ps(half_at(w));
+      const __m512 q0 = _mm512_cvtepi32_ps(
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2))));
+      const __m512 q1 = _mm512_cvtepi32_ps(
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 18))));
+      for (int64_t n = 0; n < N; ++n) {
+        const float* xb = x + n * I + b * 32;
+        const __m512 s = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xb + 16),
+                                         _mm512_mul_ps(q0, _mm512_loadu_ps(xb)));
+        acc[n] = _mm512_fmadd_ps(d, s, acc[n]);
+      }
+    }
+    for (int64_t n = 0; n < N; ++n) y[n * ldy + r] = _mm512_reduce_add_ps(acc[n]);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+bool has_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && std::getenv("TUNA_NO_AVX512") == nullptr;
+  return yes;
+}
+
+template <int64_t N>
 void rows_q5_0(const uint8_t* w, int64_t rows, int64_t I, const float* x, const float* s32,
-               int64_t N, float* y, int64_t ldy) {
+               float* y, int64_t ldy) {
   const int64_t nb = I / 32;
   const __m128i low4 = _mm_set1_epi8(0x0F);
   const __m256i bit4 = _mm256_set1_epi8(0x10);
   for (int64_t r = 0; r < rows; ++r) {
-    Accumulators a(N);
+    Accumulators<N> a;
     for (int64_t b = 0; b < nb; ++b, w += sizeof(BlockQ5_0)) {
-      const float df = gguf_load_f16(w);
+      const float df = half_at(w);
       const __m256 d = _mm256_set1_ps(df);
       const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 6));
       const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), low4),
@@ -199,14 +249,15 @@ void rows_q5_0(const uint8_t* w, int64_t rows, int64_t I, const float* x, const 
   }
 }
 
+template <int64_t N>
 void rows_q4_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const float* s32,
-               int64_t N, float* y, int64_t ldy) {
+               float* y, int64_t ldy) {
   const int64_t nsb = I / 256, n32 = I / 32;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t r = 0; r < rows; ++r) {
-    Accumulators a(N);
+    Accumulators<N> a;
     for (int64_t sb = 0; sb < nsb; ++sb, w += sizeof(BlockQ4_K)) {
-      const float d = gguf_load_f16(w), dmin = gguf_load_f16(w + 2);
+      const float d = half_at(w), dmin = half_at(w + 2);
       uint8_t sc[8], m[8];
       q4k_scales(w + 4, sc, m);
       for (int c = 0; c < 4; ++c) {
@@ -229,15 +280,16 @@ void rows_q4_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const 
   }
 }
 
+template <int64_t N>
 void rows_q6_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const float* s16,
-               int64_t N, float* y, int64_t ldy) {
+               float* y, int64_t ldy) {
   const int64_t nsb = I / 256, n16 = I / 16;
   const __m256i low4 = _mm256_set1_epi8(0x0F), low2 = _mm256_set1_epi8(0x03);
   for (int64_t r = 0; r < rows; ++r) {
-    Accumulators a(N);
+    Accumulators<N> a;
     for (int64_t sb = 0; sb < nsb; ++sb, w += sizeof(BlockQ6_K)) {
       const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
-      const float d = gguf_load_f16(w + 208);
+      const float d = half_at(w + 208);
       for (int g = 0; g < 2; ++g) {
         const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + g * 64));
         const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + g * 64 + 32));
@@ -266,6 +318,22 @@ void rows_q6_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const 
 }
 
 #endif  // TUNA_QUANT_DOT_AVX2
+
+// f(std::integral_constant<int64_t, N>) for the runtime N in [1, kQuantDotMaxN].
+template <typename F>
+void with_n(int64_t N, F&& f) {
+  switch (N) {
+    case 1: return f(std::integral_constant<int64_t, 1>{});
+    case 2: return f(std::integral_constant<int64_t, 2>{});
+    case 3: return f(std::integral_constant<int64_t, 3>{});
+    case 4: return f(std::integral_constant<int64_t, 4>{});
+    case 5: return f(std::integral_constant<int64_t, 5>{});
+    case 6: return f(std::integral_constant<int64_t, 6>{});
+    case 7: return f(std::integral_constant<int64_t, 7>{});
+    default: return f(std::integral_constant<int64_t, 8>{});
+  }
+}
+static_assert(kQuantDotMaxN == 8, "with_n covers 1..8");
 
 void check_args(DType t, int64_t I, int64_t N) {
   TUNA_ASSERT(quant_dot_supported(t), std::string("quant_dot on ") + dtype_name(t));
@@ -311,18 +379,26 @@ void quant_dot_rows(DType t, const uint8_t* w, int64_t rows, int64_t I, const fl
                     const ActSums& sums, int64_t N, float* y, int64_t ldy) {
 #ifdef TUNA_QUANT_DOT_AVX2
   check_args(t, I, N);
-  switch (t) {
-    case DType::Q8_0:
-      return rows_q8_0(w, rows, I, x, N, y, ldy);
-    case DType::Q5_0:
-      return rows_q5_0(w, rows, I, x, sums.s32.data(), N, y, ldy);
-    case DType::Q4_K:
-      return rows_q4_k(w, rows, I, x, sums.s32.data(), N, y, ldy);
-    case DType::Q6_K:
-      return rows_q6_k(w, rows, I, x, sums.s16.data(), N, y, ldy);
-    default:
-      break;
-  }
+  const float* s16 = sums.s16.data();
+  const float* s32 = sums.s32.data();
+  bool done = true;
+  with_n(N, [&](auto n) {
+    constexpr int64_t kN = decltype(n)::value;
+    switch (t) {
+      case DType::Q8_0:
+        if (has_avx512()) return rows_q8_0_avx512<kN>(w, rows, I, x, y, ldy);
+        return rows_q8_0<kN>(w, rows, I, x, y, ldy);
+      case DType::Q5_0:
+        return rows_q5_0<kN>(w, rows, I, x, s32, y, ldy);
+      case DType::Q4_K:
+        return rows_q4_k<kN>(w, rows, I, x, s32, y, ldy);
+      case DType::Q6_K:
+        return rows_q6_k<kN>(w, rows, I, x, s16, y, ldy);
+      default:
+        done = false;
+    }
+  });
+  if (done) return;
 #endif
   quant_dot_rows_scalar(t, w, rows, I, x, sums, N, y, ldy);
 }
