@@ -17,6 +17,7 @@
 #include "io/gguf.h"
 #include "model/model.h"
 #include "ops/linear.h"
+#include "ops/quant_dot.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -65,9 +66,9 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "{\"total\": \"matvecs of one decoding step\", \"threads\": %d, \"ms\": %.3f, \"mib\": %.1f, "
-        "\"gb_per_s\": %.2f, \"avx512\": %s}\n",
+        "\"gb_per_s\": %.2f, \"kernels\": \"%s\"}\n",
         tuna::num_threads(), step_ms, step_bytes / (1 << 20), step_bytes / (step_ms * 1e6),
-        std::getenv("TUNA_NO_AVX512") ? "false" : "true");
+        tuna::quant_dot_isa_name(tuna::quant_dot_isa()));
     return 0;
   } catch (const tuna::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -217,10 +217,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void rows_q8_0_avx512(
 
 #pragma GCC diagnostic pop
 
-bool has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && std::getenv("TUNA_NO_AVX512") == nullptr;
-  return yes;
+bool cpu_has_avx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl");
 }
 
 template <int64_t N>
@@ -365,9 +364,66 @@ ActSums act_sums(const float* x, int64_t N, int64_t I) {
   return s;
 }
 
-void quant_dot_rows_scalar(DType t, const uint8_t* w, int64_t rows, int64_t I, const float* x,
-                           const ActSums& sums, int64_t N, float* y, int64_t ldy) {
+bool quant_dot_isa_available(QuantDotIsa isa) {
+  switch (isa) {
+    case QuantDotIsa::SCALAR:
+      return true;
+#ifdef TUNA_QUANT_DOT_AVX2
+    case QuantDotIsa::AVX2:
+      return true;
+    case QuantDotIsa::AVX512:
+      return cpu_has_avx512();
+#endif
+    default:
+      return false;
+  }
+}
+
+QuantDotIsa quant_dot_isa() {
+  static const QuantDotIsa isa = [] {
+    if (std::getenv("TUNA_NO_AVX512") == nullptr && quant_dot_isa_available(QuantDotIsa::AVX512))
+      return QuantDotIsa::AVX512;
+    return quant_dot_isa_available(QuantDotIsa::AVX2) ? QuantDotIsa::AVX2 : QuantDotIsa::SCALAR;
+  }();
+  return isa;
+}
+
+const char* quant_dot_isa_name(QuantDotIsa isa) {
+  switch (isa) {
+    case QuantDotIsa::AVX512:
+      return "avx512";
+    case QuantDotIsa::AVX2:
+      return "avx2";
+    default:
+      return "scalar";
+  }
+}
+
+void quant_dot_rows_isa(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
+                        const float* x, const ActSums& sums, int64_t N, float* y, int64_t ldy) {
   check_args(t, I, N);
+  TUNA_ASSERT(quant_dot_isa_available(isa), "quant_dot: ISA not available on this CPU");
+#ifdef TUNA_QUANT_DOT_AVX2
+  if (isa != QuantDotIsa::SCALAR) {
+    const float* s16 = sums.s16.data();
+    const float* s32 = sums.s32.data();
+    const bool wide = isa == QuantDotIsa::AVX512;
+    return with_n(N, [&](auto n) {
+      constexpr int64_t kN = decltype(n)::value;
+      switch (t) {
+        case DType::Q8_0:
+          if (wide) return rows_q8_0_avx512<kN>(w, rows, I, x, y, ldy);
+          return rows_q8_0<kN>(w, rows, I, x, y, ldy);
+        case DType::Q5_0:
+          return rows_q5_0<kN>(w, rows, I, x, s32, y, ldy);
+        case DType::Q4_K:
+          return rows_q4_k<kN>(w, rows, I, x, s32, y, ldy);
+        default:  // Q6_K (check_args admits only the four)
+          return rows_q6_k<kN>(w, rows, I, x, s16, y, ldy);
+      }
+    });
+  }
+#endif
   const size_t row_bytes = dtype_nbytes(t, I);
   for (int64_t r = 0; r < rows; ++r, w += row_bytes)
     for (int64_t n = 0; n < N; ++n)
@@ -377,30 +433,7 @@ void quant_dot_rows_scalar(DType t, const uint8_t* w, int64_t rows, int64_t I, c
 
 void quant_dot_rows(DType t, const uint8_t* w, int64_t rows, int64_t I, const float* x,
                     const ActSums& sums, int64_t N, float* y, int64_t ldy) {
-#ifdef TUNA_QUANT_DOT_AVX2
-  check_args(t, I, N);
-  const float* s16 = sums.s16.data();
-  const float* s32 = sums.s32.data();
-  bool done = true;
-  with_n(N, [&](auto n) {
-    constexpr int64_t kN = decltype(n)::value;
-    switch (t) {
-      case DType::Q8_0:
-        if (has_avx512()) return rows_q8_0_avx512<kN>(w, rows, I, x, y, ldy);
-        return rows_q8_0<kN>(w, rows, I, x, y, ldy);
-      case DType::Q5_0:
-        return rows_q5_0<kN>(w, rows, I, x, s32, y, ldy);
-      case DType::Q4_K:
-        return rows_q4_k<kN>(w, rows, I, x, s32, y, ldy);
-      case DType::Q6_K:
-        return rows_q6_k<kN>(w, rows, I, x, s16, y, ldy);
-      default:
-        done = false;
-    }
-  });
-  if (done) return;
-#endif
-  quant_dot_rows_scalar(t, w, rows, I, x, sums, N, y, ldy);
+  quant_dot_rows_isa(quant_dot_isa(), t, w, rows, I, x, sums, N, y, ldy);
 }
 
 }  // namespace tuna

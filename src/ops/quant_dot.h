@@ -8,8 +8,8 @@
 // token's result is the same whatever the number of tokens in the call (batch invariance: each
 // token has its own accumulators, filled in the same order).
 //
-// AVX2 + FMA kernels (the build's x86-64-v3 baseline); a scalar version with the same
-// factorisation elsewhere and for tests.
+// AVX2 + FMA kernels (the build's x86-64-v3 baseline), AVX-512 where the CPU has it, and a
+// scalar version with the same factorisation elsewhere and for tests.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +35,15 @@ constexpr int64_t kQuantDotMaxN = 8;
 void quant_dot_rows(DType t, const uint8_t* w, int64_t rows, int64_t I, const float* x,
                     const ActSums& sums, int64_t N, float* y, int64_t ldy);
 
-// The same with portable scalar code (tests compare the two; used where AVX2 is absent).
-void quant_dot_rows_scalar(DType t, const uint8_t* w, int64_t rows, int64_t I, const float* x,
-                           const ActSums& sums, int64_t N, float* y, int64_t ldy);
+// The kernels: portable scalar code (the reference; where AVX2 is absent), AVX2 + FMA, and
+// AVX-512 (F/BW/VL) where the CPU has it (Q8_0; the other types run their AVX2 kernel).
+// quant_dot_rows uses quant_dot_isa(): the widest available, AVX2 when TUNA_NO_AVX512 is set.
+// Results differ between kernels in the order of additions only; each is deterministic.
+enum class QuantDotIsa : uint8_t { SCALAR, AVX2, AVX512 };
+bool quant_dot_isa_available(QuantDotIsa isa);
+QuantDotIsa quant_dot_isa();
+const char* quant_dot_isa_name(QuantDotIsa isa);
+void quant_dot_rows_isa(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
+                        const float* x, const ActSums& sums, int64_t N, float* y, int64_t ldy);
 
 }  // namespace tuna
