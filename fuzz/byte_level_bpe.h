@@ -1,8 +1,10 @@
-// A small byte-level BPE tokenizer.json (GPT-2 style: every byte is a token, three merges, one
-// special token <|end|> that also ends examples) for fuzz targets that need to tokenise text.
+// Small tokenizer.json fixtures for fuzz targets that need to tokenise text: a byte-level BPE
+// (GPT-2 style: every byte is a token, three merges, one special token <|end|> that also ends
+// examples), a byte-fallback BPE and a WordPiece.
 // Header-only; for fuzz/ only.
 #pragma once
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/utf8.h"
@@ -29,6 +31,42 @@ inline nlohmann::json byte_level_json() {
            {{"type", "BPE"},
             {"vocab", vocab},
             {"merges", nlohmann::json::array({"Ġ t", "h e", "Ġt he"})}}}};
+}
+
+// A byte-fallback BPE (SentencePiece style: ▁ for spaces, <0xNN> byte tokens) and a WordPiece
+// (BERT style) tokenizer.json, for the tokenizer targets.
+inline nlohmann::json byte_fallback_json() {
+  nlohmann::json vocab = {{"<unk>", 0}, {"▁", 1}, {"a", 2}, {"▁a", 3}};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    vocab[buf] = 4 + b;
+  }
+  return {
+      {"normalizer", {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "▁"}}},
+      {"decoder",
+       {{"type", "Sequence"},
+        {"decoders", nlohmann::json::array(
+                         {{{"type", "Replace"}, {"pattern", {{"String", "▁"}}}, {"content", " "}},
+                          {{"type", "ByteFallback"}},
+                          {{"type", "Fuse"}}})}}},
+      {"model",
+       {{"type", "BPE"},
+        {"unk_token", "<unk>"},
+        {"byte_fallback", true},
+        {"fuse_unk", true},
+        {"vocab", vocab},
+        {"merges", nlohmann::json::array({"▁ a"})}}}};
+}
+
+inline nlohmann::json wordpiece_json() {
+  return {{"normalizer", {{"type", "BertNormalizer"}}},
+          {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+          {"decoder", {{"type", "WordPiece"}}},
+          {"model",
+           {{"type", "WordPiece"},
+            {"unk_token", "[UNK]"},
+            {"vocab", {{"[UNK]", 0}, {"a", 1}, {"##a", 2}, {"ab", 3}, {"##b", 4}}}}}};
 }
 
 }  // namespace tuna::fuzz

@@ -55,53 +55,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 namespace {
 
-json byte_fallback_json() {
-  json vocab = {{"<unk>", 0}, {"▁", 1}, {"a", 2}, {"▁a", 3}};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    vocab[buf] = 4 + b;
-  }
-  return {{"normalizer", {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "▁"}}},
-          {"decoder",
-           {{"type", "Sequence"},
-            {"decoders",
-             json::array({{{"type", "Replace"}, {"pattern", {{"String", "▁"}}}, {"content", " "}},
-                          {{"type", "ByteFallback"}},
-                          {{"type", "Fuse"}}})}}},
-          {"model",
-           {{"type", "BPE"},
-            {"unk_token", "<unk>"},
-            {"byte_fallback", true},
-            {"fuse_unk", true},
-            {"vocab", vocab},
-            {"merges", json::array({"▁ a"})}}}};
-}
-
-json wordpiece_json() {
-  return {{"normalizer", {{"type", "BertNormalizer"}}},
-          {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
-          {"decoder", {{"type", "WordPiece"}}},
-          {"model",
-           {{"type", "WordPiece"},
-            {"unk_token", "[UNK]"},
-            {"vocab", {{"[UNK]", 0}, {"a", 1}, {"##a", 2}, {"ab", 3}, {"##b", 4}}}}}};
-}
-
 // JSON- and tokenizer.json-shaped mutations: punctuation, literals, component types.
 void mutate_json(size_t, tuna::fuzz::Bytes& b, tuna::fuzz::Rng& rng) {
-  static const char* const kPieces[] = {
-      "{", "}", "[", "]", ":", ",", "\"", "null", "true", "-1", "1e308", "\"\\ud800\"",
-      "\"type\": \"BPE\"", "\"type\": \"WordPiece\"", "\"type\": \"Unigram\"",
-      "\"type\": \"Sequence\"", "\"type\": \"Split\"", "\"type\": \"Metaspace\"",
-      "\"merges\": []", "\"vocab\": {}", "\"added_tokens\": []", "\"byte_fallback\": true"};
+  static const char* const kPieces[] = {"{",
+                                        "}",
+                                        "[",
+                                        "]",
+                                        ":",
+                                        ",",
+                                        "\"",
+                                        "null",
+                                        "true",
+                                        "-1",
+                                        "1e308",
+                                        "\"\\ud800\"",
+                                        "\"type\": \"BPE\"",
+                                        "\"type\": \"WordPiece\"",
+                                        "\"type\": \"Unigram\"",
+                                        "\"type\": \"Sequence\"",
+                                        "\"type\": \"Split\"",
+                                        "\"type\": \"Metaspace\"",
+                                        "\"merges\": []",
+                                        "\"vocab\": {}",
+                                        "\"added_tokens\": []",
+                                        "\"byte_fallback\": true"};
   const std::string p = kPieces[rng.below(sizeof kPieces / sizeof kPieces[0])];
   b.insert(b.begin() + static_cast<std::ptrdiff_t>(rng.below(b.size() + 1)), p.begin(), p.end());
 }
 
 int make_seeds(const std::filesystem::path& dir) {
   const std::vector<std::string> seeds = {
-      tuna::fuzz::byte_level_json().dump(), byte_fallback_json().dump(), wordpiece_json().dump(),
+      tuna::fuzz::byte_level_json().dump(), tuna::fuzz::byte_fallback_json().dump(),
+      tuna::fuzz::wordpiece_json().dump(),
       R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "pre_tokenizer": {"type": "Split",
          "pattern": {"Regex": "\\s+"}, "behavior": "Isolated", "invert": true}})"};
   std::filesystem::create_directories(dir);

@@ -26,40 +26,9 @@ constexpr const char* kTarget = "fuzz_tokenizer_text";
   tuna::fuzz::report_bug(kTarget, what);
 }
 
+using tuna::fuzz::byte_fallback_json;
 using tuna::fuzz::byte_level_json;
-
-json byte_fallback_json() {
-  json vocab = {{"<unk>", 0}, {"▁", 1}, {"a", 2}, {"▁a", 3}};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    vocab[buf] = 4 + b;
-  }
-  return {{"normalizer", {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "▁"}}},
-          {"decoder",
-           {{"type", "Sequence"},
-            {"decoders",
-             json::array({{{"type", "Replace"}, {"pattern", {{"String", "▁"}}}, {"content", " "}},
-                          {{"type", "ByteFallback"}},
-                          {{"type", "Fuse"}}})}}},
-          {"model",
-           {{"type", "BPE"},
-            {"unk_token", "<unk>"},
-            {"byte_fallback", true},
-            {"fuse_unk", true},
-            {"vocab", vocab},
-            {"merges", json::array({"▁ a"})}}}};
-}
-
-json wordpiece_json() {
-  return {{"normalizer", {{"type", "BertNormalizer"}}},
-          {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
-          {"decoder", {{"type", "WordPiece"}}},
-          {"model",
-           {{"type", "WordPiece"},
-            {"unk_token", "[UNK]"},
-            {"vocab", {{"[UNK]", 0}, {"a", 1}, {"##a", 2}, {"ab", 3}, {"##b", 4}}}}}};
-}
+using tuna::fuzz::wordpiece_json;
 
 const std::vector<Tokenizer>& fixed() {
   static const std::vector<Tokenizer> t = {
@@ -113,9 +82,9 @@ namespace {
 
 // Text-shaped mutations: multi-byte characters cut or whole, spaces, special-token text.
 void mutate_text(size_t, tuna::fuzz::Bytes& b, tuna::fuzz::Rng& rng) {
-  static const char* const kPieces[] = {"\xEA\xB0", "\xEA\xB0\x80", "\xF0\x9F\x98\x80", "\xFF",
-                                        " ",        "  ",           "<|end|>",          "##",
-                                        "\xE2\x96\x81", "'s",        " .",              "\n"};
+  static const char* const kPieces[] = {
+      "\xEA\xB0", "\xEA\xB0\x80", "\xF0\x9F\x98\x80", "\xFF", " ",  "  ",
+      "<|end|>",  "##",           "\xE2\x96\x81",     "'s",   " .", "\n"};
   const std::string p = kPieces[rng.below(sizeof kPieces / sizeof kPieces[0])];
   b.insert(b.begin() + static_cast<std::ptrdiff_t>(rng.below(b.size() + 1)), p.begin(), p.end());
 }

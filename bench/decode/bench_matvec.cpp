@@ -1,9 +1,13 @@
 // One decoding step's matrix-vector products on the real model, op by op: for each distinct
 // (type, shape) of the GGUF's 2-D weights, the time of linear_forward with one token (the path
 // a decoding step takes), the bytes it reads and the GB/s that makes, and the count of such
-// weights per step. Prints one JSON line per weight kind and a total. With TUNA_NO_AVX512=1 the
-// AVX2 kernels run instead of the AVX-512 ones.
+// weights per step. Prints one JSON line per weight kind and a total with the machine's ceiling:
+// the measured read bandwidth and the tokens/s a step that reads every weight once could reach
+// at it. With TUNA_NO_AVX512=1 the AVX2 kernels run instead of the AVX-512 ones.
 //   usage: bench_matvec MODEL.gguf [threads=0] [min_seconds=0.3]
+#include <immintrin.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +22,35 @@
 #include "model/model.h"
 #include "ops/linear.h"
 #include "ops/quant_dot.h"
+
+namespace {
+
+// The machine's read bandwidth: GB/s of summing a 1 GiB buffer with every thread (AVX2 loads,
+// four independent sums), best of 3 — the ceiling a decoding step that must read every weight
+// once can approach.
+double read_bandwidth_gbs() {
+  const size_t n = size_t{1} << 28;  // floats
+  std::vector<float> a(n, 1.0f);
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    float total = 0.0f;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+    for (size_t i = 0; i < n; i += 32) {
+      __m256 s = _mm256_add_ps(_mm256_loadu_ps(&a[i]), _mm256_loadu_ps(&a[i + 8]));
+      s = _mm256_add_ps(s, _mm256_add_ps(_mm256_loadu_ps(&a[i + 16]), _mm256_loadu_ps(&a[i + 24])));
+      float t[8];
+      _mm256_storeu_ps(t, s);
+      total += ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (total != static_cast<float>(n)) std::fprintf(stderr, "bandwidth probe: bad sum\n");
+    best = std::max(best, static_cast<double>(n) * 4 / secs / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -64,11 +97,14 @@ int main(int argc, char** argv) {
           value.first.c_str(), std::get<0>(key).c_str(), static_cast<long long>(O),
           static_cast<long long>(I), per_step, ms, static_cast<double>(w.nbytes()) / (ms * 1e6));
     }
+    const double bw = read_bandwidth_gbs();
     std::printf(
         "{\"total\": \"matvecs of one decoding step\", \"threads\": %d, \"ms\": %.3f, \"mib\": %.1f, "
-        "\"gb_per_s\": %.2f, \"kernels\": \"%s\"}\n",
+        "\"gb_per_s\": %.2f, \"kernels\": \"%s\", \"read_bandwidth_gb_per_s\": %.2f, "
+        "\"decode_limit_tokens_per_s\": %.1f, \"matvec_tokens_per_s\": %.1f}\n",
         tuna::num_threads(), step_ms, step_bytes / (1 << 20), step_bytes / (step_ms * 1e6),
-        tuna::quant_dot_isa_name(tuna::quant_dot_isa()));
+        tuna::quant_dot_isa_name(tuna::quant_dot_isa()), bw, bw * 1e9 / step_bytes,
+        1e3 / step_ms);
     return 0;
   } catch (const tuna::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
