@@ -25,13 +25,19 @@ def main():
     rng = random.Random(1234)
     prompt = [2] + [rng.randrange(1000, 200000) for _ in range(a.prompt - 1)]
 
+    n_vocab = llm.n_vocab()
+
+    def last_logits():
+        # Without logits_all llama-cpp-python keeps no scores: read the context's last row.
+        return np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(n_vocab,))
+
     def run():
         llm.reset()
         llm.eval(prompt)
         ids = []
         t0 = time.perf_counter()
         for _ in range(a.new):
-            nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            nxt = int(np.argmax(last_logits()))
             ids.append(nxt)
             llm.eval([nxt])
         return time.perf_counter() - t0, ids
