@@ -6,13 +6,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "infer/kv_decoder.h"
 #include "io/gguf.h"
 #include "lora/merge.h"
-#include "model/block.h"  // linear_slots
+#include "model/block.h"    // linear_slots
+#include "ops/quant_dot.h"  // kQuantDotMaxN
 
 namespace tuna {
 
@@ -63,6 +65,16 @@ class StopFilter {
   size_t emitted_ = 0;
 };
 
+// The checks generate() and generate_batch() make of each prompt and the sampling settings.
+void check_prompt_and_sampling(const std::vector<int32_t>& prompt, const GenerationOptions& o) {
+  if (prompt.empty())
+    throw_user_error("generate", "the prompt encodes to no tokens",
+                     "pass a non-empty `prompt` or `messages`");
+  if (o.sampling.do_sample && !(o.sampling.temperature > 0.0f))
+    throw_user_error("generate", "sampling needs a temperature > 0",
+                     "use `temperature` 0 for greedy decoding");
+}
+
 // Feeds `ids` (at least one) and returns the last one's next-token logits; a long prompt goes in
 // chunks of kPrefillChunk, each reported to `on_prefill`.
 std::vector<float> prefill(KvDecoder& decoder, const std::vector<int32_t>& ids,
@@ -88,12 +100,7 @@ Generation generate(const Model& model, const ModelWeights* weights,
                     const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
                     const TextSink& sink, KvSession* session) {
-  if (prompt.empty())
-    throw_user_error("generate", "the prompt encodes to no tokens",
-                     "pass a non-empty `prompt` or `messages`");
-  if (options.sampling.do_sample && !(options.sampling.temperature > 0.0f))
-    throw_user_error("generate", "sampling needs a temperature > 0",
-                     "use `temperature` 0 for greedy decoding");
+  check_prompt_and_sampling(prompt, options);
   std::optional<KvDecoder> fresh;
   if (session == nullptr) fresh.emplace(model, weights, adapters);
   KvDecoder& decoder = session != nullptr ? session->decoder : *fresh;
@@ -146,6 +153,115 @@ Generation generate(const Model& model, const ModelWeights* weights,
   g.text = stop.text();
   g.decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return g;
+}
+
+namespace {
+
+// One sequence of generate_batch: its cache, text state and result so far.
+struct BatchSequence {
+  BatchSequence(size_t index, const Model& model, const ModelWeights* weights,
+                const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
+                const GenerationOptions& options)
+      : index(index),
+        decoder(model, weights, adapters),
+        stream(tok, true),
+        stop(options.stop_strings, no_sink) {}
+  size_t index;
+  KvDecoder decoder;
+  StreamingDecoder stream;
+  TextSink no_sink;
+  StopFilter stop;
+  std::vector<int32_t> context;
+  std::vector<float> logits;
+  Generation g;
+  int64_t step = 0;
+  std::chrono::steady_clock::time_point decode_start;
+  bool finished = false;
+};
+
+}  // namespace
+
+void generate_batch(const Model& model, const ModelWeights* weights,
+                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
+                    const std::vector<std::vector<int32_t>>& prompts,
+                    const GenerationOptions& options, int64_t batch_size,
+                    const std::function<void(size_t, Generation&&)>& done) {
+  TUNA_ASSERT(batch_size >= 1, "generate_batch: batch_size < 1");
+  for (const auto& p : prompts) check_prompt_and_sampling(p, options);
+  std::vector<std::unique_ptr<BatchSequence>> active;
+  size_t next = 0;
+  auto finish = [&](BatchSequence& s, const char* reason) {
+    s.g.finish_reason = reason;
+    if (s.g.finish_reason != "stop" && s.stop.push(s.stream.flush())) s.g.finish_reason = "stop";
+    s.stop.finish();
+    s.g.text = s.stop.text();
+    s.g.decode_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s.decode_start).count();
+    s.finished = true;
+    done(s.index, std::move(s.g));
+  };
+  // Prompts join while there is room: each prefilled alone, exactly as generate() does.
+  auto admit = [&] {
+    while (static_cast<int64_t>(active.size()) < batch_size && next < prompts.size()) {
+      auto s = std::make_unique<BatchSequence>(next, model, weights, adapters, tok, options);
+      const std::vector<int32_t>& prompt = prompts[next++];
+      s->context = prompt;
+      const auto t0 = std::chrono::steady_clock::now();
+      s->logits = prefill(s->decoder, prompt, options.on_prefill);
+      s->decode_start = std::chrono::steady_clock::now();
+      s->g.prefilled_tokens = static_cast<int64_t>(prompt.size());
+      s->g.prefill_seconds = std::chrono::duration<double>(s->decode_start - t0).count();
+      if (options.max_new_tokens <= 0)
+        finish(*s, "length");
+      else
+        active.push_back(std::move(s));
+    }
+  };
+  admit();
+  while (!active.empty()) {
+    // Choose each sequence's next token; those that go on are fed it below.
+    std::vector<BatchSequence*> go_on;
+    for (auto& sp : active) {
+      BatchSequence& s = *sp;
+      if (options.should_stop && options.should_stop()) {
+        finish(s, "cancelled");
+        continue;
+      }
+      const int32_t id = choose_next_token(s.logits, s.context, options.sampling, s.step);
+      s.g.ids.push_back(id);
+      s.context.push_back(id);
+      ++s.step;
+      if (std::find(options.eos_ids.begin(), options.eos_ids.end(), id) != options.eos_ids.end())
+        finish(s, "eos");
+      else if (s.stop.push(s.stream.push(id)))
+        finish(s, "stop");
+      else if (s.step >= options.max_new_tokens)
+        finish(s, "length");
+      else
+        go_on.push_back(&s);
+    }
+    // One pass per group of at most 8 sequences (the per-row linear path).
+    for (size_t at = 0; at < go_on.size(); at += static_cast<size_t>(kQuantDotMaxN)) {
+      const size_t end = std::min(go_on.size(), at + static_cast<size_t>(kQuantDotMaxN));
+      std::vector<KvDecoder*> decoders;
+      std::vector<std::vector<int32_t>> ids;
+      for (size_t i = at; i < end; ++i) {
+        decoders.push_back(&go_on[i]->decoder);
+        ids.push_back({go_on[i]->context.back()});
+      }
+      const Tensor logits = KvDecoder::next_logits_batch(decoders, ids);
+      const int64_t V = logits.dim(1);
+      for (size_t i = at; i < end; ++i) {
+        const float* row = logits.data<float>() + static_cast<int64_t>(i - at) * V;
+        go_on[i]->logits.assign(row, row + V);
+      }
+    }
+    active.erase(
+        std::remove_if(active.begin(), active.end(),
+                       [](const std::unique_ptr<BatchSequence>& s) { return s->finished; }),
+        active.end());
+    admit();
+  }
 }
 
 namespace {

@@ -69,6 +69,18 @@ Generation generate(const Model& model, const ModelWeights* weights,
                     const std::vector<int32_t>& prompt, const GenerationOptions& options,
                     const TextSink& sink = {}, KvSession* session = nullptr);
 
+// Batched generation: a continuation for each of `prompts`, up to `batch_size` sequences decoding
+// together (each step feeds every active sequence's new token in one pass, at most 8 rows a
+// pass); when one finishes, the next prompt takes its place (continuous batching). Each
+// sequence's ids, text and finish reason equal generate() on its prompt alone with the same
+// options (greedy, or the same seed). `done(i, g)` is called as prompt i finishes, in finishing
+// order; prefill_seconds is its own prefill, decode_seconds its time from then to its end.
+void generate_batch(const Model& model, const ModelWeights* weights,
+                    const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
+                    const std::vector<std::vector<int32_t>>& prompts,
+                    const GenerationOptions& options, int64_t batch_size,
+                    const std::function<void(size_t, Generation&&)>& done);
+
 // The sampling settings a model directory's generation_config.json sets (HF GenerationConfig
 // fields: do_sample, temperature, top_k, top_p, min_p, repetition_penalty, max_new_tokens); a
 // field the file does not set stays empty. A GGUF carries none. A wrong type is a user error.

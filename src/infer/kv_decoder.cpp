@@ -5,6 +5,7 @@
 // tokens, S cached + new positions, H heads, K kv heads, D head dim, V vocab.
 #include "infer/kv_decoder.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "core/error.h"
@@ -60,9 +61,8 @@ void KvDecoder::truncate(int64_t n) {
   cache_.length = n;
 }
 
-Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
-  TUNA_ASSERT(!ids.empty(), "KvDecoder::feed: no ids");
-  const int64_t n = static_cast<int64_t>(ids.size()), p0 = cache_.length;
+std::vector<int32_t> KvDecoder::new_positions(int64_t n) const {
+  const int64_t p0 = cache_.length;
   if (spec_.learned_positions && p0 + n > spec_.max_positions)
     throw_user_error("generate",
                      std::to_string(p0 + n) + " tokens exceed the model's " +
@@ -70,7 +70,12 @@ Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
                      "use a shorter prompt or fewer `max_new_tokens`");
   std::vector<int32_t> positions(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) positions[static_cast<size_t>(i)] = static_cast<int32_t>(p0 + i);
+  return positions;
+}
 
+Tensor KvDecoder::run_stack(KvCache& cache, const std::vector<int32_t>& ids,
+                            const std::vector<int32_t>& positions) const {
+  const auto n = static_cast<int64_t>(ids.size());
   BlockContext c;
   c.spec = &spec_;
   c.wiring = model_wiring(spec_);
@@ -79,12 +84,66 @@ Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
   c.B = 1;
   c.T = n;
   c.N = n;
-  c.cache = &cache_;
+  c.cache = &cache;
   c.rope = build_rope(spec_, positions);
   c.keep = false;
-  Tensor hidden = stack_hidden(c, ids, positions);
+  return stack_hidden(c, ids, positions);
+}
+
+Tensor KvDecoder::feed_hidden(const std::vector<int32_t>& ids) {
+  TUNA_ASSERT(!ids.empty(), "KvDecoder::feed: no ids");
+  const auto n = static_cast<int64_t>(ids.size());
+  Tensor hidden = run_stack(cache_, ids, new_positions(n));
   cache_.length += n;
   return hidden;
+}
+
+namespace {
+
+// The hook of a batched pass: rows [begin[i], begin[i + 1]) belong to caches[i].
+struct BatchHook final : KvCache {
+  std::vector<KvCache*> caches;
+  std::vector<int64_t> begin;  // caches.size() + 1 row offsets
+  void attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
+              Tensor& attn) override {
+    for (size_t i = 0; i < caches.size(); ++i) {
+      const int64_t b = begin[i], e = begin[i + 1];
+      Tensor out = attn.slice0(b, e);
+      caches[i]->attend(layer, q.slice0(b, e), k.slice0(b, e), v.slice0(b, e), out);
+    }
+  }
+};
+
+}  // namespace
+
+Tensor KvDecoder::next_logits_batch(const std::vector<KvDecoder*>& decoders,
+                                    const std::vector<std::vector<int32_t>>& ids) {
+  TUNA_ASSERT(!decoders.empty() && decoders.size() == ids.size(),
+              "next_logits_batch: one id list per decoder");
+  BatchHook hook;
+  std::vector<int32_t> all_ids, positions;
+  hook.begin.push_back(0);
+  for (size_t i = 0; i < decoders.size(); ++i) {
+    TUNA_ASSERT(!ids[i].empty(), "next_logits_batch: no ids");
+    TUNA_ASSERT(&decoders[i]->spec_ == &decoders[0]->spec_ &&
+                    &decoders[i]->weights_ == &decoders[0]->weights_,
+                "next_logits_batch: decoders of different models or weights");
+    const std::vector<int32_t> p = decoders[i]->new_positions(static_cast<int64_t>(ids[i].size()));
+    all_ids.insert(all_ids.end(), ids[i].begin(), ids[i].end());
+    positions.insert(positions.end(), p.begin(), p.end());
+    hook.caches.push_back(&decoders[i]->cache_);
+    hook.begin.push_back(static_cast<int64_t>(all_ids.size()));
+  }
+  const Tensor hidden = decoders[0]->run_stack(hook, all_ids, positions);
+  for (size_t i = 0; i < decoders.size(); ++i)
+    decoders[i]->cache_.length += static_cast<int64_t>(ids[i].size());
+  // The last row of each sequence through the LM head: [n, C] → [n, V].
+  const int64_t n = static_cast<int64_t>(decoders.size()), C = hidden.dim(1);
+  Tensor last = Tensor::empty({n, C}, DType::F32);
+  for (int64_t i = 0; i < n; ++i)
+    std::copy_n(hidden.data<float>() + (hook.begin[static_cast<size_t>(i) + 1] - 1) * C, C,
+                last.data_mut<float>() + i * C);
+  return head_logits(decoders[0]->spec_, decoders[0]->weights_, last);
 }
 
 Tensor KvDecoder::feed(const std::vector<int32_t>& ids) {

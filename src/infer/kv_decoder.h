@@ -32,6 +32,14 @@ class KvDecoder {
   std::vector<float> next_logits(const std::vector<int32_t>& ids);
 
   int64_t length() const { return cache_.length; }
+  // One pass for several sequences at once (batched decoding): decoders[i], each a different
+  // sequence over the same model, weights and adapters, is fed ids[i] (at least one id); returns
+  // the next-token logits after each one's last id: [n, V]. Every row goes through the same
+  // arithmetic as when its decoder is fed alone with next_logits (row-wise ops; attention per
+  // sequence; linear layers on at most 8 rows use per-row dots), so a sequence's logits do not
+  // depend on the others in the pass as long as the pass has at most kQuantDotMaxN (8) rows.
+  static Tensor next_logits_batch(const std::vector<KvDecoder*>& decoders,
+                                  const std::vector<std::vector<int32_t>>& ids);
   void reset();  // forget the cache (length 0)
   // Keeps the first n ≤ length() positions: the cache then holds exactly what feeding those n
   // ids from scratch gives (a causal model's keys/values of a prefix do not depend on what
@@ -48,6 +56,11 @@ class KvDecoder {
     void attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
                 Tensor& attn) override;
   };
+  // The positions of `n` new ids after those cached (a user error past learned positions).
+  std::vector<int32_t> new_positions(int64_t n) const;
+  // Runs the stack over `ids` at `positions` with `cache` as the attention hook.
+  Tensor run_stack(KvCache& cache, const std::vector<int32_t>& ids,
+                   const std::vector<int32_t>& positions) const;
 
   const ModelSpec& spec_;
   const ModelWeights& weights_;

@@ -1,8 +1,8 @@
 // CPU linear: OpenBLAS SGEMM on F32 weights (one token: our own row dots — see rows_dot); for other
 // formats, up to kRowDotMaxTokens tokens go through row dots on cache-sized chunks of dequantized
 // rows (rows_dot_stored), more through tiles (≈ 4 MiB of F32) dequantized into scratch and
-// multiplied tile by tile. Bias added last. Backward: dX through the same tiles, dW (F32 weights) one SGEMM, db a
-// fixed-order column sum.
+// multiplied tile by tile. Bias added last. Backward: dX through the same tiles, dW (F32 weights)
+// one SGEMM, db a fixed-order column sum.
 #include <algorithm>
 #include <vector>
 
@@ -119,6 +119,27 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
   const float* px = x.data<float>();
   float* py = y.data_mut<float>();
   if (N == 0 || O == 0) return;
+  if (w.dtype() == DType::F32 && N <= kRowDotMaxTokens) {
+    // Per token the same row dots (or column sums) as a token alone: batch-invariant decoding.
+    const float* pw = w.data<float>();
+    if (!transposed) {
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < O; ++r)
+        for (int64_t n = 0; n < N; ++n) py[n * O + r] = dot_f32(pw + r * I, px + n * I, I);
+    } else {
+      for (int64_t n = 0; n < N; ++n) rows_axpy(pw, I, O, px + n * I, py + n * O, false);
+    }
+    add_bias(bias, y);
+    return;
+  }
+  if (transposed && N <= kRowDotMaxTokens) {
+    for_each_weight_tile(w, tile_rows_for(w), [&](int64_t r0, int64_t r1, const float* tile) {
+      for (int64_t n = 0; n < N; ++n)
+        rows_axpy(tile, r1 - r0, O, px + n * I + r0, py + n * O, r0 != 0);
+    });
+    add_bias(bias, y);
+    return;
+  }
   if (!transposed && quant_dot_supported(w.dtype()) && N <= kQuantDotMaxN) {
     rows_dot_quantized(w, N, I, O, px, py);
     add_bias(bias, y);

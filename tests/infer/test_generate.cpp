@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -302,6 +303,52 @@ TEST(Adapter, MergedAndAppliedGiveTheSameGreedyTokens) {
   }
 }
 
+// next_logits_batch: each sequence's logits are bitwise those of feeding its decoder alone, for
+// sequences of different lengths decoding together (2, 5 and 8 sequences; a pass of two ids per
+// sequence while it has at most 8 rows), on F32 (Llama), transposed Conv1D (GPT-2), Gemma 3 and
+// Qwen 3 weights, and the real quantized GGUF.
+void expect_batch_equals_alone(const Model& model, const std::string& name) {
+  const int64_t V = model.spec().vocab;
+  for (int64_t n_seq : {2, 5, 8}) {
+    std::vector<KvDecoder> alone, batched;
+    alone.reserve(static_cast<size_t>(n_seq));
+    batched.reserve(static_cast<size_t>(n_seq));
+    for (int64_t s = 0; s < n_seq; ++s) {
+      const std::vector<int32_t> prompt = test_ids(2 + s, V);
+      alone.emplace_back(model);
+      batched.emplace_back(model);
+      alone.back().next_logits(prompt);
+      batched.back().next_logits(prompt);
+    }
+    for (int step = 0; step < 3; ++step) {
+      std::vector<KvDecoder*> decoders;
+      std::vector<std::vector<int32_t>> ids;
+      for (int64_t s = 0; s < n_seq; ++s) {
+        decoders.push_back(&batched[static_cast<size_t>(s)]);
+        // Two ids each on the last step while the pass stays within 8 rows.
+        if (step == 2 && n_seq <= 4)
+          ids.push_back({3, 5});
+        else
+          ids.push_back({static_cast<int32_t>(1 + (s * 7 + step) % (V - 1))});
+      }
+      const Tensor got = KvDecoder::next_logits_batch(decoders, ids);
+      ASSERT_EQ(got.dim(0), n_seq);
+      for (int64_t s = 0; s < n_seq; ++s) {
+        const std::vector<float> want =
+            alone[static_cast<size_t>(s)].next_logits(ids[static_cast<size_t>(s)]);
+        EXPECT_EQ(std::memcmp(want.data(), got.data<float>() + s * V, static_cast<size_t>(V) * 4),
+                  0)
+            << name << ": " << n_seq << " sequences, step " << step << ", sequence " << s;
+      }
+    }
+  }
+}
+
+TEST(KvCacheBatch, EachSequenceBitwiseAsAlone) {
+  for (const char* name : {"llama", "gpt2", "gemma3", "qwen3"})
+    expect_batch_equals_alone(Model::load(kModels + "/" + name), name);
+}
+
 // --- the real Gemma 3 270M GGUF ----------------------------------------------------------------
 
 TEST(KvCacheReal, Gemma3GgufTwentyTokens) {
@@ -321,6 +368,11 @@ TEST(KvCacheReal, Gemma3GgufTwentyTokens) {
 
 // Truncating the cache to a prefix and feeding a different continuation gives the full
 // forward's logits of prefix + continuation (what a chat turn does with the last turn's cache).
+TEST(KvCacheBatchReal, Gemma3GgufEachSequenceBitwiseAsAlone) {
+  ASSERT_TRUE(std::filesystem::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
+  expect_batch_equals_alone(Model::load(kGguf), "gemma-3-270m GGUF");
+}
+
 TEST(KvCache, TruncateThenFeedMatchesTheFullForward) {
   for (const char* name : {"gemma3", "llama"}) {
     const Model model = Model::load(kModels + "/" + name);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -150,6 +151,60 @@ TEST_F(Generate, RefusesAnEmptyPromptAndColdSampling) {
   g.sampling.do_sample = true;
   g.sampling.temperature = 0.0f;
   tuna_test::expect_user_error([&] { run(g); }, {"temperature"});
+}
+
+// generate_batch: each prompt's ids, text and finish reason equal generate() on it alone, for
+// any batch size (more prompts than the batch: sequences join as others finish), with an EOS id
+// and a stop string ending some early — on F32 weights (Llama), GPT-2's transposed Conv1D
+// weights and Gemma 3 (sliding window, soft-capping), greedy and sampled with a seed.
+TEST(GenerateBatch, EachSequenceEqualsItsRunAlone) {
+  for (const char* name : {"llama", "gpt2", "gemma3_bf16"}) {
+    const Model model = Model::load(std::string(TUNA_GOLDEN_DIR) + "/models/" + name);
+    const int64_t V = model.spec().vocab;
+    const Tokenizer tok = two_char_tokenizer(V);
+    std::vector<std::vector<int32_t>> prompts;
+    for (int64_t p = 0; p < 7; ++p) {
+      std::vector<int32_t> ids;
+      for (int64_t i = 0; i <= p + (p % 3); ++i)
+        ids.push_back(static_cast<int32_t>(1 + (p * 53 + i * 29) % (V - 1)));
+      prompts.push_back(ids);
+    }
+    for (bool sample : {false, true}) {
+      GenerationOptions g;
+      g.max_new_tokens = 10;
+      g.sampling.do_sample = sample;
+      g.sampling.seed = 7;
+      // An EOS id and a stop string taken from two of the sequences' own outputs.
+      const Generation first = generate(model, nullptr, nullptr, tok, prompts[1], g);
+      const Generation second = generate(model, nullptr, nullptr, tok, prompts[4], g);
+      g.eos_ids = {first.ids[3]};
+      g.stop_strings = {second.text.substr(9, 3)};
+      std::vector<Generation> alone;
+      for (const auto& p : prompts) alone.push_back(generate(model, nullptr, nullptr, tok, p, g));
+      std::set<std::string> reasons;
+      for (const Generation& a : alone) reasons.insert(a.finish_reason);
+      EXPECT_GE(reasons.count("eos") + reasons.count("stop"), 1u) << name << ": none ends early";
+      for (int64_t batch : {1, 3, 8}) {
+        std::vector<Generation> got(prompts.size());
+        std::vector<size_t> order;
+        generate_batch(model, nullptr, nullptr, tok, prompts, g, batch,
+                       [&](size_t i, Generation&& r) {
+                         order.push_back(i);
+                         got[i] = std::move(r);
+                       });
+        ASSERT_EQ(order.size(), prompts.size()) << name << " batch " << batch;
+        for (size_t i = 0; i < prompts.size(); ++i) {
+          const std::string where = std::string(name) + (sample ? " sampled" : " greedy") +
+                                    " batch " + std::to_string(batch) + " prompt " +
+                                    std::to_string(i);
+          EXPECT_EQ(got[i].ids, alone[i].ids) << where;
+          EXPECT_EQ(got[i].text, alone[i].text) << where;
+          EXPECT_EQ(got[i].finish_reason, alone[i].finish_reason) << where;
+          EXPECT_EQ(got[i].prefilled_tokens, static_cast<int64_t>(prompts[i].size())) << where;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
