@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -18,8 +19,10 @@
 #include "app/model_handle.h"
 #include "cli/commands.h"
 #include "cli/flag_names.h"
+#include "cli/generate_prompts.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/message.h"
 #include "infer/generation.h"
 #include "lora/adapter_io.h"
@@ -43,6 +46,9 @@ const FlagNames kFlags = {{"max_new_tokens", "--max-new-tokens"},
 struct Options {
   std::string model, adapter, prompt, messages, tmpl;
   std::string chat_template;  // --chat-template FILE|NAME: instead of the model's own
+  std::string prompts, output;  // --prompts FILE.jsonl, -o OUT.jsonl (batched, offline)
+  int64_t batch_size = 8;
+  const CLI::Option* batch_flag = nullptr;
   std::string old_template;  // --template, the old spelling of --prompt-format (alpaca only)
   const CLI::Option *prompt_flag = nullptr, *messages_flag = nullptr;
   GenerationRequest req;  // unset settings come from generation_config.json, else HF's defaults
@@ -70,6 +76,14 @@ void check_options(const Options& o) {
   if (!o.tmpl.empty() && !o.messages.empty())
     bad("--prompt-format applies to --prompt, not --messages",
         "--messages uses the model's chat template");
+  if (!o.prompts.empty() && o.compare_base)
+    bad("--compare-base does not apply to --prompts", "run the file once with each model instead");
+  if (o.prompts.empty() && (!o.output.empty() || o.batch_flag->count() > 0))
+    bad(std::string(o.output.empty() ? "--batch-size" : "--output") + " needs --prompts",
+        "pass --prompts FILE.jsonl (one {\"prompt\": ...} per line)");
+  if (o.batch_size < 1 || o.batch_size > 64)
+    bad("--batch-size " + std::to_string(o.batch_size) + " is outside 1..64",
+        "pass the number of sequences to decode together, e.g. --batch-size 8");
   if (!o.chat_template.empty() && (!o.prompt.empty() || !o.tmpl.empty()))
     bad("--chat-template applies to --messages and the interactive chat, not to --prompt",
         "pass the conversation with --messages FILE, or drop --chat-template");
@@ -205,16 +219,87 @@ void chat_over_stdin(const Options& o, const std::shared_ptr<const ModelHandle>&
   }
 }
 
+// -o FILE: its directory must exist and FILE must not be a directory (checked before the model
+// loads; the file itself is written atomically at the end).
+void check_output_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw_user_error("generate", "--output " + path + " is a directory",
+                     "pass a file name, e.g. --output results.jsonl");
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw_user_error("generate", "--output " + path + ": no directory " + parent.string(),
+                     "create the directory first, or write elsewhere");
+}
+
+// --prompts: every record's ids, generate_batch over them, the result lines in input order (to
+// -o FILE, written atomically at the end, or to stdout as they complete in order). Progress and
+// the totals go to stderr.
+void run_prompts_file(const Options& o, const ModelHandle& handle,
+                      const std::vector<PromptRecord>& records, const ModelWeights* weights,
+                      const std::vector<LoraAdapter>* adapters, GenerationOptions g) {
+  const Tokenizer& tok = handle.tokenizer();
+  std::optional<ChatTemplate> chat;
+  std::vector<std::vector<int32_t>> prompts;
+  for (const PromptRecord& r : records) {
+    if (r.prompt) {
+      prompts.push_back(text_prompt_ids(tok, parse_prompt_format(o.tmpl), *r.prompt));
+    } else {
+      if (!chat) chat = model_chat(handle, o.chat_template);
+      ChatTemplateInputs in = *r.messages;
+      prompts.push_back(chat_prompt_ids(*chat, tok, std::move(in)));
+    }
+  }
+  g.on_prefill = nullptr;  // many short prefills: the progress line counts records instead
+  std::vector<std::optional<std::string>> lines(records.size());
+  size_t written = 0, finished = 0;
+  int64_t generated = 0;
+  std::string out;  // for -o: the whole file, written at the end
+  ProgressLine progress;
+  const auto t0 = std::chrono::steady_clock::now();
+  generate_batch(handle.model(), weights, adapters, tok, prompts, g, o.batch_size,
+                 [&](size_t i, Generation&& r) {
+                   lines[i] = prompt_result_line(i, records[i], r.text, r.finish_reason,
+                                                 static_cast<int64_t>(prompts[i].size()),
+                                                 static_cast<int64_t>(r.ids.size()));
+                   generated += static_cast<int64_t>(r.ids.size());
+                   ++finished;
+                   for (; written < lines.size() && lines[written]; ++written) {
+                     if (o.output.empty()) {
+                       std::fwrite(lines[written]->data(), 1, lines[written]->size(), stdout);
+                       std::fflush(stdout);
+                     } else {
+                       out += *lines[written];
+                     }
+                     lines[written].reset();
+                   }
+                   progress.update("generate: " + std::to_string(finished) + "/" +
+                                       std::to_string(records.size()) + " prompts",
+                                   finished == records.size());
+                 });
+  if (!o.output.empty())
+    write_file_atomic("generate", o.output,
+                      [&](const WriteBytes& sink) { sink(out.data(), out.size()); });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr, "[%zu prompts, %lld generated tokens in %.1f s: %s tokens/s, batch %lld]\n",
+               records.size(), static_cast<long long>(generated), secs,
+               rate(generated, secs).c_str(), static_cast<long long>(o.batch_size));
+}
+
 int run_generate(Options& o) {
   take_old_template_flag(o);
   check_options(o);
-  const bool interactive = o.prompt.empty() && o.messages.empty();
+  const bool interactive = o.prompt.empty() && o.messages.empty() && o.prompts.empty();
   if (interactive && o.compare_base)
     throw_user_error("generate", "--compare-base needs --prompt or --messages",
                      "pass the prompt to compare on, e.g. --prompt 'Hello'");
   // What can be checked without the model is, first: a mistake there shows at once.
   std::optional<ChatTemplateInputs> conversation;
   if (!o.messages.empty()) conversation = read_conversation(o.messages);
+  std::vector<PromptRecord> records;
+  if (!o.prompts.empty()) records = read_prompts_file(o.prompts);
+  if (!o.output.empty()) check_output_file(o.output);
   if (!o.adapter.empty()) check_peft_adapter_files(o.adapter);
   std::shared_ptr<const ModelHandle> handle;
   {
@@ -223,8 +308,9 @@ int run_generate(Options& o) {
   }
   const Model& model = handle->model();
   const Tokenizer& tok = handle->tokenizer();
-  const std::vector<int32_t> prompt =
-      interactive ? std::vector<int32_t>{} : prompt_ids(o, conversation, *handle);
+  const std::vector<int32_t> prompt = interactive || !records.empty()
+                                          ? std::vector<int32_t>{}
+                                          : prompt_ids(o, conversation, *handle);
 
   GenerationOptions g;
   if (o.do_sample) o.req.do_sample = true;
@@ -257,6 +343,10 @@ int run_generate(Options& o) {
     chat_over_stdin(o, handle, weights, applied, g, progress);
     return 0;
   }
+  if (!records.empty()) {
+    run_prompts_file(o, *handle, records, weights, applied, g);
+    return 0;
+  }
   if (o.compare_base) {
     std::printf("=== base ===\n");
     run_one(*handle, nullptr, nullptr, prompt, g, progress);
@@ -284,6 +374,15 @@ Runner register_generate(CLI::App& app) {
   app.add_option("--prompt-format", o->tmpl,
                  "wrap --prompt in a training format: alpaca (### Instruction/### Input/### "
                  "Response)");
+  auto* prompts = app.add_option(
+      "--prompts", o->prompts,
+      "JSONL file of prompts ({\"prompt\": ...} or {\"messages\": [...]} per line), generated "
+      "in batches; results as JSON lines");
+  prompts->excludes(prompt);
+  prompts->excludes(messages);
+  o->batch_flag = app.add_option("--batch-size", o->batch_size,
+                                 "with --prompts: sequences decoded together, 1..64 (8)");
+  app.add_option("-o,--output", o->output, "with --prompts: write the JSON lines to this file");
   app.add_option("--chat-template", o->chat_template,
                  "chat template for --messages and the interactive chat: a .jinja file or a "
                  "built-in name (default: the model's own)");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
@@ -186,6 +187,58 @@ TEST(CliGenerate, ChatTemplateFileOrNameRendersTheMessages) {
                     "--chat-template 'nosuch' is neither a file nor a built-in template");
   expect_user_error(run(gen + "--prompt x --chat-template chatml"),
                     "--chat-template applies to --messages");
+}
+
+
+// --prompts: one JSON line per record in input order (ids kept), each output the one --prompt
+// gives alone, for any --batch-size; -o writes the same lines to a file; bad files are errors
+// naming the line.
+TEST(CliGenerate, PromptsFileInBatchesEqualsPromptsAlone) {
+  const fs::path dir = tiny_model_with_tokenizer("tuna_cli_prompts");
+  const std::string gen = "generate --model " + dir.string() + " --max-new-tokens 6 ";
+  const std::vector<std::string> texts = {"x", "b", "k", "q", "z"};  // single bytes: ids < 256
+  std::string file;
+  for (size_t i = 0; i < texts.size(); ++i)
+    file += "{\"prompt\": \"" + texts[i] + "\", \"id\": " + std::to_string(10 + i) + "}\n\n";
+  write_text(dir, "p.jsonl", file);
+  std::vector<std::string> alone;
+  for (const std::string& t : texts) {
+    CliRun r = run(gen + "--prompt " + t);
+    ASSERT_EQ(r.status, 0) << r.err;
+    alone.push_back(r.out.substr(0, r.out.size() - 1));  // generate adds a closing newline
+  }
+  for (const char* batch : {"1", "2", "8"}) {
+    CliRun r = run(gen + "--prompts " + (dir / "p.jsonl").string() + " --batch-size " + batch);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    size_t i = 0;
+    for (; std::getline(lines, line); ++i) {
+      const auto j = nlohmann::json::parse(line);
+      ASSERT_LT(i, texts.size());
+      EXPECT_EQ(j["index"], i);
+      EXPECT_EQ(j["id"], 10 + i);
+      EXPECT_EQ(j["output"], alone[i]) << "batch " << batch << " record " << i;
+      EXPECT_EQ(j["generated_tokens"], 6);
+    }
+    EXPECT_EQ(i, texts.size());
+    EXPECT_NE(r.err.find("[5 prompts, 30 generated tokens"), std::string::npos) << r.err;
+  }
+  CliRun to_file = run(gen + "--prompts " + (dir / "p.jsonl").string() + " -o " +
+                       (dir / "out.jsonl").string());
+  ASSERT_EQ(to_file.status, 0) << to_file.err;
+  EXPECT_EQ(to_file.out, "");
+  CliRun to_stdout = run(gen + "--prompts " + (dir / "p.jsonl").string());
+  EXPECT_EQ(tuna_test_read(dir / "out.jsonl"), to_stdout.out);
+
+  write_text(dir, "bad.jsonl", "{\"prompt\": \"x\"}\n{\"prompt\": \"x\", \"messages\": []}\n");
+  expect_user_error(run(gen + "--prompts " + (dir / "bad.jsonl").string()),
+                    "bad.jsonl line 2: both \"prompt\" and \"messages\"");
+  expect_user_error(run(gen + "--prompts " + (dir / "p.jsonl").string() + " --prompt x"),
+                    "--prompt excludes --prompts");
+  expect_user_error(run(gen + "--prompt x -o " + (dir / "o.jsonl").string()),
+                    "--output needs --prompts");
+  EXPECT_FALSE(fs::exists(dir / "o.jsonl"));
 }
 
 }  // namespace
