@@ -151,10 +151,11 @@ void finish_output(size_t prompt_tokens, const Generation& out) {
           : "";
   std::fprintf(stderr,
                "[%zu prompt%s + %zu generated tokens, stop: %s; prefill %s tokens/s, "
-               "generation %s tokens/s]\n",
+               "generation %s tokens/s; KV cache %.1f MiB]\n",
                prompt_tokens, reused.c_str(), out.ids.size(), out.finish_reason.c_str(),
                rate(out.prefilled_tokens, out.prefill_seconds).c_str(),
-               rate(static_cast<int64_t>(out.ids.size()), out.decode_seconds).c_str());
+               rate(static_cast<int64_t>(out.ids.size()), out.decode_seconds).c_str(),
+               static_cast<double>(out.kv_cache_bytes) / (1 << 20));
 }
 
 // Reports a long prefill's progress (progress.h throttles it; nothing for a short prompt).

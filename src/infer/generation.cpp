@@ -116,7 +116,8 @@ Generation generate(const Model& model, const ModelWeights* weights,
     while (reuse + 1 < prompt.size() && reuse < session->ids.size() &&
            session->ids[reuse] == prompt[reuse])
       ++reuse;
-    decoder.truncate(static_cast<int64_t>(reuse));
+    // 0 when the sliding-window layers no longer hold what the reused prefix needs.
+    reuse = static_cast<size_t>(decoder.truncate(static_cast<int64_t>(reuse)));
     session->ids.resize(reuse);
     g.reused_prompt_tokens = static_cast<int64_t>(reuse);
   }
@@ -152,6 +153,7 @@ Generation generate(const Model& model, const ModelWeights* weights,
   stop.finish();
   g.text = stop.text();
   g.decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  g.kv_cache_bytes = decoder.cache_bytes();
   return g;
 }
 
@@ -197,6 +199,7 @@ void generate_batch(const Model& model, const ModelWeights* weights,
     s.g.text = s.stop.text();
     s.g.decode_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - s.decode_start).count();
+    s.g.kv_cache_bytes = s.decoder.cache_bytes();
     s.finished = true;
     done(s.index, std::move(s.g));
   };

@@ -42,6 +42,7 @@ struct Generation {
   int64_t prefilled_tokens = 0;      // prompt ids fed through the model (the rest were cached)
   double prefill_seconds = 0;        // feeding them, up to the first token's logits
   double decode_seconds = 0;         // the rest: choosing tokens and feeding them back
+  int64_t kv_cache_bytes = 0;        // the sequence's KV cache at the end (allocated bytes)
 };
 
 // A KV cache kept across generate() calls (a chat): `ids` are the tokens whose keys/values the

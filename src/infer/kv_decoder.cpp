@@ -17,19 +17,32 @@ namespace tuna {
 void KvDecoder::Cache::attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
                               Tensor& attn) {
   const int64_t n = q.dim(0), H = spec->n_heads, K = spec->n_kv_heads, D = spec->head_dim;
-  std::vector<float>& kc = keys[static_cast<size_t>(layer)];
-  std::vector<float>& vc = values[static_cast<size_t>(layer)];
+  const auto l = static_cast<size_t>(layer);
+  std::vector<float>& kc = keys[l];
+  std::vector<float>& vc = values[l];
   kc.insert(kc.end(), k.data<float>(), k.data<float>() + n * K * D);
   vc.insert(vc.end(), v.data<float>(), v.data<float>() + n * K * D);
   // Views of the caches: the aliasing shared_ptr owns nothing (the vectors outlive the call).
-  const Shape cache_shape{length + n, K, D};
+  const Shape cache_shape{length + n - first[l], K, D};
   const Tensor k_cache =
       Tensor::view({std::shared_ptr<const void>(), kc.data()}, kc.data(), cache_shape, DType::F32);
   const Tensor v_cache =
       Tensor::view({std::shared_ptr<const void>(), vc.data()}, vc.data(), cache_shape, DType::F32);
   Tensor out = attn.reshape({n, H, D});
-  attention_decode_forward(q.reshape({n, H, D}), k_cache, v_cache, length,
-                           layer_attention_params(*spec, layer), out);
+  const AttentionParams params = layer_attention_params(*spec, layer);
+  attention_decode_forward(q.reshape({n, H, D}), k_cache, v_cache, length, params, out, first[l]);
+  // A sliding-window layer keeps only what later queries can see: positions from
+  // length + n − window + 1 on. The older rows go once there are a window's worth of them
+  // (one move per `window` tokens; the cache holds at most 2·window + n positions).
+  if (params.window > 0) {
+    const int64_t keep_from = length + n - params.window + 1, dead = keep_from - first[l];
+    if (dead >= params.window) {
+      const auto drop = static_cast<std::ptrdiff_t>(dead * K * D);
+      kc.erase(kc.begin(), kc.begin() + drop);
+      vc.erase(vc.begin(), vc.begin() + drop);
+      first[l] = keep_from;
+    }
+  }
 }
 
 KvDecoder::KvDecoder(const Model& model, const ModelWeights* weights,
@@ -47,18 +60,36 @@ void KvDecoder::reset() {
   cache_.length = 0;
   cache_.keys.assign(static_cast<size_t>(spec_.n_layers), {});
   cache_.values.assign(static_cast<size_t>(spec_.n_layers), {});
+  cache_.first.assign(static_cast<size_t>(spec_.n_layers), 0);
 }
 
-void KvDecoder::truncate(int64_t n) {
+int64_t KvDecoder::truncate(int64_t n) {
   const int64_t length = cache_.length;
   TUNA_ASSERT(n >= 0 && n <= length, "KvDecoder::truncate: n outside [0, length]");
-  if (n == length) return;
+  if (n == length) return n;
+  const int64_t KD = spec_.n_kv_heads * spec_.head_dim;
   for (size_t l = 0; l < cache_.keys.size(); ++l) {
-    const size_t per_position = cache_.keys[l].size() / static_cast<size_t>(length);  // K · D
-    cache_.keys[l].resize(per_position * static_cast<size_t>(n));
-    cache_.values[l].resize(per_position * static_cast<size_t>(n));
+    // A sliding-window layer may have dropped positions the query at n would see.
+    const int64_t window = layer_attention_params(spec_, static_cast<int64_t>(l)).window;
+    if (cache_.first[l] > 0 && cache_.first[l] > std::max<int64_t>(0, n - window + 1)) {
+      reset();
+      return 0;
+    }
+  }
+  for (size_t l = 0; l < cache_.keys.size(); ++l) {
+    const auto rows = static_cast<size_t>(n - cache_.first[l]);
+    cache_.keys[l].resize(rows * static_cast<size_t>(KD));
+    cache_.values[l].resize(rows * static_cast<size_t>(KD));
   }
   cache_.length = n;
+  return n;
+}
+
+int64_t KvDecoder::cache_bytes() const {
+  int64_t bytes = 0;
+  for (size_t l = 0; l < cache_.keys.size(); ++l)
+    bytes += static_cast<int64_t>((cache_.keys[l].capacity() + cache_.values[l].capacity()) * 4);
+  return bytes;
 }
 
 std::vector<int32_t> KvDecoder::new_positions(int64_t n) const {

@@ -44,15 +44,21 @@ class KvDecoder {
   // Keeps the first n ≤ length() positions: the cache then holds exactly what feeding those n
   // ids from scratch gives (a causal model's keys/values of a prefix do not depend on what
   // follows), so a new sequence sharing them continues from position n.
-  void truncate(int64_t n);
+  // Returns the length kept: n, or 0 (the cache emptied) when a sliding-window layer has already
+  // dropped positions the query at n would see.
+  int64_t truncate(int64_t n);
+  // Bytes the cache holds (allocated), for reports.
+  int64_t cache_bytes() const;
 
  private:
   // The block's attention hook: per layer the keys and values of every position so far.
   struct Cache final : KvCache {
     const ModelSpec* spec = nullptr;
     int64_t length = 0;  // positions cached before the pass in flight
-    // Per layer: [length, K, D] F32, row-major.
+    // Per layer: [length − first, K, D] F32, row-major: positions first .. length − 1. Sliding-
+    // window layers drop the positions no later query sees (first > 0); the others keep all.
     std::vector<std::vector<float>> keys, values;
+    std::vector<int64_t> first;
     void attend(int64_t layer, const Tensor& q, const Tensor& k, const Tensor& v,
                 Tensor& attn) override;
   };

@@ -52,20 +52,24 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
 }
 
 void attention_decode_forward(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                              int64_t p0, const AttentionParams& params, Tensor& out) {
+                              int64_t p0, const AttentionParams& params, Tensor& out,
+                              int64_t first) {
   TUNA_ASSERT(q.ndim() == 3 && k_cache.ndim() == 3 && v_cache.shape() == k_cache.shape() &&
                   out.shape() == q.shape(),
               "attention_decode: q [n,H,D], k/v cache [S,K,D], out like q");
   TUNA_ASSERT(q.dim(2) == k_cache.dim(2) && k_cache.dim(1) > 0 && q.dim(1) % k_cache.dim(1) == 0,
               "attention_decode: same D, H a multiple of K");
-  TUNA_ASSERT(p0 >= 0 && k_cache.dim(0) == p0 + q.dim(0), "attention_decode: S = p0 + n");
+  TUNA_ASSERT(p0 >= 0 && first >= 0 && first <= p0 && k_cache.dim(0) == p0 + q.dim(0) - first,
+              "attention_decode: S = p0 + n - first");
+  TUNA_ASSERT(first == 0 || (params.window > 0 && first <= p0 - params.window + 1),
+              "attention_decode: positions a query sees were dropped from the cache");
   TUNA_ASSERT(params.window >= 0 && params.softcap >= 0.0f, "attention_decode: params");
   TUNA_ASSERT(q.dtype() == DType::F32 && k_cache.dtype() == DType::F32 &&
                   v_cache.dtype() == DType::F32 && out.dtype() == DType::F32,
               "attention_decode: F32 tensors");
   const Device device = op_device("attention_decode_forward", {&q, &k_cache, &v_cache, &out});
   if (device == Device::CPU)
-    return cpu::attention_decode_forward(q, k_cache, v_cache, p0, params, out);
+    return cpu::attention_decode_forward(q, k_cache, v_cache, p0, params, out, first);
   throw_no_kernel("attention_decode_forward", device);
 }
 

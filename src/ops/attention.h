@@ -37,10 +37,13 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
 // and values of every position they may see (causal, inside params.window, with the forward's
 // scale, soft-capping and F32 softmax; no padding, one sample). Matches attention_forward on the
 // whole sequence up to summation order.
-// q: [n, H, D]  k_cache, v_cache: [S, K, D] with S = p0 + n (the new keys already appended)
+// q: [n, H, D]  k_cache, v_cache: [S, K, D], row r holding position first + r, with
+// S = p0 + n − first (the new keys already appended; a sliding-window cache may have dropped
+// positions before `first`, which must be ones no query sees: first ≤ p0 − window + 1)
 // out: [n, H, D]; every tensor F32.
 void attention_decode_forward(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                              int64_t p0, const AttentionParams& params, Tensor& out);
+                              int64_t p0, const AttentionParams& params, Tensor& out,
+                              int64_t first = 0);
 
 namespace cpu {
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
@@ -49,7 +52,8 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                         const AttentionParams& params, const Tensor& d_out, Tensor& dq, Tensor& dk,
                         Tensor& dv, const Tensor& segment_start);
 void attention_decode_forward(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                              int64_t p0, const AttentionParams& params, Tensor& out);
+                              int64_t p0, const AttentionParams& params, Tensor& out,
+                              int64_t first);
 }  // namespace cpu
 
 }  // namespace tuna

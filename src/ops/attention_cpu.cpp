@@ -236,9 +236,11 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
 // Decoding against the KV cache (infer/kv_decoder.cpp's attention hook): one (query, head)
 // pair per iteration, scores over the visible cached keys, F32 softmax, then P·V.
 void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Tensor& v_cache,
-                              int64_t p0, const AttentionParams& ap, Tensor& out_t) {
+                              int64_t p0, const AttentionParams& ap, Tensor& out_t,
+                              int64_t first) {
   const int64_t n = q_t.dim(0), H = q_t.dim(1), D = q_t.dim(2), K = k_cache.dim(1);
   const float* q = q_t.data<float>();
+  // Row r of the caches is position first + r.
   const float* k = k_cache.data<float>();
   const float* v = v_cache.data<float>();
   float* out = out_t.data_mut<float>();
@@ -251,11 +253,11 @@ void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Te
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t h = 0; h < H; ++h) {
         const int64_t pos = p0 + i, kh = h / group;
-        const int64_t lo = ap.window > 0 ? std::max<int64_t>(0, pos - ap.window + 1) : 0;
+        const int64_t lo = ap.window > 0 ? std::max<int64_t>(first, pos - ap.window + 1) : first;
         const float* qi = q + (i * H + h) * D;
         float max = neg_inf;
         for (int64_t j = lo; j <= pos; ++j) {
-          const float* kj = k + (j * K + kh) * D;
+          const float* kj = k + ((j - first) * K + kh) * D;
           float dot = 0.0f;
           for (int64_t d = 0; d < D; ++d) dot += qi[d] * kj[d];
           float sc = dot * ap.scale;
@@ -274,7 +276,7 @@ void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Te
         std::fill(oi, oi + D, 0.0f);
         for (int64_t j = lo; j <= pos; ++j) {
           const float p = scores[static_cast<size_t>(j)] * inv;
-          const float* vj = v + (j * K + kh) * D;
+          const float* vj = v + ((j - first) * K + kh) * D;
           for (int64_t d = 0; d < D; ++d) oi[d] += p * vj[d];
         }
       }

@@ -373,6 +373,29 @@ TEST(KvCacheBatchReal, Gemma3GgufEachSequenceBitwiseAsAlone) {
   expect_batch_equals_alone(Model::load(kGguf), "gemma-3-270m GGUF");
 }
 
+// The sliding-window layers keep only their window: after 100 tokens on the tiny Gemma 3
+// (window 8; layers 0, 1, 3 sliding, 2 full) the cache holds 100 positions for the full layer and
+// at most 2·8 + 1 for each sliding one; a truncation inside the window keeps the prefix; the
+// logits still equal the full forward's (kv_vs_full, above, feeds past the window too).
+TEST(KvCache, SlidingLayersKeepOnlyTheirWindow) {
+  const Model model = Model::load(kModels + "/gemma3");
+  const ModelSpec& s = model.spec();
+  const int64_t KD = s.n_kv_heads * s.head_dim;
+  KvDecoder dec(model);
+  const std::vector<int32_t> ids = test_ids(100, s.vocab);
+  dec.feed({ids[0], ids[1], ids[2], ids[3]});
+  for (size_t t = 4; t < ids.size(); ++t) dec.feed({ids[t]});
+  int64_t full_layers = 0;
+  for (int64_t l = 0; l < s.n_layers; ++l) full_layers += layer_attention_params(s, l).window == 0;
+  ASSERT_EQ(full_layers, 1);
+  const int64_t rows_at_most = full_layers * 100 + (s.n_layers - full_layers) * (2 * 8 + 1);
+  EXPECT_LE(dec.cache_bytes(), 2 * rows_at_most * KD * 4 * 2);  // keys + values, 2× for growth
+  EXPECT_GE(dec.cache_bytes(), 100 * KD * 4 * 2);
+  KvDecoder fresh(model);
+  fresh.feed(std::vector<int32_t>(ids.begin(), ids.begin() + 12));
+  EXPECT_EQ(fresh.truncate(10), 10);  // nothing dropped yet (12 − 8 + 1 = 5 dead rows < 8)
+}
+
 TEST(KvCache, TruncateThenFeedMatchesTheFullForward) {
   for (const char* name : {"gemma3", "llama"}) {
     const Model model = Model::load(kModels + "/" + name);
@@ -383,9 +406,13 @@ TEST(KvCache, TruncateThenFeedMatchesTheFullForward) {
     KvDecoder dec(model);
     dec.feed(std::vector<int32_t>(first.begin(), first.begin() + 14));
     for (size_t t = 14; t < first.size(); ++t) dec.feed({first[t]});
-    dec.truncate(10);
-    EXPECT_EQ(dec.length(), 10);
-    const Tensor got = dec.feed(std::vector<int32_t>(second.begin() + 10, second.end()));
+    // Gemma 3's sliding layers (window 8) have dropped positions the query at 10 would see
+    // after 20 tokens: the cache empties and the whole prefix is fed again.
+    const int64_t kept = dec.truncate(10);
+    EXPECT_EQ(kept, std::string(name) == "llama" ? 10 : 0) << name;
+    EXPECT_EQ(dec.length(), kept);
+    const Tensor all = dec.feed(std::vector<int32_t>(second.begin() + kept, second.end()));
+    const Tensor got = all.slice0(10 - kept, all.dim(0));
     EXPECT_EQ(dec.length(), static_cast<int64_t>(second.size()));
     Batch batch;
     batch.T = static_cast<int64_t>(second.size());
