@@ -98,17 +98,33 @@ void rows_axpy(const float* tile, int64_t rows, int64_t O, const float* x, float
 // (ops/quant_dot.h), rows split across threads in chunks.
 void rows_dot_quantized(const Tensor& w, int64_t N, int64_t I, int64_t O, const float* x,
                         float* y) {
-  const ActSums sums = act_sums(x, N, I);
   const auto* base = static_cast<const uint8_t*>(w.raw());
   const size_t row_bytes = dtype_nbytes(w.dtype(), I);
-  constexpr int64_t kChunk = 16;
-  const int64_t n_chunks = (O + kChunk - 1) / kChunk;
+  // Rows in chunks of 16 across threads: fn(first row's blocks, r0, r1).
+  auto for_row_chunks = [&](const auto& fn) {
+    constexpr int64_t kChunk = 16;
+    const int64_t n_chunks = (O + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n_chunks; ++c) {
-    const int64_t r0 = c * kChunk, r1 = std::min(O, r0 + kChunk);
-    quant_dot_rows(w.dtype(), base + static_cast<size_t>(r0) * row_bytes, r1 - r0, I, x, sums, N,
-                   y + r0, O);
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const int64_t r0 = c * kChunk;
+      fn(base + static_cast<size_t>(r0) * row_bytes, r0, std::min(O, r0 + kChunk));
+    }
+  };
+  if (int8_activations()) {
+    // The opt-in fast path (quant_dot.h): activations rounded to 8 bits, integer block dots; any
+    // number of tokens, in groups of up to 8 per weight pass.
+    const ActQ8 a = quantize_act_q8(x, N, I);
+    for_row_chunks([&](const uint8_t* rows, int64_t r0, int64_t r1) {
+      for (int64_t n0 = 0; n0 < N; n0 += kQuantDotMaxN)
+        quant_dot_rows_q8act(w.dtype(), rows, r1 - r0, I, a, n0,
+                             std::min(kQuantDotMaxN, N - n0), y + n0 * O + r0, O);
+    });
+    return;
   }
+  const ActSums sums = act_sums(x, N, I);
+  for_row_chunks([&](const uint8_t* rows, int64_t r0, int64_t r1) {
+    quant_dot_rows(w.dtype(), rows, r1 - r0, I, x, sums, N, y + r0, O);
+  });
 }
 
 }  // namespace
@@ -140,7 +156,8 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
     add_bias(bias, y);
     return;
   }
-  if (!transposed && quant_dot_supported(w.dtype()) && N <= kQuantDotMaxN) {
+  if (!transposed && quant_dot_supported(w.dtype()) &&
+      (N <= kQuantDotMaxN || int8_activations())) {
     rows_dot_quantized(w, N, I, O, px, py);
     add_bias(bias, y);
     return;

@@ -2,6 +2,8 @@
 // scalar reference, block layouts as in quant_gguf.h.
 #include "ops/quant_dot.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,6 +21,9 @@ namespace tuna {
 bool quant_dot_avx512_built();
 void quant_dot_rows_avx512(int type, const uint8_t* w, int64_t rows, int64_t I, const float* x,
                            const float* s16, const float* s32, int64_t N, float* y, int64_t ldy);
+void quant_dot_rows_vnni(int type, const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq,
+                         const float* xd, const int32_t* xs16, const int32_t* xs32, int64_t N,
+                         float* y, int64_t ldy);
 
 namespace {
 
@@ -28,6 +33,22 @@ inline void q4k_scales(const uint8_t* s, uint8_t sc[8], uint8_t m[8]) {
 }
 
 // ---- scalar reference ------------------------------------------------------------------------
+
+// A Q5_0 block's 32 quants (0..31), element order.
+void q5_0_quants(const uint8_t* w, int* q) {
+  const uint32_t qh = gguf_load_u32(w + 2);
+  for (int j = 0; j < 16; ++j) {
+    q[j] = (w[6 + j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
+    q[j + 16] = (w[6 + j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+  }
+}
+
+// A Q6_K super-block's quants (0..63) of elements a·128 + k·32 + [0, 32).
+void q6_k_quants(const uint8_t* w, int a, int k, int* q) {
+  for (int l = 0; l < 32; ++l)
+    q[l] = ((w[a * 64 + (k % 2) * 32 + l] >> (4 * (k / 2))) & 0x0F) |
+           (((w[128 + a * 32 + l] >> (2 * k)) & 3) << 4);
+}
 
 // Σ q[i]·x[i] for `n` elements given as ints.
 inline float dot_q(const int* q, const float* x, int n) {
@@ -50,11 +71,7 @@ float row_scalar(DType t, const uint8_t* w, int64_t I, const float* x, const flo
     case DType::Q5_0:
       for (int64_t b = 0; b < I / 32; ++b, w += sizeof(BlockQ5_0)) {
         const float d = gguf_load_f16(w);
-        const uint32_t qh = gguf_load_u32(w + 2);
-        for (int j = 0; j < 16; ++j) {
-          q[j] = (w[6 + j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
-          q[j + 16] = (w[6 + j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-        }
+        q5_0_quants(w, q);
         acc += d * dot_q(q, x + b * 32, 32);
         corr += d * s32[b];
       }
@@ -79,17 +96,11 @@ float row_scalar(DType t, const uint8_t* w, int64_t I, const float* x, const flo
       return acc - corr;
     case DType::Q6_K:
       for (int64_t sb = 0; sb < I / 256; ++sb, w += sizeof(BlockQ6_K)) {
-        const uint8_t* ql = w;
-        const uint8_t* qh = w + 128;
         const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
         const float d = gguf_load_f16(w + 208);
         for (int a = 0; a < 2; ++a)
           for (int k = 0; k < 4; ++k) {
-            for (int l = 0; l < 32; ++l) {
-              const int lo = (ql[a * 64 + (k % 2) * 32 + l] >> (4 * (k / 2))) & 0x0F;
-              const int hi = (qh[a * 32 + l] >> (2 * k)) & 3;
-              q[l] = lo | (hi << 4);
-            }
+            q6_k_quants(w, a, k, q);
             for (int h = 0; h < 2; ++h) {
               const int sub = a * 8 + k * 2 + h;
               const float ds = d * static_cast<float>(sc[sub]);
@@ -105,9 +116,10 @@ float row_scalar(DType t, const uint8_t* w, int64_t I, const float* x, const flo
 }
 
 #ifdef TUNA_QUANT_DOT_AVX2
+// AVX-512 F/BW/VL and VNNI: quant_dot_avx512.cpp is compiled with all four.
 bool cpu_has_avx512() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl");
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 #endif
 
@@ -206,6 +218,140 @@ void quant_dot_rows_isa(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows
 void quant_dot_rows(DType t, const uint8_t* w, int64_t rows, int64_t I, const float* x,
                     const ActSums& sums, int64_t N, float* y, int64_t ldy) {
   quant_dot_rows_isa(quant_dot_isa(), t, w, rows, I, x, sums, N, y, ldy);
+}
+
+// ---- 8-bit activations ----------------------------------------------------------------------------
+
+ActQ8 quantize_act_q8(const float* x, int64_t N, int64_t I) {
+  TUNA_ASSERT(I % 32 == 0, "quantize_act_q8: I not a multiple of 32");
+  ActQ8 a;
+  a.N = N;
+  a.I = I;
+  a.q.resize(static_cast<size_t>(N * I));
+  a.d.resize(static_cast<size_t>(N * (I / 32)));
+  a.s16.resize(static_cast<size_t>(N * (I / 16)));
+  a.s32.resize(static_cast<size_t>(N * (I / 32)));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < I / 32; ++b) {
+      const float* xb = x + n * I + b * 32;
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      const float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+      int8_t* qb = a.q.data() + n * I + b * 32;
+      int32_t s[2] = {0, 0};
+      for (int i = 0; i < 32; ++i) {
+        const float v = std::nearbyint(xb[i] * id);
+        qb[i] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+        s[i / 16] += qb[i];
+      }
+      a.d[static_cast<size_t>(n * (I / 32) + b)] = d;
+      a.s16[static_cast<size_t>(n * (I / 16) + 2 * b)] = s[0];
+      a.s16[static_cast<size_t>(n * (I / 16) + 2 * b + 1)] = s[1];
+      a.s32[static_cast<size_t>(n * (I / 32) + b)] = s[0] + s[1];
+    }
+  return a;
+}
+
+bool int8_activations() {
+  static const bool on = [] {
+    const char* v = std::getenv("TUNA_INT8_ACTIVATIONS");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+
+namespace {
+
+// Scalar reference of one row and token: integer block dots, combined in F32 in block order.
+float row_q8act_scalar(DType t, const uint8_t* w, int64_t I, const int8_t* xq, const float* xd,
+                       const int32_t* s16, const int32_t* s32) {
+  float acc = 0.0f, corr = 0.0f;
+  auto idot = [&](const int* q, int64_t at, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; ++i) s += q[i] * xq[at + i];
+    return static_cast<float>(s);
+  };
+  int q[256];
+  switch (t) {
+    case DType::Q8_0:
+      for (int64_t b = 0; b < I / 32; ++b, w += sizeof(BlockQ8_0)) {
+        for (int i = 0; i < 32; ++i) q[i] = static_cast<int8_t>(w[2 + i]);
+        acc += gguf_load_f16(w) * xd[b] * idot(q, b * 32, 32);
+      }
+      return acc;
+    case DType::Q5_0:
+      for (int64_t b = 0; b < I / 32; ++b, w += sizeof(BlockQ5_0)) {
+        const float s = gguf_load_f16(w) * xd[b];
+        q5_0_quants(w, q);
+        acc += s * idot(q, b * 32, 32);
+        corr += s * static_cast<float>(s32[b]);
+      }
+      return acc - 16.0f * corr;
+    case DType::Q4_K:
+      for (int64_t sb = 0; sb < I / 256; ++sb, w += sizeof(BlockQ4_K)) {
+        const float d = gguf_load_f16(w), dmin = gguf_load_f16(w + 2);
+        uint8_t sc[8], m[8];
+        q4k_scales(w + 4, sc, m);
+        for (int c = 0; c < 4; ++c)
+          for (int h = 0; h < 2; ++h) {
+            for (int l = 0; l < 32; ++l)
+              q[l] = h == 0 ? (w[16 + c * 32 + l] & 0x0F) : (w[16 + c * 32 + l] >> 4);
+            const int sub = 2 * c + h;
+            const int64_t b = sb * 8 + sub;
+            acc += d * static_cast<float>(sc[sub]) * xd[b] * idot(q, b * 32, 32);
+            corr += dmin * static_cast<float>(m[sub]) * xd[b] * static_cast<float>(s32[b]);
+          }
+      }
+      return acc - corr;
+    case DType::Q6_K:
+      for (int64_t sb = 0; sb < I / 256; ++sb, w += sizeof(BlockQ6_K)) {
+        const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+        const float d = gguf_load_f16(w + 208);
+        for (int a = 0; a < 2; ++a)
+          for (int k = 0; k < 4; ++k) {
+            q6_k_quants(w, a, k, q);
+            const int64_t b = sb * 8 + a * 4 + k;
+            for (int h = 0; h < 2; ++h) {
+              const float ds = d * static_cast<float>(sc[a * 8 + k * 2 + h]) * xd[b];
+              acc += ds * idot(q + 16 * h, b * 32 + 16 * h, 16);
+              corr += ds * static_cast<float>(s16[2 * b + h]);
+            }
+          }
+      }
+      return acc - 32.0f * corr;
+    default:
+      throw_internal_error("quant_dot", std::string("no 8-bit row dot for ") + dtype_name(t));
+  }
+}
+
+}  // namespace
+
+void quant_dot_rows_q8act(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
+                          const ActQ8& a, int64_t n0, int64_t N, float* y, int64_t ldy) {
+  check_args(t, I, N);
+  TUNA_ASSERT(a.I == I && n0 >= 0 && n0 + N <= a.N, "quant_dot_q8act: activations");
+  TUNA_ASSERT(quant_dot_isa_available(isa), "quant_dot_q8act: ISA not available on this CPU");
+  const int8_t* xq = a.q.data() + n0 * I;
+  const float* xd = a.d.data() + n0 * (I / 32);
+  const int32_t* s16 = a.s16.data() + n0 * (I / 16);
+  const int32_t* s32 = a.s32.data() + n0 * (I / 32);
+#ifdef TUNA_QUANT_DOT_AVX2
+  if (isa == QuantDotIsa::AVX512)
+    return quant_dot_rows_vnni(kernel_type(t), w, rows, I, xq, xd, s16, s32, N, y, ldy);
+  if (isa == QuantDotIsa::AVX2)
+    return qdot::rows_i8<qdot::DotMaddubs>(kernel_type(t), w, rows, I, xq, xd, s16, s32, N, y,
+                                           ldy);
+#endif
+  const size_t row_bytes = dtype_nbytes(t, I);
+  for (int64_t r = 0; r < rows; ++r, w += row_bytes)
+    for (int64_t n = 0; n < N; ++n)
+      y[n * ldy + r] = row_q8act_scalar(t, w, I, xq + n * I, xd + n * (I / 32), s16 + n * (I / 16),
+                                        s32 + n * (I / 32));
+}
+
+void quant_dot_rows_q8act(DType t, const uint8_t* w, int64_t rows, int64_t I, const ActQ8& a,
+                          int64_t n0, int64_t N, float* y, int64_t ldy) {
+  quant_dot_rows_q8act(quant_dot_isa(), t, w, rows, I, a, n0, N, y, ldy);
 }
 
 }  // namespace tuna

@@ -36,7 +36,7 @@ void quant_dot_rows(DType t, const uint8_t* w, int64_t rows, int64_t I, const fl
                     const ActSums& sums, int64_t N, float* y, int64_t ldy);
 
 // The kernels: portable scalar code (the reference; where AVX2 is absent), AVX2 + FMA, and
-// AVX-512 (F/BW/VL) where the CPU has it (Q8_0; the other types run their AVX2 kernel).
+// AVX-512 (F/BW/VL, with VNNI for the file's 8-bit kernels) where the CPU has it.
 // quant_dot_rows uses quant_dot_isa(): the widest available, AVX2 when TUNA_NO_AVX512 is set.
 // Results differ between kernels in the order of additions only; each is deterministic.
 enum class QuantDotIsa : uint8_t { SCALAR, AVX2, AVX512 };
@@ -45,5 +45,27 @@ QuantDotIsa quant_dot_isa();
 const char* quant_dot_isa_name(QuantDotIsa isa);
 void quant_dot_rows_isa(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
                         const float* x, const ActSums& sums, int64_t N, float* y, int64_t ldy);
+
+// ---- 8-bit activations: an opt-in fast path (not the exact path) ------------------------------
+// As llama.cpp does: each 32 activations become int8 with one F32 scale (d = max|x| / 127,
+// q = x / d rounded to nearest), and each block's dot is an integer dot of the weight quants with
+// those int8s (VNNI where the CPU has it). Changes the numerics (the activations are rounded);
+// on only when TUNA_INT8_ACTIVATIONS=1 is set (int8_activations()), for measurement.
+struct ActQ8 {
+  int64_t N = 0, I = 0;
+  std::vector<int8_t> q;        // [N, I]
+  std::vector<float> d;         // [N, I/32]
+  std::vector<int32_t> s16, s32;  // Σ q over each 16 / 32 elements: [N, I/16], [N, I/32]
+};
+ActQ8 quantize_act_q8(const float* x, int64_t N, int64_t I);
+bool int8_activations();
+// Kernels (quant_dot_isa_available): SCALAR (the reference: integer sums, then F32), AVX2
+// (maddubs), AVX512 (VNNI).
+// y[n·ldy + r] = row r of w · (dequantized) activations of token n0 + n, n in [0, N ≤ 8).
+void quant_dot_rows_q8act(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
+                          const ActQ8& a, int64_t n0, int64_t N, float* y, int64_t ldy);
+// The same with the widest available kernel.
+void quant_dot_rows_q8act(DType t, const uint8_t* w, int64_t rows, int64_t I, const ActQ8& a,
+                          int64_t n0, int64_t N, float* y, int64_t ldy);
 
 }  // namespace tuna

@@ -271,6 +271,139 @@ void rows_q6_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const 
   }
 }
 
+// ---- 8-bit activations (the fast path): u8 weights · s8 activations summed in int32 ------------
+// xq: [N, I] int8, xd: [N, I/32] scales, xs32 / xs16: [N, I/32] / [N, I/16] sums of xq.
+// Per block b of 32: x ≈ xd[b]·xq. The integer dot of 32 weight quants with 32 activation
+// quants leaves 8 int32 lanes (lane i: elements 4i..4i+3), scaled and accumulated in F32.
+
+struct DotMaddubs {  // AVX2: u8·s8 pairs summed to int16, then pairs of those to int32
+  static __m256i dot(__m256i a_u8, __m256i b_s8) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(a_u8, b_s8), _mm256_set1_epi16(1));
+  }
+};
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+struct DotVnni {  // AVX-512 VNNI (256-bit): four u8·s8 products per int32 lane in one instruction
+  static __m256i dot(__m256i a_u8, __m256i b_s8) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), a_u8, b_s8);
+  }
+};
+#endif
+
+inline __m256i load32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+template <class Dot, int64_t N>
+void rows_q8_0_i8(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
+                  float* y, int64_t ldy) {
+  const int64_t nb = I / 32;
+  for (int64_t r = 0; r < rows; ++r) {
+    __m256 acc[N];
+    for (int64_t n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, w += kQ8_0Bytes) {
+      const float dw = half_at(w);
+      const __m256i wq = load32(w + 2);
+      const __m256i aw = _mm256_sign_epi8(wq, wq);  // |w| as u8; the sign moves to x
+      for (int64_t n = 0; n < N; ++n) {
+        const __m256i bx = _mm256_sign_epi8(load32(xq + n * I + b * 32), wq);
+        acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Dot::dot(aw, bx)),
+                                 _mm256_set1_ps(dw * xd[n * nb + b]), acc[n]);
+      }
+    }
+    for (int64_t n = 0; n < N; ++n) y[n * ldy + r] = V8::sum(acc[n]);
+  }
+}
+
+template <class Dot, int64_t N>
+void rows_q5_0_i8(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
+                  const int32_t* xs32, float* y, int64_t ldy) {
+  const int64_t nb = I / 32;
+  for (int64_t r = 0; r < rows; ++r) {
+    __m256 acc[N];
+    float corr[N];
+    for (int64_t n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps(), corr[n] = 0.0f;
+    for (int64_t b = 0; b < nb; ++b, w += kQ5_0Bytes) {
+      const float dw = half_at(w);
+      const __m256i q = q5_0_bytes(w);
+      for (int64_t n = 0; n < N; ++n) {
+        const float s = dw * xd[n * nb + b];
+        acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Dot::dot(q, load32(xq + n * I + b * 32))),
+                                 _mm256_set1_ps(s), acc[n]);
+        corr[n] += s * static_cast<float>(xs32[n * nb + b]);
+      }
+    }
+    for (int64_t n = 0; n < N; ++n) y[n * ldy + r] = V8::sum(acc[n]) - 16.0f * corr[n];
+  }
+}
+
+template <class Dot, int64_t N>
+void rows_q4_k_i8(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
+                  const int32_t* xs32, float* y, int64_t ldy) {
+  const int64_t nsb = I / 256, nb = I / 32;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int64_t r = 0; r < rows; ++r) {
+    __m256 acc[N];
+    float corr[N];
+    for (int64_t n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps(), corr[n] = 0.0f;
+    for (int64_t sb = 0; sb < nsb; ++sb, w += kQ4_KBytes) {
+      const float d = half_at(w), dmin = half_at(w + 2);
+      for (int c = 0; c < 4; ++c) {
+        const __m256i q = load32(w + 16 + c * 32);
+        const __m256i half[2] = {_mm256_and_si256(q, low4),
+                                 _mm256_and_si256(_mm256_srli_epi16(q, 4), low4)};
+        for (int h = 0; h < 2; ++h) {
+          const int sub = 2 * c + h;
+          uint8_t sc, m;
+          q4k_scale_min(w + 4, sub, &sc, &m);
+          const float ds = d * static_cast<float>(sc), dm = dmin * static_cast<float>(m);
+          const int64_t b = sb * 8 + sub;
+          for (int64_t n = 0; n < N; ++n) {
+            const float dx = xd[n * nb + b];
+            acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Dot::dot(half[h], load32(xq + n * I + b * 32))),
+                                     _mm256_set1_ps(ds * dx), acc[n]);
+            corr[n] += dm * dx * static_cast<float>(xs32[n * nb + b]);
+          }
+        }
+      }
+    }
+    for (int64_t n = 0; n < N; ++n) y[n * ldy + r] = V8::sum(acc[n]) - corr[n];
+  }
+}
+
+template <class Dot, int64_t N>
+void rows_q6_k_i8(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
+                  const int32_t* xs16, float* y, int64_t ldy) {
+  const int64_t nsb = I / 256, nb = I / 32, n16 = I / 16;
+  for (int64_t r = 0; r < rows; ++r) {
+    __m256 acc[N];
+    float corr[N];
+    for (int64_t n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps(), corr[n] = 0.0f;
+    for (int64_t sb = 0; sb < nsb; ++sb, w += kQ6_KBytes) {
+      const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+      const float d = half_at(w + 208);
+      for (int g = 0; g < 2; ++g) {
+        const __m256i l0 = load32(w + g * 64), l1 = load32(w + g * 64 + 32);
+        const __m256i hb = load32(w + 128 + g * 32);
+        for (int k = 0; k < 4; ++k) {
+          const __m256i q = q6_k_bytes(l0, l1, hb, k);
+          const int sub = g * 8 + k * 2;  // elements 0-15 of the 32: sub; 16-31: sub + 1
+          const float ds0 = d * static_cast<float>(sc[sub]), ds1 = d * static_cast<float>(sc[sub + 1]);
+          const int64_t b = sb * 8 + g * 4 + k;
+          for (int64_t n = 0; n < N; ++n) {
+            const float dx = xd[n * nb + b];
+            const __m256 scale = _mm256_set_m128(_mm_set1_ps(ds1 * dx), _mm_set1_ps(ds0 * dx));
+            acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Dot::dot(q, load32(xq + n * I + b * 32))),
+                                     scale, acc[n]);
+            corr[n] += dx * (ds0 * static_cast<float>(xs16[n * n16 + 2 * b]) +
+                             ds1 * static_cast<float>(xs16[n * n16 + 2 * b + 1]));
+          }
+        }
+      }
+    }
+    for (int64_t n = 0; n < N; ++n) y[n * ldy + r] = V8::sum(acc[n]) - 32.0f * corr[n];
+  }
+}
+
 // f(std::integral_constant<int64_t, N>{}) for a runtime N in [1, 8].
 template <typename Fn>
 void with_n(int64_t N, Fn&& f) {
@@ -297,6 +430,22 @@ void rows(int type, const uint8_t* w, int64_t rows_n, int64_t I, const float* x,
       case 1: return rows_q5_0<V, kN>(w, rows_n, I, x, s32, y, ldy);
       case 2: return rows_q4_k<V, kN>(w, rows_n, I, x, s32, y, ldy);
       default: return rows_q6_k<V, kN>(w, rows_n, I, x, s16, y, ldy);
+    }
+  });
+}
+
+// The 8-bit-activation kernel of `type` for N tokens with integer dot policy Dot.
+template <class Dot>
+void rows_i8(int type, const uint8_t* w, int64_t rows_n, int64_t I, const int8_t* xq,
+             const float* xd, const int32_t* xs16, const int32_t* xs32, int64_t N, float* y,
+             int64_t ldy) {
+  with_n(N, [&](auto n) {
+    constexpr int64_t kN = decltype(n)::value;
+    switch (type) {
+      case 0: return rows_q8_0_i8<Dot, kN>(w, rows_n, I, xq, xd, y, ldy);
+      case 1: return rows_q5_0_i8<Dot, kN>(w, rows_n, I, xq, xd, xs32, y, ldy);
+      case 2: return rows_q4_k_i8<Dot, kN>(w, rows_n, I, xq, xd, xs32, y, ldy);
+      default: return rows_q6_k_i8<Dot, kN>(w, rows_n, I, xq, xd, xs16, y, ldy);
     }
   });
 }

@@ -241,4 +241,20 @@ TEST(CliGenerate, PromptsFileInBatchesEqualsPromptsAlone) {
   EXPECT_FALSE(fs::exists(dir / "o.jsonl"));
 }
 
+
+// TUNA_INT8_ACTIVATIONS=1 (the opt-in 8-bit-activation path) decodes and prefills the real
+// model through the integer kernels; its greedy text starts as the exact path's does on this
+// prompt (a measured property of these 8 tokens, not a guarantee: the numerics differ).
+TEST(CliGenerate, EightBitActivationsOptInRuns) {
+  require_real_model();
+  const std::string cmd =
+      "generate --model " + kGguf + " --prompt 'The capital of France is' --max-new-tokens 8";
+  const CliRun exact = run(cmd);
+  ASSERT_EQ(exact.status, 0) << exact.err;
+  const CliRun fast = run_with_env("TUNA_INT8_ACTIVATIONS", "1", cmd);
+  ASSERT_EQ(fast.status, 0) << fast.err;
+  EXPECT_NE(fast.err.find("8 generated tokens"), std::string::npos) << fast.err;
+  EXPECT_EQ(fast.out.substr(0, 12), exact.out.substr(0, 12)) << fast.out << "\n" << exact.out;
+}
+
 }  // namespace

@@ -114,6 +114,50 @@ TEST_P(QuantDot, ATokensResultDoesNotDependOnItsBatch) {
   }
 }
 
+// 8-bit activations: every kernel gives the scalar reference's integer block dots (up to the
+// order of F32 additions), and the result is the exact dot of gguf-py's weights with the rounded
+// activations (dequantized) — so the only numerics change is the activations' rounding, whose
+// effect on the true dot stays within what 8-bit rounding allows.
+TEST_P(QuantDot, EightBitActivationsAreTheDotWithRoundedActivations) {
+  const Golden g = golden(GetParam());
+  constexpr int64_t I = 512, N = 3;
+  const int64_t rows = static_cast<int64_t>(g.values.size()) / I;
+  const std::vector<float> x = random_x(N * I, 5);
+  const ActQ8 a = quantize_act_q8(x.data(), N, I);
+  // The activations as the kernels see them.
+  std::vector<float> xr(x.size());
+  for (int64_t i = 0; i < N * I; ++i)
+    xr[static_cast<size_t>(i)] = a.d[static_cast<size_t>(i / 32)] * a.q[static_cast<size_t>(i)];
+  const auto* w = reinterpret_cast<const uint8_t*>(g.raw.data());
+  int kernels = 0;
+  for (QuantDotIsa isa : kIsas) {
+    if (!quant_dot_isa_available(isa)) continue;
+    ++kernels;
+    std::vector<float> y(static_cast<size_t>(N * rows));
+    quant_dot_rows_q8act(isa, g.type, w, rows, I, a, 0, N, y.data(), rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      bool finite = true;
+      for (int64_t i = 0; i < I; ++i) finite = finite && std::isfinite(g.values[r * I + i]);
+      if (!finite) continue;
+      for (int64_t n = 0; n < N; ++n) {
+        double rounded = 0.0, exact = 0.0, mag = 0.0;
+        for (int64_t i = 0; i < I; ++i) {
+          const double wv = g.values[r * I + i];
+          rounded += wv * xr[n * I + i];
+          exact += wv * x[n * I + i];
+          mag += std::fabs(wv * x[n * I + i]);
+        }
+        const float got = y[static_cast<size_t>(n * rows + r)];
+        EXPECT_NEAR(got, rounded, 3e-5 * mag + 1e-30)
+            << GetParam() << " " << quant_dot_isa_name(isa) << " row " << r << " token " << n;
+        // Rounding to 8 bits moves each activation by at most half a step (max|x|/254 per 32).
+        EXPECT_NEAR(got, exact, 0.01 * mag + 1e-30) << GetParam() << " row " << r;
+      }
+    }
+  }
+  EXPECT_GE(kernels, 2);  // the scalar reference and at least AVX2
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, QuantDot, ::testing::Values("Q8_0", "Q5_0", "Q4_K", "Q6_K"));
 
 // linear_forward with a Q4_K weight: the quantized path (few tokens) and the tiled dequantize +
