@@ -392,15 +392,7 @@ std::unique_ptr<BpeModel> make_bpe_model(const json& j, const JsonWhere& w) {
   o.byte_fallback = get_bool_or(j, "byte_fallback", false, w);
   o.ignore_merges = get_bool_or(j, "ignore_merges", false, w);
 
-  const json& jv = require(j, "vocab", w);
-  if (!jv.is_object()) json_fail(w.at("vocab"), "expected an object {piece: id}");
-  std::vector<std::pair<std::string, int32_t>> vocab;
-  vocab.reserve(jv.size());
-  for (auto it = jv.begin(); it != jv.end(); ++it) {
-    if (!it.value().is_number_integer())
-      json_fail(w.at("vocab").at(it.key()), "expected an integer id");
-    vocab.emplace_back(it.key(), it.value().get<int32_t>());
-  }
+  const std::vector<std::pair<std::string, int32_t>> vocab = read_vocab_object(j, w);
   std::vector<std::pair<std::string, std::string>> merges;
   auto jm = j.find("merges");
   if (jm != j.end() && !jm->is_null()) {

@@ -3,9 +3,11 @@
 // factory. Does not parse files (tokenizer.cpp does).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -82,6 +84,36 @@ inline int64_t get_int_or(const json& j, const char* key, int64_t dflt, const Js
   if (it == j.end() || it->is_null()) return dflt;
   if (!it->is_number_integer()) json_fail(w.at(key), "expected an integer");
   return it->get<int64_t>();
+}
+
+// The ids a vocabulary may hold: 0 .. its size + kMaxVocabIdGap − 1. Models keep an id → piece
+// table as long as the largest id, so a sparse vocabulary with a huge id (HF allows any u32)
+// would take that much memory; real files number their pieces densely.
+constexpr int64_t kMaxVocabIdGap = int64_t{1} << 20;
+
+// A model's "vocab" object {piece: id}: every id an integer in 0 .. size + kMaxVocabIdGap − 1
+// (a user error naming the piece otherwise).
+inline std::vector<std::pair<std::string, int32_t>> read_vocab_object(const json& j,
+                                                                      const JsonWhere& w) {
+  const json& jv = require(j, "vocab", w);
+  if (!jv.is_object()) json_fail(w.at("vocab"), "expected an object {piece: id}");
+  const int64_t limit = static_cast<int64_t>(jv.size()) + kMaxVocabIdGap;
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  vocab.reserve(jv.size());
+  for (auto it = jv.begin(); it != jv.end(); ++it) {
+    const json& v = it.value();
+    if (!v.is_number_integer()) json_fail(w.at("vocab").at(it.key()), "expected an integer id");
+    const int64_t id = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}
+                           ? INT64_MAX
+                           : v.get<int64_t>();
+    if (id < 0 || id >= limit)
+      json_fail(w.at("vocab").at(it.key()),
+                "id " + v.dump() + " is outside 0.." + std::to_string(limit - 1) +
+                    " (a vocabulary of " + std::to_string(jv.size()) + " pieces)",
+                "ids number the pieces from 0; re-export the tokenizer");
+    vocab.emplace_back(it.key(), static_cast<int32_t>(id));
+  }
+  return vocab;
 }
 
 inline std::string get_type(const json& j, const JsonWhere& w) {

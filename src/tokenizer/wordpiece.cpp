@@ -21,6 +21,7 @@ class WordPieceModel : public Model {
       : unk_(std::move(unk)), prefix_(std::move(prefix)), max_chars_(max_chars) {
     int32_t max_id = -1;
     for (const auto& [p, id] : vocab) {
+      if (id < 0) throw_user_error("tokenizer", "negative id for \"" + p + "\", " + where);
       vocab_[p] = id;
       max_id = std::max(max_id, id);
     }
@@ -101,14 +102,7 @@ std::unique_ptr<Model> make_wordpiece_model(
 }
 
 std::unique_ptr<Model> make_wordpiece_model(const json& j, const JsonWhere& w) {
-  const json& jv = require(j, "vocab", w);
-  if (!jv.is_object()) json_fail(w.at("vocab"), "expected an object {piece: id}");
-  std::vector<std::pair<std::string, int32_t>> vocab;
-  for (auto it = jv.begin(); it != jv.end(); ++it) {
-    if (!it.value().is_number_integer())
-      json_fail(w.at("vocab").at(it.key()), "expected an integer id");
-    vocab.emplace_back(it.key(), it.value().get<int32_t>());
-  }
+  const std::vector<std::pair<std::string, int32_t>> vocab = read_vocab_object(j, w);
   int64_t max_chars = get_int_or(j, "max_input_chars_per_word", 100, w);
   return make_wordpiece_model(vocab, get_string_or(j, "unk_token", "[UNK]", w),
                               get_string_or(j, "continuing_subword_prefix", "##", w),

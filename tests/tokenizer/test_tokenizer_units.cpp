@@ -203,6 +203,20 @@ TEST(TokenizerConfig, ModelDirWithChatTemplateFile) {
   expect_user_error([&] { Tokenizer::from_model_dir(d.string()); }, {"no tokenizer.json"});
 }
 
+// Vocabulary ids must number the pieces: a negative id (fuzz_tokenizer found WordPiece indexing
+// its table with one) or one far beyond the vocabulary's size is a user error naming the piece.
+TEST(TokenizerErrors, VocabularyIdsOutOfRange) {
+  for (const char* type : {"WordPiece", "BPE"}) {
+    for (const char* id : {"-5", "4294967296", "2000000000"}) {
+      const json j = json::parse(std::string(R"({"model": {"type": ")") + type +
+                                 R"(", "unk_token": "[UNK]", "merges": [], "vocab": {"[UNK]": )" +
+                                 id + R"(, "a": 1}}})");
+      expect_user_error([&] { Tokenizer::from_json(j, nullptr, "t.json"); },
+                        {"[UNK]", "is outside 0..1048577", "t.json"});
+    }
+  }
+}
+
 TEST(TokenizerErrors, MalformedAndUnsupported) {
   namespace fs = std::filesystem;
   fs::path f = fs::temp_directory_path() / ("tuna_bad_" + std::to_string(::getpid()) + ".json");
