@@ -234,6 +234,16 @@ std::vector<BadInput> model_cases() {
        .files = {{"m/config.json", llama_config()}, {"m/tokenizer.json", "{\"model\": "}},
        .expect = {"m/tokenizer.json", "JSON"},
        .setup = st_llama});
+  cases.push_back(
+      {.id = "model.tokenizer_vocab_negative_id",
+       .what = "tokenizer.json whose vocab gives a piece a negative id",
+       .args = "tokenize --model m hello",
+       .files = {{"m/config.json", llama_config()},
+                 {"m/tokenizer.json",
+                  "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+                  "\"vocab\": {\"[UNK]\": -5, \"a\": 1}}}"}},
+       .expect = {"id -5 is outside 0..1048577", "[UNK]", "m/tokenizer.json"},
+       .setup = st_llama});
   cases.push_back({.id = "model.tokenizer_json_no_model",
                    .what = "tokenizer.json without its model section",
                    .args = "tokenize --model m hello",
