@@ -18,7 +18,9 @@ namespace {
 
 // Up to this many tokens, stored weights go through rows_dot_stored (row dots) instead of
 // dequantized tiles and SGEMM; the chunk of rows a thread dequantizes at a time, in elements.
-constexpr int64_t kRowDotMaxTokens = 8;
+// The same bound as the quantized kernels': a pass of up to this many rows treats every row
+// alike whatever the weight format (batched decoding relies on it, KvDecoder::next_logits_batch).
+constexpr int64_t kRowDotMaxTokens = kQuantDotMaxN;
 constexpr int64_t kRowChunkElements = 16384;
 
 void add_bias(const Tensor& bias, Tensor& y) {

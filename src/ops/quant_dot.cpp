@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/quant_dot_avx512.h"
 #include "ops/quant_gguf.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -16,14 +17,6 @@
 #endif
 
 namespace tuna {
-
-// quant_dot_avx512.cpp (built with AVX-512 enabled; called only where the CPU has it).
-bool quant_dot_avx512_built();
-void quant_dot_rows_avx512(int type, const uint8_t* w, int64_t rows, int64_t I, const float* x,
-                           const float* s16, const float* s32, int64_t N, float* y, int64_t ldy);
-void quant_dot_rows_vnni(int type, const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq,
-                         const float* xd, const int32_t* xs16, const int32_t* xs32, int64_t N,
-                         float* y, int64_t ldy);
 
 namespace {
 

@@ -1,18 +1,8 @@
 // The AVX-512 quantized row dots: ops/quant_dot_kernels.h with 16 lanes. The one libtuna file
 // built with AVX-512 enabled (src/CMakeLists.txt); quant_dot.cpp calls it only on CPUs that have
 // AVX-512 F/BW/VL (and VNNI for the 8-bit-activation kernels). It includes nothing but the
-// kernels header, whose code has internal linkage.
-#include <cstdint>
-
-namespace tuna {
-// Declared in quant_dot.cpp (not a public header: callers go through quant_dot_rows_isa).
-bool quant_dot_avx512_built();
-void quant_dot_rows_avx512(int type, const uint8_t* w, int64_t rows, int64_t I, const float* x,
-                           const float* s16, const float* s32, int64_t N, float* y, int64_t ldy);
-void quant_dot_rows_vnni(int type, const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq,
-                         const float* xd, const int32_t* xs16, const int32_t* xs32, int64_t N,
-                         float* y, int64_t ldy);
-}  // namespace tuna
+// kernels header (and the declarations of its own entry points), whose code has internal linkage.
+#include "ops/quant_dot_avx512.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
     defined(__AVX512VNNI__) && defined(__FMA__) && defined(__F16C__)
