@@ -3,8 +3,9 @@
 // a decoding step takes), the bytes it reads and the GB/s that makes, and the count of such
 // weights per step. Prints one JSON line per weight kind and a total with the machine's ceiling:
 // the measured read bandwidth and the tokens/s a step that reads every weight once could reach
-// at it. With TUNA_NO_AVX512=1 the AVX2 kernels run instead of the AVX-512 ones.
-//   usage: bench_matvec MODEL.gguf [threads=0] [min_seconds=0.3]
+// at it. With TUNA_NO_AVX512=1 the AVX2 kernels run instead of the AVX-512 ones. `tokens` > 1
+// times a step of batched decoding (that many sequences, one token each).
+//   usage: bench_matvec MODEL.gguf [threads=0] [min_seconds=0.3] [tokens=1]
 #include <immintrin.h>
 
 #include <algorithm>
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   try {
     tuna::set_num_threads(argc > 2 ? std::atoi(argv[2]) : 0);
     const double min_seconds = argc > 3 ? std::atof(argv[3]) : 0.3;
+    const int64_t tokens = argc > 4 ? std::max(1, std::atoi(argv[4])) : 1;
     const tuna::Model model = tuna::Model::load(argv[1]);
     const tuna::GgufFile* g = model.gguf();
     if (g == nullptr) throw tuna::Error(tuna::ErrorKind::USER, "bench_matvec", "needs a GGUF model", "pass a .gguf file");
@@ -75,8 +77,10 @@ int main(int argc, char** argv) {
     for (const auto& [key, value] : kinds) {
       const tuna::Tensor w = g->tensor(value.first);
       const int64_t O = w.dim(0), I = w.dim(1);
-      const tuna::Tensor x = tuna::Tensor::from_f32({1, I}, std::vector<float>(I, 0.01f));
-      tuna::Tensor y = tuna::Tensor::empty({1, O}, tuna::DType::F32);
+      std::vector<float> xv(static_cast<size_t>(tokens * I));
+      for (size_t i = 0; i < xv.size(); ++i) xv[i] = 0.01f * static_cast<float>(i % 97) - 0.4f;
+      const tuna::Tensor x = tuna::Tensor::from_f32({tokens, I}, std::move(xv));
+      tuna::Tensor y = tuna::Tensor::empty({tokens, O}, tuna::DType::F32);
       tuna::linear_forward(x, w, tuna::Tensor(), y);  // warm-up
       int reps = 0;
       const auto t0 = std::chrono::steady_clock::now();
@@ -99,12 +103,13 @@ int main(int argc, char** argv) {
     }
     const double bw = read_bandwidth_gbs();
     std::printf(
-        "{\"total\": \"matvecs of one decoding step\", \"threads\": %d, \"ms\": %.3f, \"mib\": %.1f, "
+        "{\"total\": \"matvecs of one decoding step\", \"threads\": %d, \"tokens\": %lld, "
+        "\"ms\": %.3f, \"mib\": %.1f, "
         "\"gb_per_s\": %.2f, \"kernels\": \"%s\", \"read_bandwidth_gb_per_s\": %.2f, "
         "\"decode_limit_tokens_per_s\": %.1f, \"matvec_tokens_per_s\": %.1f}\n",
-        tuna::num_threads(), step_ms, step_bytes / (1 << 20), step_bytes / (step_ms * 1e6),
+        tuna::num_threads(), static_cast<long long>(tokens), step_ms, step_bytes / (1 << 20), step_bytes / (step_ms * 1e6),
         tuna::quant_dot_isa_name(tuna::quant_dot_isa()), bw, bw * 1e9 / step_bytes,
-        1e3 / step_ms);
+        1e3 * static_cast<double>(tokens) / step_ms);
     return 0;
   } catch (const tuna::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -114,12 +114,22 @@ void rows_dot_quantized(const Tensor& w, int64_t N, int64_t I, int64_t O, const 
   };
   if (int8_activations()) {
     // The opt-in fast path (quant_dot.h): activations rounded to 8 bits, integer block dots; any
-    // number of tokens, in groups of up to 8 per weight pass.
+    // number of tokens. One token: the per-token kernel; more: groups of up to 8 tokens in the
+    // lanes of one weight pass.
     const ActQ8 a = quantize_act_q8(x, N, I);
+    if (N == 1) {
+      for_row_chunks([&](const uint8_t* rows, int64_t r0, int64_t r1) {
+        quant_dot_rows_q8act(w.dtype(), rows, r1 - r0, I, a, 0, 1, y + r0, O);
+      });
+      return;
+    }
+    std::vector<ActQ8Lanes> groups;
+    for (int64_t n0 = 0; n0 < N; n0 += kQuantDotMaxN)
+      groups.push_back(act_q8_lanes(a, n0, std::min(kQuantDotMaxN, N - n0)));
     for_row_chunks([&](const uint8_t* rows, int64_t r0, int64_t r1) {
-      for (int64_t n0 = 0; n0 < N; n0 += kQuantDotMaxN)
-        quant_dot_rows_q8act(w.dtype(), rows, r1 - r0, I, a, n0,
-                             std::min(kQuantDotMaxN, N - n0), y + n0 * O + r0, O);
+      for (size_t g = 0; g < groups.size(); ++g)
+        quant_dot_rows_lanes(w.dtype(), rows, r1 - r0, I, groups[g],
+                             y + static_cast<int64_t>(g) * kQuantDotMaxN * O + r0, O);
     });
     return;
   }

@@ -13,6 +13,7 @@
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include "ops/quant_dot_kernels.h"
+#include "ops/quant_dot_lanes_kernels.h"
 #define TUNA_QUANT_DOT_AVX2 1
 #endif
 
@@ -215,6 +216,58 @@ void quant_dot_rows(DType t, const uint8_t* w, int64_t rows, int64_t I, const fl
 
 // ---- 8-bit activations ----------------------------------------------------------------------------
 
+namespace {
+
+// One block of 32 activations: q = x·(1/d) rounded to nearest-even with d = max|x| / 127, and
+// the sums of q over each half. Returns d.
+float quantize_block_q8(const float* xb, int8_t* qb, int32_t s[2]) {
+#ifdef TUNA_QUANT_DOT_AVX2
+  // The same values as the scalar code: cvtps rounds to nearest-even (the default rounding mode
+  // nearbyint uses); |x·(1/d)| ≤ 127 up to rounding and the packs saturate.
+  __m256 v[4], m = _mm256_setzero_ps();
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int k = 0; k < 4; ++k) {
+    v[k] = _mm256_loadu_ps(xb + 8 * k);
+    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  const float d = _mm_cvtss_f32(m4) / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+  __m256i qi[4];
+  for (int k = 0; k < 4; ++k) qi[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
+  // The packs work per 128-bit half: dwords come out as q0[0:4] q1[0:4] q2[0:4] q3[0:4]
+  // q0[4:8] ...; the permutation puts them back in element order.
+  __m256i q8 = _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]), _mm256_packs_epi32(qi[2], qi[3]));
+  q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  q8 = _mm256_max_epi8(q8, _mm256_set1_epi8(-127));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(qb), q8);
+  // Σq per 16: bytes widened to int16, pairs summed by madd, then hadd: [lo0 lo1 hi0 hi1 |
+  // lo2 lo3 hi2 hi3] (lo: elements 0-15, hi: 16-31).
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(q8)), ones);
+  const __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(q8, 1)), ones);
+  alignas(32) int32_t t[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t), _mm256_hadd_epi32(lo, hi));
+  s[0] = t[0] + t[1] + t[4] + t[5];
+  s[1] = t[2] + t[3] + t[6] + t[7];
+  return d;
+#else
+  float amax = 0.0f;
+  for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+  const float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+  s[0] = s[1] = 0;
+  for (int i = 0; i < 32; ++i) {
+    const float v = std::nearbyint(xb[i] * id);
+    qb[i] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+    s[i / 16] += qb[i];
+  }
+  return d;
+#endif
+}
+
+}  // namespace
+
 ActQ8 quantize_act_q8(const float* x, int64_t N, int64_t I) {
   TUNA_ASSERT(I % 32 == 0, "quantize_act_q8: I not a multiple of 32");
   ActQ8 a;
@@ -226,21 +279,12 @@ ActQ8 quantize_act_q8(const float* x, int64_t N, int64_t I) {
   a.s32.resize(static_cast<size_t>(N * (I / 32)));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t b = 0; b < I / 32; ++b) {
-      const float* xb = x + n * I + b * 32;
-      float amax = 0.0f;
-      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
-      const float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
-      int8_t* qb = a.q.data() + n * I + b * 32;
-      int32_t s[2] = {0, 0};
-      for (int i = 0; i < 32; ++i) {
-        const float v = std::nearbyint(xb[i] * id);
-        qb[i] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
-        s[i / 16] += qb[i];
-      }
-      a.d[static_cast<size_t>(n * (I / 32) + b)] = d;
-      a.s16[static_cast<size_t>(n * (I / 16) + 2 * b)] = s[0];
-      a.s16[static_cast<size_t>(n * (I / 16) + 2 * b + 1)] = s[1];
-      a.s32[static_cast<size_t>(n * (I / 32) + b)] = s[0] + s[1];
+      int32_t s[2];
+      const size_t at = static_cast<size_t>(n * (I / 32) + b);
+      a.d[at] = quantize_block_q8(x + n * I + b * 32, a.q.data() + n * I + b * 32, s);
+      a.s16[2 * at] = s[0];
+      a.s16[2 * at + 1] = s[1];
+      a.s32[at] = s[0] + s[1];
     }
   return a;
 }
@@ -345,6 +389,126 @@ void quant_dot_rows_q8act(QuantDotIsa isa, DType t, const uint8_t* w, int64_t ro
 void quant_dot_rows_q8act(DType t, const uint8_t* w, int64_t rows, int64_t I, const ActQ8& a,
                           int64_t n0, int64_t N, float* y, int64_t ldy) {
   quant_dot_rows_q8act(quant_dot_isa(), t, w, rows, I, a, n0, N, y, ldy);
+}
+
+// ---- 8-bit activations, tokens in lanes ------------------------------------------------------------
+
+ActQ8Lanes act_q8_lanes(const ActQ8& a, int64_t n0, int64_t N) {
+  TUNA_ASSERT(N >= 1 && N <= 8 && n0 >= 0 && n0 + N <= a.N, "act_q8_lanes: tokens");
+  const int64_t I = a.I;
+  ActQ8Lanes l;
+  l.N = N;
+  l.I = I;
+  l.q.assign(static_cast<size_t>(I * 8), 0);
+  l.d.assign(static_cast<size_t>(I / 32 * 8), 0.0f);
+  l.ds32.assign(l.d.size(), 0.0f);
+  l.s32.assign(l.d.size(), 0);
+  l.s16.assign(static_cast<size_t>(I / 16 * 8), 0);
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t t = n0 + n;
+    for (int64_t g = 0; g < I / 4; ++g)
+      std::memcpy(&l.q[static_cast<size_t>((g * 8 + n) * 4)], &a.q[static_cast<size_t>(t * I + g * 4)], 4);
+    for (int64_t b = 0; b < I / 32; ++b) {
+      const size_t at = static_cast<size_t>(b * 8 + n), from = static_cast<size_t>(t * (I / 32) + b);
+      l.d[at] = a.d[from];
+      l.s32[at] = a.s32[from];
+      l.ds32[at] = a.d[from] * static_cast<float>(a.s32[from]);
+    }
+    for (int64_t b = 0; b < I / 16; ++b)
+      l.s16[static_cast<size_t>(b * 8 + n)] = a.s16[static_cast<size_t>(t * (I / 16) + b)];
+  }
+  return l;
+}
+
+namespace {
+
+// Scalar reference of the lane kernels: token n's integer block sums and, in the same order,
+// the same float operations as one lane of quant_dot_lanes_kernels.h (std::fma where they fuse).
+float row_lanes_scalar(DType t, const uint8_t* w, int64_t I, const ActQ8Lanes& a, int64_t n) {
+  auto x = [&](int64_t i) {  // token n's int8 at element i
+    return static_cast<int32_t>(a.q[static_cast<size_t>(((i / 4) * 8 + n) * 4 + i % 4)]);
+  };
+  auto lane = [&](const auto& v, int64_t b) { return v[static_cast<size_t>(b * 8 + n)]; };
+  auto idot = [&](const int* q, int64_t at, int len) {
+    int32_t s = 0;
+    for (int i = 0; i < len; ++i) s += q[i] * x(at + i);
+    return static_cast<float>(s);
+  };
+  float acc = 0.0f;
+  int q[256];
+  switch (t) {
+    case DType::Q8_0:
+      for (int64_t b = 0; b < I / 32; ++b, w += sizeof(BlockQ8_0)) {
+        for (int i = 0; i < 32; ++i) q[i] = static_cast<int8_t>(w[2 + i]);
+        acc = std::fma(idot(q, b * 32, 32), gguf_load_f16(w) * lane(a.d, b), acc);
+      }
+      return acc;
+    case DType::Q5_0:
+      for (int64_t b = 0; b < I / 32; ++b, w += sizeof(BlockQ5_0)) {
+        q5_0_quants(w, q);
+        for (int i = 0; i < 32; ++i) q[i] -= 16;
+        acc = std::fma(idot(q, b * 32, 32), gguf_load_f16(w) * lane(a.d, b), acc);
+      }
+      return acc;
+    case DType::Q4_K:
+      for (int64_t sb = 0; sb < I / 256; ++sb, w += sizeof(BlockQ4_K)) {
+        const float d = gguf_load_f16(w), dmin = gguf_load_f16(w + 2);
+        uint8_t sc[8], m[8];
+        q4k_scales(w + 4, sc, m);
+        for (int sub = 0; sub < 8; ++sub) {
+          const int c = sub / 2, h = sub % 2;
+          for (int l = 0; l < 32; ++l) q[l] = (w[16 + c * 32 + l] >> (4 * h)) & 0x0F;
+          const int64_t b = sb * 8 + sub;
+          acc = std::fma(idot(q, b * 32, 32), (d * static_cast<float>(sc[sub])) * lane(a.d, b), acc);
+          acc = std::fma(-(dmin * static_cast<float>(m[sub])), lane(a.ds32, b), acc);
+        }
+      }
+      return acc;
+    case DType::Q6_K:
+      for (int64_t sb = 0; sb < I / 256; ++sb, w += sizeof(BlockQ6_K)) {
+        const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+        const float d = gguf_load_f16(w + 208);
+        for (int g = 0; g < 2; ++g)
+          for (int k = 0; k < 4; ++k) {
+            q6_k_quants(w, g, k, q);
+            for (int i = 0; i < 32; ++i) q[i] -= 32;
+            const int64_t b = sb * 8 + g * 4 + k;
+            for (int h = 0; h < 2; ++h) {
+              const float ds = d * static_cast<float>(sc[g * 8 + k * 2 + h]);
+              acc = std::fma(idot(q + 16 * h, b * 32 + 16 * h, 16), ds * lane(a.d, b), acc);
+            }
+          }
+      }
+      return acc;
+    default:
+      throw_internal_error("quant_dot", std::string("no lane kernel for ") + dtype_name(t));
+  }
+}
+
+}  // namespace
+
+void quant_dot_rows_lanes(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
+                          const ActQ8Lanes& a, float* y, int64_t ldy) {
+  check_args(t, I, a.N);
+  TUNA_ASSERT(a.I == I, "quant_dot_lanes: activations");
+  TUNA_ASSERT(quant_dot_isa_available(isa), "quant_dot_lanes: ISA not available on this CPU");
+#ifdef TUNA_QUANT_DOT_AVX2
+  if (isa == QuantDotIsa::AVX512)
+    return quant_dot_rows_lanes_vnni(kernel_type(t), w, rows, I, a.q.data(), a.d.data(),
+                                     a.ds32.data(), a.s16.data(), a.s32.data(), a.N, y, ldy);
+  if (isa == QuantDotIsa::AVX2)
+    return qdot::rows_lanes<qdot::LanesMaddubs>(kernel_type(t), w, rows, I, a.q.data(), a.d.data(),
+                                                a.ds32.data(), a.s16.data(), a.s32.data(), a.N,
+                                                y, ldy);
+#endif
+  const size_t row_bytes = dtype_nbytes(t, I);
+  for (int64_t r = 0; r < rows; ++r, w += row_bytes)
+    for (int64_t n = 0; n < a.N; ++n) y[n * ldy + r] = row_lanes_scalar(t, w, I, a, n);
+}
+
+void quant_dot_rows_lanes(DType t, const uint8_t* w, int64_t rows, int64_t I, const ActQ8Lanes& a,
+                          float* y, int64_t ldy) {
+  quant_dot_rows_lanes(quant_dot_isa(), t, w, rows, I, a, y, ldy);
 }
 
 }  // namespace tuna

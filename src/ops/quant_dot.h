@@ -68,4 +68,27 @@ void quant_dot_rows_q8act(QuantDotIsa isa, DType t, const uint8_t* w, int64_t ro
 void quant_dot_rows_q8act(DType t, const uint8_t* w, int64_t rows, int64_t I, const ActQ8& a,
                           int64_t n0, int64_t N, float* y, int64_t ldy);
 
+// Several tokens at once, one 32-bit lane each: the 8-bit activations of up to 8 tokens
+// interleaved in groups of four (group g = elements 4g..4g+3: token n's four int8s at
+// (g·8 + n)·4), so one integer dot with four weight quants broadcast to all lanes serves every
+// token, and each block's scales are applied once for all of them. The same rounding of the
+// activations as quantize_act_q8; a token's result does not depend on the others in the call,
+// but differs from the one-token kernels' in the order of its float additions. Lanes ≥ N hold
+// zeros.
+struct ActQ8Lanes {
+  int64_t N = 0, I = 0;
+  std::vector<int8_t> q;          // [I/4][8][4]
+  std::vector<float> d;           // [I/32][8]
+  std::vector<float> ds32;        // [I/32][8]: d · Σq over the 32 (Q4_K's min term)
+  std::vector<int32_t> s16, s32;  // [I/16][8], [I/32][8]: Σq
+};
+// Tokens [n0, n0 + N) of `a`, N ≤ 8.
+ActQ8Lanes act_q8_lanes(const ActQ8& a, int64_t n0, int64_t N);
+// y[n·ldy + r] = row r of w · token n's (dequantized) activations, n < a.N. Kernels: SCALAR (the
+// reference), AVX2 (maddubs), AVX512 (VNNI on 256-bit registers); all three give the same bits.
+void quant_dot_rows_lanes(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
+                          const ActQ8Lanes& a, float* y, int64_t ldy);
+void quant_dot_rows_lanes(DType t, const uint8_t* w, int64_t rows, int64_t I, const ActQ8Lanes& a,
+                          float* y, int64_t ldy);
+
 }  // namespace tuna

@@ -10,6 +10,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "ops/quant_dot_kernels.h"
+#include "ops/quant_dot_lanes_kernels.h"
 
 namespace tuna {
 bool quant_dot_avx512_built() {
@@ -24,6 +25,12 @@ void quant_dot_rows_vnni(int type, const uint8_t* w, int64_t rows, int64_t I, co
                          float* y, int64_t ldy) {
   qdot::rows_i8<qdot::DotVnni>(type, w, rows, I, xq, xd, xs16, xs32, N, y, ldy);
 }
+void quant_dot_rows_lanes_vnni(int type, const uint8_t* w, int64_t rows, int64_t I,
+                               const int8_t* xq, const float* xd, const float* xds32,
+                               const int32_t* xs16, const int32_t* xs32, int64_t N, float* y,
+                               int64_t ldy) {
+  qdot::rows_lanes<qdot::LanesVnni>(type, w, rows, I, xq, xd, xds32, xs16, xs32, N, y, ldy);
+}
 }  // namespace tuna
 #pragma GCC diagnostic pop
 
@@ -37,6 +44,9 @@ void quant_dot_rows_avx512(int, const uint8_t*, int64_t, int64_t, const float*, 
                            const float*, int64_t, float*, int64_t) {}
 void quant_dot_rows_vnni(int, const uint8_t*, int64_t, int64_t, const int8_t*, const float*,
                          const int32_t*, const int32_t*, int64_t, float*, int64_t) {}
+void quant_dot_rows_lanes_vnni(int, const uint8_t*, int64_t, int64_t, const int8_t*, const float*,
+                               const float*, const int32_t*, const int32_t*, int64_t, float*,
+                               int64_t) {}
 }  // namespace tuna
 
 #endif

@@ -17,5 +17,10 @@ void quant_dot_rows_avx512(int type, const uint8_t* w, int64_t rows, int64_t I, 
 void quant_dot_rows_vnni(int type, const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq,
                          const float* xd, const int32_t* xs16, const int32_t* xs32, int64_t N,
                          float* y, int64_t ldy);
+// The token-lane 8-bit kernels (ops/quant_dot_lanes_kernels.h) with VNNI.
+void quant_dot_rows_lanes_vnni(int type, const uint8_t* w, int64_t rows, int64_t I,
+                               const int8_t* xq, const float* xd, const float* xds32,
+                               const int32_t* xs16, const int32_t* xs32, int64_t N, float* y,
+                               int64_t ldy);
 
 }  // namespace tuna

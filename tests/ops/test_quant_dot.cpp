@@ -158,7 +158,90 @@ TEST_P(QuantDot, EightBitActivationsAreTheDotWithRoundedActivations) {
   EXPECT_GE(kernels, 2);  // the scalar reference and at least AVX2
 }
 
+// Tokens in lanes: every kernel gives the scalar reference's bits, a token's result is the same
+// whatever else shares the call, and the result is the dot with the rounded activations.
+TEST_P(QuantDot, LaneKernelsAgreeBitwiseAndAreTheDotWithRoundedActivations) {
+  const Golden g = golden(GetParam());
+  constexpr int64_t I = 512;
+  const int64_t rows = static_cast<int64_t>(g.values.size()) / I;
+  const auto* w = reinterpret_cast<const uint8_t*>(g.raw.data());
+  for (int64_t N : {int64_t{3}, int64_t{8}}) {
+    const std::vector<float> x = random_x(N * I, 13 + static_cast<uint32_t>(N));
+    const ActQ8 a = quantize_act_q8(x.data(), N, I);
+    const ActQ8Lanes lanes = act_q8_lanes(a, 0, N);
+    std::vector<std::vector<float>> got;
+    std::vector<QuantDotIsa> isas;
+    for (QuantDotIsa isa : kIsas) {
+      if (!quant_dot_isa_available(isa)) continue;
+      isas.push_back(isa);
+      got.emplace_back(static_cast<size_t>(N * rows));
+      quant_dot_rows_lanes(isa, g.type, w, rows, I, lanes, got.back().data(), rows);
+    }
+    ASSERT_GE(got.size(), 2u);  // the scalar reference and at least AVX2
+    auto same = [](float p, float q) {
+      return (std::isnan(p) && std::isnan(q)) || std::memcmp(&p, &q, 4) == 0;
+    };
+    for (size_t k = 1; k < got.size(); ++k)
+      for (size_t i = 0; i < got[0].size(); ++i)
+        EXPECT_TRUE(same(got[k][i], got[0][i]))
+            << GetParam() << " " << quant_dot_isa_name(isas[k]) << " N " << N << " at " << i
+            << ": " << got[k][i] << " vs scalar " << got[0][i];
+    // Token 1 alone (its own call) gives the same bits as in the batch.
+    std::vector<float> one(static_cast<size_t>(rows));
+    quant_dot_rows_lanes(g.type, w, rows, I, act_q8_lanes(a, 1, 1), one.data(), rows);
+    for (int64_t r = 0; r < rows; ++r)
+      EXPECT_TRUE(same(one[static_cast<size_t>(r)], got.back()[static_cast<size_t>(rows + r)]))
+          << GetParam() << " row " << r;
+    for (int64_t r = 0; r < rows; ++r) {
+      bool finite = true;
+      for (int64_t i = 0; i < I; ++i) finite = finite && std::isfinite(g.values[r * I + i]);
+      if (!finite) continue;
+      for (int64_t n = 0; n < N; ++n) {
+        double rounded = 0.0, mag = 0.0;
+        for (int64_t i = 0; i < I; ++i) {
+          const double xr = a.d[static_cast<size_t>((n * I + i) / 32)] * a.q[static_cast<size_t>(n * I + i)];
+          rounded += g.values[r * I + i] * xr;
+          mag += std::fabs(g.values[r * I + i] * xr);
+        }
+        EXPECT_NEAR(got[0][static_cast<size_t>(n * rows + r)], rounded, 3e-5 * mag + 1e-30)
+            << GetParam() << " N " << N << " row " << r << " token " << n;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, QuantDot, ::testing::Values("Q8_0", "Q5_0", "Q4_K", "Q6_K"));
+
+// The activations' rounding: d = max|x| / 127 per 32, q = x·(1/d) to nearest-even, and the
+// sums over each 16 and 32 (the vectorised code against the definition).
+TEST(QuantDotActivations, RoundToNearestEvenWithOneScalePer32) {
+  constexpr int64_t N = 3, I = 96;
+  std::vector<float> x = random_x(N * I, 17);
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(32 + i)] = 0.0f;  // an all-zero block
+  x[70] = 1.0f;            // the block's max: d = 1/127
+  x[71] = 2.5f / 127.0f;   // 2.5 steps: rounds to 2 (even)
+  x[72] = -3.5f / 127.0f;  // −3.5 steps: rounds to −4 (even)
+  const ActQ8 a = quantize_act_q8(x.data(), N, I);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < I / 32; ++b) {
+      const float* xb = x.data() + n * I + b * 32;
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      const float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+      ASSERT_EQ(a.d[static_cast<size_t>(n * (I / 32) + b)], d);
+      int32_t s[2] = {0, 0};
+      for (int i = 0; i < 32; ++i) {
+        const int q = static_cast<int>(std::nearbyint(xb[i] * id));
+        EXPECT_EQ(a.q[static_cast<size_t>(n * I + b * 32 + i)], q) << n << " " << b << " " << i;
+        s[i / 16] += q;
+      }
+      EXPECT_EQ(a.s16[static_cast<size_t>(n * (I / 16) + 2 * b)], s[0]);
+      EXPECT_EQ(a.s16[static_cast<size_t>(n * (I / 16) + 2 * b + 1)], s[1]);
+      EXPECT_EQ(a.s32[static_cast<size_t>(n * (I / 32) + b)], s[0] + s[1]);
+    }
+  EXPECT_EQ(a.q[71], 2);
+  EXPECT_EQ(a.q[72], -4);
+}
 
 // linear_forward with a Q4_K weight: the quantized path (few tokens) and the tiled dequantize +
 // SGEMM path (many tokens) agree, and both match the double dot of gguf-py's values.
