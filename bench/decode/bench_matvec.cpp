@@ -5,7 +5,8 @@
 // the measured read bandwidth and the tokens/s a step that reads every weight once could reach
 // at it. With TUNA_NO_AVX512=1 the AVX2 kernels run instead of the AVX-512 ones. `tokens` > 1
 // times a step of batched decoding (that many sequences, one token each).
-//   usage: bench_matvec MODEL.gguf [threads=0] [min_seconds=0.3] [tokens=1]
+// `only` times just the weights whose name contains it (no bandwidth probe then).
+//   usage: bench_matvec MODEL.gguf [threads=0] [min_seconds=0.3] [tokens=1] [only]
 #include <immintrin.h>
 
 #include <algorithm>
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     tuna::set_num_threads(argc > 2 ? std::atoi(argv[2]) : 0);
     const double min_seconds = argc > 3 ? std::atof(argv[3]) : 0.3;
     const int64_t tokens = argc > 4 ? std::max(1, std::atoi(argv[4])) : 1;
+    const std::string only = argc > 5 ? argv[5] : "";
     const tuna::Model model = tuna::Model::load(argv[1]);
     const tuna::GgufFile* g = model.gguf();
     if (g == nullptr) throw tuna::Error(tuna::ErrorKind::USER, "bench_matvec", "needs a GGUF model", "pass a .gguf file");
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
     }
     double step_ms = 0.0, step_bytes = 0.0;
     for (const auto& [key, value] : kinds) {
+      if (value.first.find(only) == std::string::npos) continue;
       const tuna::Tensor w = g->tensor(value.first);
       const int64_t O = w.dim(0), I = w.dim(1);
       std::vector<float> xv(static_cast<size_t>(tokens * I));
@@ -101,6 +104,7 @@ int main(int argc, char** argv) {
           value.first.c_str(), std::get<0>(key).c_str(), static_cast<long long>(O),
           static_cast<long long>(I), per_step, ms, static_cast<double>(w.nbytes()) / (ms * 1e6));
     }
+    if (!only.empty()) return 0;
     const double bw = read_bandwidth_gbs();
     std::printf(
         "{\"total\": \"matvecs of one decoding step\", \"threads\": %d, \"tokens\": %lld, "

@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   CLI::App* generate = app.add_subcommand(
       "generate", "generate text from a prompt or conversation (KV cache; optional LoRA adapter)");
   runners[generate] = tuna::cli::register_generate(*generate);
+  // The global options (--threads, --log) also after the command: `tuna generate ... -t 2`.
+  for (auto& entry : runners) entry.first->fallthrough();
 
   std::signal(SIGINT, on_sigint);
   try {

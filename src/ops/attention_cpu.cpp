@@ -258,7 +258,9 @@ void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Te
         float max = neg_inf;
         for (int64_t j = lo; j <= pos; ++j) {
           const float* kj = k + ((j - first) * K + kh) * D;
+          // Vector partial sums in a fixed order (the same for every sequence and batch).
           float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
           for (int64_t d = 0; d < D; ++d) dot += qi[d] * kj[d];
           float sc = dot * ap.scale;
           if (ap.softcap > 0.0f) sc = std::tanh(sc / ap.softcap) * ap.softcap;

@@ -11,6 +11,8 @@
 // no project header, as quant_dot_kernels.h (whose helpers it uses).
 #pragma once
 
+#include <utility>
+
 #include "ops/quant_dot_kernels.h"
 
 namespace tuna {
@@ -34,21 +36,6 @@ struct LanesVnni {  // AVX-512 VNNI on 256-bit registers: no int16 step, no satu
 };
 #endif
 
-// Four bytes at p in every 32-bit lane.
-inline __m256i bcast4(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
-// acc + Σ over G groups of four: quants u[4k..4k+3] (u8, the same for every token) · the
-// tokens' activations xg[k·32 + 4n ..] (lane n).
-template <class Dot, int G>
-inline __m256i idot_lanes(__m256i acc, const uint8_t* u, const int8_t* xg) {
-  for (int k = 0; k < G; ++k) acc = Dot::acc(acc, bcast4(u + 4 * k), load32(xg + 32 * k));
-  return acc;
-}
-
 // −(v << s): an integer offset correction (−c·Σq with c = 2^s) for every lane.
 inline __m256i neg_shl(const int32_t* v, int s) {
   return _mm256_sub_epi32(_mm256_setzero_si256(),
@@ -65,29 +52,81 @@ inline void store_lanes(__m256 acc, int64_t N, float* y, int64_t ldy) {
 // Interleaved activations (see ActQ8Lanes): xq [I/4][8][4], xd [I/32][8], xds32 [I/32][8],
 // xs16 [I/16][8], xs32 [I/32][8].
 
-// Q8_0: x = d·q with q signed. VNNI: (q + 128) as u8 and −128·Σx folded into the integer sum;
-// AVX2: |q| as u8 and the sign moved onto the activations.
+// A block's 32 quants as two registers holding bytes 0-15 (lo) and 16-31 (hi) in both 128-bit
+// halves: dword k of the block in every lane is then one in-lane shuffle (no store and reload).
+struct Halves {
+  __m256i lo, hi;
+};
+inline Halves halves(__m256i q) {
+  return {_mm256_permute2x128_si256(q, q, 0x00), _mm256_permute2x128_si256(q, q, 0x11)};
+}
+
+// acc + Σ over the 32 elements of a block: quants u (u8, the same for every token) · the
+// tokens' interleaved activations xb (lane n: token n). Two chains (groups 0-3 and 4-7): the
+// integer dots' latency, not the loads, bounds this otherwise (four chains, or two rows sharing
+// the activation loads, measured slower).
 template <class Dot>
-void lanes_q8_0(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
-                const int32_t* xs32, int64_t N, float* y, int64_t ldy) {
+inline __m256i block_lanes(__m256i acc, const Halves& u, const int8_t* xb) {
+  __m256i a = acc, b = _mm256_setzero_si256();
+  a = Dot::acc(a, _mm256_shuffle_epi32(u.lo, 0x00), load32(xb));
+  b = Dot::acc(b, _mm256_shuffle_epi32(u.hi, 0x00), load32(xb + 128));
+  a = Dot::acc(a, _mm256_shuffle_epi32(u.lo, 0x55), load32(xb + 32));
+  b = Dot::acc(b, _mm256_shuffle_epi32(u.hi, 0x55), load32(xb + 160));
+  a = Dot::acc(a, _mm256_shuffle_epi32(u.lo, 0xAA), load32(xb + 64));
+  b = Dot::acc(b, _mm256_shuffle_epi32(u.hi, 0xAA), load32(xb + 192));
+  a = Dot::acc(a, _mm256_shuffle_epi32(u.lo, 0xFF), load32(xb + 96));
+  b = Dot::acc(b, _mm256_shuffle_epi32(u.hi, 0xFF), load32(xb + 224));
+  return _mm256_add_epi32(a, b);
+}
+// The same with the sign of signed quants q moved onto the activations (AVX2's Q8_0: maddubs
+// takes |q| as u8); sg holds q itself.
+template <class Dot>
+inline __m256i block_lanes_signed(const Halves& u, const Halves& sg, const int8_t* xb) {
+  __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+  auto step = [&](__m256i& s, const __m256i& uu, const __m256i& ss, const int8_t* x) {
+    s = Dot::acc(s, uu, _mm256_sign_epi8(load32(x), ss));
+  };
+  step(a, _mm256_shuffle_epi32(u.lo, 0x00), _mm256_shuffle_epi32(sg.lo, 0x00), xb);
+  step(b, _mm256_shuffle_epi32(u.hi, 0x00), _mm256_shuffle_epi32(sg.hi, 0x00), xb + 128);
+  step(a, _mm256_shuffle_epi32(u.lo, 0x55), _mm256_shuffle_epi32(sg.lo, 0x55), xb + 32);
+  step(b, _mm256_shuffle_epi32(u.hi, 0x55), _mm256_shuffle_epi32(sg.hi, 0x55), xb + 160);
+  step(a, _mm256_shuffle_epi32(u.lo, 0xAA), _mm256_shuffle_epi32(sg.lo, 0xAA), xb + 64);
+  step(b, _mm256_shuffle_epi32(u.hi, 0xAA), _mm256_shuffle_epi32(sg.hi, 0xAA), xb + 192);
+  step(a, _mm256_shuffle_epi32(u.lo, 0xFF), _mm256_shuffle_epi32(sg.lo, 0xFF), xb + 96);
+  step(b, _mm256_shuffle_epi32(u.hi, 0xFF), _mm256_shuffle_epi32(sg.hi, 0xFF), xb + 224);
+  return _mm256_add_epi32(a, b);
+}
+
+// Q8_0 and Q5_0 (32-element blocks with one scale). Q8_0: x = d·q with q signed — VNNI takes
+// (q + 128) as u8 with −128·Σx folded into the integer sum, AVX2 takes |q| with the sign moved
+// onto the activations. Q5_0: x = d·(q − 16), −16·Σx folded into the integer sum.
+// One 32-element block of Q8_0 (kQ8) or Q5_0 at w: its integer sums for every token.
+template <class Dot, bool kQ8>
+inline __m256i isum_32(const uint8_t* w, const int8_t* xb, const int32_t* xs32b) {
+  if constexpr (!kQ8) {
+    return block_lanes<Dot>(neg_shl(xs32b, 4), halves(q5_0_bytes(w)), xb);
+  } else if constexpr (Dot::kVnni) {
+    const __m256i u = _mm256_xor_si256(load32(w + 2), _mm256_set1_epi8(-128));
+    return block_lanes<Dot>(neg_shl(xs32b, 7), halves(u), xb);
+  } else {
+    const __m256i q = load32(w + 2);
+    return block_lanes_signed<Dot>(halves(_mm256_sign_epi8(q, q)), halves(q), xb);
+  }
+}
+
+// Q8_0 and Q5_0 (32-element blocks with one scale). Q8_0: x = d·q with q signed — VNNI takes
+// (q + 128) as u8 with −128·Σx folded into the integer sum, AVX2 takes |q| with the sign moved
+// onto the activations. Q5_0: x = d·(q − 16), −16·Σx folded into the integer sum. One row at a
+// time (pairs of rows sharing the activation loads measured slower).
+template <class Dot, bool kQ8>
+void lanes_32(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
+              const int32_t* xs32, int64_t N, float* y, int64_t ldy) {
+  constexpr int64_t kBytes = kQ8 ? kQ8_0Bytes : kQ5_0Bytes;
   const int64_t nb = I / 32;
-  alignas(32) uint8_t u[32], s[32];
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b, w += kQ8_0Bytes) {
-      const __m256i q = load32(w + 2);
-      const int8_t* xb = xq + b * 256;
-      __m256i isum;
-      if constexpr (Dot::kVnni) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_xor_si256(q, _mm256_set1_epi8(-128)));
-        isum = idot_lanes<Dot, 8>(neg_shl(xs32 + b * 8, 7), u, xb);
-      } else {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_sign_epi8(q, q));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(s), q);
-        isum = _mm256_setzero_si256();
-        for (int k = 0; k < 8; ++k)
-          isum = Dot::acc(isum, bcast4(u + 4 * k), _mm256_sign_epi8(load32(xb + 32 * k), bcast4(s + 4 * k)));
-      }
+    for (int64_t b = 0; b < nb; ++b, w += kBytes) {
+      const __m256i isum = isum_32<Dot, kQ8>(w, xq + b * 256, xs32 + b * 8);
       const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(half_at(w)), _mm256_loadu_ps(xd + b * 8));
       acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
     }
@@ -95,22 +134,16 @@ void lanes_q8_0(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, con
   }
 }
 
-// Q5_0: x = d·(q − 16), the −16·Σx folded into the integer sum.
+// acc + Σ over 16 elements: the quants in `dup` (bytes of the 16 in both 128-bit halves) · the
+// tokens' activations at xh (two chains, as block_lanes).
 template <class Dot>
-void lanes_q5_0(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
-                const int32_t* xs32, int64_t N, float* y, int64_t ldy) {
-  const int64_t nb = I / 32;
-  alignas(32) uint8_t u[32];
-  for (int64_t r = 0; r < rows; ++r) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b, w += kQ5_0Bytes) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(u), q5_0_bytes(w));
-      const __m256i isum = idot_lanes<Dot, 8>(neg_shl(xs32 + b * 8, 4), u, xq + b * 256);
-      const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(half_at(w)), _mm256_loadu_ps(xd + b * 8));
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
-    }
-    store_lanes(acc, N, y + r, ldy);
-  }
+inline __m256i half_lanes(__m256i acc, __m256i dup, const int8_t* xh) {
+  __m256i a = acc, b = _mm256_setzero_si256();
+  a = Dot::acc(a, _mm256_shuffle_epi32(dup, 0x00), load32(xh));
+  b = Dot::acc(b, _mm256_shuffle_epi32(dup, 0x55), load32(xh + 32));
+  a = Dot::acc(a, _mm256_shuffle_epi32(dup, 0xAA), load32(xh + 64));
+  b = Dot::acc(b, _mm256_shuffle_epi32(dup, 0xFF), load32(xh + 96));
+  return _mm256_add_epi32(a, b);
 }
 
 // Q4_K: sub-block j of 32: x = (d·sc_j)·q − dmin·m_j; the min term from each token's d·Σq.
@@ -119,22 +152,20 @@ void lanes_q4_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, con
                 const float* xds32, int64_t N, float* y, int64_t ldy) {
   const int64_t nsb = I / 256;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  alignas(32) uint8_t u[64];
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ4_KBytes) {
       const float d = half_at(w), dmin = half_at(w + 2);
       for (int c = 0; c < 4; ++c) {
         const __m256i q = load32(w + 16 + c * 32);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_and_si256(q, low4));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(u + 32),
-                           _mm256_and_si256(_mm256_srli_epi16(q, 4), low4));
+        const __m256i nib[2] = {_mm256_and_si256(q, low4),
+                                _mm256_and_si256(_mm256_srli_epi16(q, 4), low4)};
         for (int h = 0; h < 2; ++h) {
           const int sub = 2 * c + h;
           const int64_t b = sb * 8 + sub;
           uint8_t sc, m;
           q4k_scale_min(w + 4, sub, &sc, &m);
-          const __m256i isum = idot_lanes<Dot, 8>(_mm256_setzero_si256(), u + 32 * h, xq + b * 256);
+          const __m256i isum = block_lanes<Dot>(_mm256_setzero_si256(), halves(nib[h]), xq + b * 256);
           const __m256 scale =
               _mm256_mul_ps(_mm256_set1_ps(d * static_cast<float>(sc)), _mm256_loadu_ps(xd + b * 8));
           acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
@@ -152,7 +183,6 @@ template <class Dot>
 void lanes_q6_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
                 const int32_t* xs16, int64_t N, float* y, int64_t ldy) {
   const int64_t nsb = I / 256;
-  alignas(32) uint8_t u[32];
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ6_KBytes) {
@@ -162,13 +192,13 @@ void lanes_q6_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, con
         const __m256i l0 = load32(w + g * 64), l1 = load32(w + g * 64 + 32);
         const __m256i hb = load32(w + 128 + g * 32);
         for (int k = 0; k < 4; ++k) {
-          _mm256_store_si256(reinterpret_cast<__m256i*>(u), q6_k_bytes(l0, l1, hb, k));
+          const Halves u = halves(q6_k_bytes(l0, l1, hb, k));
           const int64_t b = sb * 8 + g * 4 + k;
           const __m256 dx = _mm256_loadu_ps(xd + b * 8);
           for (int h = 0; h < 2; ++h) {
             const int sub = g * 8 + k * 2 + h;
-            const __m256i isum = idot_lanes<Dot, 4>(neg_shl(xs16 + (2 * b + h) * 8, 5), u + 16 * h,
-                                                    xq + b * 256 + h * 128);
+            const __m256i isum = half_lanes<Dot>(neg_shl(xs16 + (2 * b + h) * 8, 5),
+                                                 h == 0 ? u.lo : u.hi, xq + b * 256 + h * 128);
             const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(d * static_cast<float>(sc[sub])), dx);
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
           }
@@ -185,8 +215,8 @@ void rows_lanes(int type, const uint8_t* w, int64_t rows_n, int64_t I, const int
                 const float* xd, const float* xds32, const int32_t* xs16, const int32_t* xs32,
                 int64_t N, float* y, int64_t ldy) {
   switch (type) {
-    case 0: return lanes_q8_0<Dot>(w, rows_n, I, xq, xd, xs32, N, y, ldy);
-    case 1: return lanes_q5_0<Dot>(w, rows_n, I, xq, xd, xs32, N, y, ldy);
+    case 0: return lanes_32<Dot, true>(w, rows_n, I, xq, xd, xs32, N, y, ldy);
+    case 1: return lanes_32<Dot, false>(w, rows_n, I, xq, xd, xs32, N, y, ldy);
     case 2: return lanes_q4_k<Dot>(w, rows_n, I, xq, xd, xds32, N, y, ldy);
     default: return lanes_q6_k<Dot>(w, rows_n, I, xq, xd, xs16, N, y, ldy);
   }

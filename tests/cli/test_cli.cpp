@@ -344,6 +344,13 @@ TEST(CliThreads, ZeroAndTheEnvironmentAreValidCounts) {
   EXPECT_EQ(run("-t 0 " + info).status, 0);
   EXPECT_EQ(run("-t 1 " + info).status, 0);
   EXPECT_EQ(run("--threads 2 " + info).status, 0);
+  // The global options also after the command (as llama.cpp users write them).
+  EXPECT_EQ(run(info + " --threads 2").status, 0);
+  EXPECT_EQ(run(info + " -t 1 --log warn").status, 0);
+  const CliRun misspelt = run(info + " --thread 2");
+  EXPECT_EQ(misspelt.status, 2);
+  EXPECT_NE(misspelt.err.find("did you mean --threads?"), std::string::npos) << misspelt.err;
+  EXPECT_EQ(run(info + " --threads 0.5").status, 2);
   EXPECT_EQ(run_with_env("TUNA_NUM_THREADS", "0", info).status, 0);
   EXPECT_EQ(run_with_env("TUNA_NUM_THREADS", "", info).status, 0);
   EXPECT_EQ(run_with_env("TUNA_NUM_THREADS", "3", info).status, 0);
