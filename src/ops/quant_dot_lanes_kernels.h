@@ -97,9 +97,6 @@ inline __m256i block_lanes_signed(const Halves& u, const Halves& sg, const int8_
   return _mm256_add_epi32(a, b);
 }
 
-// Q8_0 and Q5_0 (32-element blocks with one scale). Q8_0: x = d·q with q signed — VNNI takes
-// (q + 128) as u8 with −128·Σx folded into the integer sum, AVX2 takes |q| with the sign moved
-// onto the activations. Q5_0: x = d·(q − 16), −16·Σx folded into the integer sum.
 // One 32-element block of Q8_0 (kQ8) or Q5_0 at w: its integer sums for every token.
 template <class Dot, bool kQ8>
 inline __m256i isum_32(const uint8_t* w, const int8_t* xb, const int32_t* xs32b) {
@@ -114,6 +111,10 @@ inline __m256i isum_32(const uint8_t* w, const int8_t* xb, const int32_t* xs32b)
   }
 }
 
+// How far ahead of the block being read the weights are prefetched (the hardware prefetcher
+// alone falls behind at this kernel's pace; 2 and 4 KiB measured alike, both faster than none).
+constexpr int64_t kPrefetchBytes = 4096;
+
 // Q8_0 and Q5_0 (32-element blocks with one scale). Q8_0: x = d·q with q signed — VNNI takes
 // (q + 128) as u8 with −128·Σx folded into the integer sum, AVX2 takes |q| with the sign moved
 // onto the activations. Q5_0: x = d·(q − 16), −16·Σx folded into the integer sum. One row at a
@@ -126,6 +127,7 @@ void lanes_32(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, w += kBytes) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
       const __m256i isum = isum_32<Dot, kQ8>(w, xq + b * 256, xs32 + b * 8);
       const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(half_at(w)), _mm256_loadu_ps(xd + b * 8));
       acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
@@ -155,6 +157,8 @@ void lanes_q4_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, con
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ4_KBytes) {
+      for (int64_t at = 0; at < kQ4_KBytes; at += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + at, _MM_HINT_T0);
       const float d = half_at(w), dmin = half_at(w + 2);
       for (int c = 0; c < 4; ++c) {
         const __m256i q = load32(w + 16 + c * 32);
@@ -186,6 +190,8 @@ void lanes_q6_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, con
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ6_KBytes) {
+      for (int64_t at = 0; at < kQ6_KBytes; at += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + at, _MM_HINT_T0);
       const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
       const float d = half_at(w + 208);
       for (int g = 0; g < 2; ++g) {
