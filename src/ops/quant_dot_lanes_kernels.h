@@ -103,8 +103,26 @@ inline __m256i isum_32(const uint8_t* w, const int8_t* xb, const int32_t* xs32b)
   if constexpr (!kQ8) {
     return block_lanes<Dot>(neg_shl(xs32b, 4), halves(q5_0_bytes(w)), xb);
   } else if constexpr (Dot::kVnni) {
-    const __m256i u = _mm256_xor_si256(load32(w + 2), _mm256_set1_epi8(-128));
-    return block_lanes<Dot>(neg_shl(xs32b, 7), halves(u), xb);
+    // Groups 0-3 broadcast from memory (load ports), 4-7 shuffled from a register (shuffle
+    // ports): neither kind of port alone bounds the loop.
+    const __m256i flip = _mm256_set1_epi8(-128);
+    const __m256i hi = _mm256_xor_si256(
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 18))), flip);
+    auto lo = [&](int k) {
+      int32_t v;
+      std::memcpy(&v, w + 2 + 4 * k, 4);
+      return _mm256_xor_si256(_mm256_set1_epi32(v), flip);
+    };
+    __m256i a = neg_shl(xs32b, 7), b = _mm256_setzero_si256();
+    a = Dot::acc(a, lo(0), load32(xb));
+    b = Dot::acc(b, _mm256_shuffle_epi32(hi, 0x00), load32(xb + 128));
+    a = Dot::acc(a, lo(1), load32(xb + 32));
+    b = Dot::acc(b, _mm256_shuffle_epi32(hi, 0x55), load32(xb + 160));
+    a = Dot::acc(a, lo(2), load32(xb + 64));
+    b = Dot::acc(b, _mm256_shuffle_epi32(hi, 0xAA), load32(xb + 192));
+    a = Dot::acc(a, lo(3), load32(xb + 96));
+    b = Dot::acc(b, _mm256_shuffle_epi32(hi, 0xFF), load32(xb + 224));
+    return _mm256_add_epi32(a, b);
   } else {
     const __m256i q = load32(w + 2);
     return block_lanes_signed<Dot>(halves(_mm256_sign_epi8(q, q)), halves(q), xb);
