@@ -53,7 +53,7 @@ struct Options {
   const CLI::Option *prompt_flag = nullptr, *messages_flag = nullptr;
   GenerationRequest req;  // unset settings come from generation_config.json, else HF's defaults
   std::vector<std::string> stops;
-  bool compare_base = false, no_merge = false, do_sample = false, greedy = false;
+  bool compare_base = false, no_merge = false, do_sample = false, greedy = false, exact = false;
 };
 
 void check_options(const Options& o) {
@@ -327,6 +327,7 @@ int run_generate(Options& o) {
                  static_cast<long long>(g.sampling.top_k), static_cast<double>(g.sampling.top_p));
   g.eos_ids = generation_eos_ids(model, tok);
   g.stop_strings = o.stops;
+  g.exact = o.exact;
   PrefillProgress progress;
   g.on_prefill = progress.callback();
 
@@ -416,6 +417,9 @@ Runner register_generate(CLI::App& app) {
   app.add_option("--stop", o->stops, "stop when the output contains this text (repeatable)");
   app.add_flag("--no-merge", o->no_merge,
                "apply the adapter on the fly (x·Wᵀ + s·x·Aᵀ·Bᵀ) instead of merging it");
+  app.add_flag("--exact", o->exact,
+               "decode with F32 activations (the exact path) instead of 8-bit ones on quantized "
+               "GGUF weights: slower, bitwise the same whatever the batch (docs/generate.md)");
   app.add_flag("--compare-base", o->compare_base,
                "print the base model's answer, then the adapter's");
   return [o]() { return run_with_flag_names(kFlags, [&] { return run_generate(*o); }); };

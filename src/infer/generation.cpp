@@ -145,6 +145,7 @@ Generation generate(const Model& model, const ModelWeights* weights,
       break;
     }
     if (step + 1 < options.max_new_tokens) {
+      const Int8ActivationScope fast(!options.exact);
       logits = decoder.next_logits({id});
       if (session != nullptr) session->ids.push_back(id);
     }
@@ -252,6 +253,7 @@ void generate_batch(const Model& model, const ModelWeights* weights,
         decoders.push_back(&go_on[i]->decoder);
         ids.push_back({go_on[i]->context.back()});
       }
+      const Int8ActivationScope fast(!options.exact);
       const Tensor logits = KvDecoder::next_logits_batch(decoders, ids);
       const int64_t V = logits.dim(1);
       for (size_t i = at; i < end; ++i) {

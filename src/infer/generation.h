@@ -28,6 +28,9 @@ struct GenerationOptions {
   // Called after each chunk of a long prefill with the prompt tokens fed so far and in all (a
   // prompt of more than kPrefillChunk new tokens is fed kPrefillChunk at a time). Empty: none.
   std::function<void(int64_t done, int64_t total)> on_prefill;
+  // The decoding steps with F32 activations (the exact path) instead of 8-bit activations on
+  // quantized GGUF weights (ops/quant_dot.h, docs/generate.md). Prefill is exact either way.
+  bool exact = false;
 };
 
 // Prompts longer than this many new tokens are prefilled in chunks of this size, so progress can

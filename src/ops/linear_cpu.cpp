@@ -113,9 +113,9 @@ void rows_dot_quantized(const Tensor& w, int64_t N, int64_t I, int64_t O, const 
     }
   };
   if (int8_activations()) {
-    // The opt-in fast path (quant_dot.h): activations rounded to 8 bits, integer block dots; any
-    // number of tokens. One token: the per-token kernel; more: groups of up to 8 tokens in the
-    // lanes of one weight pass.
+    // The decoding fast path (quant_dot.h: Int8ActivationScope): activations rounded to 8 bits,
+    // integer block dots. One token: the per-token kernel; more: the tokens in the lanes of one
+    // weight pass (so a token's result depends on whether it is alone, not on the others).
     const ActQ8 a = quantize_act_q8(x, N, I);
     if (N == 1) {
       for_row_chunks([&](const uint8_t* rows, int64_t r0, int64_t r1) {
@@ -123,13 +123,9 @@ void rows_dot_quantized(const Tensor& w, int64_t N, int64_t I, int64_t O, const 
       });
       return;
     }
-    std::vector<ActQ8Lanes> groups;
-    for (int64_t n0 = 0; n0 < N; n0 += kQuantDotMaxN)
-      groups.push_back(act_q8_lanes(a, n0, std::min(kQuantDotMaxN, N - n0)));
+    const ActQ8Lanes lanes = act_q8_lanes(a, 0, N);
     for_row_chunks([&](const uint8_t* rows, int64_t r0, int64_t r1) {
-      for (size_t g = 0; g < groups.size(); ++g)
-        quant_dot_rows_lanes(w.dtype(), rows, r1 - r0, I, groups[g],
-                             y + static_cast<int64_t>(g) * kQuantDotMaxN * O + r0, O);
+      quant_dot_rows_lanes(w.dtype(), rows, r1 - r0, I, lanes, y + r0, O);
     });
     return;
   }
@@ -168,8 +164,7 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
     add_bias(bias, y);
     return;
   }
-  if (!transposed && quant_dot_supported(w.dtype()) &&
-      (N <= kQuantDotMaxN || int8_activations())) {
+  if (!transposed && quant_dot_supported(w.dtype()) && N <= kQuantDotMaxN) {
     rows_dot_quantized(w, N, I, O, px, py);
     add_bias(bias, y);
     return;

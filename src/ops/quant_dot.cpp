@@ -289,12 +289,20 @@ ActQ8 quantize_act_q8(const float* x, int64_t N, int64_t I) {
   return a;
 }
 
+namespace {
+thread_local bool t_int8_activations = false;
+}  // namespace
+
 bool int8_activations() {
-  static const bool on = [] {
-    const char* v = std::getenv("TUNA_INT8_ACTIVATIONS");
-    return v != nullptr && std::string(v) == "1";
-  }();
-  return on;
+  return t_int8_activations;
+}
+
+Int8ActivationScope::Int8ActivationScope(bool on) : previous_(t_int8_activations) {
+  t_int8_activations = on;
+}
+
+Int8ActivationScope::~Int8ActivationScope() {
+  t_int8_activations = previous_;
 }
 
 namespace {

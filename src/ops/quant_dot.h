@@ -46,11 +46,25 @@ const char* quant_dot_isa_name(QuantDotIsa isa);
 void quant_dot_rows_isa(QuantDotIsa isa, DType t, const uint8_t* w, int64_t rows, int64_t I,
                         const float* x, const ActSums& sums, int64_t N, float* y, int64_t ldy);
 
-// ---- 8-bit activations: an opt-in fast path (not the exact path) ------------------------------
+// ---- 8-bit activations: the decoding fast path (not the exact path) ---------------------------
 // As llama.cpp does: each 32 activations become int8 with one F32 scale (d = max|x| / 127,
 // q = x / d rounded to nearest), and each block's dot is an integer dot of the weight quants with
-// those int8s (VNNI where the CPU has it). Changes the numerics (the activations are rounded);
-// on only when TUNA_INT8_ACTIVATIONS=1 is set (int8_activations()), for measurement.
+// those int8s (VNNI where the CPU has it). Changes the numerics (the activations are rounded):
+// linear_forward takes it for up to kQuantDotMaxN tokens only while an Int8ActivationScope that
+// turns it on is alive on the calling thread — generation's decoding steps unless `--exact`
+// (docs/generate.md); training, scoring and prefill never do.
+bool int8_activations();
+class Int8ActivationScope {
+ public:
+  explicit Int8ActivationScope(bool on);
+  ~Int8ActivationScope();
+  Int8ActivationScope(const Int8ActivationScope&) = delete;
+  Int8ActivationScope& operator=(const Int8ActivationScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 struct ActQ8 {
   int64_t N = 0, I = 0;
   std::vector<int8_t> q;        // [N, I]
@@ -58,7 +72,6 @@ struct ActQ8 {
   std::vector<int32_t> s16, s32;  // Σ q over each 16 / 32 elements: [N, I/16], [N, I/32]
 };
 ActQ8 quantize_act_q8(const float* x, int64_t N, int64_t I);
-bool int8_activations();
 // Kernels (quant_dot_isa_available): SCALAR (the reference: integer sums, then F32), AVX2
 // (maddubs), AVX512 (VNNI).
 // y[n·ldy + r] = row r of w · (dequantized) activations of token n0 + n, n in [0, N ≤ 8).
