@@ -20,6 +20,7 @@
 #include "lora/targets.h"
 #include "model/model.h"
 #include "model/train_step.h"
+#include "ops/quant_dot.h"
 #include "tokenizer/gguf_vocab.h"
 
 namespace tuna {
@@ -436,6 +437,9 @@ TEST(GenerateReal, SessionReusesThePreviousTurnsCache) {
   GenerationOptions g;
   g.max_new_tokens = 6;
   g.eos_ids = generation_eos_ids(model, tok);
+  // The exact path: on the fast path the reused cache holds the first reply's keys/values from
+  // decoding steps (8-bit activations), a fresh prefill computes them exactly.
+  g.exact = true;
   KvSession session{KvDecoder(model), {}};
   const std::vector<int32_t> first = tok.encode("The capital of France is", true);
   const Generation a = generate(model, nullptr, nullptr, tok, first, g, {}, &session);
@@ -488,6 +492,45 @@ TEST(GenerateReal, GreedyIsDeterministicAndStopsAtStopStrings) {
   EXPECT_EQ(c.finish_reason, "stop");
   EXPECT_EQ(c.text, a.text.substr(0, a.text.find(g.stop_strings[0])));
   EXPECT_EQ(streamed_stop, c.text);
+}
+
+// On quantized weights the default decoding steps round activations to 8 bits (the fast path)
+// and a sequence alone takes other kernels than one in a batch; with `exact` each sequence of a
+// batch is bitwise what it is alone (the guarantee --prompts documents for --exact).
+TEST(GenerateReal, ExactBatchesEqualSequencesAloneAndTheFastPathDiffers) {
+  ASSERT_TRUE(std::filesystem::exists(kGguf)) << kGguf << " is missing: run scripts/setup.sh";
+  const Model model = Model::load(kGguf);
+  const Tokenizer tok = tokenizer_from_gguf(*model.gguf());
+  std::vector<std::vector<int32_t>> prompts;
+  for (const char* p : {"The capital of France is", "def add(a, b):", "Once upon a time"})
+    prompts.push_back(tok.encode(p, true));
+  GenerationOptions g;
+  g.max_new_tokens = 12;
+  g.exact = true;
+  std::vector<Generation> alone;
+  for (const auto& p : prompts) alone.push_back(generate(model, nullptr, nullptr, tok, p, g));
+  std::vector<Generation> batched(prompts.size());
+  generate_batch(model, nullptr, nullptr, tok, prompts, g, 3,
+                 [&](size_t i, Generation&& r) { batched[i] = std::move(r); });
+  for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(batched[i].ids, alone[i].ids) << i;
+  // The fast path's decoding step is a different computation: its logits are close to the exact
+  // ones but not the same bits.
+  KvDecoder exact(model), fast(model);
+  const std::vector<float> a = exact.next_logits(prompts[0]);
+  const std::vector<float> b = fast.next_logits(prompts[0]);
+  ASSERT_EQ(a, b);  // the prefill is exact on both
+  const int32_t next = static_cast<int32_t>(std::max_element(a.begin(), a.end()) - a.begin());
+  const std::vector<float> step_exact = exact.next_logits({next});
+  std::vector<float> step_fast;
+  {
+    const Int8ActivationScope scope(true);
+    step_fast = fast.next_logits({next});
+  }
+  float worst = 0.0f;
+  for (size_t v = 0; v < step_exact.size(); ++v)
+    worst = std::max(worst, std::fabs(step_exact[v] - step_fast[v]));
+  EXPECT_GT(worst, 0.0f);
+  EXPECT_LT(worst, 1.0f);
 }
 
 // generation_config.json's sampling settings, as transformers' generate() takes them: the file's
