@@ -188,8 +188,11 @@ void generate_batch(const Model& model, const ModelWeights* weights,
                     const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<std::vector<int32_t>>& prompts,
                     const GenerationOptions& options, int64_t batch_size,
-                    const std::function<void(size_t, Generation&&)>& done) {
+                    const std::function<void(size_t, Generation&&)>& done,
+                    const std::vector<const std::vector<LoraAdapter>*>* prompt_adapters) {
   TUNA_ASSERT(batch_size >= 1, "generate_batch: batch_size < 1");
+  TUNA_ASSERT(prompt_adapters == nullptr || prompt_adapters->size() == prompts.size(),
+              "generate_batch: one adapter entry per prompt");
   for (const auto& p : prompts) check_prompt_and_sampling(p, options);
   std::vector<std::unique_ptr<BatchSequence>> active;
   size_t next = 0;
@@ -207,7 +210,8 @@ void generate_batch(const Model& model, const ModelWeights* weights,
   // Prompts join while there is room: each prefilled alone, exactly as generate() does.
   auto admit = [&] {
     while (static_cast<int64_t>(active.size()) < batch_size && next < prompts.size()) {
-      auto s = std::make_unique<BatchSequence>(next, model, weights, adapters, tok, options);
+      const std::vector<LoraAdapter>* own = prompt_adapters ? (*prompt_adapters)[next] : adapters;
+      auto s = std::make_unique<BatchSequence>(next, model, weights, own, tok, options);
       const std::vector<int32_t>& prompt = prompts[next++];
       s->context = prompt;
       const auto t0 = std::chrono::steady_clock::now();
@@ -227,7 +231,8 @@ void generate_batch(const Model& model, const ModelWeights* weights,
     std::vector<BatchSequence*> go_on;
     for (auto& sp : active) {
       BatchSequence& s = *sp;
-      if (options.should_stop && options.should_stop()) {
+      if ((options.should_stop && options.should_stop()) ||
+          (options.should_cancel && options.should_cancel(s.index))) {
         finish(s, "cancelled");
         continue;
       }
@@ -244,6 +249,11 @@ void generate_batch(const Model& model, const ModelWeights* weights,
       else
         go_on.push_back(&s);
     }
+    // Finished (and cancelled) sequences leave now: their caches are freed before the pass.
+    active.erase(
+        std::remove_if(active.begin(), active.end(),
+                       [](const std::unique_ptr<BatchSequence>& s) { return s->finished; }),
+        active.end());
     // One pass per group of at most 8 sequences (the per-row linear path).
     for (size_t at = 0; at < go_on.size(); at += static_cast<size_t>(kQuantDotMaxN)) {
       const size_t end = std::min(go_on.size(), at + static_cast<size_t>(kQuantDotMaxN));
@@ -261,10 +271,6 @@ void generate_batch(const Model& model, const ModelWeights* weights,
         go_on[i]->logits.assign(row, row + V);
       }
     }
-    active.erase(
-        std::remove_if(active.begin(), active.end(),
-                       [](const std::unique_ptr<BatchSequence>& s) { return s->finished; }),
-        active.end());
     admit();
   }
 }

@@ -31,6 +31,9 @@ struct GenerationOptions {
   // The decoding steps with F32 activations (the exact path) instead of 8-bit activations on
   // quantized GGUF weights (ops/quant_dot.h, docs/generate.md). Prefill is exact either way.
   bool exact = false;
+  // Batched generation: asked before each step for every active sequence (its prompt's index);
+  // true ends that sequence ("cancelled", its cache freed at once) while the others go on.
+  std::function<bool(size_t index)> should_cancel;
 };
 
 // Prompts longer than this many new tokens are prefilled in chunks of this size, so progress can
@@ -79,11 +82,15 @@ Generation generate(const Model& model, const ModelWeights* weights,
 // sequence's ids, text and finish reason equal generate() on its prompt alone with the same
 // options (greedy, or the same seed). `done(i, g)` is called as prompt i finishes, in finishing
 // order; prefill_seconds is its own prefill, decode_seconds its time from then to its end.
+// `prompt_adapters` (optional, one entry per prompt): prompt i's LoRA adapters, applied on the
+// fly over the shared `weights` (null entry: the base model) — several adapters served from one
+// base model in the same batch; without it every prompt takes `adapters`.
 void generate_batch(const Model& model, const ModelWeights* weights,
                     const std::vector<LoraAdapter>* adapters, const Tokenizer& tok,
                     const std::vector<std::vector<int32_t>>& prompts,
                     const GenerationOptions& options, int64_t batch_size,
-                    const std::function<void(size_t, Generation&&)>& done);
+                    const std::function<void(size_t, Generation&&)>& done,
+                    const std::vector<const std::vector<LoraAdapter>*>* prompt_adapters = nullptr);
 
 // The sampling settings a model directory's generation_config.json sets (HF GenerationConfig
 // fields: do_sample, temperature, top_k, top_p, min_p, repetition_penalty, max_new_tokens); a

@@ -105,13 +105,15 @@ std::vector<int32_t> KvDecoder::new_positions(int64_t n) const {
 }
 
 Tensor KvDecoder::run_stack(KvCache& cache, const std::vector<int32_t>& ids,
-                            const std::vector<int32_t>& positions) const {
+                            const std::vector<int32_t>& positions,
+                            const std::vector<RowAdapters>* rows) const {
   const auto n = static_cast<int64_t>(ids.size());
   BlockContext c;
   c.spec = &spec_;
   c.wiring = model_wiring(spec_);
   c.weights = &weights_;
-  c.adapters = adapters_.empty() ? nullptr : &adapters_;
+  c.adapters = adapters_.empty() || rows != nullptr ? nullptr : &adapters_;
+  c.row_adapters = rows;
   c.B = 1;
   c.T = n;
   c.N = n;
@@ -153,6 +155,8 @@ Tensor KvDecoder::next_logits_batch(const std::vector<KvDecoder*>& decoders,
               "next_logits_batch: one id list per decoder");
   BatchHook hook;
   std::vector<int32_t> all_ids, positions;
+  std::vector<RowAdapters> rows;  // each sequence's adapters on its rows
+  bool any_adapters = false;
   hook.begin.push_back(0);
   for (size_t i = 0; i < decoders.size(); ++i) {
     TUNA_ASSERT(!ids[i].empty(), "next_logits_batch: no ids");
@@ -163,9 +167,13 @@ Tensor KvDecoder::next_logits_batch(const std::vector<KvDecoder*>& decoders,
     all_ids.insert(all_ids.end(), ids[i].begin(), ids[i].end());
     positions.insert(positions.end(), p.begin(), p.end());
     hook.caches.push_back(&decoders[i]->cache_);
+    const LayerAdapters* table = decoders[i]->adapters_.empty() ? nullptr : &decoders[i]->adapters_;
+    rows.push_back({hook.begin.back(), static_cast<int64_t>(all_ids.size()), table});
+    any_adapters = any_adapters || table != nullptr;
     hook.begin.push_back(static_cast<int64_t>(all_ids.size()));
   }
-  const Tensor hidden = decoders[0]->run_stack(hook, all_ids, positions);
+  const Tensor hidden =
+      decoders[0]->run_stack(hook, all_ids, positions, any_adapters ? &rows : nullptr);
   for (size_t i = 0; i < decoders.size(); ++i)
     decoders[i]->cache_.length += static_cast<int64_t>(ids[i].size());
   // The last row of each sequence through the LM head: [n, C] → [n, V].

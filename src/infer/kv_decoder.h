@@ -33,7 +33,9 @@ class KvDecoder {
 
   int64_t length() const { return cache_.length; }
   // One pass for several sequences at once (batched decoding): decoders[i], each a different
-  // sequence over the same model, weights and adapters, is fed ids[i] (at least one id); returns
+  // sequence over the same model and weights — each with its own LoRA adapters applied on the
+  // fly, or none (one base pass for all rows, then each sequence's low-rank path on its own
+  // rows, the same calls as alone) — is fed ids[i] (at least one id); returns
   // the next-token logits after each one's last id: [n, V]. Every row goes through the same
   // arithmetic as when its decoder is fed alone with next_logits (row-wise ops; attention per
   // sequence; linear layers on at most 8 rows use per-row dots), so a sequence's logits do not
@@ -65,8 +67,10 @@ class KvDecoder {
   // The positions of `n` new ids after those cached (a user error past learned positions).
   std::vector<int32_t> new_positions(int64_t n) const;
   // Runs the stack over `ids` at `positions` with `cache` as the attention hook.
+  // `rows`: per-row adapters (batched decoding) instead of this decoder's own.
   Tensor run_stack(KvCache& cache, const std::vector<int32_t>& ids,
-                   const std::vector<int32_t>& positions) const;
+                   const std::vector<int32_t>& positions,
+                   const std::vector<RowAdapters>* rows = nullptr) const;
 
   const ModelSpec& spec_;
   const ModelWeights& weights_;

@@ -196,6 +196,22 @@ void linear_fwd(const BlockContext& c, int64_t layer, LoraTarget t, BlockActs& a
                 const Tensor& x, Tensor& y) {
   const auto [w, bias] = linear_slots(c.weights->layers[static_cast<size_t>(layer)], t);
   const bool tr = c.weights->linear_transposed;
+  if (c.row_adapters != nullptr) {
+    // One base pass for every row, then each sequence's own low-rank path on its rows — the
+    // same calls, on the same rows, as that sequence decoded alone.
+    TUNA_ASSERT(!c.keep && c.grads == nullptr, "block: per-row adapters are for inference");
+    linear_forward(x, *w, *bias, y, tr);
+    for (const RowAdapters& g : *c.row_adapters) {
+      const LoraAdapter* ga =
+          g.table ? (*g.table)[static_cast<size_t>(layer)][static_cast<size_t>(t)] : nullptr;
+      if (ga == nullptr || g.end <= g.begin) continue;
+      Tensor yg = y.slice0(g.begin, g.end);
+      Tensor xa = f32(g.end - g.begin, ga->r);
+      lora_add_forward(x.slice0(g.begin, g.end), ga->a, ga->b, lora_params(c, layer, t, *ga), yg,
+                       xa);
+    }
+    return;
+  }
   LoraAdapter* ad = adapter_of(c, layer, t);
   if (ad == nullptr) return linear_forward(x, *w, *bias, y, tr);
   Tensor& xa = kept(c, acts.xa[static_cast<size_t>(t)], c.N, ad->r);

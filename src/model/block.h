@@ -167,12 +167,22 @@ class ActivationWorkspace {
 // What a caller wants from the block besides its activations: the geometry, how attention is
 // done (in-batch with key mask and packed-sample starts, or against a KV cache), whether
 // activations are kept for the backward, dropout, weights, gradients and adapters.
+// Batched decoding with an adapter choice per sequence: rows [begin, end) of the pass take the
+// adapters of `table` (nullptr: the base model alone). Inference only.
+struct RowAdapters {
+  int64_t begin = 0, end = 0;
+  const LayerAdapters* table = nullptr;
+};
+
 struct BlockContext {
   const ModelSpec* spec = nullptr;
   ModelWiring wiring;
   const ModelWeights* weights = nullptr;
   ModelWeights* grads = nullptr;            // nullable; defined slots are trainable
   const LayerAdapters* adapters = nullptr;  // nullable: no adapters
+  // Set (inference only): each row group's own adapters, applied after one base pass for all
+  // rows; `adapters` is then unused.
+  const std::vector<RowAdapters>* row_adapters = nullptr;
   int64_t B = 0, T = 0, N = 0;              // decoding: B = 1, T = N = new tokens
   Tensor key_valid;                         // [B, T] I32 or undefined
   Tensor segment_start;  // [B, T] I32: first token of each token's sample (packed), or undefined

@@ -39,6 +39,24 @@ void lora_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, c
   throw_no_kernel("lora_linear_forward", device);
 }
 
+void lora_add_forward(const Tensor& x, const Tensor& a, const Tensor& b, const LoraParams& params,
+                      Tensor& y, Tensor& xa) {
+  TUNA_ASSERT(x.ndim() == 2 && x.dtype() == DType::F32, "lora: x is [N, in] F32");
+  TUNA_ASSERT(a.ndim() == 2 && b.ndim() == 2 && a.dtype() == DType::F32 && b.dtype() == DType::F32,
+              "lora: A and B are 2-D F32");
+  TUNA_ASSERT(a.dim(1) == x.dim(1) && b.dim(1) == a.dim(0), "lora: x, A, B shapes");
+  TUNA_ASSERT(y.ndim() == 2 && y.dtype() == DType::F32 && y.dim(0) == x.dim(0) &&
+                  y.dim(1) == b.dim(0),
+              "lora: y is [N, out] F32");
+  TUNA_ASSERT(xa.ndim() == 2 && xa.dtype() == DType::F32 && xa.dim(0) == x.dim(0) &&
+                  xa.dim(1) == a.dim(0),
+              "lora: xa is [N, R] F32");
+  TUNA_ASSERT(params.dropout >= 0.0f && params.dropout < 1.0f, "lora: dropout in [0, 1)");
+  const Device device = op_device("lora_add_forward", {&x, &a, &b, &y, &xa});
+  if (device == Device::CPU) return cpu::lora_add_forward(x, a, b, params, y, xa);
+  throw_no_kernel("lora_add_forward", device);
+}
+
 void lora_linear_backward(const Tensor& x, const Tensor& w, const Tensor& a, const Tensor& b,
                           const LoraParams& params, const Tensor& xa, const Tensor& dy, Tensor* dx,
                           Tensor& da, Tensor& db, bool transposed) {

@@ -25,6 +25,12 @@ void lora_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, c
                          const Tensor& b, const LoraParams& params, Tensor& y, Tensor& xa,
                          bool transposed = false);
 
+// The low-rank path alone: y [N, out] += s·(drop(x)·Aᵀ)·Bᵀ, xa [N, R] = drop(x)·Aᵀ written.
+// lora_linear_forward is linear_forward then this; batched decoding calls it per sequence, each
+// with its own adapter, after one base pass for all rows.
+void lora_add_forward(const Tensor& x, const Tensor& a, const Tensor& b, const LoraParams& params,
+                      Tensor& y, Tensor& xa);
+
 // dy: [N, out] F32; x, w, a, b, params, xa as in the forward.
 // dx: [N, in] F32 = dy·W + (s·dy·B·A) ⊙ mask/(1 − p), overwritten (nullptr: not needed);
 // da: [R, in] += (s·dy·B)ᵀ·drop(x);  db: [out, R] += s·dyᵀ·xa.
@@ -37,6 +43,8 @@ void lora_linear_backward(const Tensor& x, const Tensor& w, const Tensor& a, con
 void lora_dropout(const Tensor& x, const LoraParams& params, Tensor& out);
 
 namespace cpu {
+void lora_add_forward(const Tensor& x, const Tensor& a, const Tensor& b, const LoraParams& params,
+                      Tensor& y, Tensor& xa);
 void lora_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& a,
                          const Tensor& b, const LoraParams& params, Tensor& y, Tensor& xa,
                          bool transposed);

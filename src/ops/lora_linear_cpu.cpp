@@ -30,8 +30,13 @@ void lora_dropout(const Tensor& x, const LoraParams& params, Tensor& out) {
 void lora_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& a,
                          const Tensor& b, const LoraParams& params, Tensor& y, Tensor& xa,
                          bool transposed) {
-  const int64_t N = x.dim(0), I = x.dim(1), R = a.dim(0), O = b.dim(0);
   cpu::linear_forward(x, w, bias, y, transposed);
+  cpu::lora_add_forward(x, a, b, params, y, xa);
+}
+
+void lora_add_forward(const Tensor& x, const Tensor& a, const Tensor& b, const LoraParams& params,
+                      Tensor& y, Tensor& xa) {
+  const int64_t N = x.dim(0), I = x.dim(1), R = a.dim(0), O = b.dim(0);
   Tensor dropped = params.dropout > 0.0f ? Tensor::empty(x.shape(), DType::F32) : x;
   if (params.dropout > 0.0f) cpu::lora_dropout(x, params, dropped);
   // xa[N, R] = drop(x)[N, I] · A[R, I]ᵀ

@@ -308,7 +308,9 @@ TEST(Adapter, MergedAndAppliedGiveTheSameGreedyTokens) {
 // sequences of different lengths decoding together (2, 5 and 8 sequences; a pass of two ids per
 // sequence while it has at most 8 rows), on F32 (Llama), transposed Conv1D (GPT-2), Gemma 3 and
 // Qwen 3 weights, and the real quantized GGUF.
-void expect_batch_equals_alone(const Model& model, const std::string& name) {
+// `adapters`: sequence s decodes with adapters[s % size] applied on the fly (null: none).
+void expect_batch_equals_alone(const Model& model, const std::string& name,
+                               const std::vector<const std::vector<LoraAdapter>*>& adapters = {}) {
   const int64_t V = model.spec().vocab;
   for (int64_t n_seq : {2, 5, 8}) {
     std::vector<KvDecoder> alone, batched;
@@ -316,8 +318,10 @@ void expect_batch_equals_alone(const Model& model, const std::string& name) {
     batched.reserve(static_cast<size_t>(n_seq));
     for (int64_t s = 0; s < n_seq; ++s) {
       const std::vector<int32_t> prompt = test_ids(2 + s, V);
-      alone.emplace_back(model);
-      batched.emplace_back(model);
+      const std::vector<LoraAdapter>* own =
+          adapters.empty() ? nullptr : adapters[static_cast<size_t>(s) % adapters.size()];
+      alone.emplace_back(model, nullptr, own);
+      batched.emplace_back(model, nullptr, own);
       alone.back().next_logits(prompt);
       batched.back().next_logits(prompt);
     }
@@ -348,6 +352,30 @@ void expect_batch_equals_alone(const Model& model, const std::string& name) {
 TEST(KvCacheBatch, EachSequenceBitwiseAsAlone) {
   for (const char* name : {"llama", "gpt2", "gemma3", "qwen3"})
     expect_batch_equals_alone(Model::load(kModels + "/" + name), name);
+}
+
+// Several adapters served from one base model in the same pass (issue 13 item 4): sequences
+// with adapter A, adapter B (other targets and rank) or none, each bitwise as alone.
+TEST(KvCacheBatch, EachSequenceWithItsOwnAdapterBitwiseAsAlone) {
+  for (const char* name : {"llama", "gpt2", "gemma3"}) {
+    const Model model = Model::load(kModels + "/" + name);
+    const bool gpt2 = std::string(name) == "gpt2";
+    auto make = [&](int r, std::vector<std::string> targets, float phase) {
+      LoraSet set = create_lora(
+          model, lora_config_from_json({{"r", r}, {"lora_alpha", 2 * r}, {"target_modules", targets}},
+                                       "test"));
+      for (LoraAdapter& a : set.adapters)
+        for (int64_t e = 0; e < a.b.numel(); ++e)
+          a.b.data_mut<float>()[e] = 0.05f * std::sin(phase + static_cast<float>(e));
+      return set;
+    };
+    const LoraSet a = make(4, gpt2 ? std::vector<std::string>{"c_attn"}
+                                   : std::vector<std::string>{"q_proj", "v_proj"}, 0.0f);
+    const LoraSet b = make(2, gpt2 ? std::vector<std::string>{"c_attn", "c_fc"}
+                                   : std::vector<std::string>{"o_proj", "up_proj"}, 1.0f);
+    expect_batch_equals_alone(model, std::string(name) + " with adapters",
+                              {&a.adapters, &b.adapters, nullptr});
+  }
 }
 
 // --- the real Gemma 3 270M GGUF ----------------------------------------------------------------
