@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "infer/generation.h"
+#include "lora/config.h"
+#include "lora/targets.h"
 #include "model/model.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
@@ -205,6 +207,54 @@ TEST(GenerateBatch, EachSequenceEqualsItsRunAlone) {
       }
     }
   }
+}
+
+// The engine's continuous batching for a server: each prompt with its own adapter (two adapters
+// and the base model served from one set of base weights in the same batch), each result equal
+// to generate() alone with that adapter; one sequence cancelled mid-way ends "cancelled" after
+// the tokens it had, the others are untouched.
+TEST(GenerateBatch, PerPromptAdaptersAndCancellingOneSequence) {
+  const Model model = Model::load(kLlama);
+  const int64_t V = model.spec().vocab;
+  const Tokenizer tok = two_char_tokenizer(V);
+  auto make = [&](int r, const std::vector<std::string>& targets, float phase) {
+    LoraSet set = create_lora(
+        model, lora_config_from_json(
+                   {{"r", r}, {"lora_alpha", 2 * r}, {"target_modules", targets}}, "test"));
+    for (LoraAdapter& a : set.adapters)
+      for (int64_t e = 0; e < a.b.numel(); ++e)
+        a.b.data_mut<float>()[e] = 0.5f * std::sin(phase + static_cast<float>(e));
+    return set;
+  };
+  const LoraSet a = make(4, {"q_proj", "v_proj"}, 0.0f);
+  const LoraSet b = make(2, {"o_proj", "up_proj", "down_proj"}, 1.0f);
+  std::vector<std::vector<int32_t>> prompts;
+  for (int64_t p = 0; p < 6; ++p)
+    prompts.push_back({static_cast<int32_t>(1 + p * 37 % (V - 1)), static_cast<int32_t>(5 + p)});
+  const std::vector<const std::vector<LoraAdapter>*> own = {&a.adapters, &b.adapters, nullptr,
+                                                            &a.adapters, &b.adapters, nullptr};
+  GenerationOptions g;
+  g.max_new_tokens = 8;
+  std::vector<Generation> alone;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    alone.push_back(generate(model, nullptr, own[i], tok, prompts[i], g));
+  // The adapters matter: the same prompt with and without one decodes differently.
+  EXPECT_NE(generate(model, nullptr, nullptr, tok, prompts[0], g).ids, alone[0].ids);
+  EXPECT_NE(generate(model, nullptr, nullptr, tok, prompts[1], g).ids, alone[1].ids);
+  std::vector<int> asked(prompts.size(), 0);
+  g.should_cancel = [&](size_t i) { return i == 2 && asked[i]++ >= 3; };
+  std::vector<Generation> got(prompts.size());
+  generate_batch(model, nullptr, nullptr, tok, prompts, g, 4,
+                 [&](size_t i, Generation&& r) { got[i] = std::move(r); }, &own);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (i == 2) continue;
+    EXPECT_EQ(got[i].ids, alone[i].ids) << "prompt " << i;
+    EXPECT_EQ(got[i].text, alone[i].text) << "prompt " << i;
+    EXPECT_EQ(got[i].finish_reason, alone[i].finish_reason) << "prompt " << i;
+  }
+  EXPECT_EQ(got[2].finish_reason, "cancelled");
+  ASSERT_EQ(got[2].ids.size(), 3u);
+  EXPECT_EQ(got[2].ids, std::vector<int32_t>(alone[2].ids.begin(), alone[2].ids.begin() + 3));
 }
 
 }  // namespace
