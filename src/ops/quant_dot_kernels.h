@@ -66,6 +66,15 @@ inline __m256i q5_0_bytes(const uint8_t* w) {
                          _mm256_and_si256(bits_to_bytes(u32_at(w + 2)), _mm256_set1_epi8(0x10)));
 }
 
+// Q4_K: the 32 quant bytes of chunk c (0..3) of a super-block, split into sub-block 2c (the low
+// nibbles) and 2c + 1 (the high ones), each as 32 bytes 0..15 in element order.
+inline void q4_k_nibbles(const uint8_t* block, int c, __m256i out[2]) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + c * 32));
+  out[0] = _mm256_and_si256(q, low4);
+  out[1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+}
+
 // Q6_K: quants (0..63) of elements g·128 + k·32 + [0, 32) from the low-bit bytes l0 / l1
 // (ql[g·64 ..], ql[g·64 + 32 ..]) and the high-bit bytes hb (qh[g·32 ..]).
 inline __m256i q6_k_bytes(__m256i l0, __m256i l1, __m256i hb, int k) {
@@ -204,7 +213,6 @@ void rows_q4_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const 
                float* y, int64_t ldy) {
   using F = typename V::F;
   const int64_t nsb = I / 256, n32 = I / 32;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t r = 0; r < rows; ++r) {
     F acc[N];
     float corr[N];
@@ -212,10 +220,11 @@ void rows_q4_k(const uint8_t* w, int64_t rows, int64_t I, const float* x, const 
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ4_KBytes) {
       const float d = half_at(w), dmin = half_at(w + 2);
       for (int c = 0; c < 4; ++c) {
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16 + c * 32));
+        __m256i nib[2];
+        q4_k_nibbles(w, c, nib);
         F half[2][32 / V::kW];
-        V::u8(_mm256_and_si256(q, low4), half[0]);
-        V::u8(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), half[1]);
+        V::u8(nib[0], half[0]);
+        V::u8(nib[1], half[1]);
         for (int h = 0; h < 2; ++h) {
           const int sub = 2 * c + h;
           uint8_t sc, m;
@@ -340,7 +349,6 @@ template <class Dot, int64_t N>
 void rows_q4_k_i8(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
                   const int32_t* xs32, float* y, int64_t ldy) {
   const int64_t nsb = I / 256, nb = I / 32;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc[N];
     float corr[N];
@@ -348,9 +356,8 @@ void rows_q4_k_i8(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, c
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ4_KBytes) {
       const float d = half_at(w), dmin = half_at(w + 2);
       for (int c = 0; c < 4; ++c) {
-        const __m256i q = load32(w + 16 + c * 32);
-        const __m256i half[2] = {_mm256_and_si256(q, low4),
-                                 _mm256_and_si256(_mm256_srli_epi16(q, 4), low4)};
+        __m256i half[2];
+        q4_k_nibbles(w, c, half);
         for (int h = 0; h < 2; ++h) {
           const int sub = 2 * c + h;
           uint8_t sc, m;

@@ -171,7 +171,6 @@ template <class Dot>
 void lanes_q4_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, const float* xd,
                 const float* xds32, int64_t N, float* y, int64_t ldy) {
   const int64_t nsb = I / 256;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t r = 0; r < rows; ++r) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb, w += kQ4_KBytes) {
@@ -179,9 +178,8 @@ void lanes_q4_k(const uint8_t* w, int64_t rows, int64_t I, const int8_t* xq, con
         _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + at, _MM_HINT_T0);
       const float d = half_at(w), dmin = half_at(w + 2);
       for (int c = 0; c < 4; ++c) {
-        const __m256i q = load32(w + 16 + c * 32);
-        const __m256i nib[2] = {_mm256_and_si256(q, low4),
-                                _mm256_and_si256(_mm256_srli_epi16(q, 4), low4)};
+        __m256i nib[2];
+        q4_k_nibbles(w, c, nib);
         for (int h = 0; h < 2; ++h) {
           const int sub = 2 * c + h;
           const int64_t b = sb * 8 + sub;
