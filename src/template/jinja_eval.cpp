@@ -72,15 +72,27 @@ Interpreter::Flow Interpreter::exec(const Body& body) {
   return Flow::NORMAL;
 }
 
+namespace {
+[[noreturn]] void over_budget() {
+  raise("RuntimeError", "the template ran more than " + std::to_string(kMaxSteps) +
+                            " steps (tags and expressions): a loop that grows without end?");
+}
+}  // namespace
+
 Interpreter::Flow Interpreter::exec_node(const Node& n) {
   try {
+    if (++steps_ > kMaxSteps) over_budget();
     switch (n.kind) {
       case Node::Kind::TEXT:
+        check_string_size(out_.size() + n.text.size());
         out_ += n.text;
         break;
-      case Node::Kind::OUTPUT:
-        out_ += eval(*n.expr).str();
+      case Node::Kind::OUTPUT: {
+        const std::string text = eval(*n.expr).str();
+        check_string_size(out_.size() + text.size());
+        out_ += text;
         break;
+      }
       case Node::Kind::IF:
         for (const auto& [cond, body] : n.branches)
           if (!cond || eval(*cond).truthy()) return exec(body);
@@ -169,6 +181,8 @@ void Interpreter::exec_for(const Node& n) {
   const int64_t len = static_cast<int64_t>(items.size());
   auto cycle_state = std::make_shared<int64_t>(0);
   for (int64_t i = 0; i < len; ++i) {
+    steps_ += kLoopIterationSteps;
+    if (steps_ > kMaxSteps) over_budget();
     Value loop = Value::dict();
     Dict& d = loop.entries();
     d.entries.reserve(13);
@@ -259,6 +273,7 @@ Value Interpreter::make_macro(const Node& n) {
 
 Value Interpreter::eval(const Expr& e) {
   try {
+    if (++steps_ > kMaxSteps) over_budget();
     return eval_inner(e);
   } catch (TemplateError& err) {
     if (err.line() == 0) err.set_position(e.line, e.column);
@@ -419,6 +434,9 @@ namespace {
 }
 
 Value repeat(const Value& seq, int64_t n) {
+  const size_t unit = seq.is_string() ? seq.as_string().size() : seq.items().size() * sizeof(Value);
+  if (n > 0 && unit > 0 && static_cast<uint64_t>(n) > kMaxStringBytes / unit)
+    check_string_size(kMaxStringBytes + 1);  // the result would exceed the budget
   if (seq.is_string()) {
     std::string out;
     for (int64_t i = 0; i < n; ++i) out += seq.as_string();
@@ -440,7 +458,11 @@ int64_t floor_div(int64_t a, int64_t b) {
 }  // namespace
 
 Value Interpreter::binary(const std::string& op, const Value& l, const Value& r) {
-  if (op == "~") return Value(l.str() + r.str());
+  if (op == "~") {
+    std::string a = l.str(), b = r.str();
+    check_string_size(a.size() + b.size());
+    return Value(a + b);
+  }
   check_defined(l);
   check_defined(r);
   const bool nums = l.is_number() && r.is_number();
@@ -449,7 +471,10 @@ Value Interpreter::binary(const std::string& op, const Value& l, const Value& r)
     if (nums)
       return floats ? Value(l.as_float() + r.as_float())
                     : Value(int_arith('+', l.as_int(), r.as_int()));
-    if (l.is_string() && r.is_string()) return Value(l.as_string() + r.as_string());
+    if (l.is_string() && r.is_string()) {
+      check_string_size(l.as_string().size() + r.as_string().size());
+      return Value(l.as_string() + r.as_string());
+    }
     if (l.kind() == r.kind() && l.is_sequence()) {
       List out = l.items();
       out.insert(out.end(), r.items().begin(), r.items().end());

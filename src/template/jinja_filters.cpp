@@ -118,11 +118,12 @@ std::string tojson_filter(const Value& v, Args& a) {
 }
 
 std::string indent_filter(const std::string& s_in, const Value& width, bool first, bool blank) {
-  std::string ind =
-      width.is_string()
-          ? width.as_string()
-          : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
+  const size_t w = width.is_string() ? width.as_string().size()
+                                     : static_cast<size_t>(std::max<int64_t>(0, width.as_int()));
+  check_string_size(w);
+  std::string ind = width.is_string() ? width.as_string() : std::string(w, ' ');
   std::vector<std::string> lines = py_splitlines(s_in + "\n", false);
+  check_string_size(s_in.size() + (lines.size() + 1) * ind.size());
   std::string rv;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + ind : "") + lines[i];
@@ -178,7 +179,9 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       for (const Value& item : iterate(v)) {
         if (!first) out += sep;
         first = false;
-        out += (attr.is_none() ? item : get_attribute(in, item, attr)).str();
+        const std::string piece = (attr.is_none() ? item : get_attribute(in, item, attr)).str();
+        check_string_size(out.size() + piece.size() + sep.size());
+        out += piece;
       }
       return Value(std::move(out));
     };
@@ -369,6 +372,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       int64_t width = a.get(0, "width", Value(80)).as_int();
       int64_t len = static_cast<int64_t>(utf8::count_chars(s));
       if (width <= len) return Value(s);
+      check_string_size(static_cast<size_t>(width - len) + s.size());
       int64_t pad = width - len, left = pad / 2 + (pad & width & 1);
       return Value(std::string(static_cast<size_t>(left), ' ') + s +
                    std::string(static_cast<size_t>(pad - left), ' '));

@@ -5,6 +5,8 @@
 // fresh scope, `if` does not, namespace() objects are the way to carry state out of a loop.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +15,15 @@
 #include "template/jinja_ast.h"
 
 namespace tuna::jinja {
+
+// A render's budget: a template is a program, and one from a model file or a user must not hang
+// `tuna` or exhaust memory. Past kMaxSteps (a tag run or an expression evaluated: 1 step; a loop
+// iteration, which builds the `loop` object: kLoopIterationSteps) a render stops with a
+// RuntimeError; a string longer than kMaxStringBytes (jinja_value.h: the output, a concatenation,
+// a repetition, a join, a replace or a padded string) raises MemoryError. Real chat templates stay
+// far below both: a message costs tens of steps.
+constexpr int64_t kMaxSteps = 1'000'000;
+constexpr int64_t kLoopIterationSteps = 10;
 
 class Interpreter {
  public:
@@ -39,6 +50,7 @@ class Interpreter {
   std::vector<std::pair<size_t, size_t>> spans_;
   int capture_depth_ = 0;
   int macro_depth_ = 0;
+  int64_t steps_ = 0;  // tags run and expressions evaluated so far (the render's work budget)
 
   Flow exec(const Body& body);
   Flow exec_node(const Node& n);

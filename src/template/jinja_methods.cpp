@@ -254,6 +254,7 @@ Value str_method(const Value& self, const std::string& name, bool* found) {
       for (const Value& v : iterate(a.get(0, "iterable"))) {
         if (!v.is_string())
           raise("TypeError", "sequence item: expected str instance, " + v.type_name() + " found");
+        check_string_size(out.size() + s.size() + v.as_string().size());
         if (!first) out += s;
         first = false;
         out += v.as_string();

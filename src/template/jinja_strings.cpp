@@ -173,6 +173,7 @@ std::string py_replace(const std::string& s, const std::string& old_s, const std
     std::vector<size_t> off = char_offsets(s);
     for (size_t i = 0; i + 1 < off.size(); ++i) {
       if (count < 0 || done < count) {
+        check_string_size(out.size() + new_s.size() + s.size());
         out += new_s;
         ++done;
       }
@@ -186,6 +187,7 @@ std::string py_replace(const std::string& s, const std::string& old_s, const std
     size_t p = s.find(old_s, pos);
     if (p == std::string::npos) break;
     out.append(s, pos, p - pos);
+    check_string_size(out.size() + new_s.size() + (s.size() - p));
     out += new_s;
     pos = p + old_s.size();
     ++done;

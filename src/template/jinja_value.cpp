@@ -250,6 +250,13 @@ void raise(const std::string& type, const std::string& message) {
   throw TemplateError(type, message);
 }
 
+void check_string_size(size_t bytes) {
+  if (bytes > kMaxStringBytes)
+    raise("MemoryError", "the template builds a string of more than " +
+                             std::to_string(kMaxStringBytes >> 20) + " MiB (" +
+                             std::to_string(bytes) + " bytes)");
+}
+
 void check_defined(const Value& v) {
   if (v.is_undefined())
     raise(v.undefined_is_security() ? "SecurityError" : "UndefinedError", v.undefined_hint());

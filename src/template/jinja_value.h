@@ -146,6 +146,11 @@ class TemplateError : public std::runtime_error {
 };
 
 [[noreturn]] void raise(const std::string& type, const std::string& message);
+
+// The longest string a render may build (its memory budget; see jinja_interp.h kMaxSteps).
+constexpr size_t kMaxStringBytes = size_t{64} << 20;
+// Raises MemoryError when a string of `bytes` would exceed kMaxStringBytes.
+void check_string_size(size_t bytes);
 // Raises jinja2's UndefinedError for `v` when it is Undefined (no-op otherwise).
 void check_defined(const Value& v);
 

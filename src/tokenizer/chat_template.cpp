@@ -23,6 +23,10 @@ namespace {
   } else if (e.type() == "TemplateError") {
     what = "the template refused the conversation (raise_exception at " + where + "): " + e.what();
     hint = "the conversation does not have the shape this model's template requires";
+  } else if (e.type() == "RuntimeError" || e.type() == "MemoryError") {
+    what = e.type() + " at " + where + ": " + e.what();
+    hint = "the template's loops or strings run away (a render may take 1,000,000 steps and "
+           "build strings of up to 64 MiB); fix the template";
   } else {
     what = e.type() + " at " + where + ": " + e.what();
     hint = "check the messages (every message needs 'role' and 'content') and the template";

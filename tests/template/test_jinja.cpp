@@ -124,3 +124,36 @@ TEST(Jinja, ErrorsCarryPythonTypeAndPosition) {
 
 }  // namespace
 }  // namespace tuna::jinja
+
+namespace tuna::jinja {
+namespace {
+
+// A template must not hang tuna or exhaust its memory (found by fuzz_chat_template: nested loops
+// over a long string ran for minutes). Work past kMaxSteps is a RuntimeError; a string past
+// kMaxStringBytes (64 MiB) a MemoryError — each raised fast, before the work or the memory.
+TEST(Jinja, RenderBudgetStopsRunawayTemplates) {
+  const std::string steps =
+      error_of("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}");
+  EXPECT_EQ(steps.rfind("RuntimeError ", 0), 0u) << steps;
+  EXPECT_NE(steps.find("1000000 steps"), std::string::npos) << steps;
+  for (const char* big :
+       {"{{ 'ab' * 1000000000000 }}", "{{ [1, 2] * 1000000000000 }}",
+        "{% set ns = namespace(s='abcdefgh') %}{% for i in range(40) %}"
+        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+        "{% set ns = namespace(s='abcdefgh') %}{% for i in range(40) %}"
+        "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
+        "{{ 'x' | center(1000000000000) }}", "{{ 'a\nb' | indent(1000000000000) }}",
+        "{{ ('a' * 1000) | replace('a', 'b' * 100000) }}",
+        "{{ ('a' * 1000).replace('a', 'b' * 100000) }}",
+        "{{ (['x' * 1000] * 100000) | join }}", "{{ ''.join(['x' * 1000] * 100000) }}",
+        "{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}"}) {
+    const std::string e = error_of(big);
+    EXPECT_EQ(e.rfind("MemoryError ", 0), 0u) << big << ": " << e;
+  }
+  // Below the budgets nothing changes: a 1 MiB output and 10⁵ iterations render.
+  EXPECT_EQ(render("{% for i in range(1024) %}{{ 'z' * 1024 }}{% endfor %}").size(), 1u << 20);
+  EXPECT_EQ(render("{% for i in range(50000) %}{% endfor %}done"), "done");
+}
+
+}  // namespace
+}  // namespace tuna::jinja
