@@ -180,6 +180,21 @@ std::vector<BadInput> flag_cases() {
                    .files = {{"conv.json", "[{\"role\": \"user\", \"content\": \"hi\"}]"}},
                    .expect = {"--chat-template 'chatm' is neither a file nor a built-in template",
                               "chatml, gemma3"}});
+  cases.push_back({.id = "flag.chat_template_runaway_loop",
+                   .what = "a chat template whose loops never end in practice (10^10 iterations)",
+                   .args = "template --model {gguf} --messages conv.json --template run.jinja",
+                   .files = {{"conv.json", "[{\"role\": \"user\", \"content\": \"hi\"}]"},
+                             {"run.jinja", "{% for i in range(100000) %}{% for j in range(100000) "
+                                           "%}x{% endfor %}{% endfor %}"}},
+                   .expect = {"RuntimeError", "run.jinja line 1", "more than 1000000 steps",
+                              "fix the template"}});
+  cases.push_back({.id = "flag.chat_template_huge_string",
+                   .what = "a chat template building a string of terabytes",
+                   .args = "template --model {gguf} --messages conv.json --template big.jinja",
+                   .files = {{"conv.json", "[{\"role\": \"user\", \"content\": \"hi\"}]"},
+                             {"big.jinja", "{{ 'ab' * 1000000000000 }}"}},
+                   .expect = {"MemoryError", "big.jinja line 1", "more than 64 MiB",
+                              "fix the template"}});
   cases.push_back({.id = "flag.empty_conversation",
                    .what = "generate --messages with an empty list",
                    .args = "generate --model {models}/llama --messages conv.json",
