@@ -23,6 +23,7 @@
 #include "model/model.h"
 #include "model/train_step.h"
 #include "ops/dequantize.h"
+#include "ops/gemm_bf16.h"
 #include "ops/quant_bnb4.h"
 #include "train/config.h"
 #include "train/memory_estimate.h"
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_train_step MODEL [batch=4] [seq=256] [steps=3] [threads=0] "
-                 "[checkpointing=0] [qlora=0] [full=0]\n");
+                 "[checkpointing=0] [qlora=0] [full=0] [bf16=0]\n");
     return 2;
   }
   const int64_t B = argc > 2 ? std::atoll(argv[2]) : 4;
@@ -73,6 +74,13 @@ int main(int argc, char** argv) {
   const bool checkpointing = argc > 6 && std::atoi(argv[6]) != 0;
   const bool qlora = argc > 7 && std::atoi(argv[7]) != 0;
   const bool full = argc > 8 && std::atoi(argv[8]) != 0;
+  // bf16: the projections' and the LM head's GEMMs in BF16 (gemm_bf16.h), as `bf16: true` trains.
+  const bool bf16 = argc > 9 && std::atoi(argv[9]) != 0;
+  if (bf16 && !tuna::bf16_matmul_available()) {
+    std::fprintf(stderr, "bench_train_step: bf16 needs a CPU with AVX512-BF16\n");
+    return 2;
+  }
+  const tuna::Bf16MatmulScope bf16_scope(bf16);
   if (full && qlora) {
     std::fprintf(stderr,
                  "bench_train_step: qlora and full are exclusive (4-bit weights do not "
@@ -163,12 +171,14 @@ int main(int argc, char** argv) {
     const double secs = (fb_secs + opt_secs) / steps;
     std::printf(
         "{\"impl\": \"tuna\", \"model\": \"%s\", \"batch\": %lld, \"seq\": %lld, \"threads\": %d, "
-        "\"gradient_checkpointing\": %s, \"qlora\": %s, \"full\": %s, \"seconds_per_step\": %.4f, "
+        "\"gradient_checkpointing\": %s, \"qlora\": %s, \"full\": %s, \"bf16\": %s, "
+        "\"seconds_per_step\": %.4f, "
         "\"tokens_per_second\": %.2f, "
         "\"forward_backward_seconds\": %.4f, \"optimizer_seconds\": %.4f, \"loss\": %.4f, "
         "\"trainable\": %lld, \"estimated_mb\": %.1f, \"peak_rss_mb\": %.1f}\n",
         argv[1], static_cast<long long>(B), static_cast<long long>(T), tuna::num_threads(),
-        checkpointing ? "true" : "false", qlora ? "true" : "false", full ? "true" : "false", secs,
+        checkpointing ? "true" : "false", qlora ? "true" : "false", full ? "true" : "false",
+        bf16 ? "true" : "false", secs,
         static_cast<double>(B * T) / secs, fb_secs / steps, opt_secs / steps, loss,
         static_cast<long long>(trainable),
         static_cast<double>(tuna::estimate_training_memory(model, adapters, B * T, checkpointing,

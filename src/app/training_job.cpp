@@ -18,6 +18,7 @@
 #include "model/model.h"
 #include "model/quantize_base.h"
 #include "model/train_step.h"
+#include "ops/gemm_bf16.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/dataset_prep.h"
@@ -94,6 +95,39 @@ std::shared_ptr<const ModelHandle> quantize_base(const TrainConfig& cfg, const M
   return quantized;
 }
 
+// Whether the run's matrix products compute in BF16 (ops/gemm_bf16.h), as torch's CPU autocast
+// does for `bf16: true`; `bnb_4bit_compute_dtype: bfloat16` (QLoRA) and an explicit
+// `torch_dtype: bfloat16` ask for BF16 compute too. Where the CPU has no AVX512-BF16, F32 with a
+// notice. fp16 stays F32 (docs/training.md: CPUs without FP16 dot products; F16's range needs
+// loss scaling). *note: what the run's first lines say about it (empty: nothing to say).
+bool bf16_compute_requested(const TrainConfig& cfg, std::string* note) {
+  std::vector<std::string> asked;
+  if (cfg.at("bf16").is_boolean() && cfg.at("bf16").get<bool>()) asked.push_back("bf16: true");
+  if (cfg.at("load_in_4bit").get<bool>() &&
+      cfg.at("bnb_4bit_compute_dtype").get<std::string>() == "bfloat16")
+    asked.push_back("bnb_4bit_compute_dtype: bfloat16");
+  if (cfg.has("torch_dtype") && cfg.at("torch_dtype").get<std::string>() == "bfloat16")
+    asked.push_back("torch_dtype: bfloat16");
+  std::string what;
+  for (const std::string& a : asked) what += (what.empty() ? "" : ", ") + a;
+  const bool fp16 = cfg.at("fp16").get<bool>();
+  note->clear();
+  if (asked.empty()) {
+    if (fp16)
+      *note = "note: fp16 computes in float32 on the CPU (bf16: true is the CPU's fast format)";
+    return false;
+  }
+  if (!bf16_matmul_available()) {
+    *note = "note: " + what +
+            ": this CPU has no AVX512-BF16 instructions, so the run computes in float32";
+    return false;
+  }
+  *note = "precision: " + what +
+          " → matrix products in bfloat16 with float32 accumulation (AVX512-BF16); weights, "
+          "norms, softmax, attention, the loss and the optimizer stay float32";
+  return true;
+}
+
 // The chat template messages data renders with: the model's own, else its family's built-in one.
 std::unique_ptr<ChatTemplate> data_chat_template(const ModelHandle& model) {
   if (const auto& t = model.chat_template())
@@ -127,8 +161,9 @@ RunSummary TrainingJob::run() {
   }
   const Model& model = handle->model();
   const Tokenizer& tok = handle->tokenizer();
-  if ((cfg.at("bf16").is_boolean() && cfg.at("bf16").get<bool>()) || cfg.at("fp16").get<bool>())
-    notice("note: bf16/fp16 apply on GPUs; this CPU run computes in float32");
+  std::string precision_note;
+  const bool bf16_compute = bf16_compute_requested(cfg, &precision_note);
+  if (!precision_note.empty()) notice(precision_note);
   if (!model.spec().base_dropout.empty())
     notice("note: the model's config sets dropout inside the base model (" +
            model.spec().base_dropout +
@@ -170,6 +205,7 @@ RunSummary TrainingJob::run() {
   const uint64_t seed = plan.seed;
   ActivationWorkspace workspace;  // the steps' kept activations, allocated once for the run
   Trainer trainer(ta, ts.params, [&](const MicroBatch& mb, float scale, int64_t step, int micro) {
+    const Bf16MatmulScope precision(bf16_compute);
     StepOptions o;
     o.workspace = &workspace;
     o.grad_scale = scale;
@@ -302,6 +338,7 @@ RunSummary TrainingJob::run() {
         last_tokens = l.num_tokens;
       }
       if (plan.evaluates_at(l.step, l.epoch_end)) {
+        const Bf16MatmulScope precision(bf16_compute);  // as the Trainer evaluates under autocast
         const EvalResult r = evaluate_loss(model, ts.weights, &ts.adapters, data.eval,
                                            plan.eval_batch_size, ta.pad_token_id);
         const EvalMetrics e{l.step, r.loss, r.mean_token_accuracy, l.epoch};

@@ -55,7 +55,7 @@ int64_t trained_chunk(int64_t tokens, int64_t V) {
 // logits[m, v] = softcap(h[m] · tile[v]) for a tile of vocabulary rows.
 void tile_logits(const float* h, int64_t M, int64_t C, const float* tile, int64_t rows, float cap,
                  float* logits) {
-  sgemm_column_blocked(false, true, M, rows, C, 1.0f, h, C, tile, C, 0.0f, logits, rows);
+  gemm_column_blocked(false, true, M, rows, C, 1.0f, h, C, tile, C, 0.0f, logits, rows);
   if (cap <= 0.0f) return;
 #pragma omp parallel for schedule(static)
   for (int64_t m = 0; m < M; ++m)
@@ -161,7 +161,7 @@ void head_loss_online(const float* ph, const Tensor& w, const Counted& cp, int64
       }
       // acc[M, C] += p[M, n] · tile[n, C]
       if (grads)
-        sgemm_blocked(false, false, M, C, n, 1.0f, logits.data(), n, tile, C, 1.0f, acc.data(), C);
+        gemm_blocked(false, false, M, C, n, 1.0f, logits.data(), n, tile, C, 1.0f, acc.data(), C);
     });
     for (int64_t m = 0; m < M; ++m) {
       const size_t mi = static_cast<size_t>(m);
@@ -230,12 +230,12 @@ void head_loss_trained(const float* ph, const Tensor& w, const Counted& cp, int6
     }
     if (pdh != nullptr) {
       // dh[M, C] = g[M, V] · W[V, C]
-      sgemm_blocked(false, false, M, C, V, 1.0f, g.data(), V, pw, C, 0.0f, dh.data(), C);
+      gemm_blocked(false, false, M, C, V, 1.0f, g.data(), V, pw, C, 0.0f, dh.data(), C);
       for (int64_t m = 0; m < M; ++m)
         std::copy_n(dh.data() + m * C, C, pdh + cp.rows[static_cast<size_t>(m0 + m)] * C);
     }
     // dW[V, C] += g[M, V]ᵀ · h[M, C]
-    sgemm_blocked(true, false, V, C, M, 1.0f, g.data(), V, h.data(), C, 1.0f, pdw, C);
+    gemm_blocked(true, false, V, C, M, 1.0f, g.data(), V, h.data(), C, 1.0f, pdw, C);
   }
 }
 

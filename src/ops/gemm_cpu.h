@@ -38,6 +38,19 @@ void sgemm_column_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
                           const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                           float* C, int64_t ldc);
 
+// The products `bf16: true` computes in BF16 (gemm_bf16.h) go through these: while a
+// Bf16MatmulScope is on for the calling thread, gemm_bf16 (threads split C; K in fixed passes);
+// otherwise sgemm / sgemm_blocked / sgemm_column_blocked. Both give the same bits for any thread
+// count.
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void gemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                  int64_t ldc);
+void gemm_column_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+                         float* C, int64_t ldc);
+
 // Column sums out[c] (+)= Σ_n rows[n, c] over [N, C] in row order: columns split across threads,
 // each column summed by one thread in a fixed order (bit-identical for any thread count).
 void column_sums(const float* rows, int64_t N, int64_t C, float* out, bool accumulate);

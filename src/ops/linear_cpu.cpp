@@ -2,7 +2,8 @@
 // formats, up to kRowDotMaxTokens tokens go through row dots on cache-sized chunks of dequantized
 // rows (rows_dot_stored), more through tiles (≈ 4 MiB of F32) dequantized into scratch and
 // multiplied tile by tile. Bias added last. Backward: dX through the same tiles, dW (F32 weights)
-// one SGEMM, db a fixed-order column sum.
+// one SGEMM, db a fixed-order column sum. The tiles' GEMMs (gemm / gemm_blocked) run in BF16 while a
+// Bf16MatmulScope is on (gemm_bf16.h: `bf16: true` training).
 #include <algorithm>
 #include <vector>
 
@@ -182,10 +183,10 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
         rows_axpy(tile, r1 - r0, O, px + r0, py, r0 != 0);
     } else if (!transposed) {
       // y[:, r0:r1] = x[N, I] · tile[r1 - r0, I]ᵀ
-      sgemm(false, true, N, r1 - r0, I, 1.0f, px, I, tile, I, 0.0f, py + r0, O);
+      gemm(false, true, N, r1 - r0, I, 1.0f, px, I, tile, I, 0.0f, py + r0, O);
     } else {
       // y[N, O] (+)= x[:, r0:r1] · tile[r1 - r0, O]   (K-split over the input dim)
-      sgemm(false, false, N, O, r1 - r0, 1.0f, px + r0, I, tile, O, r0 == 0 ? 0.0f : 1.0f, py, O);
+      gemm(false, false, N, O, r1 - r0, 1.0f, px + r0, I, tile, O, r0 == 0 ? 0.0f : 1.0f, py, O);
     }
   });
   add_bias(bias, y);
@@ -205,11 +206,11 @@ void linear_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, bool t
     if (!transposed) {
       // dx[N, I] (+)= dy[:, r0:r1] · tile[r1 - r0, I]   (K-split over the output dim)
       const float beta = (r0 == 0 && !accumulate) ? 0.0f : 1.0f;
-      sgemm_blocked(false, false, N, I, r1 - r0, 1.0f, pdy + r0, O, tile, I, beta, pdx, I);
+      gemm_blocked(false, false, N, I, r1 - r0, 1.0f, pdy + r0, O, tile, I, beta, pdx, I);
     } else {
       // dx[:, r0:r1] (+)= dy[N, O] · tile[r1 - r0, O]ᵀ
-      sgemm_blocked(false, true, N, r1 - r0, O, 1.0f, pdy, O, tile, O, accumulate ? 1.0f : 0.0f,
-                    pdx + r0, I);
+      gemm_blocked(false, true, N, r1 - r0, O, 1.0f, pdy, O, tile, O, accumulate ? 1.0f : 0.0f,
+                   pdx + r0, I);
     }
   });
 }
@@ -219,12 +220,12 @@ void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, bool 
   if (N == 0) return;
   if (!transposed) {
     // dw[O, I] += dy[N, O]ᵀ · x[N, I]
-    sgemm_blocked(true, false, O, I, N, 1.0f, dy.data<float>(), O, x.data<float>(), I, 1.0f,
-                  dw.data_mut<float>(), I);
+    gemm_blocked(true, false, O, I, N, 1.0f, dy.data<float>(), O, x.data<float>(), I, 1.0f,
+                 dw.data_mut<float>(), I);
   } else {
     // dw[I, O] += x[N, I]ᵀ · dy[N, O]
-    sgemm_blocked(true, false, I, O, N, 1.0f, x.data<float>(), I, dy.data<float>(), O, 1.0f,
-                  dw.data_mut<float>(), O);
+    gemm_blocked(true, false, I, O, N, 1.0f, x.data<float>(), I, dy.data<float>(), O, 1.0f,
+                 dw.data_mut<float>(), O);
   }
 }
 

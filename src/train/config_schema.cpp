@@ -24,8 +24,9 @@ const std::vector<ConfigKey>& config_schema() {
        "start from an existing PEFT adapter directory (trained on with its own "
        "adapter_config.json, as PeftModel.from_pretrained(..., is_trainable=True))"},
       {"torch_dtype", "model", T::ENUM, "\"auto\"", "auto|float32|bfloat16|float16", "dtype",
-       "weight dtype to load; the CPU computes in float32 whatever is set. Full fine-tuning "
-       "saves the final model in it (auto: the base's dtype; unset: float32)"},
+       "weight dtype to load; bfloat16 also turns on bfloat16 matrix products (as bf16: true; "
+       "trained weights stay float32 masters). Full fine-tuning saves the final model in it "
+       "(auto: the base's dtype; unset: float32)"},
       {"trust_remote_code", "model", T::BOOL, "false", "", "", "tuna runs no Python model code",
        NOT_YET},
       {"device_map", "model", T::STRING, "null", "", "",
@@ -37,7 +38,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"bnb_4bit_quant_type", "quantization", T::ENUM, "\"fp4\"", "fp4|nf4", "",
        "4-bit data type (transformers' default is fp4; QLoRA uses nf4)"},
       {"bnb_4bit_compute_dtype", "quantization", T::ENUM, "\"float32\"", "float32|bfloat16|float16",
-       "", "dtype the 4-bit weights are dequantized to before each matmul"},
+       "", "dtype of the 4-bit weights' matmuls (bfloat16: bfloat16 products with float32 "
+       "accumulation, as bf16: true)"},
       {"bnb_4bit_use_double_quant", "quantization", T::BOOL, "false", "", "",
        "quantize the per-block scales too (≈0.4 bit/parameter saved)"},
       {"bnb_4bit_quant_storage", "quantization", T::ENUM, "\"uint8\"", "uint8", "",
@@ -142,9 +144,11 @@ const std::vector<ConfigKey>& config_schema() {
       {"gradient_checkpointing_kwargs", "training", T::MAP, "{}", "", "",
        "torch.utils.checkpoint options: the keys below named gradient_checkpointing_kwargs.*"},
       {"bf16", "training", T::BOOL, "null", "", "",
-       "bfloat16 compute (GPU); on the CPU accepted with a notice, computing in float32"},
+       "bfloat16 matrix products with float32 accumulation (on a CPU with AVX512-BF16; "
+       "elsewhere float32, with a notice); everything else stays float32"},
       {"fp16", "training", T::BOOL, "false", "", "",
-       "float16 compute (GPU); on the CPU accepted with a notice, computing in float32"},
+       "float16 compute (GPU); on the CPU accepted with a notice, computing in float32 "
+       "(use bf16 there)"},
       {"use_cpu", "training", T::BOOL, "false", "", "", "train on the CPU even with a GPU"},
       {"logging_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "", "when to log"},
       {"logging_steps", "training", T::INT, "10", ">0", "", "log every N steps"},
