@@ -1,7 +1,7 @@
-// The BF16 GEMM driver (see gemm_bf16.h): pack op(A) in groups of 12 rows and op(B) in panels of
-// 32 columns (BF16 pairs), then compute C in blocks of 96 × 256 across threads, each block in
-// passes of 128 k pairs: for a pass, every 32-column panel (16 KiB, in L1) meets every 12-row
-// group of the block (in L2).
+// The BF16 GEMM driver (see gemm_bf16.h): op(B) packed in panels of 32 columns and op(A) in
+// groups of 12 rows (BF16 pairs), chunk by chunk of op(B); threads take blocks of 96 rows, each in
+// passes of 128 k pairs in which every 32-column panel (16 KiB, in L1) meets every 12-row group of
+// the block (in L2). The K passes run in the same order for every element whatever the threads.
 #include "ops/gemm_bf16.h"
 
 #include <omp.h>
@@ -29,8 +29,13 @@ bool cpu_has_avx512_bf16() {
 #endif
 }
 
-constexpr int64_t kGroupsPerBlock = 8;  // 96 rows of C
-constexpr int64_t kPanelsPerBlock = 8;  // 256 columns of C
+// C is computed in chunks of op(B): kChunkPairs k pairs (2,048 k) × kChunkColumns columns, packed
+// once (≤ 4 MiB) and shared by the threads; each task packs a block of kBlockRows rows of op(A)
+// for the chunk (≤ 384 KiB, in L2) and multiplies it by its columns of the chunk. The buffers are
+// bounded whatever the operands' size (the 262,144-row LM head included).
+constexpr int64_t kChunkPairs = 1024;
+constexpr int64_t kChunkColumns = 1024;
+constexpr int64_t kBlockRows = 8 * kBf16MR;  // 96
 
 }  // namespace
 
@@ -51,6 +56,12 @@ Bf16MatmulScope::~Bf16MatmulScope() {
   t_bf16_matmuls = previous_;
 }
 
+int64_t bf16_gemm_scratch_bytes(int threads) {
+  const int64_t b = (kChunkColumns + kBf16NR - 1) / kBf16NR * kChunkPairs * kBf16NR;
+  const int64_t a = kBlockRows * kChunkPairs;
+  return (b + a * std::max(1, threads)) * static_cast<int64_t>(sizeof(uint32_t));
+}
+
 namespace cpu {
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -63,48 +74,64 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  const int64_t KP = (K + 1) / 2;
-  const int64_t groups = (M + kBf16MR - 1) / kBf16MR, panels = (N + kBf16NR - 1) / kBf16NR;
-  // B panels start on a cache line (the kernel's aligned loads): A's words rounded up to 16.
-  const size_t a_words = static_cast<size_t>((groups * KP * kBf16MR + 15) / 16 * 16);
-  const size_t b_words = static_cast<size_t>(panels * KP * kBf16NR);
-  AlignedBuffer buf = make_aligned_buffer((a_words + b_words) * sizeof(uint32_t));
-  uint32_t* pa = static_cast<uint32_t*>(buf.get());
-  uint32_t* pb = pa + a_words;
   // op(A)[i, k] = A[i·lda + k] or A[k·lda + i]; op(B)[k, j] = B[k·ldb + j] or B[j·ldb + k].
   const int64_t a_sw = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   const int64_t b_sw = trans_b ? ldb : 1, b_sk = trans_b ? 1 : ldb;
-  const int64_t row_blocks = (groups + kGroupsPerBlock - 1) / kGroupsPerBlock;
-  const int64_t col_blocks = (panels + kPanelsPerBlock - 1) / kPanelsPerBlock;
-#pragma omp parallel if (!omp_in_parallel())
+  const int64_t KP = (K + 1) / 2;
+  const int64_t kpc = std::min(KP, kChunkPairs), npc = std::min(N, kChunkColumns);
+  const int64_t chunk_panels = (npc + kBf16NR - 1) / kBf16NR;
+  // The B chunk (shared) and one A block per thread; every buffer starts on a cache line.
+  AlignedBuffer b_buf =
+      make_aligned_buffer(static_cast<size_t>(chunk_panels * kpc * kBf16NR) * sizeof(uint32_t));
+  uint32_t* pb = static_cast<uint32_t*>(b_buf.get());
+  const int64_t row_blocks = (M + kBlockRows - 1) / kBlockRows;
+  const bool nested = omp_in_parallel();
+  const int64_t threads = nested ? 1 : omp_get_max_threads();
+#pragma omp parallel if (!nested)
   {
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t t = 0; t < groups + panels; ++t) {
-      if (t < groups) {
-        const int64_t i0 = t * kBf16MR;
-        bf16_pack(A + i0 * a_sw, a_sw, a_sk, kBf16MR, std::min(kBf16MR, M - i0), K,
-                  pa + t * KP * kBf16MR);
-      } else {
-        const int64_t p = t - groups, j0 = p * kBf16NR;
-        bf16_pack(B + j0 * b_sw, b_sw, b_sk, kBf16NR, std::min(kBf16NR, N - j0), K,
-                  pb + p * KP * kBf16NR);
-      }
-    }
+    AlignedBuffer a_buf = make_aligned_buffer(
+        static_cast<size_t>(kBlockRows * kpc) * sizeof(uint32_t));  // 8 groups × kpc × 12
+    uint32_t* pa = static_cast<uint32_t*>(a_buf.get());
+    for (int64_t k0 = 0; k0 < K; k0 += 2 * kChunkPairs) {
+      const int64_t kc = std::min(K - k0, 2 * kChunkPairs), kcp = (kc + 1) / 2;
+      for (int64_t j0 = 0; j0 < N; j0 += kChunkColumns) {
+        const int64_t nc = std::min(N - j0, kChunkColumns);
+        const int64_t panels = (nc + kBf16NR - 1) / kBf16NR;
+#pragma omp for schedule(static)
+        for (int64_t p = 0; p < panels; ++p) {
+          const int64_t j = j0 + p * kBf16NR;
+          bf16_pack(B + j * b_sw + k0 * b_sk, b_sw, b_sk, kBf16NR, std::min(kBf16NR, N - j), kc,
+                    pb + p * kcp * kBf16NR);
+        }
+        // Tasks: row blocks, each cut into column ranges when there are too few of them to keep
+        // the threads busy (each range packs its A block again).
+        const int64_t splits =
+            std::min(panels, row_blocks >= 2 * threads ? 1 : (2 * threads + row_blocks - 1) / row_blocks);
+        const int64_t per_split = (panels + splits - 1) / splits;
 #pragma omp for schedule(dynamic)
-    for (int64_t blk = 0; blk < row_blocks * col_blocks; ++blk) {
-      const int64_t g0 = (blk / col_blocks) * kGroupsPerBlock;
-      const int64_t g1 = std::min(groups, g0 + kGroupsPerBlock);
-      const int64_t p0 = (blk % col_blocks) * kPanelsPerBlock;
-      const int64_t p1 = std::min(panels, p0 + kPanelsPerBlock);
-      for (int64_t kp0 = 0; kp0 < KP; kp0 += kBf16KC) {
-        const int64_t kp1 = std::min(KP, kp0 + kBf16KC);
-        for (int64_t p = p0; p < p1; ++p) {
-          const int64_t j0 = p * kBf16NR;
-          for (int64_t g = g0; g < g1; ++g) {
-            const int64_t i0 = g * kBf16MR;
-            bf16_micro(pa + g * KP * kBf16MR, pb + p * KP * kBf16NR, kp0, kp1, C + i0 * ldc + j0,
-                       ldc, std::min(kBf16MR, M - i0), std::min(kBf16NR, N - j0), alpha, beta,
-                       kp0 == 0);
+        for (int64_t t = 0; t < row_blocks * splits; ++t) {
+          const int64_t i0 = (t / splits) * kBlockRows, rows = std::min(kBlockRows, M - i0);
+          const int64_t groups = (rows + kBf16MR - 1) / kBf16MR;
+          const int64_t p0 = (t % splits) * per_split, p1 = std::min(panels, p0 + per_split);
+          if (p0 >= p1) continue;
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t i = i0 + g * kBf16MR;
+            bf16_pack(A + i * a_sw + k0 * a_sk, a_sw, a_sk, kBf16MR, std::min(kBf16MR, M - i), kc,
+                      pa + g * kcp * kBf16MR);
+          }
+          // Passes of kBf16KC pairs: each 32-column micro-panel (16 KiB) meets every group.
+          for (int64_t q0 = 0; q0 < kcp; q0 += kBf16KC) {
+            const int64_t q1 = std::min(kcp, q0 + kBf16KC);
+            const bool first = k0 == 0 && q0 == 0;
+            for (int64_t p = p0; p < p1; ++p) {
+              const int64_t j = j0 + p * kBf16NR;
+              for (int64_t g = 0; g < groups; ++g) {
+                const int64_t i = i0 + g * kBf16MR;
+                bf16_micro(pa + g * kcp * kBf16MR, pb + p * kcp * kBf16NR, q0, q1, C + i * ldc + j,
+                           ldc, std::min(kBf16MR, M - i), std::min(kBf16NR, N - j), alpha, beta,
+                           first);
+              }
+            }
           }
         }
       }

@@ -32,6 +32,10 @@ class Bf16MatmulScope {
   bool previous_;
 };
 
+// The most scratch one gemm_bf16 call holds with `threads` threads, bytes: the packed chunk of
+// op(B) (4 MiB) plus one packed block of op(A) per thread (384 KiB), whatever the shapes.
+int64_t bf16_gemm_scratch_bytes(int threads);
+
 namespace cpu {
 
 // C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C, row-major like cpu::sgemm, the operands

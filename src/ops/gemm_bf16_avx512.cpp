@@ -28,6 +28,30 @@ inline __m512i interleave_pairs(__m512 lo, __m512 hi) {
   return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
 }
 
+// r[i][j] → r[j][i] for a 16 × 16 block of 32-bit elements.
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      t[8 * i + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0xDD);
+    }
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xDD);
+  }
+}
+
 inline __m512 dp(__m512 acc, __m512i a, __m512i b) {
   return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(b));
 }
@@ -40,23 +64,27 @@ void bf16_pack(const float* src, int64_t stride_w, int64_t stride_k, int64_t wid
                int64_t K, uint32_t* out) {
   const int64_t KP = (K + 1) / 2;
   if (stride_k == 1) {
-    // Each row/column is contiguous in k: 32 k at a time become 16 pairs, written down column w.
-    for (int64_t w = 0; w < width; ++w) {
-      if (w >= valid) {
-        for (int64_t kp = 0; kp < KP; ++kp) out[kp * width + w] = 0;
-        continue;
-      }
-      const float* row = src + w * stride_w;
+    // Each row/column is contiguous in k: for 16 of them at a time, 32 k become 16 pairs each
+    // (one vector per row), transposed so that each vector holds one k pair of the 16.
+    for (int64_t w0 = 0; w0 < width; w0 += 16) {
+      const __mmask16 store = first_lanes(width - w0);
       for (int64_t k0 = 0; k0 < K; k0 += 32) {
         const int64_t n = K - k0 < 32 ? K - k0 : 32;
-        const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(n), row + k0);
-        const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(n - 16), row + k0 + 16);
-        alignas(64) uint32_t pairs[16];
-        _mm512_store_si512(reinterpret_cast<__m512i*>(pairs),
-                           reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+        __m512i r[16];
+        for (int64_t i = 0; i < 16; ++i) {
+          if (w0 + i >= valid) {
+            r[i] = _mm512_setzero_si512();
+            continue;
+          }
+          const float* row = src + (w0 + i) * stride_w + k0;
+          const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(n), row);
+          const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(n - 16), row + 16);
+          r[i] = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+        }
+        transpose16(r);
         const int64_t np = (n + 1) / 2;
-        uint32_t* o = out + (k0 / 2) * width + w;
-        for (int64_t p = 0; p < np; ++p) o[p * width] = pairs[p];
+        uint32_t* o = out + (k0 / 2) * width + w0;
+        for (int64_t p = 0; p < np; ++p) _mm512_mask_storeu_epi32(o + p * width, store, r[p]);
       }
     }
     return;

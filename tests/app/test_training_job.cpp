@@ -5,6 +5,7 @@
 // character-level tokenizer (app_test_util.h).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "core/error.h"
 #include "lora/adapter_io.h"
 #include "model/model.h"
+#include "ops/gemm_bf16.h"
 #include "test_util.h"
 
 namespace tuna {
@@ -162,6 +164,61 @@ TEST_F(TrainingJobTest, QloraLeavesTheSharedHandleUnchanged) {
   EXPECT_EQ(handle->model().weights().layers[0].q.raw(), q.raw());
   EXPECT_EQ(handle->model().weights().layers[0].q.dtype(), q.dtype());
   EXPECT_TRUE(fs::exists(path("qlora") + "/adapter_model.safetensors"));
+}
+
+// A job's notices and steps.
+struct NoticeSink : RecordingSink {
+  std::vector<std::string> lines;
+  void on_notice(const std::string& t) override { lines.push_back(t); }
+  std::string all() const {
+    std::string a;
+    for (const std::string& l : lines) a += l + "\n";
+    return a;
+  }
+};
+
+NoticeSink run_with_notices(TrainConfig cfg, const Tokenizer& tok) {
+  TrainingJob job(std::move(cfg), tiny_handle(tok));
+  NoticeSink sink;
+  job.add_sink(sink);
+  job.run();
+  return sink;
+}
+
+// bf16: true computes the matrix products in BF16 where the CPU has AVX512-BF16 (says so, and the
+// losses move by BF16 rounding only); elsewhere F32 with a notice. fp16 stays F32 with a notice;
+// QLoRA's bnb_4bit_compute_dtype: bfloat16 asks for BF16 too.
+TEST_F(TrainingJobTest, Bf16ComputesInBf16WhereTheCpuHasIt) {
+  const Tokenizer tok = char_tokenizer();
+  const NoticeSink f32 = run_with_notices(config("f32", {"max_steps=3"}), tok);
+  EXPECT_EQ(f32.all().find("precision:"), std::string::npos) << f32.all();
+  const NoticeSink bf16 = run_with_notices(config("bf16", {"max_steps=3", "bf16=true"}), tok);
+  ASSERT_EQ(bf16.steps.size(), f32.steps.size());
+  if (bf16_matmul_available()) {
+    EXPECT_NE(bf16.all().find("precision: bf16: true → matrix products in bfloat16 with float32 "
+                              "accumulation"),
+              std::string::npos)
+        << bf16.all();
+    bool any_differs = false;
+    for (size_t i = 0; i < f32.steps.size(); ++i) {
+      any_differs = any_differs || bf16.steps[i].loss != f32.steps[i].loss;
+      EXPECT_NEAR(bf16.steps[i].loss, f32.steps[i].loss, 2e-2 * std::abs(f32.steps[i].loss))
+          << "step " << i + 1;
+    }
+    EXPECT_TRUE(any_differs) << "bf16: true gave F32's exact losses: the BF16 path was not taken";
+  } else {
+    EXPECT_NE(bf16.all().find("note: bf16: true: this CPU has no AVX512-BF16 instructions, so the "
+                              "run computes in float32"),
+              std::string::npos)
+        << bf16.all();
+    expect_same_steps({bf16.steps, {}}, {f32.steps, {}});
+  }
+  const NoticeSink fp16 = run_with_notices(config("fp16", {"max_steps=1", "fp16=true"}), tok);
+  EXPECT_NE(fp16.all().find("note: fp16 computes in float32 on the CPU"), std::string::npos)
+      << fp16.all();
+  const NoticeSink q = run_with_notices(
+      config("q", {"max_steps=1", "load_in_4bit=true", "bnb_4bit_compute_dtype=bfloat16"}), tok);
+  EXPECT_NE(q.all().find("bnb_4bit_compute_dtype: bfloat16"), std::string::npos) << q.all();
 }
 
 // Trips the job's token when a given step is logged (as Ctrl-C or a server's cancel would,

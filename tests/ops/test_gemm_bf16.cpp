@@ -97,6 +97,23 @@ TEST(GemmBf16, MatchesDefinitionForEveryLayoutAndEdgeShape) {
   EXPECT_GT(checked, 400);
 }
 
+// Operands larger than one chunk of op(B) (2,048 k × 1,024 columns) in both directions, and fewer
+// row blocks than threads (the column ranges split).
+TEST(GemmBf16, MatchesDefinitionAcrossChunks) {
+  SKIP_WITHOUT_BF16();
+  for (int t = 0; t < 2; ++t) {
+    const Problem p({t == 1, t == 0, 30, 1100, 4200, 1.0f, 1.0f}, 900 + t);
+    const std::vector<float> got = p.run(false), want = p.run(true);
+    for (int64_t i = 0; i < 30; ++i)
+      for (int64_t j = 0; j < 1100; ++j) {
+        const size_t at = static_cast<size_t>(i * p.ldc + j);
+        const double tol =
+            (4200 + 4) * std::ldexp(1.0, -24) * (p.magnitude(i, j) + std::fabs(p.C[at]));
+        ASSERT_NEAR(got[at], want[at], tol) << i << "," << j;
+      }
+  }
+}
+
 // One product per element (K = 1): exact in F32, so any rounding difference shows. Values on and
 // next to BF16 ties, denormals (to zero) and signs.
 TEST(GemmBf16, RoundsOperandsToNearestEven) {

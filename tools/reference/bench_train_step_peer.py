@@ -10,8 +10,11 @@ loaded with BitsAndBytesConfig — the seven projections become Linear4bit, the 
 embedding/LM head stays F32. No prepare_model_for_kbit_training (it would turn on gradient
 checkpointing; neither side checkpoints). --full trains every weight of the F32 model instead
 (no PEFT: all parameters require grad, the tied embedding/LM head once, AdamW over all of them,
-weight decay 0 as TrainingArguments' default). Prints one JSON line: seconds per step, tokens/s,
-peak RSS."""
+weight decay 0 as TrainingArguments' default). --bf16 runs the forward and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16), as the HF Trainer does with bf16=True on a CPU
+(accelerate's CPU autocast; the backward outside it, F32 weights and optimizer), and with --qlora
+sets bnb_4bit_compute_dtype=torch.bfloat16. Prints one JSON line: seconds per step, tokens/s,
+peak RSS.""" 
 import argparse
 import json
 import os
@@ -50,6 +53,7 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--qlora", action="store_true")
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--bf16", action="store_true")
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
@@ -63,7 +67,8 @@ def main():
         d, kw = f32_dir_for(a.model), dict(dtype=torch.float32, attn_implementation="eager")
         kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                                        bnb_4bit_use_double_quant=True,
-                                                       bnb_4bit_compute_dtype=torch.float32)
+                                                       bnb_4bit_compute_dtype=torch.bfloat16
+                                                       if a.bf16 else torch.float32)
     model = AutoModelForCausalLM.from_pretrained(d, **kw)
     n4 = sum(1 for m in model.modules() if type(m).__name__ == "Linear4bit")
     if a.qlora:
@@ -80,7 +85,8 @@ def main():
     ids[:, 0] = 2
 
     def step():
-        out = model(input_ids=ids, labels=ids)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            out = model(input_ids=ids, labels=ids)
         out.loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -94,7 +100,7 @@ def main():
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"impl": "peft", "peft": peft.__version__, "torch": torch.__version__,
                       "transformers": transformers.__version__, "qlora": a.qlora, "full": a.full,
-                      "linear4bit": n4,
+                      "bf16": a.bf16, "linear4bit": n4,
                       "bitsandbytes": _bnb_version(), "batch": a.batch,
                       "seq": a.seq, "threads": a.threads, "seconds_per_step": round(secs, 4),
                       "tokens_per_second": round(a.batch * a.seq / secs, 2), "loss": round(loss, 4),
