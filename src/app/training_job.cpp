@@ -124,7 +124,7 @@ bool bf16_compute_requested(const TrainConfig& cfg, std::string* note) {
   }
   *note = "precision: " + what +
           " → matrix products in bfloat16 with float32 accumulation (AVX512-BF16); weights, "
-          "norms, softmax, attention, the loss and the optimizer stay float32";
+          "norms, softmax, the loss and the optimizer stay float32";
   return true;
 }
 

@@ -10,6 +10,8 @@
 // dQ = dS·K (written), dK += dSᵀ·Q, dV += Pᵀ·dO. A task owns its kv head's dK/dV rows and adds
 // into them in a fixed order (heads, then blocks), so results do not depend on the thread
 // count. Its parallelism is B × K tasks.
+// While the caller's Bf16MatmulScope is on (training with bf16: true), the tiles' products run in
+// BF16 with F32 accumulation (gemm_bf16, single-threaded inside the region); softmax stays F32.
 // Packed rows (segment_start): a query's visible keys start at its sample's first token, so a
 // block's key range starts at the smallest such start among its queries (no work across
 // samples beyond the tile's edge, and none of it reaches the probabilities).
@@ -23,11 +25,23 @@
 
 #include "core/error.h"
 #include "ops/attention.h"
+#include "ops/gemm_bf16.h"
 #include "ops/gemm_cpu.h"
 
 namespace tuna::cpu {
 
 namespace {
+
+// One tile's product, in BF16 when the caller's thread asked for it (bf16_matmuls() is read once,
+// before the parallel region: the flag is the calling thread's, not the OpenMP workers').
+void mm(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+        const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+        int64_t ldc) {
+  if (bf16)
+    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 // One query row of a tile: row[c] holds Q_i·K_(k0+c); turns it into the probabilities of the
 // forward (scale, soft-cap, causal/window/sample/padding mask, softmax in F32). A row with no
@@ -110,6 +124,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
   float* po = out.data_mut<float>();
 
   const int threads = omp_get_max_threads();
+  const bool bf16 = bf16_matmuls();
   std::vector<float> scratch;
   try {
     scratch.resize(static_cast<size_t>(threads) * static_cast<size_t>(QB * T));
@@ -138,13 +153,13 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
           const float* vb = pv + ((b * T + k0) * K + kh) * D;
           float* oh = po + ((b * T + q0) * H + h) * D;
           // scores[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ
-          sgemm(false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, scores, nk);
+          mm(bf16, false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, scores, nk);
           const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
           for (int64_t r = 0; r < nq; ++r) {
             softmax_row(scores + r * nk, nk, q0 + r, k0, valid_b, seg_b, params, nullptr);
           }
           // out[q0:q1] = P[nq, nk] · V[k0:q1]
-          sgemm(false, false, nq, D, nk, 1.0f, scores, nk, vb, K * D, 0.0f, oh, H * D);
+          mm(bf16, false, false, nq, D, nk, 1.0f, scores, nk, vb, K * D, 0.0f, oh, H * D);
         }
       }
     }
@@ -169,6 +184,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   float* pdv = dv.data_mut<float>();
 
   const int threads = omp_get_max_threads();
+  const bool bf16 = bf16_matmuls();
   const size_t per_thread = static_cast<size_t>(3 * QB * T);  // P, dP, d(score)/d(raw)
   std::vector<float> scratch;
   try {
@@ -206,9 +222,9 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
             float* dvb = pdv + ((b * T + k0) * K + kh) * D;
             const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
             // prob[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ, then mask/scale/cap/softmax as the forward
-            sgemm(false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, prob, nk);
+            mm(bf16, false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, prob, nk);
             // dprob[nq, nk] = dO[q0:q1] · V[k0:q1]ᵀ
-            sgemm(false, true, nq, nk, D, 1.0f, doh, H * D, vb, K * D, 0.0f, dprob, nk);
+            mm(bf16, false, true, nq, nk, D, 1.0f, doh, H * D, vb, K * D, 0.0f, dprob, nk);
             for (int64_t r = 0; r < nq; ++r) {
               float* row = prob + r * nk;
               float* drow = dprob + r * nk;
@@ -221,11 +237,11 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                 drow[c] = row[c] == 0.0f ? 0.0f : row[c] * (drow[c] - dot) * crow[c];
             }
             // dQ[q0:q1] = dS[nq, nk] · K[k0:q1]
-            sgemm(false, false, nq, D, nk, 1.0f, dprob, nk, kb, K * D, 0.0f, dqh, H * D);
+            mm(bf16, false, false, nq, D, nk, 1.0f, dprob, nk, kb, K * D, 0.0f, dqh, H * D);
             // dK[k0:q1] += dS[nq, nk]ᵀ · Q[q0:q1]
-            sgemm(true, false, nk, D, nq, 1.0f, dprob, nk, qh, H * D, 1.0f, dkb, K * D);
+            mm(bf16, true, false, nk, D, nq, 1.0f, dprob, nk, qh, H * D, 1.0f, dkb, K * D);
             // dV[k0:q1] += P[nq, nk]ᵀ · dO[q0:q1]
-            sgemm(true, false, nk, D, nq, 1.0f, prob, nk, doh, H * D, 1.0f, dvb, K * D);
+            mm(bf16, true, false, nk, D, nq, 1.0f, prob, nk, doh, H * D, 1.0f, dvb, K * D);
           }
         }
       }

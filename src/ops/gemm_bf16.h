@@ -8,8 +8,9 @@
 // Which products take it: while a Bf16MatmulScope that turns it on is alive on the calling thread
 // (the trainer's steps when the config asks for BF16 compute — docs/training.md), the projections'
 // forward and input/weight gradients and the LM head's products (gemm_cpu.h: gemm, gemm_blocked,
-// gemm_column_blocked). Norms, softmax, RoPE, attention, the loss, LoRA's rank-r products and the
-// optimizer stay F32.
+// gemm_column_blocked), and attention's QKᵀ / PV products and their gradients (attention_cpu.cpp
+// reads the flag before its parallel region: it is the calling thread's). Norms, softmax, RoPE,
+// the loss, LoRA's rank-r products and the optimizer stay F32.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,17 @@
 // attention_backward against central finite differences of attention_forward (tolerances:
 // grad_check_util.h): causal multi-head, GQA, MQA, sliding window, soft-capping, key padding,
 // and a sequence longer than one 128-query tile; a deliberately wrong variant (backward without
-// the soft-cap) that must fail; bit-identical dQ/dK/dV with 1 and 2 threads.
+// the soft-cap) that must fail; bit-identical dQ/dK/dV with 1 and 2 threads; with BF16 products
+// (Bf16MatmulScope) within BF16 rounding of F32, different from it, and thread-invariant too.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "grad_check_util.h"
 #include "ops/attention.h"
+#include "ops/gemm_bf16.h"
 #include "ops_test_util.h"
 
 namespace {
@@ -119,6 +123,36 @@ TEST_P(AttentionBackwardOp, ThreadCountInvariant) {
     return std::vector<std::vector<float>>{g.dq.to_f32_vector(), g.dk.to_f32_vector(),
                                            g.dv.to_f32_vector()};
   });
+}
+
+// bf16: true's attention: the tiles' products in BF16 (operands rounded to 8 significant bits)
+// move out, dQ, dK, dV by about 2⁻⁸ of their scale, not more; the result is not F32's; and it
+// stays bit-identical for 1 and 2 threads.
+TEST_P(AttentionBackwardOp, Bf16ProductsStayNearF32AndThreadInvariant) {
+  if (!tuna::bf16_matmul_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  AttnCase c(2, 150, 4, 2, 16, params(0.25f, 20.0f, 64), true);
+  auto run = [&] {
+    c.loss();
+    const AttnCase::Grads g = c.backward(c.p);
+    return std::vector<std::vector<float>>{c.out.to_f32_vector(), g.dq.to_f32_vector(),
+                                           g.dk.to_f32_vector(), g.dv.to_f32_vector()};
+  };
+  const std::vector<std::vector<float>> f32 = run();
+  const tuna::Bf16MatmulScope on(true);
+  const std::vector<std::vector<float>> bf16 = run();
+  const char* names[] = {"out", "dq", "dk", "dv"};
+  for (size_t t = 0; t < f32.size(); ++t) {
+    double scale = 0, worst = 0;
+    bool differs = false;
+    for (size_t i = 0; i < f32[t].size(); ++i) {
+      scale = std::max(scale, static_cast<double>(std::abs(f32[t][i])));
+      worst = std::max(worst, static_cast<double>(std::abs(bf16[t][i] - f32[t][i])));
+      differs = differs || bf16[t][i] != f32[t][i];
+    }
+    EXPECT_TRUE(differs) << names[t] << ": the BF16 path was not taken";
+    EXPECT_LT(worst, 3e-2 * scale) << names[t];
+  }
+  tuna_test::expect_thread_invariant(run);
 }
 
 }  // namespace
