@@ -13,9 +13,8 @@
 #include "core/threads.h"
 #include "lora/adapter_io.h"
 #include "model/model.h"
-#include "model/train_step.h"
 #include "test_util.h"
-#include "train/trainer.h"
+#include "trainer_golden_util.h"
 
 namespace tuna {
 namespace {
@@ -24,51 +23,10 @@ using json = nlohmann::json;
 const std::string kGolden = std::string(TUNA_GOLDEN_DIR) + "/trainer/";
 const std::string kModels = std::string(TUNA_GOLDEN_DIR) + "/models/";
 
-struct TrainRun {
-  std::vector<StepLog> logs;
-  std::vector<LoraAdapter> adapters;
-};
+using tuna_test::TrainRun;
 
 TrainRun train_like_hf(const std::string& name) {
-  json curve = json::parse(tuna_test::read_file(kGolden + name + "/curve.json"));
-  json data = json::parse(tuna_test::read_file(kGolden + name + "/data.json"));
-  const json& a = curve["args"];
-  const std::string model_name = curve["model"];
-  Model model = Model::load(kModels + model_name);
-  TrainRun run;
-  run.adapters = load_peft_adapter(kGolden + name + "/init", model).adapters;
-  std::vector<TrainRow> rows;
-  for (const json& r : data)
-    rows.push_back(
-        {r["input_ids"].get<std::vector<int32_t>>(), r["labels"].get<std::vector<int32_t>>()});
-  TrainerArgs args;
-  args.per_device_train_batch_size = a["per_device_train_batch_size"];
-  args.gradient_accumulation_steps = a["gradient_accumulation_steps"];
-  args.max_steps = a["max_steps"];
-  if (a.contains("num_train_epochs")) args.num_train_epochs = a["num_train_epochs"];
-  args.learning_rate = a["learning_rate"];
-  args.lr_scheduler_type = a["lr_scheduler_type"];
-  args.warmup_steps = a["warmup_steps"];
-  args.max_grad_norm = a["max_grad_norm"];
-  args.optim = a["optim"];
-  args.optimizer.weight_decay = a["weight_decay"];
-  std::vector<TrainableParam> params;
-  for (LoraAdapter& ad : run.adapters) {  // PEFT's parameter order: per module, A then B
-    params.push_back({ad.module + ".lora_A.weight", ad.a, ad.grad_a, true});
-    params.push_back({ad.module + ".lora_B.weight", ad.b, ad.grad_b, true});
-  }
-  Trainer trainer(
-      args, params, [&](const MicroBatch& mb, float grad_scale, int64_t step, int micro) {
-        StepOptions o;
-        o.grad_scale = grad_scale;
-        o.step = static_cast<uint64_t>(step);
-        o.micro = static_cast<uint64_t>(micro);
-        StepResult r =
-            forward_backward(model, model.weights(), &run.adapters, nullptr, to_train_batch(mb), o);
-        return MicroStats{r.loss_sum, r.n_counted, r.n_correct};
-      });
-  run.logs = trainer.train(rows);
-  return run;
+  return tuna_test::train_like_hf(kGolden, name);
 }
 
 class TrainerParity : public ::testing::TestWithParam<std::string> {};
@@ -98,21 +56,7 @@ TEST_P(TrainerParity, MatchesHfTrainerAndPeft) {
   const std::vector<LoraAdapter> fin =
       load_peft_adapter(kGolden + name + "/final", Model::load(kModels + model_name)).adapters;
   ASSERT_EQ(fin.size(), run.adapters.size());
-  double worst_w = 0;
-  for (size_t i = 0; i < fin.size(); ++i) {
-    ASSERT_EQ(fin[i].module, run.adapters[i].module);
-    for (int which = 0; which < 2; ++which) {
-      const Tensor& ref = which == 0 ? fin[i].a : fin[i].b;
-      const Tensor& got = which == 0 ? run.adapters[i].a : run.adapters[i].b;
-      double md = 0, mr = 0;
-      for (int64_t k = 0; k < ref.numel(); ++k) {
-        md = std::max(md,
-                      static_cast<double>(std::abs(got.data<float>()[k] - ref.data<float>()[k])));
-        mr = std::max(mr, static_cast<double>(std::abs(ref.data<float>()[k])));
-      }
-      worst_w = std::max(worst_w, md / mr);
-    }
-  }
+  const double worst_w = tuna_test::worst_adapter_difference(run.adapters, fin);
   EXPECT_LE(worst_w, 1e-4) << "final adapter";
   std::printf("[%s] worst relative: loss %.2e, grad_norm %.2e, final adapter %.2e\n", name.c_str(),
               worst_loss, worst_norm, worst_w);

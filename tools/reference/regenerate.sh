@@ -11,6 +11,7 @@
 #   tools/reference/regenerate.sh bnb              bitsandbytes NF4/FP4/8-bit + load_in_4bit logits
 #   tools/reference/regenerate.sh optim            optimizers, LR schedules, clipping, decay names
 #   tools/reference/regenerate.sh trainer          20-step PEFT LoRA loss curves under the HF Trainer
+#   tools/reference/regenerate.sh trainer_bf16     the same with bf16=True on the CPU (autocast) + its F32 band
 #   tools/reference/regenerate.sh optim8           bitsandbytes 8-bit AdamW trajectories
 #   tools/reference/regenerate.sh grad             backward-op gradients vs torch autograd
 #   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
@@ -40,6 +41,7 @@ case "$what" in
   optim8) OMP_NUM_THREADS=1 exec "$py" "$here/make_optim8_goldens.py" "$@" ;;
   grad) OMP_NUM_THREADS=1 exec "$py" "$here/make_grad_goldens.py" "$@" ;;
   trainer) OMP_NUM_THREADS=1 exec "$py" "$here/make_trainer_goldens.py" "$@" ;;
+  trainer_bf16) OMP_NUM_THREADS=1 exec "$py" "$here/make_bf16_trainer_goldens.py" "$@" ;;
   train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
   lora) OMP_NUM_THREADS=1 exec "$py" "$here/make_lora_goldens.py" "$@" ;;
   packing) OMP_NUM_THREADS=1 exec "$py" "$here/make_packing_goldens.py" "$@" ;;
@@ -65,10 +67,11 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_optim8_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_grad_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_trainer_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_bf16_trainer_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_lora_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_packing_goldens.py"
     exec "$0" fullft
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|train|lora|packing|fullft] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|trainer_bf16|train|lora|packing|fullft] [generator arguments]" >&2; exit 2 ;;
 esac
