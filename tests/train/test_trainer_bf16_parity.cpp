@@ -28,19 +28,19 @@ const std::string kGolden = std::string(TUNA_GOLDEN_DIR) + "/trainer_bf16/";
 
 // The BF16 band, from measurement (tests/golden/trainer_bf16/README.md has the table; AMD Zen 4,
 // the goldens' torch 2.9.1 / transformers 4.57.6). HF's bf16 run and tuna's do not round the same
-// things: autocast also rounds every linear output, LoRA's rank-r products and eager attention's
-// two matmuls to BF16, tuna keeps those F32 — so the two runs are two different BF16
+// things: autocast also rounds every linear output and LoRA's rank-r products to BF16, tuna keeps
+// those F32 (both round attention's products' operands) — so the two runs are two different BF16
 // perturbations of one F32 run, and their distance (b) is of the order of HF's own bf16-vs-F32
 // distance (a, the golden's hf_bf16_vs_f32), far above F32 parity (1e-4). Worst over the seven
 // models, per-step relative loss / grad norm / final adapter (max|Δ| / max|ref|):
 //   (a) HF bf16 vs HF F32     2.92e-3 (mistral) / 1.63e-2 (llama) / 1.55e-1 (llama)
-//   (b) tuna bf16 vs HF bf16  2.94e-3 (mistral) / 9.02e-3 (llama) / 8.67e-2 (mistral)
+//   (b) tuna bf16 vs HF bf16  3.27e-3 (mistral) / 1.16e-2 (llama) / 9.28e-2 (mistral)
 //   (c) tuna F32 vs HF bf16   = (a) to three digits (tuna F32 is HF F32 to ~1e-7)
 // The limits are the worst (b) with ~1.5× headroom. (c) is of the size of (b) — tuna's F32 run
 // would pass the band for six of the seven models (not llama: 1.63e-2 / 0.155) — so the band alone
 // cannot tell a BF16 run from an F32 one; the checks that the bf16 run leaves tuna's F32 run do.
 constexpr double kLossBand = 4.5e-3;      // per-step relative |Δ loss|
-constexpr double kGradNormBand = 1.4e-2;  // per-step relative |Δ grad norm|
+constexpr double kGradNormBand = 1.75e-2;  // per-step relative |Δ grad norm|
 constexpr double kAdapterBand = 0.13;     // final adapter, per tensor max|Δ| / max|ref|
 // tuna's own F32 run against HF's F32 run of the same golden (steps_f32): F32 parity, as
 // test_trainer_parity.cpp.
