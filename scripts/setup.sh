@@ -16,6 +16,7 @@ packages=(
   libopenblas-openmp-dev    # BLAS, OpenMP build (shares one OpenMP runtime with our kernels)
   nlohmann-json3-dev libfmt-dev libcli11-dev libyaml-cpp-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libdnnl-dev               # oneDNN: only bench_gemm's BF16 comparison column (not libtuna)
 )
 missing=()
 for p in "${packages[@]}"; do
