@@ -32,7 +32,11 @@ case "$mode" in
   full) full=1 peer_flags+=(--full) ;;
   *) echo "run.sh: mode is 0 (LoRA), 1 (QLoRA) or full, not '$mode'" >&2; exit 2 ;;
 esac
-venv="$("$root/tools/reference/setup_venv.sh")"
+# PEER=current: the peers' newest releases (tools/reference/requirements-current.txt) instead of
+# the pinned reference toolchain.
+venv_flags=()
+[[ "${PEER:-pinned}" == current ]] && venv_flags=(--current)
+venv="$("$root/tools/reference/setup_venv.sh" "${venv_flags[@]}")"
 py="$venv/bin/python"
 model="$("$root/scripts/fetch_model.sh")"
 load="$(cut -d' ' -f1 /proc/loadavg)"
