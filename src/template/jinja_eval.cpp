@@ -435,6 +435,9 @@ namespace {
 
 Value repeat(const Value& seq, int64_t n) {
   const size_t unit = seq.is_string() ? seq.as_string().size() : seq.items().size() * sizeof(Value);
+  // An empty sequence (or a count ≤ 0) repeats to an empty one at once, as in Python: no loop of
+  // n empty appends ('' * 10**18 took forever before).
+  if (n <= 0 || unit == 0) n = 0;
   if (n > 0 && unit > 0 && static_cast<uint64_t>(n) > kMaxStringBytes / unit)
     check_string_size(kMaxStringBytes + 1);  // the result would exceed the budget
   if (seq.is_string()) {
