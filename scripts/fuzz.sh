@@ -10,11 +10,13 @@
 # the working corpus that reach every edge the named files do not (-use_counters=0: edges, not hit
 # counts, so the committed corpus stays a few hundred files).
 #
-#   scripts/fuzz.sh [--runs N] [--max-time S] [--build-dir DIR] [--no-merge] [--merge-only]
-#                   [--build-only] [-j N] [TARGET...]
+#   scripts/fuzz.sh [--runs N] [--max-time S] [--timeout S] [--build-dir DIR] [--no-merge]
+#                   [--merge-only] [--build-only] [-j N] [TARGET...]
 #
 # --runs N       executions per target (default 10000000)
 # --max-time S   stop a target after S seconds even if N is not reached (default: no cap)
+# --timeout S    an input running longer than S seconds is a hang: artifact, stop (default 60;
+#                raise it on a loaded machine, where nice 19 can stretch a 7 s ASan unit past 60)
 # --build-dir    the clang build (default build-fuzz); configured here when it has no cache
 # --no-merge     leave fuzz/corpus/ unchanged
 # --merge-only   only minimise fuzz/corpus/<name>/ with what the working corpus holds (no fuzzing)
@@ -34,6 +36,7 @@ ALL_TARGETS=(fuzz_adapter_config fuzz_safetensors fuzz_train_config fuzz_data_ro
   fuzz_tokenizer fuzz_tokenizer_text fuzz_gguf fuzz_chat_template)
 runs=10000000
 max_time=0
+unit_timeout=60
 build_dir=build-fuzz
 merge=1
 merge_only=0
@@ -44,12 +47,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --max-time) max_time="$2"; shift 2 ;;
+    --timeout) unit_timeout="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --no-merge) merge=0; shift ;;
     --merge-only) merge_only=1; shift ;;
     --build-only) build_only=1; shift ;;
     -j) jobs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("fuzz_${1#fuzz_}"); shift ;;
   esac
@@ -109,7 +113,7 @@ for t in "${targets[@]}"; do
   work="$build_dir/fuzz-work/$name"
   mkdir -p "$work/corpus" "$work/artifacts" "fuzz/corpus/$name"
   cp -n "fuzz/corpus/$name/"* "$work/corpus/" 2>/dev/null || true
-  args=(-runs="$runs" -print_final_stats=1 -timeout=60 -rss_limit_mb=4096
+  args=(-runs="$runs" -print_final_stats=1 -timeout="$unit_timeout" -rss_limit_mb=4096
     -artifact_prefix="$work/artifacts/")
   [ "$max_time" -gt 0 ] && args+=(-max_total_time="$max_time")
   [ -f "fuzz/dict/$name.dict" ] && args+=(-dict="fuzz/dict/$name.dict")
