@@ -58,6 +58,25 @@ Bf16MatmulScope::~Bf16MatmulScope() {
   t_bf16_matmuls = previous_;
 }
 
+namespace {
+
+// The calling thread's scratch, kept between calls and grown when a call needs more (≤ the bound
+// of bf16_gemm_scratch_bytes): a training step makes thousands of calls, and fresh buffers cost
+// allocator work and page faults each time.
+uint32_t* thread_scratch(int64_t words) {
+  thread_local AlignedBuffer buf;
+  thread_local int64_t have = 0;
+  if (have < words) {
+    buf.reset();
+    have = 0;
+    buf = make_aligned_buffer(static_cast<size_t>(words) * sizeof(uint32_t));
+    have = words;
+  }
+  return static_cast<uint32_t*>(buf.get());
+}
+
+}  // namespace
+
 int64_t bf16_gemm_scratch_bytes(int threads) {
   const int64_t b = (kChunkColumns + kBf16NR - 1) / kBf16NR * kChunkPairs * kBf16NR;
   const int64_t a = kBlockRows * kChunkPairs;
@@ -82,18 +101,16 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   const int64_t KP = (K + 1) / 2;
   const int64_t kpc = std::min(KP, kChunkPairs), npc = std::min(N, kChunkColumns);
   const int64_t chunk_panels = (npc + kBf16NR - 1) / kBf16NR;
-  // The B chunk (shared) and one A block per thread; every buffer starts on a cache line.
-  AlignedBuffer b_buf =
-      make_aligned_buffer(static_cast<size_t>(chunk_panels * kpc * kBf16NR) * sizeof(uint32_t));
-  uint32_t* pb = static_cast<uint32_t*>(b_buf.get());
   const int64_t row_blocks = (M + kBlockRows - 1) / kBlockRows;
   const bool nested = omp_in_parallel();
   const int64_t threads = nested ? 1 : omp_get_max_threads();
+  // The B chunk (shared, on a cache line) and one A block per thread, all allocated here, before
+  // the parallel region (nothing inside it can throw), in the calling thread's kept scratch.
+  const int64_t b_words = chunk_panels * kpc * kBf16NR, a_words = kBlockRows * kpc;
+  uint32_t* pb = thread_scratch(b_words + threads * a_words);
 #pragma omp parallel if (!nested)
   {
-    AlignedBuffer a_buf = make_aligned_buffer(
-        static_cast<size_t>(kBlockRows * kpc) * sizeof(uint32_t));  // 8 groups × kpc × 12
-    uint32_t* pa = static_cast<uint32_t*>(a_buf.get());
+    uint32_t* pa = pb + b_words + omp_get_thread_num() * a_words;
     for (int64_t k0 = 0; k0 < K; k0 += 2 * kChunkPairs) {
       const int64_t kc = std::min(K - k0, 2 * kChunkPairs), kcp = (kc + 1) / 2;
       for (int64_t j0 = 0; j0 < N; j0 += kChunkColumns) {

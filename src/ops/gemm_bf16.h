@@ -34,7 +34,8 @@ class Bf16MatmulScope {
 };
 
 // The most scratch one gemm_bf16 call holds with `threads` threads, bytes: the packed chunk of
-// op(B) (4 MiB) plus one packed block of op(A) per thread (96 KiB), whatever the shapes.
+// op(B) (4 MiB) plus one packed block of op(A) per thread (96 KiB), whatever the shapes. The
+// calling thread keeps it for its next call (grow-only, up to this bound).
 int64_t bf16_gemm_scratch_bytes(int threads);
 
 namespace cpu {
