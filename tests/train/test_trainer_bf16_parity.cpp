@@ -1,9 +1,10 @@
 // `bf16: true` on the CPU against its peer (tests/golden/trainer_bf16, made by
 // tools/reference/make_bf16_trainer_goldens.py): the Hugging Face Trainer + PEFT with
 // TrainingArguments(bf16=True, use_cpu=True), i.e. torch.autocast(cpu, bfloat16) around the
-// forward. From PEFT's initial adapter and the same rows, tuna runs the 20 LoRA steps with its BF16
-// products (Bf16MatmulScope: projections and LM head in BF16 with F32 accumulation) and each step's
-// loss and grad norm and the final adapter must lie inside the BF16 band below. The bf16 run is
+// forward. From PEFT's initial adapter and the same rows, tuna runs the 20 LoRA steps with its
+// BF16 products (Bf16MatmulScope: projections, LM head and attention in BF16 with F32
+// accumulation); each step's loss and grad norm and the final adapter must lie inside the BF16
+// band below. The bf16 run is
 // bit-identical for 1 and 2 threads, and it is not tuna's F32 run (the BF16 path is taken).
 #include <gtest/gtest.h>
 
