@@ -7,8 +7,9 @@
 //   (a) HF bf16 vs HF F32, (b) tuna bf16 vs HF bf16, (c) tuna F32 vs HF bf16,
 // plus tuna F32 vs HF F32 (F32 parity on the real model). Then it greedy-decodes the held-out
 // prompts through tuna's generation (exact mode, adapters applied on the fly) with tuna's and HF's
-// bf16 final adapters (and the F32 pair, for reference) and counts identical answers. Writes
-// tuna_result.json into the directory. No gate: the figures are recorded (docs/training.md).
+// bf16 final adapters (and the F32 pair, and HF's bf16 against HF's F32, for reference) and
+// counts identical answers. Writes tuna_result.json into the directory. No gate: the figures are
+// recorded (docs/training.md).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -271,6 +272,10 @@ int main(int argc, char** argv) {
   const Agreement g32 = compare_answers(model, tok, heldout, f32.adapters, hf32, "tuna_f32",
                                         "hf_f32", max_new_tokens);
   std::printf(" tuna-F32 vs HF-F32 adapters:   %d/%zu identical\n", g32.same, heldout.size());
+  // The peer's own precision change, for scale: HF's bf16 adapter against HF's F32 adapter.
+  const Agreement ghf = compare_answers(model, tok, heldout, hf16, hf32, "hf_bf16", "hf_f32",
+                                        max_new_tokens);
+  std::printf(" HF-bf16 vs HF-F32 adapters:    %d/%zu identical\n", ghf.same, heldout.size());
 
   auto band = [](const Worst& w, double ad) {
     return json{{"loss", w.loss}, {"grad_norm", w.grad_norm}, {"final_adapter", ad}};
@@ -295,9 +300,11 @@ int main(int argc, char** argv) {
                      {{"max_new_tokens", max_new_tokens},
                       {"bf16_identical", g16.same},
                       {"f32_identical", g32.same},
+                      {"hf_bf16_vs_hf_f32_identical", ghf.same},
                       {"prompts", heldout.size()},
                       {"bf16", g16.per_prompt},
-                      {"f32", g32.per_prompt}}}};
+                      {"f32", g32.per_prompt},
+                      {"hf_bf16_vs_hf_f32", ghf.per_prompt}}}};
   std::ofstream(dir + "/tuna_result.json") << out.dump(1) << "\n";
   return 0;
 }
