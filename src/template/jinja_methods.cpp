@@ -205,6 +205,8 @@ Value str_method(const Value& self, const std::string& name, bool* found) {
     bool right = name == "rsplit";
     return method(name, [s, right](Interpreter&, Args& a) {
       Value sep = a.get(0, "sep", Value::none());
+      if (!sep.is_none() && !sep.is_string())
+        raise("TypeError", "must be str or None, not " + sep.type_name());
       int64_t maxsplit = a.get(1, "maxsplit", Value(-1)).as_int();
       List out;
       for (auto& part : py_split(s, sep.is_none() ? nullptr : &sep.as_string(), maxsplit, right))
@@ -216,6 +218,8 @@ Value str_method(const Value& self, const std::string& name, bool* found) {
     int mode = name == "strip" ? 3 : name == "lstrip" ? 1 : 2;
     return method(name, [s, mode](Interpreter&, Args& a) {
       Value chars = a.get(0, "chars", Value::none());
+      if (!chars.is_none() && !chars.is_string())
+        raise("TypeError", "strip arg must be None or str");  // as Python (was a null read)
       return Value(py_strip(s, chars.is_none() ? nullptr : &chars.as_string(), mode));
     });
   }

@@ -155,6 +155,11 @@ TEST(Jinja, RenderBudgetStopsRunawayTemplates) {
   EXPECT_EQ(render("{{ '' * 1000000000000000000 }}|{{ ([] * 1000000000000000000) | length }}|"
                    "{{ (() * 1000000000000000000) | length }}|{{ 'ab' * -3 }}|{{ [1] * 0 }}"),
             "|0|0||[]");
+  // A non-string strip/split argument is a TypeError, as in Python (fuzz_chat_template: UBSan
+  // null reference in 'x'.strip(444…4)).
+  EXPECT_EQ(error_of("{{ 'abc'.strip(5) }}").rfind("TypeError ", 0), 0u);
+  EXPECT_EQ(error_of("{{ 'a b'.split(1) }}").rfind("TypeError ", 0), 0u);
+  EXPECT_EQ(render("{{ 'xabcx'.strip('x') }}|{{ 'a b'.split() | length }}"), "abc|2");
   // Below the budgets nothing changes: a 1 MiB output and 10⁵ iterations render.
   EXPECT_EQ(render("{% for i in range(1024) %}{{ 'z' * 1024 }}{% endfor %}").size(), 1u << 20);
   EXPECT_EQ(render("{% for i in range(50000) %}{% endfor %}done"), "done");
