@@ -17,14 +17,58 @@ std::string format_duration(double s) {
   return buf;
 }
 
-ConsoleSink::ConsoleSink(std::function<void(const std::string&)> print)
-    : print_(std::move(print)) {}
+ConsoleOptions console_options(const TrainConfig& cfg, bool terminal) {
+  ConsoleOptions o;
+  o.progress_bar = terminal && !cfg.at("disable_tqdm").get<bool>();
+  return o;
+}
 
-void ConsoleSink::print(const std::string& line) const {
+ConsoleSink::ConsoleSink(std::function<void(const std::string&)> print, ConsoleOptions options,
+                         std::function<void(const std::string&)> status)
+    : print_(std::move(print)), status_(std::move(status)), options_(options) {}
+
+ConsoleSink::~ConsoleSink() {
+  status("");
+}
+
+void ConsoleSink::status(const std::string& text) {
+  if (!bar_shown_ && text.empty()) return;
+  bar_shown_ = !text.empty();
+  if (status_) {
+    status_(text);
+    return;
+  }
+  std::fprintf(stderr, "\r\033[K%s", text.c_str());
+  std::fflush(stderr);
+}
+
+void ConsoleSink::print(const std::string& line) {
+  status("");
   if (print_)
     print_(line);
   else
     std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void ConsoleSink::on_progress(const StepProgress& e) {
+  if (!options_.progress_bar) return;
+  const bool last = e.step == e.total_steps;
+  if (bar_drawn_at_ >= 0 && e.elapsed_seconds - bar_drawn_at_ < 0.1 && !last) return;
+  bar_drawn_at_ = e.elapsed_seconds;
+  const double pct = e.total_steps > 0
+                         ? 100.0 * static_cast<double>(e.step) / static_cast<double>(e.total_steps)
+                         : 0;
+  const double rate = e.elapsed_seconds > 0 ? static_cast<double>(e.step) / e.elapsed_seconds : 0;
+  const double left = rate > 0 ? static_cast<double>(e.total_steps - e.step) / rate : 0;
+  char text[160];
+  std::snprintf(text, sizeof text, "step %lld/%lld %3.0f%% [%s<%s, %.2f steps/s]",
+                static_cast<long long>(e.step), static_cast<long long>(e.total_steps), pct,
+                format_duration(e.elapsed_seconds).c_str(), format_duration(left).c_str(), rate);
+  status(text);
+}
+
+void ConsoleSink::on_cancelled(const TrainingCancelled&) {
+  status("");
 }
 
 void ConsoleSink::on_notice(const std::string& text) {

@@ -40,6 +40,12 @@ struct StepMetrics {
   double eta_seconds = 0;        // the rest of the run at this run's pace so far
 };
 
+// Every optimizer step, logged or not (what the HF Trainer's tqdm bar advances on).
+struct StepProgress {
+  int64_t step = 0, total_steps = 0;
+  double elapsed_seconds = 0;  // since this run's first step
+};
+
 struct EvalMetrics {
   int64_t step = 0;
   double loss = 0, mean_token_accuracy = 0, epoch = 0;
@@ -70,6 +76,7 @@ class TrainingSink {
   // A line for the user (what was loaded, notes, the memory estimate, resuming from ...).
   virtual void on_notice(const std::string& /*text*/) {}
   virtual void on_started(const TrainingStarted& /*e*/) {}
+  virtual void on_progress(const StepProgress& /*e*/) {}
   virtual void on_step(const StepMetrics& /*e*/) {}
   virtual void on_eval(const EvalMetrics& /*e*/) {}
   virtual void on_checkpoint(const CheckpointSaved& /*e*/) {}

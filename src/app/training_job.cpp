@@ -12,6 +12,7 @@
 #include "app/evaluator.h"
 #include "app/metrics_sinks.h"
 #include "app/training_plan.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/memory.h"
 #include "model/block.h"
@@ -161,6 +162,7 @@ RunSummary TrainingJob::run() {
   }
   const Model& model = handle->model();
   const Tokenizer& tok = handle->tokenizer();
+  notice(choose_training_device(cfg, cuda_available()).line);
   std::string precision_note;
   const bool bf16_compute = bf16_compute_requested(cfg, &precision_note);
   if (!precision_note.empty()) notice(precision_note);
@@ -314,9 +316,10 @@ RunSummary TrainingJob::run() {
       loss_sum += l.loss;
       ++window;
       if (l.step == 1) sum.first_loss = l.loss;
-      if (plan.logs_at(l.step)) {
-        const auto now = std::chrono::steady_clock::now();
-        const double elapsed = std::chrono::duration<double>(now - t0).count();
+      const auto now = std::chrono::steady_clock::now();
+      const double elapsed = std::chrono::duration<double>(now - t0).count();
+      emit([&](TrainingSink& s) { s.on_progress(StepProgress{l.step, total, elapsed}); });
+      if (plan.logs_at(l.step, l.epoch_end)) {
         const double dt = std::chrono::duration<double>(now - last_t).count();
         StepMetrics m;
         m.step = l.step;

@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "model/train_step.h"
 #include "tokenizer/tokenizer.h"
+#include "train/special_tokens.h"
 #include "train/trainable_set.h"
 
 namespace tuna {
@@ -32,10 +33,11 @@ TrainingPlan plan_training(const TrainConfig& cfg, const Tokenizer& tok) {
   ta.optimizer.adam_beta1 = cfg.at("adam_beta1").get<double>();
   ta.optimizer.adam_beta2 = cfg.at("adam_beta2").get<double>();
   ta.optimizer.adam_epsilon = cfg.at("adam_epsilon").get<double>();
-  ta.pad_token_id = tok.pad_id().value_or(tok.eos_id().value_or(0));
+  ta.pad_token_id = run_pad_id(cfg, tok);
   ta.shuffle_seed = cfg.at("data_seed").is_number() ? cfg.at("data_seed").get<int64_t>()
                                                     : cfg.at("seed").get<int64_t>();
 
+  p.logging_strategy = cfg.at("logging_strategy").get<std::string>();
   p.eval_strategy = cfg.at("eval_strategy").get<std::string>();
   p.save_strategy = cfg.at("save_strategy").get<std::string>();
   p.logging_steps = cfg.at("logging_steps").get<int64_t>();
@@ -48,6 +50,19 @@ TrainingPlan plan_training(const TrainConfig& cfg, const Tokenizer& tok) {
   if (cfg.at("save_total_limit").is_number())
     p.save_total_limit = cfg.at("save_total_limit").get<size_t>();
   return p;
+}
+
+DeviceChoice choose_training_device(const TrainConfig& cfg, bool gpu_visible) {
+  DeviceChoice d;
+  if (cfg.at("use_cpu").get<bool>())
+    d.line = "device: CPU (use_cpu: true)";
+  else if (gpu_visible)
+    d.line =
+        "device: CPU — a GPU is visible, but tuna does not train on GPUs yet (use_cpu: true says "
+        "CPU on purpose)";
+  else
+    d.line = "device: CPU (no GPU visible to this build)";
+  return d;
 }
 
 MemoryEstimate estimate_job_memory(const TrainingPlan& plan, const Model& model,

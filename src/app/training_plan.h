@@ -1,8 +1,8 @@
 // Planning a training job from its config, before any step runs: the Trainer's arguments
-// (TrainingArguments fields), the logging / eval / save schedule, the run's length once the data
-// is known, and whether the job fits in memory (the estimate for the longest micro-batch the data
-// can form, a user error when it exceeds what the machine has). Not here: running it
-// (training_job.h).
+// (TrainingArguments fields, the pad id), the logging / eval / save schedule, the device it runs
+// on, the run's length once the data is known, and whether the job fits in memory (the estimate for
+// the longest micro-batch the data can form, a user error when it exceeds what the machine has).
+// Not here: running it (training_job.h).
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,8 @@ class Tokenizer;
 struct TrainableSet;
 
 struct TrainingPlan {
-  TrainerArgs trainer;                       // batch, accumulation, schedule, optimizer, shuffling
-  std::string eval_strategy, save_strategy;  // "no" / "steps" / "epoch"
+  TrainerArgs trainer;  // batch, accumulation, schedule, optimizer, shuffling
+  std::string logging_strategy = "steps", eval_strategy, save_strategy;  // "no"/"steps"/"epoch"
   int64_t logging_steps = 1, eval_steps = 1, save_steps = 1;
   size_t eval_batch_size = 1;
   bool gradient_checkpointing = false;
@@ -31,7 +31,14 @@ struct TrainingPlan {
   // Known once the training rows are: optimizer steps of the run and of one epoch.
   int64_t total_steps = 0, steps_per_epoch = 0;
 
-  bool logs_at(int64_t step) const { return step % logging_steps == 0 || step == total_steps; }
+  // A logged step: every logging_steps (and the last) for "steps", each epoch's last step (and
+  // the run's last, which ends a partial epoch under max_steps: the HF Trainer's on_epoch_end
+  // runs after its loop breaks) for "epoch", never for "no" (the final summary is still written).
+  bool logs_at(int64_t step, bool epoch_end) const {
+    if (logging_strategy == "no") return false;
+    if (logging_strategy == "epoch") return epoch_end || step == total_steps;
+    return step % logging_steps == 0 || step == total_steps;
+  }
   bool evaluates_at(int64_t step, bool epoch_end) const {
     return (eval_strategy == "steps" && step % eval_steps == 0) ||
            (eval_strategy == "epoch" && epoch_end);
@@ -43,9 +50,19 @@ struct TrainingPlan {
   }
 };
 
-// Everything the config decides (total_steps / steps_per_epoch stay 0). The pad id comes from
-// the tokenizer (pad, else EOS, else 0).
+// Everything the config decides (total_steps / steps_per_epoch stay 0). The pad id is TRL's:
+// pad_token, else the tokenizer's pad, else the run's EOS (eos_token, else the tokenizer's), else
+// 0; a pad_token or eos_token that is not in the vocabulary is a user error.
 TrainingPlan plan_training(const TrainConfig& cfg, const Tokenizer& tok);
+
+// Where the run trains and why, as the run's first lines say it. tuna trains on the CPU only
+// today: `use_cpu: true` (TrainingArguments' "train on the CPU even where a GPU is available")
+// is therefore always honoured; without it, a visible GPU gets a notice that it stays unused.
+struct DeviceChoice {
+  bool cpu = true;   // always true until GPU training lands
+  std::string line;  // "device: CPU (...)"
+};
+DeviceChoice choose_training_device(const TrainConfig& cfg, bool gpu_visible);
 
 // The memory the run needs for its longest micro-batch of `train` rows.
 MemoryEstimate estimate_job_memory(const TrainingPlan& plan, const Model& model,

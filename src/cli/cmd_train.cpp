@@ -1,6 +1,8 @@
 // `tuna train CONFIG.yaml [key=value ...]`: LoRA, QLoRA or full fine-tuning from a YAML config
 // whose keys are TrainingArguments / SFTConfig / LoraConfig / BitsAndBytesConfig names
 // (docs/config.md).
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "app/checkpointer.h"
@@ -52,8 +54,10 @@ Runner register_train(CLI::App& app) {
       SlowWorkNotice notice("loading " + model_arg);
       model = ModelHandle::load(model_arg);
     }
+    // disable_tqdm: no progress bar; the log lines print either way (HF's PrinterCallback).
+    const ConsoleOptions console_opts = console_options(cfg, isatty(STDERR_FILENO) != 0);
     TrainingJob job(std::move(cfg), std::move(model));
-    ConsoleSink console;
+    ConsoleSink console({}, console_opts);
     InterruptSink interrupt(job.cancel_token());
     job.add_sink(console);
     job.add_sink(interrupt);

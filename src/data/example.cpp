@@ -178,8 +178,8 @@ ojson checked_turns(const Record& rec, const std::string& field) {
   return out;
 }
 
-int32_t eos_id(const Tokenizer& tok) {
-  auto e = tok.eos_id();
+int32_t eos_id(const Tokenizer& tok, const TokenizeOptions& o) {
+  auto e = o.eos_id ? o.eos_id : tok.eos_id();
   if (!e)
     throw_user_error("data", "the tokenizer has no EOS token to end examples with",
                      "set eos_token in the config");
@@ -311,8 +311,8 @@ bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Exam
       Tokenizer::Encoding e = tok.encode_full(ex.text, true);
       stats.invalid_utf8 += e.invalid_utf8_replaced;
       append(out.input_ids, out.labels, e.ids, true);
-      if (o.append_eos && (out.input_ids.empty() || out.input_ids.back() != eos_id(tok)))
-        append(out.input_ids, out.labels, {eos_id(tok)}, true);
+      if (o.append_eos && (out.input_ids.empty() || out.input_ids.back() != eos_id(tok, o)))
+        append(out.input_ids, out.labels, {eos_id(tok, o)}, true);
       break;
     }
     case Example::Kind::PROMPT_COMPLETION: {
@@ -323,7 +323,7 @@ bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Exam
       append(out.input_ids, out.labels, p.ids, !completion_only);
       append(out.input_ids, out.labels, c.ids, true);
       if (tok.encode(ex.prompt + ex.completion, true) != out.input_ids) ++stats.boundary_mismatches;
-      if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok)}, true);
+      if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok, o)}, true);
       break;
     }
     case Example::Kind::MESSAGES: {
@@ -333,6 +333,7 @@ bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Exam
       ChatTemplateInputs in;
       in.messages = ex.messages;
       in.variables = tok.special_tokens_map();
+      if (o.eos_id) in.variables["eos_token"] = tok.id_to_piece(*o.eos_id);
       const std::string full = chat->render(in).text;
       if (!o.assistant_only_loss) {
         Tokenizer::Encoding e = tok.encode_full(full, false);

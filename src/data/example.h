@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct TokenizeOptions {
   int completion_only_loss = -1;  // -1 auto (true for prompt/completion data), 0, 1
   bool assistant_only_loss = false;
   bool append_eos = true;  // EOS after text / completions (TRL does; not after chat templates)
+  // The config's eos_token (TRL: it replaces the tokenizer's EOS, appended and in the chat
+  // template's eos_token); unset: the tokenizer's.
+  std::optional<int32_t> eos_id;
 };
 
 struct TokenizeStats {

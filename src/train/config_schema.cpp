@@ -38,7 +38,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"bnb_4bit_quant_type", "quantization", T::ENUM, "\"fp4\"", "fp4|nf4", "",
        "4-bit data type (transformers' default is fp4; QLoRA uses nf4)"},
       {"bnb_4bit_compute_dtype", "quantization", T::ENUM, "\"float32\"", "float32|bfloat16|float16",
-       "", "dtype of the 4-bit weights' matmuls (bfloat16: bfloat16 products with float32 "
+       "",
+       "dtype of the 4-bit weights' matmuls (bfloat16: bfloat16 products with float32 "
        "accumulation, as bf16: true)"},
       {"bnb_4bit_use_double_quant", "quantization", T::BOOL, "false", "", "",
        "quantize the per-block scales too (≈0.4 bit/parameter saved)"},
@@ -100,8 +101,12 @@ const std::vector<ConfigKey>& config_schema() {
        "loss on the completion only (default: true for prompt/completion data)"},
       {"assistant_only_loss", "data", T::BOOL, "false", "", "",
        "loss on assistant turns only (messages data)"},
-      {"eos_token", "data", T::STRING, "null", "", "", "EOS appended to text/completions"},
-      {"pad_token", "data", T::STRING, "null", "", "", "padding token (default: pad, else EOS)"},
+      {"eos_token", "data", T::STRING, "null", "", "",
+       "the token appended to text rows and completions (and the chat template's eos_token), "
+       "instead of the tokenizer's EOS; must be one token of the vocabulary"},
+      {"pad_token", "data", T::STRING, "null", "", "",
+       "the padding id of the batches (default: the tokenizer's pad, else the EOS); must be one "
+       "token of the vocabulary. Padding is never scored, so the loss does not change"},
       // ---- training (SFTConfig / TrainingArguments) ----
       {"output_dir", "training", T::STRING, "\"trainer_output\"", "", "",
        "where checkpoints, metrics and the final adapter or model go"},
@@ -149,8 +154,13 @@ const std::vector<ConfigKey>& config_schema() {
       {"fp16", "training", T::BOOL, "false", "", "",
        "float16 compute (GPU); on the CPU accepted with a notice, computing in float32 "
        "(use bf16 there)"},
-      {"use_cpu", "training", T::BOOL, "false", "", "", "train on the CPU even with a GPU"},
-      {"logging_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "", "when to log"},
+      {"use_cpu", "training", T::BOOL, "false", "", "",
+       "train on the CPU even with a GPU (tuna trains on the CPU only for now; the run's device "
+       "line says so)"},
+      {"logging_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "",
+       "when to log the training loss (console and metrics.jsonl): every logging_steps, at each "
+       "epoch's end (loss averaged over the epoch), or never (the final summary is still "
+       "written)"},
       {"logging_steps", "training", T::INT, "10", ">0", "", "log every N steps"},
       {"eval_strategy", "training", T::ENUM, "\"no\"", "no|steps|epoch", "evaluation_strategy",
        "when to evaluate"},
@@ -172,7 +182,8 @@ const std::vector<ConfigKey>& config_schema() {
        "tuna never uploads: private data stays on the machine", NOT_YET},
       {"overwrite_output_dir", "training", T::BOOL, "false", "", "",
        "write into a non-empty output_dir"},
-      {"disable_tqdm", "training", T::BOOL, "false", "", "", "no progress bar"},
+      {"disable_tqdm", "training", T::BOOL, "false", "", "",
+       "no progress bar on the terminal (the log lines still print)"},
   };
   return keys;
 }

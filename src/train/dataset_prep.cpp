@@ -13,6 +13,7 @@
 #include "core/rng.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
+#include "train/special_tokens.h"
 
 namespace tuna {
 namespace {
@@ -204,6 +205,15 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
                                 ? (cfg.at("completion_only_loss").get<bool>() ? 1 : 0)
                                 : -1;
   to.assistant_only_loss = cfg.at("assistant_only_loss").get<bool>();
+  // TRL raises ValueError ("the dataset is not conversational"); the format was detected here
+  // (dataset_format: auto), so config_rules could not see it.
+  if (to.assistant_only_loss && d.format != DataFormat::MESSAGES)
+    throw_user_error("config",
+                     cfg.where("assistant_only_loss") + ": assistant_only_loss: true, but " + path +
+                         " holds " + data_format_name(d.format) + " rows, not conversations",
+                     "use messages data, or remove assistant_only_loss (completion_only_loss "
+                     "masks the prompt of prompt/completion data)");
+  to.eos_id = configured_token_id(cfg, "eos_token", tok);
 
   // Packing (TRL's _prepare_dataset): rows are packed instead of truncated — bfd cuts each row
   // to max_length keeping its start, wrapped cuts nothing — so rows are tokenised whole and

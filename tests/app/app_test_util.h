@@ -14,6 +14,15 @@ namespace tuna {
 
 inline const std::string kLlama = std::string(TUNA_GOLDEN_DIR) + "/models/llama";
 
+// Six alpaca rows (JSONL) whose characters the character tokenizer covers.
+inline const char* const kSixAlpacaRows =
+    "{\"instruction\": \"Name a fish\", \"input\": \"\", \"output\": \"tuna\"}\n"
+    "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"hi there\"}\n"
+    "{\"instruction\": \"Add\", \"input\": \"2+2\", \"output\": \"4\"}\n"
+    "{\"instruction\": \"Colour of sky\", \"input\": \"\", \"output\": \"blue\"}\n"
+    "{\"instruction\": \"Opposite of up\", \"input\": \"\", \"output\": \"down\"}\n"
+    "{\"instruction\": \"Capital of France\", \"input\": \"\", \"output\": \"Paris\"}\n";
+
 // One token per printable ASCII character and newline; <pad> 0, <bos> 1, <eos> 2 (the golden
 // Llama's bos/eos ids), <unk> 3: tokenizer.json and tokenizer_config.json.
 inline std::pair<nlohmann::json, nlohmann::json> char_tokenizer_json() {

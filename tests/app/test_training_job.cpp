@@ -28,14 +28,7 @@ class TrainingJobTest : public tuna_test::TempDirTest {
   TrainingJobTest() : TempDirTest("tuna_app_job") {}
   void SetUp() override {
     TempDirTest::SetUp();
-    tuna_test::write_file(
-        path("data.jsonl"),
-        "{\"instruction\": \"Name a fish\", \"input\": \"\", \"output\": \"tuna\"}\n"
-        "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"hi there\"}\n"
-        "{\"instruction\": \"Add\", \"input\": \"2+2\", \"output\": \"4\"}\n"
-        "{\"instruction\": \"Colour of sky\", \"input\": \"\", \"output\": \"blue\"}\n"
-        "{\"instruction\": \"Opposite of up\", \"input\": \"\", \"output\": \"down\"}\n"
-        "{\"instruction\": \"Capital of France\", \"input\": \"\", \"output\": \"Paris\"}\n");
+    tuna_test::write_file(path("data.jsonl"), kSixAlpacaRows);
   }
   // A LoRA run with dropout, accumulation and a schedule (everything that could leak between
   // jobs: RNG streams, optimizer state, scratch buffers); `extra` YAML keys override.
