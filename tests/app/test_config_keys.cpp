@@ -220,6 +220,15 @@ TEST_F(ConfigKeysTest, LoggingStrategyDecidesWhichStepsAreLogged) {
   ASSERT_EQ(state["log_history"].size(), 1u);  // the summary only
   EXPECT_TRUE(state["log_history"][0].contains("train_loss"));
 
+  // Evaluations are logged whatever logging_strategy says (Trainer.evaluate calls self.log).
+  const Recorder evals = run(config("no_eval", {"logging_strategy=no", "validation_split=0.5",
+                                                "eval_strategy=steps", "eval_steps=2"}),
+                             tok);
+  EXPECT_TRUE(evals.steps.empty());
+  const std::vector<nlohmann::json> eval_lines = jsonl(path("no_eval/metrics.jsonl"));
+  ASSERT_EQ(eval_lines.size(), 2u);  // steps 2 and 4
+  EXPECT_TRUE(eval_lines[0].contains("eval_loss")) << eval_lines[0];
+
   o.back() = "logging_strategy=epoch";
   const Recorder per_epoch = run(config("epoch", o), tok);
   ASSERT_EQ(per_epoch.steps.size(), 2u);
