@@ -162,7 +162,6 @@ RunSummary TrainingJob::run() {
   }
   const Model& model = handle->model();
   const Tokenizer& tok = handle->tokenizer();
-  notice(choose_training_device(cfg, cuda_available()).line);
   std::string precision_note;
   const bool bf16_compute = bf16_compute_requested(cfg, &precision_note);
   if (!precision_note.empty()) notice(precision_note);
@@ -175,6 +174,9 @@ RunSummary TrainingJob::run() {
   // What trains (its conflicts with the config are found before the data is read; it is reported
   // after): LoRA adapters (+ modules_to_save, biases), or every weight (use_peft: false).
   TrainableSet ts = make_trainable_set(cfg, model, handle->name());
+  // The Trainer's arguments (a pad_token outside the vocabulary is refused here, before any line
+  // about the run is printed).
+  TrainingPlan plan = plan_training(cfg, tok);
   // A checkpoint of another run (model, LoRA shape) or past this run's end is refused here,
   // before the data is read or anything is printed.
   const std::vector<std::string> fingerprint = trainable_fingerprint(ts);
@@ -189,11 +191,11 @@ RunSummary TrainingJob::run() {
   ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
   const std::unique_ptr<ChatTemplate> chat = data_chat_template(*handle);
   const PreparedData data = prepare_training_data(cfg, tok, chat.get());
+  notice(choose_training_device(cfg, cuda_available()).line);
   notice("data: " + data.summary());
   for (const std::string& n : ts.notes) notice("note: " + n);
   notice(ts.trainable_line);
 
-  TrainingPlan plan = plan_training(cfg, tok);
   TrainerArgs& ta = plan.trainer;
   // Resuming: the checkpoint's adapter, optimizer state, step and logs continue the run exactly
   // (data order, schedule and dropout follow the step).
