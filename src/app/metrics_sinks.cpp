@@ -58,7 +58,8 @@ void ConsoleSink::on_progress(const StepProgress& e) {
   const double pct = e.total_steps > 0
                          ? 100.0 * static_cast<double>(e.step) / static_cast<double>(e.total_steps)
                          : 0;
-  const double rate = e.elapsed_seconds > 0 ? static_cast<double>(e.step) / e.elapsed_seconds : 0;
+  const double rate =
+      e.elapsed_seconds > 0 ? static_cast<double>(e.step - e.start_step) / e.elapsed_seconds : 0;
   const double left = rate > 0 ? static_cast<double>(e.total_steps - e.step) / rate : 0;
   char text[160];
   std::snprintf(text, sizeof text, "step %lld/%lld %3.0f%% [%s<%s, %.2f steps/s]",

@@ -43,6 +43,7 @@ struct StepMetrics {
 // Every optimizer step, logged or not (what the HF Trainer's tqdm bar advances on).
 struct StepProgress {
   int64_t step = 0, total_steps = 0;
+  int64_t start_step = 0;      // > 0 when resuming
   double elapsed_seconds = 0;  // since this run's first step
 };
 

@@ -320,7 +320,9 @@ RunSummary TrainingJob::run() {
       if (l.step == 1) sum.first_loss = l.loss;
       const auto now = std::chrono::steady_clock::now();
       const double elapsed = std::chrono::duration<double>(now - t0).count();
-      emit([&](TrainingSink& s) { s.on_progress(StepProgress{l.step, total, elapsed}); });
+      emit([&](TrainingSink& s) {
+        s.on_progress(StepProgress{l.step, total, ta.start_step, elapsed});
+      });
       if (plan.logs_at(l.step, l.epoch_end)) {
         const double dt = std::chrono::duration<double>(now - last_t).count();
         StepMetrics m;
