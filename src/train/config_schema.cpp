@@ -17,9 +17,10 @@ const std::vector<ConfigKey>& config_schema() {
       // ---- model ----
       {"model", "model", T::STRING, "null", "", "model_name_or_path,model_id,base_model",
        "the base model: a Hugging Face directory, a repo id in the local HF cache, or a GGUF file"},
-      {"use_peft", "model", T::BOOL, "true", "", "",
-       "train a LoRA adapter (TRL ModelConfig's name; TRL's CLI defaults to false, tuna to true so "
-       "the lora keys apply); false: full fine-tuning of every weight"},
+      {"use_peft", "model", T::BOOL, "null", "", "",
+       "true: train a LoRA adapter; false: full fine-tuning of every weight (TRL ModelConfig's "
+       "name). Unset: true when a lora key or adapter is set, else tuna train asks (the HF "
+       "Trainer without a LoraConfig trains every weight; TRL's CLI defaults to false)"},
       {"adapter", "model", T::STRING, "null", "", "",
        "start from an existing PEFT adapter directory (trained on with its own "
        "adapter_config.json, as PeftModel.from_pretrained(..., is_trainable=True))"},
@@ -38,7 +39,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"bnb_4bit_quant_type", "quantization", T::ENUM, "\"fp4\"", "fp4|nf4", "",
        "4-bit data type (transformers' default is fp4; QLoRA uses nf4)"},
       {"bnb_4bit_compute_dtype", "quantization", T::ENUM, "\"float32\"", "float32|bfloat16|float16",
-       "", "dtype of the 4-bit weights' matmuls (bfloat16: bfloat16 products with float32 "
+       "",
+       "dtype of the 4-bit weights' matmuls (bfloat16: bfloat16 products with float32 "
        "accumulation, as bf16: true)"},
       {"bnb_4bit_use_double_quant", "quantization", T::BOOL, "false", "", "",
        "quantize the per-block scales too (≈0.4 bit/parameter saved)"},
