@@ -22,6 +22,7 @@
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/dataset_prep.h"
+#include "train/loss_mask_note.h"
 #include "train/trainable_set.h"
 #include "train/trainer.h"
 
@@ -188,6 +189,7 @@ RunSummary TrainingJob::run() {
   const std::unique_ptr<ChatTemplate> chat = data_chat_template(*handle);
   const PreparedData data = prepare_training_data(cfg, tok, chat.get());
   notice("data: " + data.summary());
+  notice(loss_mask_note(cfg, data.format));
   for (const std::string& n : ts.notes) notice("note: " + n);
   notice(ts.trainable_line);
 

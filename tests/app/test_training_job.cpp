@@ -488,5 +488,33 @@ TEST_F(TrainingJobTest, ResumeFromTheLastCheckpointFinishesTheRun) {
   EXPECT_EQ(results("again"), results("full"));
 }
 
+// The run's first lines say which tokens train, next to the data summary (alpaca rows: the
+// response only, and how to train the whole formatted text as TRL does).
+TEST_F(TrainingJobTest, LossMaskNoticeFollowsTheDataSummary) {
+  const Tokenizer tok = char_tokenizer();
+  struct Notices : TrainingSink {
+    std::vector<std::string> lines;
+    void on_notice(const std::string& t) override { lines.push_back(t); }
+  };
+  for (const std::string col : {"", "false"}) {
+    Notices notices;
+    std::vector<std::string> keys = {"max_steps=1", "save_strategy=no"};
+    if (!col.empty()) keys.push_back("completion_only_loss=" + col);
+    TrainingJob job(config("out_" + col, keys), tiny_handle(tok));
+    job.add_sink(notices);
+    job.run();
+    size_t data = 0;
+    while (data < notices.lines.size() && notices.lines[data].rfind("data: ", 0) != 0) ++data;
+    ASSERT_LT(data + 1, notices.lines.size());
+    EXPECT_EQ(
+        notices.lines[data + 1].rfind(col.empty() ? "loss: on the response only (alpaca format; "
+                                                    "completion_only_loss default true); TRL trains"
+                                                  : "loss: on the whole formatted text",
+                                      0),
+        0u)
+        << notices.lines[data + 1];
+  }
+}
+
 }  // namespace
 }  // namespace tuna
