@@ -99,7 +99,9 @@ const std::vector<ConfigKey>& config_schema() {
       {"eval_packing", "data", T::BOOL, "null", "", "",
        "pack the validation rows too (default: as packing)"},
       {"completion_only_loss", "data", T::BOOL, "null", "", "",
-       "loss on the completion only (default: true for prompt/completion data)"},
+       "loss on the completion only (default: true for prompt/completion, alpaca and template "
+       "rows; TRL trains alpaca/template text whole: false); the run's loss line says which "
+       "tokens train"},
       {"assistant_only_loss", "data", T::BOOL, "false", "", "",
        "loss on assistant turns only (messages data)"},
       {"eos_token", "data", T::STRING, "null", "", "", "EOS appended to text/completions"},
@@ -158,7 +160,9 @@ const std::vector<ConfigKey>& config_schema() {
        "when to evaluate"},
       {"eval_steps", "training", T::OPTIONAL_INT, "null", ">0", "",
        "evaluate every N steps (default: logging_steps)"},
-      {"save_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "", "when to save"},
+      {"save_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "",
+       "when to save: steps every save_steps and at the last step, epoch at each epoch's end (the "
+       "last included), as the HF Trainer"},
       {"save_steps", "training", T::INT, "500", ">0", "", "save every N steps"},
       {"save_total_limit", "training", T::OPTIONAL_INT, "null", ">0", "",
        "keep at most N checkpoints"},
