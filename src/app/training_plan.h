@@ -32,9 +32,11 @@ struct TrainingPlan {
   int64_t total_steps = 0, steps_per_epoch = 0;
 
   bool logs_at(int64_t step) const { return step % logging_steps == 0 || step == total_steps; }
+  // "epoch" evaluates at the last step too when max_steps ends the run inside an epoch
+  // (transformers 4.57 calls on_epoch_end after the break), as saves_at saves there.
   bool evaluates_at(int64_t step, bool epoch_end) const {
     return (eval_strategy == "steps" && step % eval_steps == 0) ||
-           (eval_strategy == "epoch" && epoch_end);
+           (eval_strategy == "epoch" && (epoch_end || step == total_steps));
   }
   // Checkpoints, as transformers 4.57's DefaultFlowCallback asks for them: "steps" every
   // save_steps and at the last step; "epoch" at each epoch's end, the last included (and at the

@@ -466,6 +466,22 @@ TEST_F(TrainingJobTest, SaveStrategySavesTheLastStepAsTheHfTrainer) {
   EXPECT_EQ(checkpoint_steps(path("none")), (std::vector<int>{}));
 }
 
+// eval_strategy epoch evaluates at each epoch's end and, when max_steps ends the run inside an
+// epoch, at the last step (HF's on_epoch_end runs after the break).
+TEST_F(TrainingJobTest, EvalStrategyEpochEvaluatesTheLastStepToo) {
+  const Tokenizer tok = char_tokenizer();
+  // 4 training rows, batch 2, no accumulation: 2 steps per epoch; the run stops at step 3.
+  run_job(config("eval", {"max_steps=3", "gradient_accumulation_steps=1", "validation_split=0.34",
+                          "eval_strategy=epoch", "save_strategy=no"}),
+          tok);
+  const nlohmann::json state =
+      nlohmann::json::parse(tuna_test::read_file(path("eval") + "/trainer_state.json"));
+  std::vector<int> evals;
+  for (const auto& e : state["log_history"])
+    if (e.contains("eval_loss")) evals.push_back(e["step"].get<int>());
+  EXPECT_EQ(evals, (std::vector<int>{2, 3}));
+}
+
 // Resuming from the checkpoint at the last step (e.g. after the final save failed) trains nothing
 // more and writes the final output the uninterrupted run wrote.
 TEST_F(TrainingJobTest, ResumeFromTheLastCheckpointFinishesTheRun) {
