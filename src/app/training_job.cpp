@@ -23,6 +23,7 @@
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/dataset_prep.h"
+#include "train/loss_mask_note.h"
 #include "train/trainable_set.h"
 #include "train/trainer.h"
 
@@ -185,7 +186,7 @@ RunSummary TrainingJob::run() {
     resumed = read_resume_point(resume_dir);
     check_same_trainables(resume_dir, resumed.state, fingerprint);
     if (const int64_t max_steps = cfg.at("max_steps").get<int64_t>();
-        max_steps > 0 && resumed.step >= max_steps)
+        max_steps > 0 && resumed.step > max_steps)
       throw_past_the_end(resume_dir, resumed.step, max_steps);
   }
   ModelWeights* base_grads = ts.base_trainable ? &ts.grads : nullptr;
@@ -193,6 +194,7 @@ RunSummary TrainingJob::run() {
   const PreparedData data = prepare_training_data(cfg, tok, chat.get());
   notice(choose_training_device(cfg, cuda_available()).line);
   notice("data: " + data.summary());
+  notice(loss_mask_note(cfg, data.format));
   for (const std::string& n : ts.notes) notice("note: " + n);
   notice(ts.trainable_line);
 
@@ -225,7 +227,9 @@ RunSummary TrainingJob::run() {
   plan.steps_per_epoch = trainer.updates_per_epoch(data.train.size());
   const int64_t total = plan.total_steps;
   if (!resume_dir.empty()) {
-    if (resumed.step >= total) throw_past_the_end(resume_dir, resumed.step, total);
+    // A checkpoint at the last step (save_strategy saves there, as the HF Trainer does) only
+    // finishes the run: its final output is written, as after a failed final save.
+    if (resumed.step > total) throw_past_the_end(resume_dir, resumed.step, total);
     trainer.optimizer().load((fs::path(resume_dir) / "optimizer.safetensors").string());
   }
 
@@ -280,6 +284,8 @@ RunSummary TrainingJob::run() {
         {"first_loss", sum.first_loss},
         {"log_window_loss", window_loss},
         {"log_window_steps", window},
+        {"epoch", l.epoch},
+        {"mean_token_accuracy", l.mean_token_accuracy},
         {"trainable", fingerprint}};
     const std::string dir = checkpointer.save(
         l.step,
@@ -313,7 +319,7 @@ RunSummary TrainingJob::run() {
     emit([&](TrainingSink& s) { s.on_started(started); });
     const auto t0 = std::chrono::steady_clock::now();
     auto last_t = t0;
-    const std::vector<StepLog> logs = trainer.train(data.train, [&](const StepLog& l) {
+    std::vector<StepLog> logs = trainer.train(data.train, [&](const StepLog& l) {
       window_loss += l.loss;
       loss_sum += l.loss;
       ++window;
@@ -367,6 +373,14 @@ RunSummary TrainingJob::run() {
 
     const double runtime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (logs.empty()) {  // resumed from the checkpoint at the last step: nothing left to train
+      StepLog at_end;
+      at_end.step = resumed.step;
+      at_end.num_tokens = resumed.tokens;
+      at_end.epoch = resumed.state.value("epoch", 0.0);
+      at_end.mean_token_accuracy = resumed.state.value("mean_token_accuracy", 0.0);
+      logs.push_back(at_end);
+    }
     const StepLog& last = logs.back();
     sum.global_step = last.step;
     sum.train_runtime = runtime;

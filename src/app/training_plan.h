@@ -39,14 +39,18 @@ struct TrainingPlan {
     if (logging_strategy == "epoch") return epoch_end || step == total_steps;
     return step % logging_steps == 0 || step == total_steps;
   }
+  // "epoch" evaluates at the last step too when max_steps ends the run inside an epoch
+  // (transformers 4.57 calls on_epoch_end after the break), as saves_at saves there.
   bool evaluates_at(int64_t step, bool epoch_end) const {
     return (eval_strategy == "steps" && step % eval_steps == 0) ||
-           (eval_strategy == "epoch" && epoch_end);
+           (eval_strategy == "epoch" && (epoch_end || step == total_steps));
   }
-  // Checkpoints during the run (the last step writes the final output instead).
+  // Checkpoints, as transformers 4.57's DefaultFlowCallback asks for them: "steps" every
+  // save_steps and at the last step; "epoch" at each epoch's end, the last included (and at the
+  // last step when max_steps ends the run inside an epoch: on_epoch_end runs after the break).
   bool saves_at(int64_t step, bool epoch_end) const {
-    return (save_strategy == "steps" && step % save_steps == 0 && step != total_steps) ||
-           (save_strategy == "epoch" && epoch_end && step != total_steps);
+    if (save_strategy == "steps") return step % save_steps == 0 || step == total_steps;
+    return save_strategy == "epoch" && (epoch_end || step == total_steps);
   }
 };
 

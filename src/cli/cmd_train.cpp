@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "train/trainable_set.h"
 
 namespace tuna::cli {
 
@@ -48,6 +49,7 @@ Runner register_train(CLI::App& app) {
       throw_user_error("config", o->config + ": no model",
                        "set model: a Hugging Face directory, a cached repo id or a .gguf file");
     const std::string model_arg = cfg.at("model").get<std::string>();
+    check_trainable_config(cfg);  // e.g. no use_peft and no LoRA key: asked before loading
     check_output_dir(cfg);  // a bad output_dir or checkpoint is reported before the model loads
     std::shared_ptr<const ModelHandle> model;
     {

@@ -197,6 +197,18 @@ void check_optimizer(const TrainConfig& c) {
 
 }  // namespace
 
+bool peft_enabled(const TrainConfig& cfg) {
+  const ojson& use_peft = cfg.at("use_peft");
+  if (use_peft.is_boolean()) return use_peft.get<bool>();
+  if (cfg.at("adapter").is_string()) return true;
+  for (const ConfigKey& k : config_schema())
+    if (std::string(k.section) == "lora" && cfg.has(k.key)) return true;
+  throw_user_error("config",
+                   cfg.where("use_peft") + ": the config names no LoRA key and no use_peft",
+                   "say use_peft: true for a LoRA adapter or use_peft: false to fine-tune every "
+                   "weight (as the HF Trainer does without a LoraConfig)");
+}
+
 void check_config_rules(const TrainConfig& cfg) {
   check_optimizer(cfg);
   check_precision_and_quantization(cfg);

@@ -17,9 +17,10 @@ const std::vector<ConfigKey>& config_schema() {
       // ---- model ----
       {"model", "model", T::STRING, "null", "", "model_name_or_path,model_id,base_model",
        "the base model: a Hugging Face directory, a repo id in the local HF cache, or a GGUF file"},
-      {"use_peft", "model", T::BOOL, "true", "", "",
-       "train a LoRA adapter (TRL ModelConfig's name; TRL's CLI defaults to false, tuna to true so "
-       "the lora keys apply); false: full fine-tuning of every weight"},
+      {"use_peft", "model", T::BOOL, "null", "", "",
+       "true: train a LoRA adapter; false: full fine-tuning of every weight (TRL ModelConfig's "
+       "name). Unset: true when a lora key or adapter is set, else tuna train asks (the HF "
+       "Trainer without a LoraConfig trains every weight; TRL's CLI defaults to false)"},
       {"adapter", "model", T::STRING, "null", "", "",
        "start from an existing PEFT adapter directory (trained on with its own "
        "adapter_config.json, as PeftModel.from_pretrained(..., is_trainable=True))"},
@@ -98,7 +99,9 @@ const std::vector<ConfigKey>& config_schema() {
       {"eval_packing", "data", T::BOOL, "null", "", "",
        "pack the validation rows too (default: as packing)"},
       {"completion_only_loss", "data", T::BOOL, "null", "", "",
-       "loss on the completion only (default: true for prompt/completion data)"},
+       "loss on the completion only (default: true for prompt/completion, alpaca and template "
+       "rows; TRL trains alpaca/template text whole: false); the run's loss line says which "
+       "tokens train"},
       {"assistant_only_loss", "data", T::BOOL, "false", "", "",
        "loss on assistant turns only (messages data)"},
       {"eos_token", "data", T::STRING, "null", "", "",
@@ -166,7 +169,9 @@ const std::vector<ConfigKey>& config_schema() {
        "when to evaluate"},
       {"eval_steps", "training", T::OPTIONAL_INT, "null", ">0", "",
        "evaluate every N steps (default: logging_steps)"},
-      {"save_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "", "when to save"},
+      {"save_strategy", "training", T::ENUM, "\"steps\"", "no|steps|epoch", "",
+       "when to save: steps every save_steps and at the last step, epoch at each epoch's end (the "
+       "last included), as the HF Trainer"},
       {"save_steps", "training", T::INT, "500", ">0", "", "save every N steps"},
       {"save_total_limit", "training", T::OPTIONAL_INT, "null", ">0", "",
        "keep at most N checkpoints"},

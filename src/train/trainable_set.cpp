@@ -10,12 +10,13 @@
 
 #include "core/error.h"
 #include "core/message.h"
+#include "export/save_hf_model.h"
 #include "io/gguf.h"
 #include "lora/adapter_io.h"
 #include "lora/config.h"
 #include "model/model.h"
-#include "export/save_hf_model.h"
 #include "model/train_step.h"
+#include "train/config_rules.h"
 #include "train/weight_decay.h"
 
 namespace tuna {
@@ -128,7 +129,7 @@ TrainableSet flattened(TrainableSet set) {
 }  // namespace
 
 void check_trainable_config(const TrainConfig& cfg) {
-  if (cfg.at("use_peft").get<bool>()) return;
+  if (peft_enabled(cfg)) return;
   const std::vector<std::string> given = given_lora_keys(cfg);
   if (!given.empty())
     throw_user_error("config",
@@ -149,7 +150,7 @@ TrainableSet make_trainable_set(const TrainConfig& cfg, const Model& model,
                                 const std::string& model_arg) {
   TrainableSet set;
   const ModelSpec& spec = model.spec();
-  set.full = !cfg.at("use_peft").get<bool>();
+  set.full = !peft_enabled(cfg);
   const ModelWeights& w = model.weights();
 
   if (set.full) {

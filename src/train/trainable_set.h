@@ -49,7 +49,8 @@ struct TrainableSet {
 };
 
 // The config-only checks of make_trainable_set (run before anything is loaded or printed):
-// LoRA keys, load_in_4bit or adapter together with use_peft: false.
+// neither use_peft nor a LoRA key given (peft_enabled); LoRA keys, load_in_4bit or adapter
+// together with use_peft: false.
 void check_trainable_config(const TrainConfig& cfg);
 
 // Builds the set for `model` from the config's use_peft, lora keys and adapter. User errors:

@@ -5,6 +5,7 @@
 // character-level tokenizer (app_test_util.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -104,8 +105,10 @@ TEST_F(TrainingJobTest, TwoJobsAtOnceEqualEachAlone) {
   ASSERT_EQ(a_alone.steps.size(), 4u);
   EXPECT_NE(a_alone.steps[3].loss, b_alone.steps[3].loss) << "the two jobs must differ";
   EXPECT_NE(adapter_bytes("a_alone"), adapter_bytes("b_alone"));
-  EXPECT_EQ(a_alone.events, (std::vector<std::string>{"started", "step 1", "step 2", "checkpoint 2",
-                                                      "step 3", "step 4", "finished"}));
+  // save_steps 2 of 4 steps: checkpoints 2 and 4 (the HF Trainer saves at the last step too).
+  EXPECT_EQ(a_alone.events,
+            (std::vector<std::string>{"started", "step 1", "step 2", "checkpoint 2", "step 3",
+                                      "step 4", "checkpoint 4", "finished"}));
 
   // Round 0: each job loads its own model; round 1: both train on one shared handle.
   for (int round = 0; round < 2; ++round) {
@@ -371,9 +374,9 @@ TEST_F(TrainingJobTest, StaleTemporariesAreCleanedAndNeverResumedFrom) {
   const std::string out = path("out");
   // A newer, unfinished checkpoint (no COMPLETE), and one whose COMPLETE came but whose files
   // do not match its manifest: latest skips both.
-  fs::copy(out + "/checkpoint-3", out + "/.checkpoint-9.tmp");
+  fs::copy(out + "/checkpoint-4", out + "/.checkpoint-9.tmp");
   fs::remove(out + "/.checkpoint-9.tmp/COMPLETE");
-  fs::copy(out + "/checkpoint-3", out + "/checkpoint-8");
+  fs::copy(out + "/checkpoint-4", out + "/checkpoint-8");
   tuna_test::write_file(out + "/checkpoint-8/optimizer.safetensors", "short");
   tuna_test::write_file(out + "/adapter_model.safetensors.tmp.Ab3dE9", "partial");
   struct Notices : TrainingSink {
@@ -390,7 +393,7 @@ TEST_F(TrainingJobTest, StaleTemporariesAreCleanedAndNeverResumedFrom) {
                      ": .checkpoint-9.tmp, adapter_model.safetensors.tmp.Ab3dE9"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("resuming from " + out + "/checkpoint-3 at step 3"), std::string::npos) << all;
+  EXPECT_NE(all.find("resuming from " + out + "/checkpoint-4 at step 4"), std::string::npos) << all;
   EXPECT_FALSE(fs::exists(out + "/.checkpoint-9.tmp"));
   EXPECT_FALSE(fs::exists(out + "/adapter_model.safetensors.tmp.Ab3dE9"));
   // Named explicitly, the damaged one is refused with the reason.
@@ -405,12 +408,121 @@ TEST_F(TrainingJobTest, ResumeFromAnotherRunOrPastTheEndIsRefused) {
   const std::string ckpt = path("out") + "/checkpoint-3";
   expect_user_error(config("r8", {"resume_from_checkpoint=" + ckpt, "r=8"}), tok,
                     "was written by a run with another model or LoRA shape");
-  expect_user_error(config("short", {"resume_from_checkpoint=" + ckpt, "max_steps=3"}), tok,
-                    "is at step 3 but this run has 3 steps");
+  expect_user_error(config("short", {"resume_from_checkpoint=" + ckpt, "max_steps=2"}), tok,
+                    "is at step 3 but this run has 2 steps");
   expect_user_error(config("none", {"resume_from_checkpoint=" + path("nothing")}), tok,
                     "does not exist");
   EXPECT_FALSE(fs::exists(path("r8")));
   EXPECT_FALSE(fs::exists(path("short")));
+}
+
+// The checkpoint-N directories in `out`, by step.
+std::vector<int> checkpoint_steps(const std::string& out) {
+  std::vector<int> steps;
+  for (const auto& e : fs::directory_iterator(out)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("checkpoint-", 0) == 0) steps.push_back(std::stoi(n.substr(11)));
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+// save_strategy as transformers 4.57's DefaultFlowCallback: "epoch" saves at every epoch's end,
+// the last included, and at the last step when max_steps ends the run inside an epoch; "steps"
+// saves every save_steps and at the last step. Named checkpoint-<global step>; save_total_limit
+// keeps the newest.
+TEST_F(TrainingJobTest, SaveStrategySavesTheLastStepAsTheHfTrainer) {
+  const Tokenizer tok = char_tokenizer();
+  // 6 rows, batch 2, no accumulation: 3 steps per epoch.
+  const std::vector<std::string> epochs = {"max_steps=-1", "num_train_epochs=2",
+                                           "gradient_accumulation_steps=1", "save_strategy=epoch"};
+  run_job(config("epoch", epochs), tok);
+  EXPECT_EQ(checkpoint_steps(path("epoch")), (std::vector<int>{3, 6}));
+  const nlohmann::json last = nlohmann::json::parse(
+      tuna_test::read_file(path("epoch") + "/checkpoint-6/trainer_state.json"));
+  EXPECT_EQ(last["global_step"], 6);
+  EXPECT_EQ(last["epoch"].get<double>(), 2.0);
+  std::vector<std::string> limited = epochs;
+  limited.push_back("save_total_limit=1");
+  run_job(config("epoch_limit", limited), tok);
+  EXPECT_EQ(checkpoint_steps(path("epoch_limit")), (std::vector<int>{6}));
+  std::vector<int> cut_at_4 = {3, 4};
+  std::vector<std::string> cut = {"max_steps=4", "gradient_accumulation_steps=1",
+                                  "save_strategy=epoch"};
+  run_job(config("epoch_cut", cut), tok);
+  EXPECT_EQ(checkpoint_steps(path("epoch_cut")), cut_at_4);
+  run_job(config("steps", {"max_steps=5", "save_steps=2"}), tok);
+  EXPECT_EQ(checkpoint_steps(path("steps")), (std::vector<int>{2, 4, 5}));
+  run_job(config("steps_limit", {"max_steps=5", "save_steps=2", "save_total_limit=2"}), tok);
+  EXPECT_EQ(checkpoint_steps(path("steps_limit")), (std::vector<int>{4, 5}));
+  run_job(config("none", {"save_strategy=no"}), tok);
+  EXPECT_EQ(checkpoint_steps(path("none")), (std::vector<int>{}));
+}
+
+// eval_strategy epoch evaluates at each epoch's end and, when max_steps ends the run inside an
+// epoch, at the last step (HF's on_epoch_end runs after the break).
+TEST_F(TrainingJobTest, EvalStrategyEpochEvaluatesTheLastStepToo) {
+  const Tokenizer tok = char_tokenizer();
+  // 4 training rows, batch 2, no accumulation: 2 steps per epoch; the run stops at step 3.
+  run_job(config("eval", {"max_steps=3", "gradient_accumulation_steps=1", "validation_split=0.34",
+                          "eval_strategy=epoch", "save_strategy=no"}),
+          tok);
+  const nlohmann::json state =
+      nlohmann::json::parse(tuna_test::read_file(path("eval") + "/trainer_state.json"));
+  std::vector<int> evals;
+  for (const auto& e : state["log_history"])
+    if (e.contains("eval_loss")) evals.push_back(e["step"].get<int>());
+  EXPECT_EQ(evals, (std::vector<int>{2, 3}));
+}
+
+// Resuming from the checkpoint at the last step (e.g. after the final save failed) trains nothing
+// more and writes the final output the uninterrupted run wrote.
+TEST_F(TrainingJobTest, ResumeFromTheLastCheckpointFinishesTheRun) {
+  const Tokenizer tok = char_tokenizer();
+  run_job(config("full"), tok);
+  fs::create_directories(path("again"));
+  fs::copy(path("full") + "/checkpoint-4", path("again") + "/checkpoint-4",
+           fs::copy_options::recursive);
+  const Outcome o = run_job(config("again", {"resume_from_checkpoint=latest"}), tok);
+  EXPECT_TRUE(o.steps.empty());
+  EXPECT_EQ(o.events, (std::vector<std::string>{"started", "finished"}));
+  EXPECT_EQ(adapter_bytes("again"), adapter_bytes("full"));
+  const auto results = [&](const std::string& out) {
+    nlohmann::json r =
+        nlohmann::json::parse(tuna_test::read_file(path(out) + "/train_results.json"));
+    for (const char* k : {"train_runtime", "train_samples_per_second", "train_steps_per_second"})
+      r.erase(k);
+    return r;
+  };
+  EXPECT_EQ(results("again"), results("full"));
+}
+
+// The run's first lines say which tokens train, next to the data summary (alpaca rows: the
+// response only, and how to train the whole formatted text as TRL does).
+TEST_F(TrainingJobTest, LossMaskNoticeFollowsTheDataSummary) {
+  const Tokenizer tok = char_tokenizer();
+  struct Notices : TrainingSink {
+    std::vector<std::string> lines;
+    void on_notice(const std::string& t) override { lines.push_back(t); }
+  };
+  for (const std::string col : {"", "false"}) {
+    Notices notices;
+    std::vector<std::string> keys = {"max_steps=1", "save_strategy=no"};
+    if (!col.empty()) keys.push_back("completion_only_loss=" + col);
+    TrainingJob job(config("out_" + col, keys), tiny_handle(tok));
+    job.add_sink(notices);
+    job.run();
+    size_t data = 0;
+    while (data < notices.lines.size() && notices.lines[data].rfind("data: ", 0) != 0) ++data;
+    ASSERT_LT(data + 1, notices.lines.size());
+    EXPECT_EQ(
+        notices.lines[data + 1].rfind(col.empty() ? "loss: on the response only (alpaca format; "
+                                                    "completion_only_loss default true); TRL trains"
+                                                  : "loss: on the whole formatted text",
+                                      0),
+        0u)
+        << notices.lines[data + 1];
+  }
 }
 
 }  // namespace

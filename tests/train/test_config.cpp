@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "test_util.h"
 #include "train/config.h"
+#include "train/config_rules.h"
 
 namespace tuna {
 namespace {
@@ -192,6 +193,40 @@ TEST(TrainConfig, ContradictionsNameBothKeys) {
   EXPECT_NO_THROW(parse_train_config("bf16: true\nfp16: false\n", "c"));
 }
 
+// use_peft unset: LoRA when a lora key or adapter says so; otherwise `tuna train` asks (the HF
+// Trainer without a LoraConfig trains every weight, tuna used to train LoRA): exit 2, one line.
+TEST(TrainConfig, UsePeftWithoutLoraKeysIsAsked) {
+  auto peft = [](const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+    return peft_enabled(parse_train_config(yaml, "cfg.yaml", overrides));
+  };
+  for (const std::string yaml : {"model: m\n", "model: m\nlora:\n  # r: 8\n", "use_peft: null\n"}) {
+    try {
+      peft(yaml);
+      FAIL() << "accepted:\n" << yaml;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_status(), 2);
+      const std::string m = e.what();
+      EXPECT_EQ(m.rfind("[config] cfg.yaml", 0), 0u) << m;
+      EXPECT_NE(m.find("the config names no LoRA key and no use_peft"), std::string::npos) << m;
+      EXPECT_NE(m.find("say use_peft: true for a LoRA adapter or use_peft: false to fine-tune "
+                       "every weight (as the HF Trainer does without a LoraConfig)"),
+                std::string::npos)
+          << m;
+      EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    }
+  }
+  EXPECT_TRUE(peft("use_peft: true\n"));
+  EXPECT_FALSE(peft("use_peft: false\n"));
+  EXPECT_FALSE(peft("model: m\n", {"use_peft=false"}));
+  EXPECT_TRUE(peft("model: m\n", {"use_peft=true"}));
+  EXPECT_TRUE(peft("lora:\n  r: 16\n"));
+  EXPECT_TRUE(peft("lora_dropout: 0.1\n"));
+  EXPECT_TRUE(peft("model: m\n", {"lora.target_modules=all-linear"}));
+  EXPECT_TRUE(peft("adapter: out/run1\n"));
+  EXPECT_FALSE(peft("use_peft: false\nlearning_rate: 2e-5\n"));
+  EXPECT_TRUE(parse_train_config("model: m\n", "c").at("use_peft").is_null());  // honest default
+}
+
 // The type rules of docs/config.md: transformers' command-line parser, strictly.
 TEST(TrainConfig, TypesAreNotCoerced) {
   TrainConfig c = parse_train_config("packing: yes\nuse_cpu: 1\nskip_invalid: off\n", "c");
@@ -288,8 +323,9 @@ TEST(TrainConfig, FileProblemsAreNamed) {
   tuna_test::write_file(dir + "/comments.yaml", "# nothing\n\n");
   tuna_test::expect_user_error([&] { load_train_config(dir + "/comments.yaml"); }, {"is empty"});
   tuna_test::write_file(dir + "/latin1.yaml", "max_steps: 5\noutput_dir: caf\xe9/x\n");
-  tuna_test::expect_user_error([&] { load_train_config(dir + "/latin1.yaml"); },
-                               {"latin1.yaml: invalid UTF-8 byte 0xE9 at line 2, column 16 (byte offset 28)"});
+  tuna_test::expect_user_error(
+      [&] { load_train_config(dir + "/latin1.yaml"); },
+      {"latin1.yaml: invalid UTF-8 byte 0xE9 at line 2, column 16 (byte offset 28)"});
   tuna_test::write_file(dir + "/ok.yaml", "\xef\xbb\xbfmax_steps: 5\n# caf\xc3\xa9\n");
   EXPECT_EQ(load_train_config(dir + "/ok.yaml").at("max_steps").get<int64_t>(), 5);
   expect_config_error("a: 1\n\"a\": 2\n", {"cfg.yaml line 2", "appears twice"});

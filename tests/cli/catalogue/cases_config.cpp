@@ -42,6 +42,14 @@ std::vector<BadInput> config_cases() {
                    .args = "train {dir}/c.yaml",
                    .files = {{"c.yaml", "model: {gguf}\nlora_dropout: 2\n"}},
                    .expect = {"lora_dropout", "between 0 and 1"}});
+  // Neither LoRA nor full fine-tuning named: the HF Trainer would train every weight, so tuna asks
+  // rather than guess (before the model loads).
+  cases.push_back(
+      yaml_case("use_peft_undecided", "no use_peft and no LoRA key: LoRA or full fine-tuning?",
+                "dataset: {dir}/d.jsonl\nlearning_rate: 2e-5\n",
+                {"c.yaml: the config names no LoRA key and no use_peft",
+                 "say use_peft: true for a LoRA adapter or use_peft: false to "
+                 "fine-tune every weight (as the HF Trainer does without a LoraConfig)"}));
 
   // ---- the file itself ----
   cases.push_back({.id = "config.file.empty",

@@ -14,7 +14,7 @@ BadInput train_on(std::string id, std::string what, std::string name, std::strin
   return {.id = "data." + id,
           .what = std::move(what),
           .args = "train {dir}/c.yaml",
-          .files = {{"c.yaml", "model: {gguf}\ndataset: {dir}/" + name +
+          .files = {{"c.yaml", "model: {gguf}\nuse_peft: true\ndataset: {dir}/" + name +
                                    "\noutput_dir: {dir}/out\nmax_steps: 1\n" + extra},
                     {name, std::move(bytes)}},
           .expect = std::move(expect)};
@@ -106,7 +106,7 @@ std::vector<BadInput> data_cases() {
                .what = "a directory of shards given as the dataset",
                .args = "train {dir}/c.yaml",
                .files = {{"c.yaml",
-                          "model: {gguf}\ndataset: {dir}/shards\noutput_dir: "
+                          "model: {gguf}\nuse_peft: true\ndataset: {dir}/shards\noutput_dir: "
                           "{dir}/out\nmax_steps: 1\n"},
                          {"shards/part-0.jsonl", kOk}},
                .expect = {"dataset: {dir}/shards is a directory", "cat {dir}/shards/*.jsonl"}});
@@ -117,7 +117,8 @@ std::vector<BadInput> data_cases() {
   c.push_back(train_on("dataset_missing", "a dataset path that does not exist", "d.jsonl", kOk,
                        {"dataset: {dir}/nope.jsonl does not exist", "check the path"},
                        "dataset: {dir}/nope.jsonl\n"));
-  c.back().files[0].second = "model: {gguf}\ndataset: {dir}/nope.jsonl\noutput_dir: {dir}/out\n";
+  c.back().files[0].second =
+      "model: {gguf}\nuse_peft: true\ndataset: {dir}/nope.jsonl\noutput_dir: {dir}/out\n";
   c.push_back(train_on("plain_txt_file", "a plain .txt file as the dataset", "d.txt",
                        "one line of text\n",
                        {"dataset: cannot tell the format of {dir}/d.txt", "{\"text\": \"...\"}"}));
@@ -265,10 +266,9 @@ std::vector<BadInput> data_cases() {
                {"validation_split 0.1 of the 3 usable rows of {dir}/d.jsonl holds out 0 rows",
                 "at least 0.333"},
                "validation_split: 0.1\n"));
-  c.push_back(train_on("validation_split_no_train_rows",
-                       "validation_split 1.0 holding out every row", "d.jsonl", kOk + kOk,
-                       {"c.yaml line 5", "validation_split", "1 excluded"},
-                       "validation_split: 1.0\n"));
+  c.push_back(train_on(
+      "validation_split_no_train_rows", "validation_split 1.0 holding out every row", "d.jsonl",
+      kOk + kOk, {"c.yaml line 6", "validation_split", "1 excluded"}, "validation_split: 1.0\n"));
   return c;
 }
 

@@ -37,7 +37,7 @@ BadInput train_case(std::string id, std::string what, const std::string& extra,
                   .setup = setup.empty() ? links : links + " && " + setup};
 }
 
-// A setup that trains the tiny Llama for 3 steps into `out` (checkpoints at steps 1 and 2) with
+// A setup that trains the tiny Llama for 3 steps into `out` (checkpoints at steps 1, 2 and 3) with
 // `keys` (overrides).
 std::string trained_run(const std::string& keys = "", const std::string& out = "{dir}/run") {
   return "OMP_WAIT_POLICY=passive {tuna} train {dir}/base.yaml output_dir=" + out +
@@ -202,7 +202,7 @@ std::vector<BadInput> output_cases() {
                              trained_run("model={dir}/g"),
                          {}, "output_dir={dir}/out2 max_steps=4"));
   c.push_back(train_case(
-      "output.resume_past_the_end", "resuming a checkpoint at or past the run's last step",
+      "output.resume_past_the_end", "resuming a checkpoint past the run's last step",
       "resume_from_checkpoint: {dir}/run/checkpoint-2\n",
       {"{dir}/run/checkpoint-2 is at step 2 but this run has 1 steps", "raise max_steps"},
       trained_run(), {}, "output_dir={dir}/out2 max_steps=1"));
