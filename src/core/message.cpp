@@ -115,8 +115,10 @@ std::string encoding_note(std::string_view text, size_t offset) {
 
 std::string reencode_hint(std::string_view text, size_t offset) {
   const EncodingGuess g = guess_encoding(text, offset);
-  return std::string("the file is not UTF-8 (") + (g.sure ? "it looks like " : "perhaps ") +
-         g.name + "): re-save it as UTF-8, e.g. iconv -f " + g.iconv + " -t utf-8 IN > OUT";
+  // A sure guess is in the message already (encoding_note): the hint only says how to convert.
+  return (g.sure ? std::string()
+                 : std::string("the file is not UTF-8 (perhaps ") + g.name + "): ") +
+         "re-save it as UTF-8, e.g. iconv -f " + g.iconv + " -t utf-8 IN > OUT";
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {

@@ -73,9 +73,7 @@ TEST(Message, GuessesTheEncodingOfBytesThatAreNotUtf8) {
   EXPECT_EQ(invalid_utf8_at(json, bad),
             "invalid UTF-8 byte 0xBE at line 1, column 18 (byte offset 17) — the bytes look like "
             "CP949/EUC-KR (Korean Windows encoding)");
-  EXPECT_EQ(reencode_hint(json, bad),
-            "the file is not UTF-8 (it looks like CP949/EUC-KR (Korean Windows encoding)): "
-            "re-save it as UTF-8, e.g. iconv -f cp949 -t utf-8 IN > OUT");
+  EXPECT_EQ(reencode_hint(json, bad), "re-save it as UTF-8, e.g. iconv -f cp949 -t utf-8 IN > OUT");
   // Latin-1 / Windows-1252: one accented letter between ASCII ("café crème").
   const std::string latin = "caf\xE9 cr\xE8me";
   EXPECT_STREQ(guess_encoding(latin, 3).iconv, "windows-1252");
