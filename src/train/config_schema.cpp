@@ -74,7 +74,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"use_dora", "lora", T::BOOL, "false", "", "", "weight-decomposed LoRA", NOT_YET},
       // ---- data ----
       {"dataset", "data", T::STRING, "null", "", "train_file,data_files,dataset_name",
-       "training data: a JSONL, JSON or CSV file"},
+       "training data: a JSONL, JSON or CSV file (or a Hub dataset id whose file is in the local "
+       "HF cache)"},
       {"eval_dataset", "data", T::STRING, "null", "", "validation_file",
        "validation data file (else validation_split of the training data)"},
       {"dataset_format", "data", T::ENUM, "\"auto\"",
