@@ -103,7 +103,9 @@ EncodingGuess guess_encoding(std::string_view text, size_t offset) {
     hangul += lead >= 0xB0 && lead <= 0xC8 && trail >= 0xA1;
     ++i;
   }
-  if (hangul > 0 && 2 * hangul >= pairs)
+  // Two Hangul pairs at least: one pair alone is as likely two Latin-1 letters or an overlong
+  // UTF-8 form (C0 AF).
+  if (hangul >= 2 && 2 * hangul >= pairs)
     return {"CP949/EUC-KR (Korean Windows encoding)", "cp949", true};
   return {"Latin-1 or Windows-1252", "windows-1252", false};
 }

@@ -83,6 +83,9 @@ TEST(Message, GuessesTheEncodingOfBytesThatAreNotUtf8) {
             "invalid UTF-8 byte 0xE9 at line 1, column 4 (byte offset 3)");
   EXPECT_NE(reencode_hint(latin, 3).find("perhaps Latin-1 or Windows-1252"), std::string::npos);
   EXPECT_NE(reencode_hint(latin, 3).find("iconv -f windows-1252"), std::string::npos);
+  // One pair alone is no evidence: an overlong UTF-8 form (C0 AF) or two Latin-1 letters.
+  EXPECT_FALSE(guess_encoding("a\xC0\xAF\"", 1).sure);
+  EXPECT_FALSE(guess_encoding("\xC0\xC9t\xE9", 0).sure);  // "ÀÉté" in Windows-1252
   // UTF-16 with its byte-order mark.
   const std::string utf16("\xFF\xFEh\0i\0", 6);
   EXPECT_STREQ(guess_encoding(utf16, 0).iconv, "utf-16");
