@@ -43,14 +43,14 @@ std::string invalid_utf8_at(unsigned char byte, TextPosition at, bool with_line,
 struct EncodingGuess {
   const char* name;   // "CP949/EUC-KR (Korean Windows encoding)"
   const char* iconv;  // the name iconv -f takes: "cp949", "utf-16", "windows-1252"
-  bool sure;          // a UTF-16 BOM or a run of Hangul pairs (not the Latin-1 fallback)
+  bool sure;          // a UTF-16 BOM, or two Hangul pairs or more (not the Latin-1 fallback)
 };
 EncodingGuess guess_encoding(std::string_view text, size_t offset);
 // " — the bytes look like CP949/EUC-KR (Korean Windows encoding)" when the guess is sure, else
 // "": appended to an invalid_utf8_at message.
 std::string encoding_note(std::string_view text, size_t offset);
-// The fix: "the file is not UTF-8 (it looks like ...): re-save it as UTF-8, e.g. iconv -f cp949
-// -t utf-8 IN > OUT".
+// The fix: "re-save it as UTF-8, e.g. iconv -f cp949 -t utf-8 IN > OUT" (a guess that is not
+// sure is named first: "the file is not UTF-8 (perhaps Latin-1 or Windows-1252): re-save ...").
 std::string reencode_hint(std::string_view text, size_t offset);
 
 // Levenshtein distance.
