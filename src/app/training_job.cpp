@@ -166,6 +166,7 @@ RunSummary TrainingJob::run() {
   std::string precision_note;
   const bool bf16_compute = bf16_compute_requested(cfg, &precision_note);
   if (!precision_note.empty()) notice(precision_note);
+  for (const std::string& n : cfg.notes) notice("note: " + n);
   if (!model.spec().base_dropout.empty())
     notice("note: the model's config sets dropout inside the base model (" +
            model.spec().base_dropout +

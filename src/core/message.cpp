@@ -12,7 +12,8 @@ namespace {
 
 std::string escape(std::string_view s, size_t max_len, bool ascii_only) {
   std::string out;
-  for (size_t i = 0; i < s.size() && i < max_len; ++i) {
+  const size_t end = utf8::cut_bytes(s, max_len);
+  for (size_t i = 0; i < end; ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f || (ascii_only && c >= 0x80)) {
       char buf[8];
@@ -22,7 +23,7 @@ std::string escape(std::string_view s, size_t max_len, bool ascii_only) {
       out += static_cast<char>(c);
     }
   }
-  if (s.size() > max_len) out += "...";
+  if (end < s.size()) out += "...";
   return out;
 }
 
@@ -75,7 +76,51 @@ std::string invalid_utf8_at(unsigned char byte, TextPosition at, bool with_line,
 
 std::string invalid_utf8_at(std::string_view text, size_t offset) {
   const unsigned char byte = offset < text.size() ? static_cast<unsigned char>(text[offset]) : 0;
-  return invalid_utf8_at(byte, text_position(text, offset), true, offset);
+  return invalid_utf8_at(byte, text_position(text, offset), true, offset) +
+         encoding_note(text, offset);
+}
+
+EncodingGuess guess_encoding(std::string_view text, size_t offset) {
+  if (text.size() >= 2 &&
+      ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF')))
+    return {"UTF-16 (it starts with a UTF-16 byte-order mark)", "utf-16", true};
+  // The bytes from the first invalid one to the end of its line (at most 4 KiB) read as CP949:
+  // every byte >= 0x80 must start a valid pair, and most pairs must be KS X 1001 Hangul.
+  size_t pairs = 0, hangul = 0;
+  const size_t end = std::min({text.size(), text.find('\n', offset), offset + 4096});
+  for (size_t i = offset; i < end; ++i) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) continue;
+    const auto trail = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    const bool pair = lead >= 0x81 && lead <= 0xFE &&
+                      ((trail >= 0x41 && trail <= 0x5A) || (trail >= 0x61 && trail <= 0x7A) ||
+                       (trail >= 0x81 && trail <= 0xFE));
+    if (!pair) {
+      pairs = hangul = 0;
+      break;
+    }
+    ++pairs;
+    hangul += lead >= 0xB0 && lead <= 0xC8 && trail >= 0xA1;
+    ++i;
+  }
+  // Two Hangul pairs at least: one pair alone is as likely two Latin-1 letters or an overlong
+  // UTF-8 form (C0 AF).
+  if (hangul >= 2 && 2 * hangul >= pairs)
+    return {"CP949/EUC-KR (Korean Windows encoding)", "cp949", true};
+  return {"Latin-1 or Windows-1252", "windows-1252", false};
+}
+
+std::string encoding_note(std::string_view text, size_t offset) {
+  const EncodingGuess g = guess_encoding(text, offset);
+  return g.sure ? std::string(" — the bytes look like ") + g.name : std::string();
+}
+
+std::string reencode_hint(std::string_view text, size_t offset) {
+  const EncodingGuess g = guess_encoding(text, offset);
+  // A sure guess is in the message already (encoding_note): the hint only says how to convert.
+  return (g.sure ? std::string()
+                 : std::string("the file is not UTF-8 (perhaps ") + g.name + "): ") +
+         "re-save it as UTF-8, e.g. iconv -f " + g.iconv + " -t utf-8 IN > OUT";
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {

@@ -35,6 +35,41 @@ void append(std::string& out, uint32_t cp) {
   }
 }
 
+namespace {
+bool is_continuation(unsigned char b) {
+  return (b & 0xC0) == 0x80;
+}
+}  // namespace
+
+size_t cut_bytes(std::string_view s, size_t max_bytes) {
+  if (max_bytes >= s.size()) return s.size();
+  // Back from the byte the cut would start with to the lead of its sequence (at most 3 steps).
+  size_t lead = max_bytes;
+  while (lead > 0 && max_bytes - lead < 3 && is_continuation(static_cast<unsigned char>(s[lead])))
+    --lead;
+  const auto b = static_cast<unsigned char>(s[lead]);
+  // The sequence that starts at `lead` reaches past the cut: cut before it. Otherwise the byte
+  // at the cut starts a character (or is a stray byte that is no character's part).
+  if (lead < max_bytes && b >= 0xC2 && b <= 0xF4 &&
+      lead + static_cast<size_t>(seq_len(b)) > max_bytes)
+    return lead;
+  return max_bytes;
+}
+
+size_t cut_chars(std::string_view s, size_t max_chars) {
+  size_t i = 0;
+  for (size_t n = 0; n < max_chars && i < s.size(); ++n) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    size_t len = b >= 0xC2 && b <= 0xF4 ? static_cast<size_t>(seq_len(b)) : 1;
+    // an ill-formed sequence: its lead counts alone, as cut_bytes counts it
+    size_t k = 1;
+    while (k < len && i + k < s.size() && is_continuation(static_cast<unsigned char>(s[i + k])))
+      ++k;
+    i += k < len ? 1 : len;
+  }
+  return i;
+}
+
 size_t count_chars(std::string_view s) {
   size_t n = 0;
   for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;

@@ -72,6 +72,19 @@ inline std::string lossy(std::string_view in) {
   return s;
 }
 
+// Cutting text to a length without ever splitting a UTF-8 sequence: every truncation of user
+// text (messages, reject previews, progress lines, tables) goes through these. cut_bytes: the
+// largest cut <= max_bytes that does not fall inside a character (a byte that is not UTF-8
+// counts as one character of its own); cut_chars: the offset after `max_chars` characters.
+size_t cut_bytes(std::string_view s, size_t max_bytes);
+size_t cut_chars(std::string_view s, size_t max_chars);
+inline std::string_view truncate_bytes(std::string_view s, size_t max_bytes) {
+  return s.substr(0, cut_bytes(s, max_bytes));
+}
+inline std::string_view truncate_chars(std::string_view s, size_t max_chars) {
+  return s.substr(0, cut_chars(s, max_chars));
+}
+
 // Character classes, as HF tokenizers computes them (see unicode_tables.cpp for provenance).
 bool is_whitespace(uint32_t cp);        // Rust char::is_whitespace (White_Space)
 bool is_word_char(uint32_t cp);         // Rust regex \w (Unicode)

@@ -15,9 +15,6 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 constexpr const char* kSkipHint = " (or set skip_invalid: true to skip bad rows)";
-constexpr const char* kUtf8Hint =
-    "the file is not UTF-8 (perhaps Latin-1 or Windows-1252): re-save it as UTF-8, e.g. iconv -f "
-    "windows-1252 -t utf-8 IN > OUT";
 
 std::string extension(const std::string& path) {
   size_t dot = path.find_last_of('.');
@@ -64,10 +61,12 @@ class LineCursor {
   size_t pos_ = 0, line_ = 1, line_start_ = 0;
 };
 
-// "invalid UTF-8 byte 0xFF at [line 3, ]column 7 (byte offset 123)": what and where.
+// "invalid UTF-8 byte 0xFF at [line 3, ]column 7 (byte offset 123)[ — the bytes look like
+// CP949/EUC-KR (Korean Windows encoding)]": what, where and, when the bytes tell, which encoding.
 std::string encoding_problem(const std::string& text, size_t off, TextPosition p, bool with_line,
                              size_t file_offset) {
-  return invalid_utf8_at(static_cast<unsigned char>(text[off]), p, with_line, file_offset);
+  return invalid_utf8_at(static_cast<unsigned char>(text[off]), p, with_line, file_offset) +
+         encoding_note(text, off);
 }
 
 // What nlohmann says after "syntax error while parsing ", as "value: unexpected ']'".
@@ -101,7 +100,7 @@ void reject(std::vector<RejectedRecord>* rejects, const std::string& file, size_
   if (!rejects)
     throw_user_error("data", file + " line " + std::to_string(line) + ": " + reason,
                      hint + kSkipHint);
-  rejects->push_back({file, line, raw.substr(0, 500), reason, record});
+  rejects->push_back({file, line, reject_preview(raw), reason, record});
 }
 
 std::string not_an_object(const ojson& v) {
@@ -125,7 +124,8 @@ std::vector<Record> read_jsonl(const std::string& path, const std::string& text,
     if (size_t bad = find_invalid_utf8(raw); bad != std::string::npos) {
       LineCursor c(raw);
       reject(rejects, path, line, raw,
-             encoding_problem(raw, bad, c.at(bad), false, line_offset + bad), kUtf8Hint);
+             encoding_problem(raw, bad, c.at(bad), false, line_offset + bad),
+             reencode_hint(raw, bad));
       continue;
     }
     ojson v;
@@ -256,7 +256,7 @@ std::vector<Record> read_json(const std::string& path, const std::string& text, 
     if (bad != invalid.end() && *bad < e) {
       const TextPosition p = cursor.at(*bad);
       // Only reached with rejects: without them the first invalid byte already stopped the run.
-      rejects->push_back({path, line, text.substr(b, std::min<size_t>(e - b, 500)),
+      rejects->push_back({path, line, reject_preview(std::string_view(text).substr(b, e - b)),
                           where + ": " + encoding_problem(text, *bad, p, true, *bad), i + 1});
       continue;
     }
@@ -265,9 +265,9 @@ std::vector<Record> read_json(const std::string& path, const std::string& text, 
       if (!rejects)
         throw_user_error("data", path + " " + at + ": " + not_an_object(v[i]),
                          std::string("every element of the array is an object {...}") + kSkipHint);
-      rejects->push_back({path, line,
-                          v[i].dump(-1, ' ', false, ojson::error_handler_t::replace).substr(0, 500),
-                          at + ": " + not_an_object(v[i]), i + 1});
+      rejects->push_back(
+          {path, line, reject_preview(v[i].dump(-1, ' ', false, ojson::error_handler_t::replace)),
+           at + ": " + not_an_object(v[i]), i + 1});
       continue;
     }
     out.push_back({std::move(v[i]), path, line, i, true});
@@ -350,7 +350,7 @@ std::vector<Record> read_csv(const std::string& path, const std::string& text, s
     throw_user_error("data",
                      path + " line " + std::to_string(p.line) + ": the header: " +
                          encoding_problem(text, invalid[0], p, false, invalid[0]),
-                     kUtf8Hint);
+                     reencode_hint(text, invalid[0]));
   }
   const std::vector<std::string>& header = rows[0].fields;
   for (size_t k = 0; k < header.size(); ++k)
@@ -367,7 +367,8 @@ std::vector<Record> read_csv(const std::string& path, const std::string& text, s
   for (size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     const size_t end = r + 1 < rows.size() ? rows[r + 1].begin : text.size();
-    const std::string raw = text.substr(row.begin, std::min<size_t>(end - row.begin, 500));
+    const std::string raw =
+        reject_preview(std::string_view(text).substr(row.begin, end - row.begin));
     while (bad != invalid.end() && *bad < row.begin) ++bad;
     if (bad != invalid.end() && *bad < end) {  // only with rejects (else stopped before)
       const TextPosition p = cursor.at(*bad);
@@ -390,6 +391,10 @@ std::vector<Record> read_csv(const std::string& path, const std::string& text, s
 }
 
 }  // namespace
+
+std::string reject_preview(std::string_view raw) {
+  return std::string(utf8::truncate_bytes(raw, kRejectPreviewBytes));
+}
 
 size_t find_invalid_utf8(const std::string& s, size_t from) {
   if (from >= s.size()) return std::string::npos;
@@ -447,7 +452,7 @@ std::vector<Record> read_records(const std::string& path, std::vector<RejectedRe
     throw_user_error("data",
                      path + " line " + std::to_string(p.line) + ": " +
                          encoding_problem(text, invalid[0], p, false, invalid[0]),
-                     std::string(kUtf8Hint) + kSkipHint);
+                     reencode_hint(text, invalid[0]) + kSkipHint);
   }
   if (ext == "json") {
     // A .json file may hold JSON Lines too (datasets' load_dataset("json") reads both).

@@ -31,7 +31,7 @@ struct Record {
 struct RejectedRecord {
   std::string file;
   size_t line = 0;     // 1-based line where it starts (0: unknown)
-  std::string raw;     // the offending text (cut to 500 bytes; may hold invalid UTF-8)
+  std::string raw;     // the offending text (reject_preview; may hold invalid UTF-8)
   std::string reason;  // what is wrong
   size_t record = 0;   // 1-based record number in a JSON array (0: not an array element)
 };
@@ -42,6 +42,11 @@ struct RejectedRecord {
 std::vector<Record> read_records(const std::string& path,
                                  std::vector<RejectedRecord>* rejects = nullptr,
                                  const std::string& key = "dataset");
+
+// A rejected record's text as the rejects file shows it: its first 500 bytes, never cut inside
+// a UTF-8 character (a cut one would be written as U+FFFD).
+constexpr size_t kRejectPreviewBytes = 500;
+std::string reject_preview(std::string_view raw);
 
 // Offset of the first byte of `s` at or after `from` that is not part of well-formed UTF-8
 // (std::string::npos when all is well).

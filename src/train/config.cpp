@@ -16,6 +16,7 @@
 #include "core/mmap_file.h"
 #include "core/utf8.h"
 #include "train/config_rules.h"
+#include "train/openai_names.h"
 
 namespace tuna {
 namespace {
@@ -193,6 +194,10 @@ class Loader {
         throw_user_error("config", source_ + ": " + key + ": a string that is not valid UTF-8",
                          "write the value as plain UTF-8 text");
     check_config_rules(cfg_);
+    if (cfg_.values["trust_remote_code"] == true)
+      cfg_.notes.push_back(
+          "trust_remote_code: true changes nothing: tuna runs no Python model code and loads the "
+          "architectures it implements itself (docs/architectures.md), EXAONE included");
     for (const ConfigKey& k : config_schema()) {
       if (!cfg_.given.count(k.key)) continue;
       not_yet(k, cfg_.values[k.key], k.key);
@@ -210,11 +215,47 @@ class Loader {
   std::string fixed_where_;  // set while reading a mapping written as a string (its own lines)
   TrainConfig cfg_;
 
+  // A NOT_YET key's `allowed` lists the values accepted besides its default (device_map: auto).
   void not_yet(const ConfigKey& k, const ojson& value, const std::string& path) {
     if (k.support != ConfigSupport::NOT_YET || value == ojson::parse(k.default_json)) return;
+    if (value.is_string() && *k.allowed &&
+        ("|" + std::string(k.allowed) + "|").find("|" + value.get<std::string>() + "|") !=
+            std::string::npos)
+      return;
+    refuse_not_yet(k, path);
+  }
+
+  [[noreturn]] void refuse_not_yet(const ConfigKey& k, const std::string& path) {
+    std::string also;
+    if (*k.allowed) {
+      also = k.allowed;
+      for (size_t at = 0; (at = also.find('|', at)) != std::string::npos;)
+        also.replace(at, 1, " or ");
+      also = " or to " + also;
+    }
     throw_user_error("config",
                      cfg_.where(path) + ": not supported yet: " + path + " (" + k.help + ")",
-                     "remove `" + path + "` or set it to its default " + k.default_json);
+                     "remove `" + path + "` or set it to its default " + k.default_json + also);
+  }
+
+  // The OpenAI fine-tuning API's names (training_file, n_epochs, hyperparameters: {...}) are
+  // not config keys: say which key is meant and how its meaning differs (train/openai_names.h).
+  void refuse_openai_name(const std::string& name, const YAML::Node& value, const YAML::Mark& mark,
+                          const std::string& section) {
+    const std::string in = section.empty() ? "" : " in the '" + section + "' section";
+    if (const OpenAiName* n = find_openai_name(name))
+      fail_at(mark, "", "unknown key '" + name + "'" + in, openai_name_hint(*n));
+    if (name != "hyperparameters") return;
+    std::string renames;
+    for (const OpenAiName& n : openai_fine_tuning_names()) {
+      if (!n.in_hyperparameters || (value.IsMap() && !value[n.openai])) continue;
+      renames += std::string(renames.empty() ? "" : "; ") + n.openai + " → " + n.hf;
+      if (*n.differs) renames += std::string(" (") + n.differs + ")";
+    }
+    fail_at(mark, "",
+            "unknown key 'hyperparameters'" + in + " (the OpenAI fine-tuning API's object)",
+            "write its keys at the top level under their Hugging Face names" +
+                (renames.empty() ? std::string() : ": " + renames));
   }
 
   std::string where(const YAML::Mark& m) const {
@@ -253,6 +294,7 @@ class Loader {
            const std::string& section, bool replace = false) {
     const ConfigKey* k = find_key(name);
     if (!k) {
+      refuse_openai_name(name, value, mark, section);
       const std::vector<std::string> names = names_of(config_schema());
       const std::string* near = closest_name(name, names);
       std::string hint = near ? "did you mean '" + *near + "'?"
@@ -274,6 +316,12 @@ class Loader {
               "keep one of the two spellings");
     cfg_.origin[k->key] = where(mark);
     first_spelling_[k->key] = name;
+    // A key not supported yet given a list or a mapping (device_map: {"": 0}): "not supported
+    // yet", not a type error about a value tuna could not use anyway.
+    if (k->support == ConfigSupport::NOT_YET && (value.IsMap() || value.IsSequence()) &&
+        k->type != ConfigType::MAP && k->type != ConfigType::STRING_LIST &&
+        k->type != ConfigType::STRING_OR_LIST && k->type != ConfigType::INT_OR_LIST)
+      refuse_not_yet(*k, k->key);
     if (k->type == ConfigType::MAP) {
       set_map(*k, name, value, mark);
     } else {
@@ -460,8 +508,7 @@ class Loader {
 void check_utf8(const std::string& text, const std::string& source) {
   const size_t at = utf8::first_invalid(text);
   if (at == std::string_view::npos) return;
-  throw_user_error("config", source + ": " + invalid_utf8_at(text, at),
-                   "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
+  throw_user_error("config", source + ": " + invalid_utf8_at(text, at), reencode_hint(text, at));
 }
 
 TrainConfig parse(const std::string& yaml_text, const std::string& source,

@@ -39,7 +39,8 @@ struct ConfigKey {
   const char* section;  // model, data, training, lora, quantization
   ConfigType type;
   const char* default_json;  // the default as a JSON literal ("null" = unset)
-  const char* allowed;       // ENUM: "a|b|c"; numbers: ">0", ">=0", "LO..HI", "LO..<HI", "-1 or >0"
+  const char* allowed;  // ENUM: "a|b|c"; numbers: ">0", ">=0", "LO..HI", "LO..<HI", "-1 or >0";
+                        // NOT_YET strings: "a|b", the values accepted besides the default
 
   const char* aliases;  // other accepted names, comma-separated ("" none)
   const char* help;
@@ -60,6 +61,8 @@ struct TrainConfig {
   // Where each given key (and each "map_key.sub_key") was set: "cfg.yaml line 7" or
   // "command-line override 'max_steps=5'"; messages about a key name it.
   std::map<std::string, std::string> origin;
+  // One-line notes for the run's first lines (a key accepted that changes nothing).
+  std::vector<std::string> notes;
 
   bool has(const std::string& key) const { return given.count(key) > 0; }
   const nlohmann::ordered_json& at(const std::string& key) const;  // internal error if unknown

@@ -28,10 +28,13 @@ const std::vector<ConfigKey>& config_schema() {
        "weight dtype to load; bfloat16 also turns on bfloat16 matrix products (as bf16: true; "
        "trained weights stay float32 masters). Full fine-tuning saves the final model in it "
        "(auto: the base's dtype; unset: float32)"},
-      {"trust_remote_code", "model", T::BOOL, "false", "", "", "tuna runs no Python model code",
+      {"trust_remote_code", "model", T::BOOL, "false", "", "",
+       "accepted and changes nothing (true prints a note): tuna runs no Python model code; it "
+       "loads the architectures it implements itself, EXAONE included"},
+      {"device_map", "model", T::STRING, "null", "auto", "",
+       "where the weights go: tuna places the model itself (the CPU, or the GPU it finds), which "
+       "is what \"auto\" means; other placements ({\"\": 0}, \"cuda:0\", \"cpu\") can be deleted",
        NOT_YET},
-      {"device_map", "model", T::STRING, "null", "", "",
-       "tuna places the model itself (CPU, or the GPUs it finds)", NOT_YET},
       // ---- quantization (BitsAndBytesConfig) ----
       {"load_in_4bit", "quantization", T::BOOL, "false", "", "",
        "quantize the base's linear weights to 4 bits at load (QLoRA)"},
@@ -73,7 +76,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"use_dora", "lora", T::BOOL, "false", "", "", "weight-decomposed LoRA", NOT_YET},
       // ---- data ----
       {"dataset", "data", T::STRING, "null", "", "train_file,data_files,dataset_name",
-       "training data: a JSONL, JSON or CSV file"},
+       "training data: a JSONL, JSON or CSV file (or a Hub dataset id whose file is in the local "
+       "HF cache)"},
       {"eval_dataset", "data", T::STRING, "null", "", "validation_file",
        "validation data file (else validation_split of the training data)"},
       {"dataset_format", "data", T::ENUM, "\"auto\"",

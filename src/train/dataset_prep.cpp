@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/rng.h"
+#include "data/hub_dataset.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/special_tokens.h"
@@ -80,7 +81,7 @@ void tokenize_all(const std::vector<Record>& records, DataFormat format, const E
       if (!skip_invalid || e.kind() != ErrorKind::USER) throw;
       rejects.push_back(
           {rec.file, rec.line,
-           rec.value.dump(-1, ' ', false, ojson::error_handler_t::replace).substr(0, 500),
+           reject_preview(rec.value.dump(-1, ' ', false, ojson::error_handler_t::replace)),
            e.message(), rec.in_array ? rec.index + 1 : 0});
     }
   }
@@ -176,14 +177,16 @@ void print_data_progress(const std::string& line) {
 PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
                                    const ChatTemplate* chat, const DataProgressOptions& progress) {
   PreparedData d;
-  const std::string path = opt_string(cfg, "dataset");
+  // A Hub id (OWNER/NAME) reads the dataset's file in the local HF cache, or says how to export it.
+  const std::string path = resolve_dataset_path(opt_string(cfg, "dataset"), "dataset");
   if (path.empty())
     throw_user_error("config", cfg.source + ": no dataset", "set dataset: path/to/train.jsonl");
   const bool skip = cfg.at("skip_invalid").get<bool>();
   std::vector<RejectedRecord> rejects;
   std::vector<Record> records = read_dataset("dataset", path, skip, rejects);
   if (records.empty()) check_some_usable("dataset", path, 0, rejects);
-  const std::string eval_path = opt_string(cfg, "eval_dataset");
+  const std::string eval_path =
+      resolve_dataset_path(opt_string(cfg, "eval_dataset"), "eval_dataset");
   std::vector<Record> eval_records;
   if (!eval_path.empty()) {
     eval_records = read_dataset("eval_dataset", eval_path, skip, rejects);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "core/utf8.h"
 
@@ -41,6 +42,51 @@ TEST(Utf8, CharacterClassesFollowHf) {
   std::string lower;
   utf8::append_lower(lower, 0x130);  // İ → i̇ (two code points)
   EXPECT_EQ(lower, "i\xCC\x87");
+}
+
+// cut_bytes / cut_chars: every cut position of text mixing ASCII, Hangul (3 bytes) and emoji
+// (4 bytes) gives a prefix that is valid UTF-8 and as long as allowed.
+TEST(Utf8, CutBytesNeverSplitsACharacter) {
+  const std::string text = "a한국어 🙂b🐟\xC3\xA9";  // 1, 3+3+3, 1, 4, 1, 4, 2 bytes
+  std::vector<size_t> starts;  // where each character starts, and the end
+  for (size_t i = 0; i < text.size();
+       i += static_cast<size_t>(utf8::seq_len(static_cast<unsigned char>(text[i]))))
+    starts.push_back(i);
+  starts.push_back(text.size());
+  for (size_t n = 0; n <= text.size() + 2; ++n) {
+    const size_t cut = utf8::cut_bytes(text, n);
+    // the largest character boundary <= n
+    size_t want = 0;
+    for (size_t s : starts)
+      if (s <= n) want = s;
+    EXPECT_EQ(cut, want) << "n = " << n;
+    EXPECT_TRUE(utf8::is_valid(utf8::truncate_bytes(text, n))) << "n = " << n;
+  }
+  EXPECT_EQ(utf8::truncate_bytes("한국어", 5), "한");
+  EXPECT_EQ(utf8::truncate_bytes("🙂🙂", 7), "🙂");
+  EXPECT_EQ(utf8::truncate_bytes("🙂🙂", 8), "🙂🙂");
+}
+
+TEST(Utf8, CutCharsCountsCharacters) {
+  const std::string text = "a한🙂b";
+  EXPECT_EQ(utf8::truncate_chars(text, 0), "");
+  EXPECT_EQ(utf8::truncate_chars(text, 1), "a");
+  EXPECT_EQ(utf8::truncate_chars(text, 2), "a한");
+  EXPECT_EQ(utf8::truncate_chars(text, 3), "a한🙂");
+  EXPECT_EQ(utf8::truncate_chars(text, 4), text);
+  EXPECT_EQ(utf8::truncate_chars(text, 9), text);
+}
+
+// Bytes that are not UTF-8 count one each and are cut anywhere; a cut never reads past the end.
+TEST(Utf8, CutOfInvalidBytes) {
+  EXPECT_EQ(utf8::cut_bytes("\xFF\xFE\xFD", 2), 2u);
+  EXPECT_EQ(utf8::cut_bytes("\x80\x80\x80\x80\x80", 4), 4u);  // stray continuation bytes
+  EXPECT_EQ(utf8::cut_bytes("a\xEA\xB0", 2), 1u);             // a truncated sequence: before it
+  EXPECT_EQ(utf8::cut_chars("\xFF"
+                            "a\xEA\xB0",
+                            2),
+            2u);
+  EXPECT_EQ(utf8::cut_chars("\xEA\xB0", 5), 2u);
 }
 
 }  // namespace

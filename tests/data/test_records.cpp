@@ -102,6 +102,68 @@ TEST(Records, WithRejectsOnlyTheRecordHoldingTheBadByteIsSkipped) {
              "h.csv line 1: the header: invalid UTF-8 byte 0xFF at column 3");
 }
 
+// Real CP949 bytes ("안녕하세요, 물고기는 물에 삽니다." through Python's 'cp949' codec): every
+// format names the encoding and the iconv line that fixes it, not "not valid JSON".
+const std::string kCp949 =
+    "\xBE\xC8\xB3\xE7\xC7\xCF\xBC\xBC\xBF\xE4, \xB9\xB0\xB0\xED\xB1\xE2\xB4\xC2 "
+    "\xB9\xB0\xBF\xA1 \xBB\xF0\xB4\xCF\xB4\xD9.";
+
+TEST(Records, Cp949BytesAreNamedAsKoreanWindowsEncoding) {
+  const std::string cp949 = "CP949/EUC-KR (Korean Windows encoding)";
+  const std::string iconv = "iconv -f cp949 -t utf-8 IN > OUT";
+  std::string e = error_of(write("kr.jsonl",
+                                 "{\"instruction\": \"hi\", \"output\": \"ok\"}\n"
+                                 "{\"instruction\": \"" +
+                                     kCp949 + "\", \"output\": \"x\"}\n"));
+  EXPECT_HAS(e, "kr.jsonl line 2: invalid UTF-8 byte 0xBE at column 18 (byte offset 55)");
+  EXPECT_HAS(e, "the bytes look like " + cp949);
+  EXPECT_HAS(e, iconv);
+  EXPECT_EQ(e.find("not valid JSON"), std::string::npos) << e;
+  EXPECT_EQ(e.find("windows-1252"), std::string::npos) << e;
+
+  e = error_of(write("kr.json", "[\n {\"text\": \"" + kCp949 + "\"}\n]\n"));
+  EXPECT_HAS(e, "kr.json line 2: invalid UTF-8 byte 0xBE at column 12");
+  EXPECT_HAS(e, cp949);
+  EXPECT_HAS(e, iconv);
+  e = error_of(write("kr.csv", "text,label\n" + kCp949 + ",1\n"));
+  EXPECT_HAS(e, "kr.csv line 2: invalid UTF-8 byte 0xBE at column 1 (byte offset 11)");
+  EXPECT_HAS(e, cp949);
+  EXPECT_HAS(e, iconv);
+  // A Latin-1 file keeps the Latin-1 / Windows-1252 hint and no Korean guess.
+  e = error_of(write("fr.jsonl", "{\"text\": \"caf\xE9 cr\xE8me\"}\n"));
+  EXPECT_EQ(e.find("CP949"), std::string::npos) << e;
+  EXPECT_HAS(e, "iconv -f windows-1252 -t utf-8");
+  // With skip_invalid the reject's reason says it too.
+  std::vector<RejectedRecord> rj;
+  read_records(write("kr2.jsonl", "{\"text\": \"a\"}\n{\"text\": \"" + kCp949 + "\"}\n"), &rj);
+  ASSERT_EQ(rj.size(), 1u);
+  EXPECT_HAS(rj[0].reason, cp949);
+}
+
+// A rejected record's text is cut to 500 bytes, never inside a character: Hangul (3 bytes) and
+// emoji (4 bytes) at every offset of the cut.
+TEST(Records, RejectPreviewNeverSplitsACharacter) {
+  for (size_t pad = 0; pad < 4; ++pad) {
+    for (const std::string ch : {"한", "🐟"}) {
+      std::string text(pad, 'a');
+      while (text.size() < 700) text += ch;
+      const std::string cut = reject_preview(text);
+      EXPECT_LE(cut.size(), kRejectPreviewBytes);
+      EXPECT_GT(cut.size(), kRejectPreviewBytes - ch.size());
+      EXPECT_EQ(find_invalid_utf8(cut), std::string::npos) << "pad " << pad << " " << ch;
+    }
+  }
+  // A JSONL line that is not JSON, 600 bytes of Hangul: its reject holds whole characters only.
+  std::string line = "{\"text\": \"";
+  while (line.size() < 600) line += "한국어";
+  std::vector<RejectedRecord> rj;
+  read_records(write("long.jsonl", "{\"text\": \"a\"}\n" + line + "\n"), &rj);
+  ASSERT_EQ(rj.size(), 1u);
+  EXPECT_HAS(rj[0].reason, "not valid JSON");
+  EXPECT_EQ(find_invalid_utf8(rj[0].raw), std::string::npos);
+  EXPECT_EQ(rj[0].raw.size(), 499u);  // 10 ASCII bytes + 163 whole characters
+}
+
 TEST(Records, JsonArrayRecordsAreNumberedFromOneWithTheirLines) {
   auto r = read_records(write("a.json", "[\n  {\"text\": \"a\"},\n\n  {\"text\": \"b\"}\n]\n"));
   ASSERT_EQ(r.size(), 2u);

@@ -333,6 +333,75 @@ TEST(TrainConfig, FileProblemsAreNamed) {
   std::filesystem::remove_all(dir);
 }
 
+// device_map as the seeds write it: null and "auto" mean what tuna does anyway (it places the
+// model itself); a mapping ({"": 0}, seed 001), "cuda:0" or "cpu" is "not supported yet", never a
+// type error, with the hint that the key can go.
+TEST(TrainConfig, DeviceMap) {
+  EXPECT_NO_THROW(parse_train_config("device_map: auto\n", "cfg.yaml"));
+  EXPECT_NO_THROW(parse_train_config("device_map:\n", "cfg.yaml"));
+  EXPECT_NO_THROW(parse_train_config("model:\n  device_map: \"auto\"\n", "cfg.yaml"));
+  for (const char* v : {"{\"\": 0}", "{'': 0}", "cuda:0", "cpu", "[0, 1]", "balanced"})
+    expect_config_error(std::string("max_steps: 1\ndevice_map: ") + v + "\n",
+                        {"cfg.yaml line 2", "not supported yet: device_map",
+                         "tuna places the model itself", "remove `device_map`", "or to auto"});
+  expect_config_error("", {"not supported yet: device_map"}, {"device_map=cuda:0"});
+  // Other keys not supported yet given a mapping say so too (not "expected a string").
+  expect_config_error("optim_args: {a: 1}\n", {"not supported yet: optim_args"});
+}
+
+// trust_remote_code: true (seed 003, for EXAONE) is accepted with a note: tuna runs no Python
+// model code and loads EXAONE natively, so the flag changes nothing.
+TEST(TrainConfig, TrustRemoteCodeIsANote) {
+  TrainConfig c = parse_train_config("trust_remote_code: true\n", "cfg.yaml");
+  ASSERT_EQ(c.notes.size(), 1u);
+  EXPECT_NE(c.notes[0].find("trust_remote_code: true changes nothing"), std::string::npos);
+  EXPECT_NE(c.notes[0].find("no Python model code"), std::string::npos);
+  EXPECT_TRUE(parse_train_config("trust_remote_code: false\n", "cfg.yaml").notes.empty());
+  EXPECT_TRUE(parse_train_config("max_steps: 1\n", "cfg.yaml").notes.empty());
+}
+
+// Seed 004's OpenAI fine-tuning names: a did-you-mean to the Hugging Face name, with what differs.
+TEST(TrainConfig, OpenAiFineTuningNames) {
+  expect_config_error("max_steps: 1\ntraining_file: train.jsonl\n",
+                      {"cfg.yaml line 2", "unknown key 'training_file'", "did you mean 'dataset'?",
+                       "OpenAI fine-tuning API's name", "local JSONL"});
+  expect_config_error(
+      "n_epochs: 3\n",
+      {"unknown key 'n_epochs'", "did you mean 'num_train_epochs'?", "the meaning is the same"});
+  expect_config_error("learning_rate_multiplier: 0.1\n",
+                      {"unknown key 'learning_rate_multiplier'", "did you mean 'learning_rate'?",
+                       "not a learning rate"});
+  expect_config_error("suffix: my-model\n",
+                      {"unknown key 'suffix'", "did you mean 'output_dir'?", "directory"});
+  expect_config_error("training:\n  n_epochs: 3\n",
+                      {"unknown key 'n_epochs' in the 'training' section", "num_train_epochs"});
+  // OpenAI's hyperparameters object: each key it holds, renamed.
+  expect_config_error("hyperparameters:\n  n_epochs: 3\n  learning_rate_multiplier: 0.1\n",
+                      {"cfg.yaml line 1", "unknown key 'hyperparameters'",
+                       "OpenAI fine-tuning API's object", "n_epochs → num_train_epochs",
+                       "learning_rate_multiplier → learning_rate (OpenAI's value multiplies"});
+  try {
+    parse_train_config("hyperparameters: {n_epochs: 3}\n", "cfg.yaml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("batch_size"), std::string::npos) << e.what();
+  }
+  // Names that mean the same as in HF's example scripts stay accepted aliases.
+  TrainConfig c = parse_train_config("validation_file: v.jsonl\nbatch_size: 4\nmodel: m\nseed: 3\n",
+                                     "cfg.yaml");
+  EXPECT_EQ(c.at("eval_dataset").get<std::string>(), "v.jsonl");
+  EXPECT_EQ(c.at("per_device_train_batch_size").get<int64_t>(), 4);
+}
+
+// An encoding error in the config names the encoding when the bytes tell it (CP949: "학습률"
+// through Python's 'cp949' codec) and the iconv line for it.
+TEST(TrainConfig, Cp949ConfigIsNamed) {
+  expect_config_error("max_steps: 5\n# \xC7\xD0\xBD\xC0\xB7\xFC\n",
+                      {"cfg.yaml: invalid UTF-8 byte 0xC7 at line 2, column 3 (byte offset 15)",
+                       "the bytes look like CP949/EUC-KR (Korean Windows encoding)",
+                       "iconv -f cp949 -t utf-8 IN > OUT"});
+}
+
 TEST(TrainConfig, DocsTableIsCurrent) {
   std::string doc = tuna_test::read_file(std::string(TUNA_GOLDEN_DIR) + "/../../docs/config.md");
   EXPECT_NE(doc.find(config_schema_markdown()), std::string::npos)

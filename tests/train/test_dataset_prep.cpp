@@ -227,5 +227,62 @@ TEST(DatasetPrep, ProgressOnlyForLongPreparations) {
   EXPECT_NE(shown.back().find(" rows/s, "), std::string::npos) << shown.back();
 }
 
+// skip_invalid with Korean rows longer than 500 bytes (issue 23): each reject's raw text is cut
+// at a character boundary, so rejects.jsonl is valid UTF-8 with no U+FFFD where nothing was bad.
+TEST(DatasetPrep, LongKoreanRejectsAreCutBetweenCharacters) {
+  fs::path dir = fs::path(::testing::TempDir()) / "tuna_dataset_prep_korean";
+  fs::remove_all(dir);
+  std::string longer;
+  while (longer.size() < 700) longer += "한국어 문장입니다. ";
+  const std::string train = write_file(dir / "train.jsonl",
+                                       "{\"instruction\": \"안녕\", \"output\": \"물에 삽니다.\"}\n"
+                                       "{\"instruction\": \"" +
+                                           longer +
+                                           "\"}\n"  // no output: an example reject
+                                           "{\"instruction\": \"" +
+                                           longer +
+                                           "\", \"output\": \"x\",}\n"  // not JSON: a read reject
+                                           "{\"instruction\": \"물고기\", \"output\": \"🐟" +
+                                           longer + "\"}\n");
+  const Tokenizer& tok = test::golden_tokenizer("gemma3");
+  PreparedData d = prepare_training_data(
+      parse_train_config("dataset: " + train +
+                             "\nskip_invalid: true\noutput_dir: " + (dir / "out").string() + "\n",
+                         "c"),
+      tok, nullptr);
+  EXPECT_EQ(d.train.size(), 2u);
+  ASSERT_EQ(d.rejected, 2u);
+  std::ifstream rj(d.rejects_path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(rj, line);)
+    lines.push_back(nlohmann::json::parse(line));  // throws on invalid UTF-8
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& l : lines) {
+    const std::string raw = l["raw"].get<std::string>();
+    EXPECT_LE(raw.size(), 500u);
+    EXPECT_GT(raw.size(), 497u);
+    EXPECT_EQ(raw.find("\xEF\xBF\xBD"), std::string::npos) << l;  // no U+FFFD from a cut
+  }
+  EXPECT_NE(lines[0]["reason"].get<std::string>().find("no 'output' field"), std::string::npos);
+}
+
+// dataset: OWNER/NAME reads that dataset's file from the local Hugging Face hub cache.
+TEST(DatasetPrep, HubIdReadsTheCachedFile) {
+  fs::path dir = fs::path(::testing::TempDir()) / "tuna_dataset_prep_hub";
+  fs::remove_all(dir);
+  write_file(dir / "datasets--owner--socratic" / "snapshots" / "r1" / "data" / "train.jsonl",
+             "{\"instruction\": \"a\", \"output\": \"b\"}\n"
+             "{\"instruction\": \"c\", \"output\": \"d\"}\n");
+  setenv("HF_HUB_CACHE", dir.c_str(), 1);
+  const Tokenizer& tok = test::golden_tokenizer("gemma3");
+  PreparedData d =
+      prepare_training_data(parse_train_config("dataset: owner/socratic\n", "c"), tok, nullptr);
+  EXPECT_EQ(d.train.size(), 2u);
+  const std::string e = prep_error("dataset: owner/elsewhere\n");
+  unsetenv("HF_HUB_CACHE");
+  EXPECT_NE(e.find("looks like a Hugging Face Hub dataset id"), std::string::npos) << e;
+  EXPECT_NE(e.find("load_dataset('owner/elsewhere', split='train')"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace tuna
