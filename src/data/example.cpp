@@ -316,11 +316,21 @@ bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Exam
       break;
     }
     case Example::Kind::PROMPT_COMPLETION: {
-      const bool completion_only = o.completion_only_loss != 0;  // auto → true here
+      if (o.completion_only_loss == 0) {
+        // The whole text trains: no mask to draw, so it is tokenised as one text, exactly as TRL
+        // tokenises a text / formatting_func row (separate parts would split tokens the joined
+        // text merges: "question: " + "(" is "▁", "(" where TRL has "▁(").
+        Tokenizer::Encoding e = tok.encode_full(ex.prompt + ex.completion, true);
+        stats.invalid_utf8 += e.invalid_utf8_replaced;
+        append(out.input_ids, out.labels, e.ids, true);
+        if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok)}, true);
+        break;
+      }
+      // completion_only_loss true or auto: the prompt is masked.
       Tokenizer::Encoding p = tok.encode_full(ex.prompt, true);
       Tokenizer::Encoding c = tok.encode_full(ex.completion, false);
       stats.invalid_utf8 += p.invalid_utf8_replaced + c.invalid_utf8_replaced;
-      append(out.input_ids, out.labels, p.ids, !completion_only);
+      append(out.input_ids, out.labels, p.ids, false);
       append(out.input_ids, out.labels, c.ids, true);
       if (tok.encode(ex.prompt + ex.completion, true) != out.input_ids) ++stats.boundary_mismatches;
       if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok, o)}, true);

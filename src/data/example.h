@@ -62,7 +62,7 @@ struct TrainRow {
 struct TokenizeOptions {
   int64_t max_length = 1024;      // <= 0: no truncation
   bool keep_end = false;          // truncation_mode keep_end
-  int completion_only_loss = -1;  // -1 auto (true for prompt/completion data), 0, 1
+  int completion_only_loss = -1;  // -1 auto (true for prompt/completion), 0 (one text), 1
   bool assistant_only_loss = false;
   bool append_eos = true;  // EOS after text / completions (TRL does; not after chat templates)
   // The config's eos_token (TRL: it replaces the tokenizer's EOS, appended and in the chat

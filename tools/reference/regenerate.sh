@@ -17,6 +17,8 @@
 #   tools/reference/regenerate.sh train            whole-model LoRA / full fine-tuning gradients vs PEFT
 #   tools/reference/regenerate.sh lora             PEFT targets/counts, adapter files, merge/unmerge
 #   tools/reference/regenerate.sh packing          TRL pack_dataset (bfd, wrapped) + SFT collator labels/positions
+#   tools/reference/regenerate.sh seeds            the seeds' own Python (Trainer / TRL SFTTrainer) on rows
+#                                                  in each seed's shape: token ids + trained-token masks
 #   tools/reference/regenerate.sh fullft           full FT / modules_to_save / bias curves under the HF
 #                                                  Trainer + transformers loading a tuna-saved model
 #                                                  (needs build/tests/test_model and the real model)
@@ -45,6 +47,7 @@ case "$what" in
   train) OMP_NUM_THREADS=1 exec "$py" "$here/make_train_goldens.py" "$@" ;;
   lora) OMP_NUM_THREADS=1 exec "$py" "$here/make_lora_goldens.py" "$@" ;;
   packing) OMP_NUM_THREADS=1 exec "$py" "$here/make_packing_goldens.py" "$@" ;;
+  seeds) OMP_NUM_THREADS=1 exec "$py" "$here/make_seed_goldens.py" "$@" ;;
   fullft)
     OMP_NUM_THREADS=1 "$py" "$here/make_fullft_goldens.py"
     # The directory tuna writes from the real GGUF (the test keeps it), then transformers scores it.
@@ -71,7 +74,8 @@ case "$what" in
     OMP_NUM_THREADS=1 "$py" "$here/make_train_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_lora_goldens.py"
     OMP_NUM_THREADS=1 "$py" "$here/make_packing_goldens.py"
+    OMP_NUM_THREADS=1 "$py" "$here/make_seed_goldens.py"
     exec "$0" fullft
     ;;
-  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|trainer_bf16|train|lora|packing|fullft] [generator arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|models|gguf|gguf_parity|tokenizer|chat_template|bnb|optim|optim8|grad|trainer|trainer_bf16|train|lora|packing|seeds|fullft] [generator arguments]" >&2; exit 2 ;;
 esac
