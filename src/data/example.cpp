@@ -323,7 +323,7 @@ bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Exam
         Tokenizer::Encoding e = tok.encode_full(ex.prompt + ex.completion, true);
         stats.invalid_utf8 += e.invalid_utf8_replaced;
         append(out.input_ids, out.labels, e.ids, true);
-        if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok)}, true);
+        if (o.append_eos) append(out.input_ids, out.labels, {eos_id(tok, o)}, true);
         break;
       }
       // completion_only_loss true or auto: the prompt is masked.
