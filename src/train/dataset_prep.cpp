@@ -195,6 +195,7 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
   ExampleOptions eo;
   eo.format = parse_data_format(cfg.at("dataset_format").get<std::string>());
   eo.template_text = opt_string(cfg, "template");
+  eo.template_list_separator = cfg.at("template_list_separator").get<std::string>();
   eo.dataset_text_field = cfg.at("dataset_text_field").get<std::string>();
   d.format = detect_format(records[0].value, eo, records[0].where());
   TokenizeOptions to;
