@@ -63,7 +63,9 @@ class Progress {
 void tokenize_all(const std::vector<Record>& records, DataFormat format, const ExampleOptions& eo,
                   const Tokenizer& tok, const ChatTemplate* chat, const TokenizeOptions& to,
                   bool skip_invalid, std::vector<TrainRow>& out, TokenizeStats& stats,
-                  std::vector<RejectedRecord>& rejects, Progress& progress, size_t& done) {
+                  std::vector<RejectedRecord>& rejects, MojibakeReport& mojibake,
+                  Progress& progress, size_t& done) {
+  const std::vector<std::string> columns = text_columns(format, eo);
   for (const Record& rec : records) {
     progress.tick(done++);
     try {
@@ -75,6 +77,7 @@ void tokenize_all(const std::vector<Record>& records, DataFormat format, const E
         if (e.kind() != ErrorKind::USER) throw;
         throw Error(ErrorKind::USER, e.component(), rec.where() + ": " + e.message(), e.hint());
       }
+      mojibake.add(rec, columns);  // rows not rejected
     } catch (const Error& e) {
       if (!skip_invalid || e.kind() != ErrorKind::USER) throw;
       rejects.push_back(
@@ -224,11 +227,11 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
   std::vector<TrainRow> all;
   Progress shown(progress, records.size() + eval_records.size());
   size_t done = 0;
-  tokenize_all(records, d.format, eo, tok, chat, to_whole, skip, all, d.stats, rejects, shown,
-               done);
+  tokenize_all(records, d.format, eo, tok, chat, to_whole, skip, all, d.stats, rejects, d.mojibake,
+               shown, done);
   check_some_usable("dataset", path, all.size(), rejects);
   tokenize_all(eval_records, d.format, eo, tok, chat, to_whole, skip, d.eval, d.stats, rejects,
-               shown, done);
+               d.mojibake, shown, done);
   if (!eval_path.empty()) check_some_usable("eval_dataset", eval_path, d.eval.size(), rejects);
   shown.finish(done);
   const uint64_t seed =
@@ -306,6 +309,7 @@ std::string PreparedData::summary() const {
   if (stats.invalid_utf8)
     s += "; " + std::to_string(stats.invalid_utf8) + " invalid UTF-8 sequences replaced";
   if (rejected) s += "; " + std::to_string(rejected) + " invalid rows skipped → " + rejects_path;
+  if (!mojibake.empty()) s += "; " + mojibake.summary();
   return s;
 }
 
