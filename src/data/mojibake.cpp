@@ -166,10 +166,14 @@ std::string MojibakeReport::summary() const {
   if (cp1252_.rows)
     s += (replacement_.rows ? "; " : "") +
          clause(cp1252_, "UTF-8 read as CP1252/Latin-1 (\"ì•ˆë…•\" for \"안녕\")");
-  s += " (hint: U+FFFD means the text was lost when the source was decoded with the wrong "
-       "encoding: export it again from the source as UTF-8; UTF-8 read as CP1252 is undone by "
-       "encoding the text as CP1252 and decoding it as UTF-8, e.g. iconv -f utf-8 -t windows-1252 "
-       "when a whole file is affected; see docs/data.md)";
+  s += " (hint: ";
+  if (replacement_.rows)
+    s += "U+FFFD marks text lost when the source was decoded with the wrong encoding: export it "
+         "again from the source as UTF-8; ";
+  if (cp1252_.rows)
+    s += "text read as CP1252 is undone by encoding it as CP1252 and decoding it as UTF-8 (iconv "
+         "-f utf-8 -t windows-1252 when the whole file is affected); ";
+  s += "see docs/data.md)";
   return s;
 }
 

@@ -79,7 +79,15 @@ TEST(Mojibake, ReportNamesRowsFieldsAndRoles) {
             std::string::npos)
       << s;
   EXPECT_NE(s.find("(2) in 1 row: raft.jsonl line 9 context[1]"), std::string::npos) << s;
-  EXPECT_NE(s.find("hint:"), std::string::npos) << s;
+  EXPECT_NE(s.find("hint: U+FFFD marks text lost"), std::string::npos) << s;
+  EXPECT_NE(s.find("iconv -f utf-8 -t windows-1252"), std::string::npos) << s;
+  // The hint speaks of the kinds found only.
+  MojibakeReport lost;
+  lost.add(Record{ojson{{"text", "모� �접"}}, "t.jsonl", 2, 1}, {"text"});
+  EXPECT_EQ(lost.summary(),
+            "garbled text (mojibake) trains as it is: U+FFFD replacement characters (2) in 1 row: "
+            "t.jsonl line 2 text (hint: U+FFFD marks text lost when the source was decoded with "
+            "the wrong encoding: export it again from the source as UTF-8; see docs/data.md)");
 }
 
 }  // namespace
