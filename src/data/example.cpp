@@ -1,6 +1,8 @@
 // Records → examples → tokenised rows with loss masks (see example.h).
 #include "data/example.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -45,9 +47,8 @@ bool blank(const std::string& s) {
   return s.find_first_not_of(" \t\r\n\f\v") == std::string::npos;
 }
 
-// column_text that must hold something to train on.
-std::string nonblank_text(const Record& rec, const std::string& col) {
-  std::string s = column_text(rec, col);
+// `s`, the text of field `col`, must hold something to train on.
+std::string nonblank(const Record& rec, const std::string& col, std::string s) {
   if (blank(s))
     throw_user_error(
         "data",
@@ -56,10 +57,40 @@ std::string nonblank_text(const Record& rec, const std::string& col) {
   return s;
 }
 
-// "{name}" fields of a template; "{{" and "}}" are literal braces (Python str.format).
+std::string nonblank_text(const Record& rec, const std::string& col) {
+  return nonblank(rec, col, column_text(rec, col));
+}
+
+// A template field's text: column_text, and a list of strings (seed 003's RAFT `context`, a list
+// of documents) joined by `separator`; an optional field that is missing or null is "".
+std::string template_field_text(const Record& rec, const std::string& col, bool optional,
+                                const std::string& separator) {
+  const ojson& r = rec.value;
+  if (optional && (!r.contains(col) || r[col].is_null())) return "";
+  if (!r.contains(col) || !r[col].is_array()) return column_text(rec, col);
+  const ojson& items = r[col];
+  std::string s;
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (!items[k].is_string())
+      throw_user_error("data",
+                       rec.where() + ": field '" + col + "' item " + std::to_string(k + 1) +
+                           " (of " + std::to_string(items.size()) + ") is " + json_kind(items[k]) +
+                           ", not text",
+                       std::string("a list field is a list of strings [\"...\", \"...\"], joined "
+                                   "by template_list_separator") +
+                           kSkipRows);
+    if (k > 0) s += separator;
+    s += items[k].get_ref<const std::string&>();
+  }
+  return s;
+}
+
+// "{name}" fields of a template, "{name?}" optional ones; "{{" and "}}" are literal braces
+// (Python str.format).
 struct TemplatePart {
   bool field;
   std::string text;  // literal text or field name
+  bool optional = false;
 };
 
 std::vector<TemplatePart> parse_template(const std::string& t) {
@@ -80,13 +111,43 @@ std::vector<TemplatePart> parse_template(const std::string& t) {
                          "write fields as {column}; a literal brace is {{ or }}");
       if (!lit.empty()) parts.push_back({false, std::move(lit)});
       lit.clear();
-      parts.push_back({true, t.substr(i + 1, close - i - 1)});
+      std::string name = t.substr(i + 1, close - i - 1);
+      const bool optional = !name.empty() && name.back() == '?';
+      if (optional) name.pop_back();
+      if (name.empty())
+        throw_user_error("config",
+                         "template: the field at position " + std::to_string(i) + " has no name",
+                         "write fields as {column} (optional: {column?}); a literal brace is {{");
+      parts.push_back({true, std::move(name), optional});
       i = close;
     } else {
       lit += t[i];
     }
   }
   if (!lit.empty()) parts.push_back({false, lit});
+  return parts;
+}
+
+// The parts of options.template_text, checked once for the whole dataset: a template with a
+// field, the last of which (the completion) is not optional.
+std::vector<TemplatePart> checked_template(const ExampleOptions& o) {
+  if (o.template_text.empty())
+    throw_user_error("config", "dataset_format: template needs a template",
+                     "e.g. template: \"### context: {input}\\n### question: {target}\"");
+  std::vector<TemplatePart> parts = parse_template(o.template_text);
+  const TemplatePart* last = nullptr;
+  for (const TemplatePart& p : parts)
+    if (p.field) last = &p;
+  if (!last)
+    throw_user_error("config", "template has no {column} field",
+                     "e.g. \"### q: {input}\\n### a: {output}\"");
+  if (last->optional)
+    throw_user_error("config",
+                     "template: the last field {" + last->text +
+                         "?} is the completion the model learns and cannot be optional",
+                     "end the template with a field every row has (e.g. \"... {cot?}\\n### "
+                     "answer: {answer}\"), or write {" +
+                         last->text + "} to require it");
   return parts;
 }
 
@@ -264,22 +325,20 @@ Example make_example(const Record& rec, DataFormat format, const ExampleOptions&
       ex.text = nonblank_text(rec, o.dataset_text_field);
       return ex;
     case DataFormat::TEMPLATE: {
-      if (o.template_text.empty())
-        throw_user_error("config", "dataset_format: template needs a template",
-                         "e.g. template: \"### context: {input}\\n### question: {target}\"");
-      std::vector<TemplatePart> parts = parse_template(o.template_text);
-      size_t last = parts.size();
+      const std::vector<TemplatePart> parts = checked_template(o);
+      size_t last = 0;
       for (size_t i = 0; i < parts.size(); ++i)
         if (parts[i].field) last = i;
-      if (last == parts.size())
-        throw_user_error("config", "template has no {column} field",
-                         "e.g. \"### q: {input}\\n### a: {output}\"");
       ex.kind = Example::Kind::PROMPT_COMPLETION;
       for (size_t i = 0; i < parts.size(); ++i) {
-        std::string piece = !parts[i].field ? parts[i].text
-                            : i == last     ? nonblank_text(rec, parts[i].text)
-                                            : column_text(rec, parts[i].text);
-        (i < last ? ex.prompt : ex.completion) += piece;
+        if (!parts[i].field) {
+          (i < last ? ex.prompt : ex.completion) += parts[i].text;
+          continue;
+        }
+        std::string piece =
+            template_field_text(rec, parts[i].text, parts[i].optional, o.template_list_separator);
+        (i < last ? ex.prompt : ex.completion) +=
+            i == last ? nonblank(rec, parts[i].text, std::move(piece)) : piece;
       }
       return ex;
     }
@@ -299,6 +358,29 @@ Example make_example(const Record& rec, DataFormat format, const ExampleOptions&
       break;
   }
   return make_example(rec, detect_format(rec.value, o, rec.where()), o);
+}
+
+std::vector<std::string> text_columns(DataFormat format, const ExampleOptions& o) {
+  switch (format) {
+    case DataFormat::ALPACA:
+      return {"instruction", "input", "output"};
+    case DataFormat::PROMPT_COMPLETION:
+      return {"prompt", "completion"};
+    case DataFormat::TEXT:
+      return {o.dataset_text_field};
+    case DataFormat::MESSAGES:
+      return {"messages", "conversations"};
+    case DataFormat::TEMPLATE: {
+      std::vector<std::string> cols;
+      for (const TemplatePart& p : checked_template(o))
+        if (p.field && std::find(cols.begin(), cols.end(), p.text) == cols.end())
+          cols.push_back(p.text);
+      return cols;
+    }
+    case DataFormat::AUTO:
+      break;
+  }
+  return {};
 }
 
 bool tokenize_example(const Tokenizer& tok, const ChatTemplate* chat, const Example& ex,

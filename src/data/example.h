@@ -1,6 +1,7 @@
 // Training examples: a dataset record in one of the formats users bring (alpaca, prompt /
 // completion, messages incl. ShareGPT conversations, plain text, a column template such as seed
-// 002's "### context: {input}\n### question: {target}"), and its tokenised form with the loss
+// 002's "### context: {input}\n### question: {target}", whose fields may be lists of documents,
+// as seed 003's RAFT `context`, or optional, "{cot?}"), and its tokenised form with the loss
 // mask. Masks come from the token boundaries of separately tokenised parts (prompt, completion;
 // each conversation turn) — what inference sees — never from searching for a response string
 // in token space (DESIGN.md §8 "Loss masks").
@@ -33,6 +34,8 @@ struct Example {
 struct ExampleOptions {
   DataFormat format = DataFormat::AUTO;
   std::string template_text;  // TEMPLATE: "{column}" fields; the last is the completion
+  // TEMPLATE: a field whose value is a list of strings renders as them joined by this.
+  std::string template_list_separator = "\n\n";
   std::string dataset_text_field = "text";
 };
 
@@ -48,7 +51,13 @@ DataFormat detect_format(const nlohmann::ordered_json& record, const ExampleOpti
 // format trains on, a conversation that is empty, has only a system message or no assistant
 // turn, an unknown role or a content that is not text: a user error naming record.where() and
 // the field (docs/data.md), found before any template renders it.
+// TEMPLATE: a field's value may be a list of strings (joined by template_list_separator; an item
+// that is not a string is an error naming the item); "{name?}" marks a field optional (missing or
+// null renders ""), except the last field, the completion (a config error).
 Example make_example(const Record& record, DataFormat format, const ExampleOptions& options);
+
+// The columns whose text a row of `format` (AUTO: none) trains on: what data/mojibake.h scans.
+std::vector<std::string> text_columns(DataFormat format, const ExampleOptions& options);
 
 // One tokenised training row (-100: not scored).
 struct TrainRow {

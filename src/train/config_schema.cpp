@@ -86,6 +86,9 @@ const std::vector<ConfigKey>& config_schema() {
       {"template", "data", T::STRING, "null", "", "",
        "custom text template with {column} fields, e.g. \"### context: {input}\\n### question: "
        "{target}\""},
+      {"template_list_separator", "data", T::STRING, "\"\\n\\n\"", "", "",
+       "joins the items of a template field that is a list of strings (seed 003's RAFT context "
+       "documents)"},
       {"dataset_text_field", "data", T::STRING, "\"text\"", "", "", "column of plain-text rows"},
       {"validation_split", "data", T::FLOAT, "0.0", "0..<1", "test_size",
        "fraction of the training data held out for evaluation"},

@@ -65,7 +65,9 @@ class Progress {
 void tokenize_all(const std::vector<Record>& records, DataFormat format, const ExampleOptions& eo,
                   const Tokenizer& tok, const ChatTemplate* chat, const TokenizeOptions& to,
                   bool skip_invalid, std::vector<TrainRow>& out, TokenizeStats& stats,
-                  std::vector<RejectedRecord>& rejects, Progress& progress, size_t& done) {
+                  std::vector<RejectedRecord>& rejects, MojibakeReport& mojibake,
+                  Progress& progress, size_t& done) {
+  const std::vector<std::string> columns = text_columns(format, eo);
   for (const Record& rec : records) {
     progress.tick(done++);
     try {
@@ -77,6 +79,7 @@ void tokenize_all(const std::vector<Record>& records, DataFormat format, const E
         if (e.kind() != ErrorKind::USER) throw;
         throw Error(ErrorKind::USER, e.component(), rec.where() + ": " + e.message(), e.hint());
       }
+      mojibake.add(rec, columns);  // rows not rejected
     } catch (const Error& e) {
       if (!skip_invalid || e.kind() != ErrorKind::USER) throw;
       rejects.push_back(
@@ -199,6 +202,7 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
   ExampleOptions eo;
   eo.format = parse_data_format(cfg.at("dataset_format").get<std::string>());
   eo.template_text = opt_string(cfg, "template");
+  eo.template_list_separator = cfg.at("template_list_separator").get<std::string>();
   eo.dataset_text_field = cfg.at("dataset_text_field").get<std::string>();
   d.format = detect_format(records[0].value, eo, records[0].where());
   TokenizeOptions to;
@@ -236,11 +240,11 @@ PreparedData prepare_training_data(const TrainConfig& cfg, const Tokenizer& tok,
   std::vector<TrainRow> all;
   Progress shown(progress, records.size() + eval_records.size());
   size_t done = 0;
-  tokenize_all(records, d.format, eo, tok, chat, to_whole, skip, all, d.stats, rejects, shown,
-               done);
+  tokenize_all(records, d.format, eo, tok, chat, to_whole, skip, all, d.stats, rejects, d.mojibake,
+               shown, done);
   check_some_usable("dataset", path, all.size(), rejects);
   tokenize_all(eval_records, d.format, eo, tok, chat, to_whole, skip, d.eval, d.stats, rejects,
-               shown, done);
+               d.mojibake, shown, done);
   if (!eval_path.empty()) check_some_usable("eval_dataset", eval_path, d.eval.size(), rejects);
   shown.finish(done);
   const uint64_t seed =
@@ -318,6 +322,7 @@ std::string PreparedData::summary() const {
   if (stats.invalid_utf8)
     s += "; " + std::to_string(stats.invalid_utf8) + " invalid UTF-8 sequences replaced";
   if (rejected) s += "; " + std::to_string(rejected) + " invalid rows skipped → " + rejects_path;
+  if (!mojibake.empty()) s += "; " + mojibake.summary();
   return s;
 }
 

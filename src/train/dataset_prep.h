@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/example.h"
+#include "data/mojibake.h"
 #include "data/packing.h"
 #include "train/config.h"
 
@@ -29,6 +30,7 @@ struct PreparedData {
   PackingStrategy packing_strategy = PackingStrategy::BFD;
   PackStats train_pack, eval_pack;
   bool keep_end_ignored = false;  // truncation_mode keep_end with bfd packing (TRL ignores it)
+  MojibakeReport mojibake;        // garbled text in the rows that train (data/mojibake.h)
   // One-paragraph summary for the console.
   std::string summary() const;
 };

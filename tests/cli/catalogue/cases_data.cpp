@@ -173,6 +173,16 @@ std::vector<BadInput> data_cases() {
                        "a column template whose trained (last) field is empty", "d.csv",
                        "input,target\nsome context,\n", {"d.csv line 2: field 'target' is empty"},
                        "template: \"### context: {input}\\n### question: {target}\"\n"));
+  c.push_back(train_on("template_list_item_not_text", "a RAFT context list holding a number",
+                       "d.jsonl", "{\"context\": [\"doc\", 3], \"answer\": \"a\"}\n",
+                       {"d.jsonl line 1: field 'context' item 2 (of 2) is a number, not text",
+                        "template_list_separator"},
+                       "template: \"{context}\\n### answer: {answer}\"\n"));
+  c.push_back(train_on("template_last_field_optional",
+                       "a template whose last field (the completion) is marked optional", "d.jsonl",
+                       "{\"answer\": \"a\", \"cot\": \"c\"}\n",
+                       {"template: the last field {cot?} is the completion", "cannot be optional"},
+                       "template: \"### answer: {answer}\\n{cot?}\"\n"));
   c.push_back(train_on("field_is_list", "an instruction given as a list", "d.jsonl",
                        "{\"instruction\": [\"a\", \"b\"], \"output\": \"x\"}\n",
                        {"d.jsonl line 1: field 'instruction' is a list, not text", "a string"}));
