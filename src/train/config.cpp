@@ -218,7 +218,9 @@ class Loader {
   // A NOT_YET key's `allowed` lists the values accepted besides its default (device_map: auto).
   void not_yet(const ConfigKey& k, const ojson& value, const std::string& path) {
     if (k.support != ConfigSupport::NOT_YET || value == ojson::parse(k.default_json)) return;
-    if (value.is_string() && *k.allowed &&
+    // A STRING key's `allowed` lists the other values it honours (device_map: "auto"); an ENUM's
+    // lists the values it knows, of which a NOT_YET key honours only the default.
+    if (k.type == ConfigType::STRING && value.is_string() && *k.allowed &&
         ("|" + std::string(k.allowed) + "|").find("|" + value.get<std::string>() + "|") !=
             std::string::npos)
       return;
@@ -227,7 +229,7 @@ class Loader {
 
   [[noreturn]] void refuse_not_yet(const ConfigKey& k, const std::string& path) {
     std::string also;
-    if (*k.allowed) {
+    if (k.type == ConfigType::STRING && *k.allowed) {
       also = k.allowed;
       for (size_t at = 0; (at = also.find('|', at)) != std::string::npos;)
         also.replace(at, 1, " or ");

@@ -54,6 +54,7 @@ const std::map<std::string, Probe>& probes() {
   static const std::map<std::string, Probe> p = {
       // model
       {"use_peft", {{}, {"use_peft=false"}}},
+      {"trust_remote_code", {{}, {"trust_remote_code=true"}}},
       {"adapter", {{}, {"adapter=ROOT/ad"}, std::vector<std::string>{"output_dir=ROOT/ad"}}},
       {"torch_dtype", {{}, {"torch_dtype=bfloat16"}}},
       // quantization
@@ -76,6 +77,9 @@ const std::map<std::string, Probe>& probes() {
       {"fan_in_fan_out", {{}, {"fan_in_fan_out=true"}}},
       {"init_lora_weights", {{}, {"init_lora_weights=false"}}},
       // data
+      {"template_list_separator",
+       {{"dataset=DATALIST", "template='Docs {docs} -> {answer}'"},
+        {"template_list_separator=' | '"}}},
       {"dataset", {{}, {"dataset=DATA2"}}},
       {"eval_dataset", {{}, {"eval_dataset=DATA2"}}},
       {"dataset_format", {{}, {"dataset_format=text"}}},
@@ -180,7 +184,7 @@ std::string other_value(const ConfigKey& k) {
       return "";
     }
     default:
-      return "auto";
+      return "cuda:0";  // no STRING key honours it (device_map honours "auto")
   }
 }
 
@@ -293,6 +297,9 @@ class ConfigSchemaWalk : public tuna_test::TempDirTest {
     tuna_test::write_file(path("data2.jsonl"),
                           "{\"instruction\": \"Count\", \"input\": \"\", \"output\": \"1 2 3\"}\n"
                           "{\"instruction\": \"Greet\", \"input\": \"\", \"output\": \"hello\"}\n");
+    tuna_test::write_file(path("list.jsonl"),
+                          "{\"docs\": [\"a tuna\", \"a cod\"], \"answer\": \"fish\"}\n"
+                          "{\"docs\": [\"sky\", \"sea\", \"sun\"], \"answer\": \"blue\"}\n");
     tuna_test::write_file(path("bad.jsonl"), rows[0] + "\n{\"instruction\": 3}\n" + rows[1] + "\n");
     handle_ = std::make_shared<const ModelHandle>(kLlama, Model::load(kLlama), tok_);
   }
@@ -300,6 +307,7 @@ class ConfigSchemaWalk : public tuna_test::TempDirTest {
   std::string expand(const std::string& s, const std::string& root) const {
     std::string out = replaced(s, "ROOT", root);
     out = replaced(out, "DATABAD", path("bad.jsonl"));
+    out = replaced(out, "DATALIST", path("list.jsonl"));
     out = replaced(out, "DATA2", path("data2.jsonl"));
     return out;
   }
@@ -308,7 +316,7 @@ class ConfigSchemaWalk : public tuna_test::TempDirTest {
     std::vector<std::string> o;
     for (const std::string& s : overrides) o.push_back(expand(s, root));
     return parse_train_config("dataset: " + path("data.jsonl") + "\noutput_dir: " + root +
-                                  "/out\nmax_length: 64\n"
+                                  "/out\nmax_length: 64\nuse_peft: true\n"
                                   "training: {max_steps: 3, per_device_train_batch_size: 2, "
                                   "learning_rate: 5e-3, logging_steps: 1}\n",
                               "walk.yaml", o);
