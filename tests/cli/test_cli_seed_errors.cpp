@@ -26,7 +26,7 @@ TEST(CliSeedErrors, LongKoreanRejectWithSkipInvalidAndSeedModelKeys) {
                  "{\"instruction\": \"하늘은?\", \"output\": \"파랗습니다.\"}\n");
   const std::string base = "model: " + kGguf + "\ndataset: " + (dir / "data.jsonl").string() +
                            "\noutput_dir: " + (dir / "out").string() +
-                           "\nmax_steps: 1\nper_device_train_batch_size: 2\nsave_strategy: "
+                           "\nuse_peft: true\nmax_steps: 1\nper_device_train_batch_size: 2\nsave_strategy: "
                            "\"no\"\nmax_length: 64\n";
   fs::path cfg = write_text(
       dir, "cfg.yaml", base + "skip_invalid: true\ntrust_remote_code: true\ndevice_map: auto\n");
@@ -54,7 +54,7 @@ TEST(CliSeedErrors, LongKoreanRejectWithSkipInvalidAndSeedModelKeys) {
   // Seed 002's load_dataset("JosephLee/korean-socratic-qa"), not in the (empty) cache.
   fs::path hub = write_text(dir, "hub.yaml",
                             "model: " + kGguf + "\ndataset: JosephLee/korean-socratic-qa\n" +
-                                "output_dir: " + (dir / "out2").string() + "\nmax_steps: 1\n");
+                                "output_dir: " + (dir / "out2").string() + "\nuse_peft: true\nmax_steps: 1\n");
   setenv("HF_HUB_CACHE", (dir / "cache").c_str(), 1);
   CliRun h2 = run("train " + hub.string());
   unsetenv("HF_HUB_CACHE");
