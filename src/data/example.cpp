@@ -151,6 +151,16 @@ std::vector<TemplatePart> checked_template(const ExampleOptions& o) {
   return parts;
 }
 
+}  // namespace
+
+void check_template_text(const std::string& template_text) {
+  ExampleOptions o;
+  o.template_text = template_text;
+  checked_template(o);
+}
+
+namespace {
+
 // The turns of a conversation checked before any template sees them: `field` is "messages"
 // ({role, content}) or "conversations" (ShareGPT {from, value}). Returns them as messages.
 ojson checked_turns(const Record& rec, const std::string& field) {

@@ -55,6 +55,10 @@ DataFormat detect_format(const nlohmann::ordered_json& record, const ExampleOpti
 // that is not a string is an error naming the item); "{name?}" marks a field optional (missing or
 // null renders ""), except the last field, the completion (a config error).
 Example make_example(const Record& record, DataFormat format, const ExampleOptions& options);
+// The template checks make_example does first, for the config loader (train/config_rules) to run
+// before a model loads: a field, braces closed, named fields, a last field that is not optional.
+// A user error ("[config] template: ...").
+void check_template_text(const std::string& template_text);
 
 // The columns whose text a row of `format` (AUTO: none) trains on: what data/mojibake.h scans.
 std::vector<std::string> text_columns(DataFormat format, const ExampleOptions& options);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/message.h"
+#include "data/example.h"
 #include "train/optimizer_names.h"
 
 namespace tuna {
@@ -151,6 +152,13 @@ void check_data(const TrainConfig& c) {
     conflict(c, "template", "dataset_format",
              "template is set but dataset_format is " + format + ", which does not use it",
              "set dataset_format: template (or auto), or remove template");
+  if (c.at("template").is_string()) {
+    try {
+      check_template_text(c.at("template").get<std::string>());
+    } catch (const Error& e) {
+      throw_user_error("config", c.where("template") + ": " + e.message(), e.hint());
+    }
+  }
   if (format == "template" && !c.at("template").is_string())
     conflict(c, "dataset_format", "dataset_format",
              "dataset_format is template but no template is set",

@@ -168,6 +168,11 @@ TEST(TrainConfig, ContradictionsNameBothKeys) {
   expect_config_error("template: \"{a}\"\ndataset_format: messages\n",
                       {"template is set but dataset_format is messages"});
   expect_config_error("dataset_format: template\n", {"no template is set"});
+  // The template's own checks run at load, before a model loads, naming file and line.
+  expect_config_error("r: 8\ntemplate: \"### answer: {answer}\\n{cot?}\"\n",
+                      {"cfg.yaml line 2: template: the last field {cot?}", "cannot be optional"});
+  expect_config_error("template: \"{question} {\"\n",
+                      {"cfg.yaml line 1: template:", "never closed"});
   expect_config_error("assistant_only_loss: true\ndataset_format: alpaca\n",
                       {"assistant_only_loss needs conversations"});
   expect_config_error("completion_only_loss: true\ndataset_format: text\n", {"no completion"});
