@@ -133,6 +133,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
                      "out of memory for attention over " + std::to_string(T) + " tokens",
                      "score shorter sequences or use fewer threads");
   }
+  if (bf16) reserve_bf16_gemm_scratch_per_thread(threads);  // before the region: see its doc
 
 #pragma omp parallel num_threads(threads)
   {
@@ -194,6 +195,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                      "out of memory for attention backward over " + std::to_string(T) + " tokens",
                      "train on shorter sequences or use fewer threads");
   }
+  if (bf16) reserve_bf16_gemm_scratch_per_thread(threads);  // before the region: see its doc
 
 #pragma omp parallel num_threads(threads)
   {
@@ -252,8 +254,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
 // Decoding against the KV cache (infer/kv_decoder.cpp's attention hook): one (query, head)
 // pair per iteration, scores over the visible cached keys, F32 softmax, then P·V.
 void attention_decode_forward(const Tensor& q_t, const Tensor& k_cache, const Tensor& v_cache,
-                              int64_t p0, const AttentionParams& ap, Tensor& out_t,
-                              int64_t first) {
+                              int64_t p0, const AttentionParams& ap, Tensor& out_t, int64_t first) {
   const int64_t n = q_t.dim(0), H = q_t.dim(1), D = q_t.dim(2), K = k_cache.dim(1);
   const float* q = q_t.data<float>();
   // Row r of the caches is position first + r.

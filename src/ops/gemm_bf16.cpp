@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 
 #include "core/error.h"
 #include "core/memory.h"
@@ -63,9 +64,11 @@ namespace {
 // The calling thread's scratch, kept between calls and grown when a call needs more (≤ the bound
 // of bf16_gemm_scratch_bytes): a training step makes thousands of calls, and fresh buffers cost
 // allocator work and page faults each time.
+thread_local int64_t t_scratch_words = 0;  // what the thread's kept scratch holds
+
 uint32_t* thread_scratch(int64_t words) {
   thread_local AlignedBuffer buf;
-  thread_local int64_t have = 0;
+  int64_t& have = t_scratch_words;
   if (have < words) {
     buf.reset();
     have = 0;
@@ -81,6 +84,25 @@ int64_t bf16_gemm_scratch_bytes(int threads) {
   const int64_t b = (kChunkColumns + kBf16NR - 1) / kBf16NR * kChunkPairs * kBf16NR;
   const int64_t a = kBlockRows * kChunkPairs;
   return (b + a * std::max(1, threads)) * static_cast<int64_t>(sizeof(uint32_t));
+}
+
+int64_t bf16_gemm_scratch_held_bytes() {
+  return t_scratch_words * static_cast<int64_t>(sizeof(uint32_t));
+}
+
+void reserve_bf16_gemm_scratch_per_thread(int threads) {
+  const int64_t words = bf16_gemm_scratch_bytes(1) / static_cast<int64_t>(sizeof(uint32_t));
+  std::exception_ptr failure;
+#pragma omp parallel num_threads(threads)
+  {
+    try {
+      thread_scratch(words);
+    } catch (...) {
+#pragma omp critical(tuna_bf16_reserve)
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 namespace cpu {
@@ -124,8 +146,8 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
         }
         // Tasks: row blocks, each cut into column ranges when there are too few of them to keep
         // the threads busy (each range packs its A block again).
-        const int64_t splits =
-            std::min(panels, row_blocks >= 2 * threads ? 1 : (2 * threads + row_blocks - 1) / row_blocks);
+        const int64_t splits = std::min(
+            panels, row_blocks >= 2 * threads ? 1 : (2 * threads + row_blocks - 1) / row_blocks);
         const int64_t per_split = (panels + splits - 1) / splits;
 #pragma omp for schedule(dynamic)
         for (int64_t t = 0; t < row_blocks * splits; ++t) {

@@ -38,6 +38,14 @@ class Bf16MatmulScope {
 // calling thread keeps it for its next call (grow-only, up to this bound).
 int64_t bf16_gemm_scratch_bytes(int threads);
 
+// Before a parallel region of `threads` threads whose threads each call gemm_bf16 (nested, so
+// single-threaded on the caller's kept scratch, as attention does per head): gives every thread
+// of the team its scratch (bf16_gemm_scratch_bytes(1)) now, so nothing allocates inside the
+// caller's region, where a failed allocation could not be reported. Throws here, outside it.
+void reserve_bf16_gemm_scratch_per_thread(int threads);
+// The calling thread's kept scratch, bytes (0 before its first call; for tests).
+int64_t bf16_gemm_scratch_held_bytes();
+
 namespace cpu {
 
 // C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C, row-major like cpu::sgemm, the operands

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
+#include "core/threads.h"
 #include "model/block.h"
 #include "model/model.h"
-#include "core/threads.h"
 #include "ops/cross_entropy.h"
 #include "ops/gemm_bf16.h"
 #include "train/param_buffer.h"
@@ -45,10 +45,11 @@ MemoryEstimate estimate_training_memory(const Model& model,
   // activation), and the LM head + loss's scratch as the op sizes it (≈ 30 MiB frozen, ≈ 260 MiB
   // trained for Gemma's 262,144 × 640 head). Plus ≈ 96 MiB of process baseline (code, OpenBLAS
   // buffers, tokenizer) measured with bench_train_step, and what the BF16 GEMM packs when the run
-  // computes in BF16 (≈ 5 MiB on 2 threads; counted always: it is small).
+  // computes in BF16: the calling thread's scratch plus each thread's own for attention's nested
+  // products (≈ 13 MiB on 2 threads; counted always: it is small).
   e.scratch = tokens * 4 * (3 * s.hidden + 2 * std::max(s.ffn, s.n_heads * s.head_dim)) +
               lm_head_loss_scratch_bytes(tokens, s.vocab, s.hidden, head_trained) + (96 << 20) +
-              bf16_gemm_scratch_bytes(num_threads());
+              bf16_gemm_scratch_bytes(num_threads()) + num_threads() * bf16_gemm_scratch_bytes(1);
   return e;
 }
 

@@ -56,7 +56,7 @@ struct Problem {
   }
 };
 
-#define SKIP_WITHOUT_BF16()                                                   \
+#define SKIP_WITHOUT_BF16() \
   if (!tuna::bf16_matmul_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU"
 
 TEST(GemmBf16, MatchesDefinitionForEveryLayoutAndEdgeShape) {
@@ -79,10 +79,10 @@ TEST(GemmBf16, MatchesDefinitionForEveryLayoutAndEdgeShape) {
             for (int64_t j = 0; j < N; ++j) {
               const size_t at = static_cast<size_t>(i * p.ldc + j);
               // K F32 additions (plus the alpha/beta step) each off by at most half an ulp.
-              const double tol = (K + 4) * std::ldexp(1.0, -24) *
-                                     (std::fabs(alpha) * p.magnitude(i, j) +
-                                      std::fabs(beta * p.C[at])) +
-                                 1e-30;
+              const double tol =
+                  (K + 4) * std::ldexp(1.0, -24) *
+                      (std::fabs(alpha) * p.magnitude(i, j) + std::fabs(beta * p.C[at])) +
+                  1e-30;
               ASSERT_NEAR(got[at], want[at], tol)
                   << "ta " << (t & 1) << " tb " << (t >> 1) << " M " << M << " N " << N << " K "
                   << K << " at " << i << "," << j;
@@ -163,6 +163,32 @@ TEST(GemmBf16, SameBitsForAnyThreadCountAndAnyBlockOfC) {
     for (int64_t j = j0; j < j0 + 293; ++j)
       ASSERT_EQ(part[static_cast<size_t>(i * p.ldc + j)], one[static_cast<size_t>(i * p.ldc + j)])
           << i << "," << j;
+}
+
+// Attention calls gemm_bf16 inside its own parallel region: reserving first gives every thread of
+// the team its scratch, so the nested calls neither allocate (held bytes unchanged) nor change
+// bits.
+TEST(GemmBf16, ReservedScratchKeepsNestedCallsFromAllocating) {
+  SKIP_WITHOUT_BF16();
+  const Problem p({false, true, 40, 300, 500, 1.0f, 0.0f}, 5);
+  const std::vector<float> outside = p.run(false);
+  const int threads = 2;
+  tuna::reserve_bf16_gemm_scratch_per_thread(threads);
+  std::vector<int64_t> before(threads), after(threads);
+  std::vector<std::vector<float>> inside(threads, p.C);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    before[t] = tuna::bf16_gemm_scratch_held_bytes();
+    gemm_bf16(false, true, 40, 300, 500, 1.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.0f,
+              inside[t].data(), p.ldc);
+    after[t] = tuna::bf16_gemm_scratch_held_bytes();
+  }
+  for (int t = 0; t < threads; ++t) {
+    EXPECT_GE(before[t], tuna::bf16_gemm_scratch_bytes(1)) << "thread " << t;
+    EXPECT_EQ(after[t], before[t]) << "thread " << t;
+    EXPECT_EQ(std::memcmp(inside[t].data(), outside.data(), outside.size() * sizeof(float)), 0);
+  }
 }
 
 TEST(GemmBf16, ScopeTurnsItOnOnlyWhereAvailableAndRestores) {
