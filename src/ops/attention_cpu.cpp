@@ -32,17 +32,6 @@ namespace tuna::cpu {
 
 namespace {
 
-// One tile's product, in BF16 when the caller's thread asked for it (bf16_matmuls() is read once,
-// before the parallel region: the flag is the calling thread's, not the OpenMP workers').
-void mm(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-        const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-        int64_t ldc) {
-  if (bf16)
-    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
 // One query row of a tile: row[c] holds Q_i·K_(k0+c); turns it into the probabilities of the
 // forward (scale, soft-cap, causal/window/sample/padding mask, softmax in F32). A row with no
 // visible key (a padded query) becomes zeros. dcap (backward): d(capped score)/d(raw dot) per key.
@@ -154,13 +143,13 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
           const float* vb = pv + ((b * T + k0) * K + kh) * D;
           float* oh = po + ((b * T + q0) * H + h) * D;
           // scores[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ
-          mm(bf16, false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, scores, nk);
+          gemm_as(bf16, false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, scores, nk);
           const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
           for (int64_t r = 0; r < nq; ++r) {
             softmax_row(scores + r * nk, nk, q0 + r, k0, valid_b, seg_b, params, nullptr);
           }
           // out[q0:q1] = P[nq, nk] · V[k0:q1]
-          mm(bf16, false, false, nq, D, nk, 1.0f, scores, nk, vb, K * D, 0.0f, oh, H * D);
+          gemm_as(bf16, false, false, nq, D, nk, 1.0f, scores, nk, vb, K * D, 0.0f, oh, H * D);
         }
       }
     }
@@ -224,9 +213,9 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
             float* dvb = pdv + ((b * T + k0) * K + kh) * D;
             const int32_t* valid_b = valid != nullptr ? valid + b * T : nullptr;
             // prob[nq, nk] = Q[q0:q1] · K[k0:q1]ᵀ, then mask/scale/cap/softmax as the forward
-            mm(bf16, false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, prob, nk);
+            gemm_as(bf16, false, true, nq, nk, D, 1.0f, qh, H * D, kb, K * D, 0.0f, prob, nk);
             // dprob[nq, nk] = dO[q0:q1] · V[k0:q1]ᵀ
-            mm(bf16, false, true, nq, nk, D, 1.0f, doh, H * D, vb, K * D, 0.0f, dprob, nk);
+            gemm_as(bf16, false, true, nq, nk, D, 1.0f, doh, H * D, vb, K * D, 0.0f, dprob, nk);
             for (int64_t r = 0; r < nq; ++r) {
               float* row = prob + r * nk;
               float* drow = dprob + r * nk;
@@ -239,11 +228,11 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                 drow[c] = row[c] == 0.0f ? 0.0f : row[c] * (drow[c] - dot) * crow[c];
             }
             // dQ[q0:q1] = dS[nq, nk] · K[k0:q1]
-            mm(bf16, false, false, nq, D, nk, 1.0f, dprob, nk, kb, K * D, 0.0f, dqh, H * D);
+            gemm_as(bf16, false, false, nq, D, nk, 1.0f, dprob, nk, kb, K * D, 0.0f, dqh, H * D);
             // dK[k0:q1] += dS[nq, nk]ᵀ · Q[q0:q1]
-            mm(bf16, true, false, nk, D, nq, 1.0f, dprob, nk, qh, H * D, 1.0f, dkb, K * D);
+            gemm_as(bf16, true, false, nk, D, nq, 1.0f, dprob, nk, qh, H * D, 1.0f, dkb, K * D);
             // dV[k0:q1] += P[nq, nk]ᵀ · dO[q0:q1]
-            mm(bf16, true, false, nk, D, nq, 1.0f, prob, nk, doh, H * D, 1.0f, dvb, K * D);
+            gemm_as(bf16, true, false, nk, D, nq, 1.0f, prob, nk, doh, H * D, 1.0f, dvb, K * D);
           }
         }
       }

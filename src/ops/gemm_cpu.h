@@ -50,6 +50,11 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
 void gemm_column_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                          const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                          float* C, int64_t ldc);
+// The same choice made by the caller: `bf16` read from its own thread before a parallel region
+// whose threads call this (bf16_matmuls() is per thread; OpenMP workers never set it).
+void gemm_as(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+             int64_t ldc);
 
 // Column sums out[c] (+)= Σ_n rows[n, c] over [N, C] in row order: columns split across threads,
 // each column summed by one thread in a fixed order (bit-identical for any thread count).
