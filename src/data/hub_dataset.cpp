@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/records.h"
 #include "io/hf_model_dir.h"
 
 namespace fs = std::filesystem;
@@ -25,14 +26,8 @@ bool looks_like_hub_id(const std::string& s) {
       s.find('/', slash + 1) != std::string::npos || s[0] == '.' || s[slash + 1] == '.')
     return false;
   if (!std::all_of(s.begin(), s.end(), [](char c) { return c == '/' || id_char(c); })) return false;
-  for (const char* ext : {".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".txt", ".parquet"})
-    if (s.ends_with(ext)) return false;
-  return true;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+  const std::string ext = data_file_extension(s);
+  return !readable_data_file(s) && ext != "txt" && ext != "parquet";
 }
 
 std::string export_hint(const std::string& id, const std::string& key) {
@@ -42,6 +37,11 @@ std::string export_hint(const std::string& id, const std::string& key) {
          "load_dataset('" +
          id + "', split='" + split + "').to_json('" + file + "', force_ascii=False)\" and set " +
          key + ": " + file;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 // The snapshot directories of the cached dataset: refs/main's first, then the others.
@@ -77,12 +77,12 @@ std::string resolve_dataset_path(const std::string& path, const std::string& key
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (!it->is_regular_file(ec)) continue;  // follows the cache's symlinks to blobs
         const std::string rel = fs::relative(it->path(), snap, ec).string();
-        const std::string l = lower(rel);
-        if (l.ends_with(".jsonl") || l.ends_with(".ndjson") || l.ends_with(".json") ||
-            l.ends_with(".csv") || l.ends_with(".tsv")) {
+        const std::string ext = data_file_extension(rel);
+        if (readable_data_file(rel)) {
+          const std::string l = lower(rel);
           if (l.find("dataset_info") == std::string::npos && !l.starts_with("."))
             files.push_back(rel);
-        } else if (l.ends_with(".parquet") || l.ends_with(".arrow")) {
+        } else if (ext == "parquet" || ext == "arrow") {
           other.push_back(rel);
         }
       }

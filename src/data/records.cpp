@@ -16,15 +16,6 @@ using ojson = nlohmann::ordered_json;
 
 constexpr const char* kSkipHint = " (or set skip_invalid: true to skip bad rows)";
 
-std::string extension(const std::string& path) {
-  size_t dot = path.find_last_of('.');
-  size_t slash = path.find_last_of('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-  std::string e = path.substr(dot + 1);
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-  return e;
-}
-
 bool has_bom(const std::string& s, size_t at = 0) {
   return s.compare(at, 3, "\xEF\xBB\xBF") == 0;
 }
@@ -414,6 +405,20 @@ std::string Record::where() const {
                   : file + " record " + std::to_string(index + 1);
 }
 
+std::string data_file_extension(const std::string& path) {
+  size_t dot = path.find_last_of('.');
+  size_t slash = path.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string e = path.substr(dot + 1);
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  return e;
+}
+
+bool readable_data_file(const std::string& path) {
+  const std::string e = data_file_extension(path);
+  return e == "jsonl" || e == "ndjson" || e == "json" || e == "csv" || e == "tsv";
+}
+
 std::vector<Record> read_records(const std::string& path, std::vector<RejectedRecord>* rejects,
                                  const std::string& key) {
   std::error_code ec;
@@ -421,8 +426,8 @@ std::vector<Record> read_records(const std::string& path, std::vector<RejectedRe
     throw_user_error("data", key + ": " + path + " is a directory; tuna reads one dataset file",
                      "name one .jsonl, .json or .csv file (join several with: cat " + path +
                          "/*.jsonl > train.jsonl)");
-  const std::string ext = extension(path);
-  if (ext != "jsonl" && ext != "ndjson" && ext != "json" && ext != "csv" && ext != "tsv")
+  const std::string ext = data_file_extension(path);
+  if (!readable_data_file(path))
     throw_user_error("data", key + ": cannot tell the format of " + path,
                      ext == "txt" ? "plain text goes one row per line as JSON Lines: {\"text\": "
                                     "\"...\"} in a .jsonl file"

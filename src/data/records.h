@@ -36,6 +36,11 @@ struct RejectedRecord {
   size_t record = 0;   // 1-based record number in a JSON array (0: not an array element)
 };
 
+// The lowercased extension of a file path ("train.JSONL" → "jsonl"; "" when it has none), and
+// whether read_records reads a file of that name.
+std::string data_file_extension(const std::string& path);
+bool readable_data_file(const std::string& path);
+
 // Reads every record of `path` (.jsonl/.ndjson, .json, .csv/.tsv by extension). A malformed
 // record is a user error naming file and line, unless `rejects` is given: then it is skipped
 // and appended there. `key` names the config key that gave the path (for messages).

@@ -9,9 +9,10 @@
 namespace tuna {
 namespace {
 
-// "completion_only_loss default true" / "completion_only_loss: false" (as given or defaulted).
+// "completion_only_loss default true" / "assistant_only_loss: false" (given, or defaulted: a
+// key left unset or set to null).
 std::string setting(const TrainConfig& cfg, const char* key, bool resolved) {
-  const bool given = cfg.at(key).is_boolean();
+  const bool given = cfg.has(key) && !cfg.at(key).is_null();
   return std::string(key) + (given ? ": " : " default ") + (resolved ? "true" : "false");
 }
 
@@ -45,9 +46,7 @@ std::string loss_mask_note(const TrainConfig& cfg, DataFormat format) {
              col_setting + ")" + to_trl;
     case DataFormat::MESSAGES: {
       const bool assistant_only = cfg.at("assistant_only_loss").get<bool>();
-      const std::string aol = std::string("assistant_only_loss") +
-                              (cfg.has("assistant_only_loss") ? ": " : " default ") +
-                              (assistant_only ? "true" : "false");
+      const std::string aol = setting(cfg, "assistant_only_loss", assistant_only);
       std::string s =
           assistant_only
               ? "loss: on the assistant replies only (messages format; " + aol + ", as TRL)"
